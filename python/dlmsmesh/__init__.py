@@ -1,0 +1,36 @@
+"""dlmsmesh: DLMS/COSEM over IPv6 mesh neighbourhood networks (IEC 62056-8-20).
+
+A C core (wrapped by cffi) with a pure-Python twin of every hot path;
+:func:`backend` says which one is live.
+"""
+
+from __future__ import annotations
+
+from ._backend import backend, native_available, set_backend
+from .errors import (
+    AssociationError,
+    AuthenticationError,
+    DecodeError,
+    DlmsError,
+    DlmsTimeout,
+    EncodeError,
+    ReplayError,
+    SecurityError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "backend",
+    "set_backend",
+    "native_available",
+    "DlmsError",
+    "DecodeError",
+    "EncodeError",
+    "SecurityError",
+    "AuthenticationError",
+    "ReplayError",
+    "AssociationError",
+    "DlmsTimeout",
+    "__version__",
+]

@@ -1,0 +1,76 @@
+"""Which implementation of the hot-path functions is live: ``native`` (the C
+core) or ``pure`` (the Python twins).
+
+``DLMSMESH_BACKEND=pure|native`` chooses at import; the default is native.  If
+the C extension cannot be loaded the package warns once and runs pure.
+``set_backend`` switches at run time (tests and benchmarks use it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import warnings
+from types import ModuleType
+from typing import Any
+
+NAMES = ("native", "pure")
+_LAYERS = ("axdr",)
+
+
+class _Live:
+    name: str = "pure"
+    modules: dict[str, ModuleType] = {}
+
+
+live = _Live()
+
+
+def native_available() -> bool:
+    try:
+        importlib.import_module("dlmsmesh._core")
+    except ImportError:
+        return False
+    return True
+
+
+def _load(name: str) -> dict[str, ModuleType]:
+    return {layer: importlib.import_module(f"dlmsmesh._{name}.{layer}") for layer in _LAYERS}
+
+
+def set_backend(name: str) -> None:
+    """Make ``name`` (``native`` or ``pure``) the live backend."""
+    if name not in NAMES:
+        raise ValueError(f"backend must be one of {NAMES}, not {name!r}")
+    modules = _load(name)
+    live.name = name
+    live.modules = modules
+
+
+def backend() -> str:
+    """The name of the live backend: ``native`` or ``pure``."""
+    return live.name
+
+
+def module(layer: str) -> Any:
+    return live.modules[layer]
+
+
+def _initial() -> None:
+    wanted = os.environ.get("DLMSMESH_BACKEND", "native").strip().lower() or "native"
+    if wanted not in NAMES:
+        raise ImportError(f"DLMSMESH_BACKEND must be one of {NAMES}, not {wanted!r}")
+    if wanted == "native":
+        try:
+            set_backend("native")
+            return
+        except ImportError as exc:
+            warnings.warn(
+                f"dlmsmesh: the C core could not be loaded ({exc}); running the pure-Python backend",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+    set_backend("pure")
+
+
+_initial()

@@ -1,0 +1,1 @@
+"""The native backend: thin Python around ``dlmsmesh._core`` (the C core)."""
