@@ -23,6 +23,10 @@
 #define DM_ERR_ZERO_SIZE -10
 #define DM_ERR_NO_SPACE -11
 #define DM_ERR_BAD_ARGUMENT -12
+/* xDLMS APDU layer */
+#define DM_ERR_APDU_TAG -20
+#define DM_ERR_APDU_CHOICE -21
+#define DM_ERR_APDU_FLAG -22
 
 /* Memo slots of the loader that turns dm_axdr_decode output into Python
  * objects (python/dlmsmesh/_native/loader.py fills them in this order). */

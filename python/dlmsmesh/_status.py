@@ -21,6 +21,10 @@ BAD_DESCRIPTION = -8
 COMPACT_OVERRUN = -9
 ZERO_SIZE = -10
 NO_SPACE = -11
+BAD_ARGUMENT = -12
+APDU_TAG = -20
+APDU_CHOICE = -21
+APDU_FLAG = -22
 
 MESSAGES: dict[int, str] = {
     TRUNCATED: "truncated input",
@@ -33,6 +37,9 @@ MESSAGES: dict[int, str] = {
     BAD_DESCRIPTION: "invalid compact-array type description",
     COMPACT_OVERRUN: "compact-array contents end inside an element",
     ZERO_SIZE: "compact-array description has a zero-size element",
+    APDU_TAG: "unknown APDU tag",
+    APDU_CHOICE: "unknown APDU variant",
+    APDU_FLAG: "OPTIONAL/CHOICE flag is neither 0 nor 1",
 }
 
 
