@@ -257,7 +257,9 @@ def _emit(lines: list[str]) -> None:
         sys.stdout.flush()
 
 
-def _run_batch(batches: Iterable[Iterable[Any]], one: Callable[[Any], tuple[str, bool]]) -> int:
+def _run_batch(batches: Iterable[Iterable[Any]], one: Callable[[Any], tuple[str, bool]], strict: bool) -> int:
+    """Process every line and print its result; per-line failures are output,
+    not a failed run, unless ``strict``."""
     failed = False
     for batch in batches:
         out = []
@@ -266,7 +268,7 @@ def _run_batch(batches: Iterable[Iterable[Any]], one: Callable[[Any], tuple[str,
             out.append(line)
             failed = failed or not ok
         _emit(out)
-    return 1 if failed else 0
+    return 1 if failed and strict else 0
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
@@ -290,8 +292,8 @@ def _cmd_decode(args: argparse.Namespace) -> int:
         return _decode_one(text, layer, decoder, opts)
 
     if args.frames:
-        return _run_batch([args.frames], one)
-    return _run_batch(_line_chunks(_stdin_bytes()), one)
+        return _run_batch([args.frames], one, args.strict)
+    return _run_batch(_line_chunks(_stdin_bytes()), one, args.strict)
 
 
 def _cmd_encode(args: argparse.Namespace) -> int:
@@ -302,8 +304,8 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         return _encode_one(item, encoder, layer)
 
     if args.values:
-        return _run_batch([args.values], one)
-    return _run_batch(_line_chunks(_stdin_bytes()), one)
+        return _run_batch([args.values], one, args.strict)
+    return _run_batch(_line_chunks(_stdin_bytes()), one, args.strict)
 
 
 def _cmd_backend(args: argparse.Namespace) -> int:
@@ -343,8 +345,10 @@ def _context_arg(text: str) -> tuple[int, ipaddress.IPv6Network]:
 
 _EXIT_CODES = """\
 exit status:
-  0  every line decoded/encoded
-  1  at least one line gave an error line (the others were still processed)
+  0  every input line was answered; a line that failed is an error line in
+     the output, not a failed run
+  1  with --strict: at least one line gave an error line (all lines were
+     still processed); also when standard output closes early
   2  bad command line
 """
 
@@ -423,6 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="IPHC context N (0..15), e.g. 0=2001:db8:1::/64; repeatable",
     )
     dec.add_argument("frames", nargs="*", metavar="HEX", help="frames to decode (default: standard input)")
+    dec.add_argument("--strict", action="store_true", help="exit with status 1 if any line gave an error line")
     dec.set_defaults(func=_cmd_decode)
 
     enc = sub.add_parser(
@@ -436,6 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--layer", "-l", choices=ENCODE_LAYERS, default="data", help="what the JSON describes (default: data)"
     )
     enc.add_argument("values", nargs="*", metavar="JSON", help="values to encode (default: standard input)")
+    enc.add_argument("--strict", action="store_true", help="exit with status 1 if any line gave an error line")
     enc.set_defaults(func=_cmd_encode)
 
     bk = sub.add_parser("backend", help="print the live backend (native or pure)")
