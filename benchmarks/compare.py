@@ -1,0 +1,278 @@
+"""Native vs pure (and vs the dlms-cosem baseline) on every workload, in one process.
+
+    python benchmarks/compare.py            # ~15-25 s
+    python benchmarks/compare.py --quick    # ~5 s, noisier
+    python benchmarks/compare.py --json     # machine-readable
+    python benchmarks/compare.py --strict   # exit 1 when a target fails
+
+Each (workload, implementation) cell is calibrated to a round of about
+``--round-time`` seconds (N iterations), then measured for ``--rounds`` rounds;
+the rounds of all implementations of a workload are interleaved so that a
+machine-wide slowdown hits them alike.  The reported rate is the best round
+(fewest interruptions); the spread (best vs worst round) is kept in the JSON and
+summarised below the tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import sys
+import time
+from typing import Any, Callable, Dict, List
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import dlmsmesh  # noqa: E402
+import workloads as W  # noqa: E402
+
+# ratio name -> (numerator implementation, denominator implementation)
+RATIOS: Dict[str, tuple] = {
+    "native/pure": (W.NATIVE, W.PURE),
+    "pure/dlms-cosem": (W.PURE, W.DLMS_COSEM),
+}
+
+
+def _calibrate(fn: Callable[[], Any], round_time: float) -> int:
+    """Iterations per round so that one round lasts about ``round_time``."""
+    n = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        dt = time.perf_counter() - t0
+        if dt >= round_time / 5 or n >= 1 << 24:
+            return max(1, int(n * round_time / max(dt, 1e-9)))
+        n *= 4 if dt < round_time / 50 else 2
+
+
+def _round(fn: Callable[[], Any], n: int) -> float:
+    """Seconds per operation over one round of ``n`` calls."""
+    gc.collect()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - t0) / n
+
+
+def measure_workload(
+    wl: W.Workload, impls: List[str], rounds: int, round_time: float, disable_gc: bool
+) -> Dict[str, Dict[str, Any]]:
+    inp = wl.setup()
+    calls: Dict[str, Callable[[], Any]] = {}
+    for impl in impls:
+        op = wl.op(impl)
+        wl.verify(impl, inp, op(inp))  # correctness first; also warms caches
+        calls[impl] = lambda op=op: op(inp)
+    iters = {impl: _calibrate(fn, round_time) for impl, fn in calls.items()}
+    times: Dict[str, List[float]] = {impl: [] for impl in impls}
+    gc_was_enabled = gc.isenabled()
+    try:
+        for _ in range(rounds):
+            for impl, fn in calls.items():
+                if disable_gc:
+                    gc.disable()
+                try:
+                    times[impl].append(_round(fn, iters[impl]))
+                finally:
+                    if gc_was_enabled:
+                        gc.enable()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    out: Dict[str, Dict[str, Any]] = {}
+    for impl, ts in times.items():
+        best, worst = min(ts), max(ts)
+        out[impl] = {
+            "ops_per_s": 1.0 / best,
+            "best_s": best,
+            "worst_s": worst,
+            "spread_pct": 100.0 * (worst - best) / best,
+            "iterations_per_round": iters[impl],
+            "rounds": len(ts),
+            "round_ops_per_s": [1.0 / t for t in ts],
+        }
+    return out
+
+
+def machine_info() -> Dict[str, Any]:
+    info: Dict[str, Any] = {
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or _cpu_model(),
+        "cpus": os.cpu_count(),
+        "dlmsmesh": dlmsmesh.__version__,
+        "native_available": W.native_available(),
+        "pure_available": True,
+        "dlms_cosem": W.dlms_cosem_version(),
+    }
+    return info
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def ratios(results: Dict[str, Dict[str, Any]], targets: Dict[str, float]) -> Dict[str, Dict[str, Any]]:
+    out: Dict[str, Dict[str, Any]] = {}
+    for name, (num, den) in RATIOS.items():
+        if num not in results or den not in results:
+            if name in targets:
+                out[name] = {"ratio": None, "target": targets[name], "pass": None}
+            continue
+        r = results[num]["ops_per_s"] / results[den]["ops_per_s"]
+        t = targets.get(name)
+        out[name] = {"ratio": r, "target": t, "pass": None if t is None else r >= t}
+    return out
+
+
+def run(args: argparse.Namespace) -> Dict[str, Any]:
+    report: Dict[str, Any] = {
+        "machine": machine_info(),
+        "settings": {"rounds": args.rounds, "round_time_s": args.round_time, "gc_disabled": args.disable_gc},
+        "workloads": [],
+    }
+    selected = [wl for wl in W.WORKLOADS if not args.filter or any(f in wl.name for f in args.filter)]
+    t_start = time.perf_counter()
+    for wl in selected:
+        impls = [i for i in wl.implementations() if W.available(i) and (args.baseline or i != W.DLMS_COSEM)]
+        results = measure_workload(wl, impls, args.rounds, args.round_time, args.disable_gc)
+        skipped = [i for i in wl.implementations() if i not in impls]
+        report["workloads"].append(
+            {
+                "name": wl.name,
+                "description": wl.description,
+                "results": results,
+                "skipped": skipped,
+                "ratios": ratios(results, wl.targets),
+            }
+        )
+        if not args.json:
+            print(f"  measured {wl.name} ({', '.join(impls)})", file=sys.stderr)
+    report["elapsed_s"] = time.perf_counter() - t_start
+    fails = [(w["name"], name) for w in report["workloads"] for name, r in w["ratios"].items() if r["pass"] is False]
+    report["all_pass"] = not fails
+    return report
+
+
+# --------------------------------------------------------------------------
+# output
+# --------------------------------------------------------------------------
+
+
+def _rate(results: Dict[str, Any], impl: str) -> str:
+    r = results.get(impl)
+    return "n/a" if r is None else f"{r['ops_per_s']:,.0f}"
+
+
+def _verdict(r: Dict[str, Any] | None) -> tuple:
+    if r is None:
+        return "n/a", "", ""
+    ratio = "n/a" if r["ratio"] is None else f"{r['ratio']:.2f}x"
+    if r["ratio"] is not None and r["target"] is not None and ratio == f"{r['target']:.2f}x":
+        ratio = f"{r['ratio']:.3f}x"  # on the edge: show which side
+    target = "" if r["target"] is None else f">= {r['target']:g}x"
+    verdict = "" if r["pass"] is None else ("PASS" if r["pass"] else "FAIL")
+    if r["ratio"] is None and r["target"] is not None:
+        verdict = "SKIP"
+    return ratio, target, verdict
+
+
+def _table(header: List[str], rows: List[List[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    right = [i > 0 for i in range(len(header))]
+
+    def line(cells: List[str]) -> str:
+        return "| " + " | ".join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right)) + " |"
+
+    sep = "|" + "|".join(("-" * (w + 1) + ":") if r else ("-" * (w + 2)) for w, r in zip(widths, right)) + "|"
+    return "\n".join([line(header), sep, *(line(r) for r in rows)])
+
+
+def render(report: Dict[str, Any]) -> str:
+    m = report["machine"]
+    s = report["settings"]
+    lines = [
+        f"Python {m['python']} ({m['implementation']}) on {m['platform']}, {m['machine']}, "
+        f"{m['cpus']} CPUs{', ' + m['processor'] if m['processor'] else ''}",
+        f"dlmsmesh {m['dlmsmesh']}: native backend {'available' if m['native_available'] else 'NOT available'}, "
+        f"pure available; dlms-cosem {m['dlms_cosem'] or 'not importable'}",
+        f"best of {s['rounds']} rounds of ~{s['round_time_s']:g} s each"
+        f"{' (gc disabled while timing)' if s['gc_disabled'] else ''}",
+        "",
+    ]
+    rows = []
+    for w in report["workloads"]:
+        ratio, target, verdict = _verdict(w["ratios"].get("native/pure"))
+        rows.append([w["name"], _rate(w["results"], W.NATIVE), _rate(w["results"], W.PURE), ratio, target, verdict])
+    lines.append(_table(["workload", "native ops/s", "pure ops/s", "native/pure", "target", "result"], rows))
+
+    base_rows = []
+    for w in report["workloads"]:
+        if W.DLMS_COSEM not in w["results"] and "pure/dlms-cosem" not in w["ratios"]:
+            continue
+        ratio, target, verdict = _verdict(w["ratios"].get("pure/dlms-cosem"))
+        base_rows.append(
+            [w["name"], _rate(w["results"], W.PURE), _rate(w["results"], W.DLMS_COSEM), ratio, target, verdict]
+        )
+    if base_rows:
+        lines += [
+            "",
+            _table(["workload", "pure ops/s", "dlms-cosem ops/s", "pure/dlms-cosem", "target", "result"], base_rows),
+        ]
+
+    spreads = [(r["spread_pct"], w["name"], impl) for w in report["workloads"] for impl, r in w["results"].items()]
+    if spreads:
+        worst = max(spreads)
+        med = sorted(x[0] for x in spreads)[len(spreads) // 2]
+        lines += [
+            "",
+            f"round-to-round spread (worst vs best round): median {med:.1f}%, "
+            f"max {worst[0]:.1f}% ({worst[2]}, {worst[1]}); total {report['elapsed_s']:.1f} s",
+        ]
+    fails = [
+        f"{w['name']} {name}" for w in report["workloads"] for name, r in w["ratios"].items() if r["pass"] is False
+    ]
+    skipped = sum(1 for w in report["workloads"] for r in w["ratios"].values() if r["pass"] is None and r["target"])
+    note = f" ({skipped} not measured)" if skipped else ""
+    lines.append(("all targets PASS" if not fails else "targets FAILED: " + "; ".join(fails)) + note)
+    return "\n".join(lines)
+
+
+def main(argv: List[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="3 rounds of ~0.1 s (a few seconds in all)")
+    ap.add_argument("--json", action="store_true", help="print the report as JSON instead of tables")
+    ap.add_argument("--rounds", type=int, default=None, help="rounds per cell (default 7, --quick 3)")
+    ap.add_argument("--round-time", type=float, default=None, help="seconds per round (default 0.4, --quick 0.1)")
+    ap.add_argument("--disable-gc", action="store_true", help="disable the cyclic GC while timing (timeit style)")
+    ap.add_argument("--no-baseline", dest="baseline", action="store_false", help="skip dlms-cosem")
+    ap.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
+    ap.add_argument("-k", dest="filter", action="append", help="only workloads whose name contains this (repeatable)")
+    args = ap.parse_args(argv)
+    if args.rounds is None:
+        args.rounds = 3 if args.quick else 7
+    if args.round_time is None:
+        args.round_time = 0.1 if args.quick else 0.4
+    report = run(args)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(render(report))
+    return 1 if args.strict and not report["all_pass"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""The workloads of ``workloads.py`` under pytest-benchmark.
+
+    python -m pytest benchmarks --benchmark-enable            # measure
+    python -m pytest benchmarks                               # (addopts has --benchmark-disable) each op runs once, checked
+
+Parametrized over every (workload, implementation) pair: the native and pure
+backends and, where the workload has one, the dlms-cosem baseline.  Each test
+checks that its result is right.  Benchmarks are grouped by workload, so
+``--benchmark-group-by=group`` (the default) puts the implementations of one
+workload side by side.
+"""
+
+from __future__ import annotations
+
+from typing import Any, List
+
+import pytest
+
+import workloads as W
+
+
+def _params() -> List[Any]:
+    out = []
+    for wl in W.WORKLOADS:
+        for impl in wl.implementations():
+            out.append(pytest.param(wl, impl, id=f"{wl.name}-{impl}".replace(" ", "_").replace(",", "")))
+    return out
+
+
+@pytest.mark.parametrize(("workload", "impl"), _params())
+def test_bench(benchmark: Any, workload: W.Workload, impl: str) -> None:
+    if not W.available(impl):
+        pytest.skip(f"{impl} is not available here")
+    inp = workload.setup()
+    op = workload.op(impl)
+    benchmark.group = workload.name
+    benchmark.extra_info["implementation"] = impl
+    benchmark.extra_info["input_bytes"] = len(getattr(inp, "data", b""))
+    result = benchmark(op, inp)
+    workload.verify(impl, inp, result)
+
+
+def test_backends_agree() -> None:
+    """Native and pure decode give equal values of identical types."""
+    if not W.native_available():
+        pytest.skip("native backend not available")
+    from dlmsmesh._native import axdr as native
+    from dlmsmesh._pure import axdr as pure
+
+    inp = W.profile_input()
+    a, b = native.decode(inp.data), pure.decode(inp.data)
+    assert a == b
+    assert [tuple(map(type, r)) for r in a] == [tuple(map(type, r)) for r in b]
+    assert native.encode(b) == pure.encode(a) == inp.data
