@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Any
 
 NAMES = ("native", "pure")
-_LAYERS = ("axdr",)
+_LAYERS = ("axdr", "apdu", "ber")
 
 
 class _Live:

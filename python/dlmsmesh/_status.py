@@ -25,6 +25,8 @@ BAD_ARGUMENT = -12
 APDU_TAG = -20
 APDU_CHOICE = -21
 APDU_FLAG = -22
+BER_TAG = -30
+BER_INDEFINITE = -31
 
 MESSAGES: dict[int, str] = {
     TRUNCATED: "truncated input",
@@ -40,6 +42,8 @@ MESSAGES: dict[int, str] = {
     APDU_TAG: "unknown APDU tag",
     APDU_CHOICE: "unknown APDU variant",
     APDU_FLAG: "OPTIONAL/CHOICE flag is neither 0 nor 1",
+    BER_TAG: "BER tag number longer than 4 octets",
+    BER_INDEFINITE: "BER indefinite length is not supported",
 }
 
 
