@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable
 
-from . import __version__, axdr, types
+from . import __version__, apdu, axdr, types
 from ._backend import backend
 from .errors import DecodeError
 
@@ -70,13 +70,37 @@ def _decode_data(frame: bytes, opts: DecodeOptions, out: dict[str, Any]) -> None
     out["data"] = types.to_json(axdr.decode(frame))
 
 
+#: first octets of the ACSE APDUs (AARQ, AARE, RLRQ, RLRE)
+_ACSE_TAGS = frozenset((0x60, 0x61, 0x62, 0x63))
+
+
+def _decode_apdu(frame: bytes, opts: DecodeOptions, out: dict[str, Any]) -> None:
+    """An ACSE APDU (BER) or an xDLMS APDU (A-XDR), told apart by the first octet."""
+    if frame and frame[0] in _ACSE_TAGS:
+        from . import acse
+
+        out["acse"] = acse.to_json(acse.decode(frame))
+    else:
+        out["apdu"] = apdu.to_json(apdu.decode(frame))
+
+
 def _decode_auto(frame: bytes, opts: DecodeOptions, out: dict[str, Any]) -> None:
-    # Until the lower layers exist a frame can only be a bare A-XDR value.
-    _decode_data(frame, opts, out)
+    # Without the lower layers a frame is an APDU or a bare A-XDR value.  The
+    # tags overlap (0x0F is data-notification and integer), so a frame is an
+    # APDU when it decodes whole as one, else a Data value when it decodes whole
+    # as one; when neither, the APDU error is the one reported.
+    try:
+        _decode_apdu(frame, opts, out)
+    except DecodeError as apdu_error:
+        try:
+            _decode_data(frame, opts, out)
+        except DecodeError:
+            raise apdu_error from None
 
 
 DECODERS: dict[str, Decoder] = {
     "auto": _decode_auto,
+    "apdu": _decode_apdu,
     "data": _decode_data,
 }
 
