@@ -88,14 +88,16 @@ static int scalar_result(apdu_t *a, int64_t *value)
 {
     const uint8_t *in = a->d.in;
     size_t n = a->d.end;
+    /* only a well-formed choice byte (0 data, 1 data-access-result) takes the
+     * shortcut; anything else, and a missing one, goes the checked way */
+    if (n < 5 || in[3] > 1)
+        return 0;
     if (in[3] == 1) {
         if (n != 5)
             return 0;
         *value = in[4];
         return 255;
     }
-    if (n < 5)
-        return 0;
     int tag = in[4];
     size_t size;
     switch (tag) {
