@@ -202,23 +202,22 @@ class Codec:
         raw, q = self._octets(buf, p + 5, end)
         return {"last_block": last != 0, "block_number": block, "raw_data": raw}, q
 
-    def _head(self, buf: bytes, pos: int, end: int) -> tuple[int, dict[str, Any], int]:
-        """choice byte and invoke-id-and-priority after the APDU tag."""
+    def _head(self, buf: bytes, pos: int, end: int, tag: int) -> tuple[Any, int, dict[str, Any], int]:
+        """The class the choice byte after the APDU tag names, then the
+        invoke-id-and-priority.  The choice is checked before the next byte is
+        read, so an unknown variant is reported at its own byte even when the
+        input stops right after it."""
         choice = self._u8(buf, pos + 1, end)
-        iip = self._u8(buf, pos + 2, end)
-        return choice, iip_fields(iip), pos + 3
-
-    def _cls(self, tag: int, choice: int, pos: int) -> Any:
         cls = CLASSES.get((tag, choice))
         if cls is None:
             raise _err(S.APDU_CHOICE, pos + 1)
-        return cls
+        iip = self._u8(buf, pos + 2, end)
+        return cls, choice, iip_fields(iip), pos + 3
 
     # ----------------------------------------------------------------- GET
 
     def _get_request(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
-        choice, f, p = self._head(buf, pos, end)
-        cls = self._cls(0xC0, choice, pos)
+        cls, choice, f, p = self._head(buf, pos, end, 0xC0)
         if choice == 1:
             f["descriptor"], p = self._attribute(buf, p, end, True)
         elif choice == 2:
@@ -234,8 +233,7 @@ class Codec:
         return build(cls, f), p
 
     def _get_response(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
-        choice, f, p = self._head(buf, pos, end)
-        cls = self._cls(0xC4, choice, pos)
+        cls, choice, f, p = self._head(buf, pos, end, 0xC4)
         if choice == 1:
             f["result"], p = self._get_data_result(buf, p, end)
         elif choice == 2:
@@ -274,8 +272,7 @@ class Codec:
         return tuple(values), p
 
     def _set_request(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
-        choice, f, p = self._head(buf, pos, end)
-        cls = self._cls(0xC1, choice, pos)
+        cls, choice, f, p = self._head(buf, pos, end, 0xC1)
         if choice == 1:
             f["descriptor"], p = self._attribute(buf, p, end, True)
             f["value"], p = self._data(buf, p, end)
@@ -302,8 +299,7 @@ class Codec:
         return tuple(DataAccessResult(b) for b in buf[p : p + n]), p + n
 
     def _set_response(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
-        choice, f, p = self._head(buf, pos, end)
-        cls = self._cls(0xC5, choice, pos)
+        cls, choice, f, p = self._head(buf, pos, end, 0xC5)
         if choice == 1:
             f["result"] = DataAccessResult(self._u8(buf, p, end))
             p += 1
@@ -333,8 +329,7 @@ class Codec:
         return tuple(items), p
 
     def _action_request(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
-        choice, f, p = self._head(buf, pos, end)
-        cls = self._cls(0xC3, choice, pos)
+        cls, choice, f, p = self._head(buf, pos, end, 0xC3)
         if choice == 1:
             f["descriptor"], p = self._method(buf, p, end)
             if self._flag(buf, p, end):
@@ -369,8 +364,7 @@ class Codec:
         return result, None, p + 2
 
     def _action_response(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
-        choice, f, p = self._head(buf, pos, end)
-        cls = self._cls(0xC7, choice, pos)
+        cls, choice, f, p = self._head(buf, pos, end, 0xC7)
         if choice == 1:
             f["result"], f["return_parameters"], p = self._action_result(buf, p, end)
         elif choice == 2:
