@@ -562,6 +562,15 @@ class ExceptionResponse(Apdu):
     service_error: ServiceError
     invocation_counter: int | None = None
 
+    def __post_init__(self) -> None:
+        # the counter is on the wire exactly when service-error is 6; anything
+        # else would not come back from decode(encode(...))
+        if self.service_error == ServiceError.INVOCATION_COUNTER_ERROR:
+            if self.invocation_counter is None or not 0 <= self.invocation_counter <= 0xFFFFFFFF:
+                raise ValueError("invocation-counter-error carries the expected counter (Unsigned32)")
+        elif self.invocation_counter is not None:
+            raise ValueError("only invocation-counter-error carries an invocation counter")
+
 
 @dataclass(frozen=True)
 class ConfirmedServiceError(Apdu):
@@ -571,6 +580,10 @@ class ConfirmedServiceError(Apdu):
     service: ConfirmedServiceErrorChoice
     error: ServiceErrorChoice
     value: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.value <= 255:
+            raise ValueError("the ServiceError value is one octet")
 
 
 @dataclass(frozen=True)

@@ -522,7 +522,10 @@ class Codec:
         out = bytearray((a.TAG,))
         try:
             self._encode_body(a, out)
-        except struct.error as exc:
+        except EncodeError:
+            raise
+        except (struct.error, ValueError, OverflowError) as exc:
+            # a field outside its wire range (a result code of 300, a block number of -1)
             raise EncodeError(f"{type(a).__name__}: {exc}") from None
         return bytes(out)
 
