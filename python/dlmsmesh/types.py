@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
-import math
 import operator
 import struct
 from collections.abc import Iterable, Sequence
@@ -169,26 +168,49 @@ class DontCare(_Nothing):
 # --------------------------------------------------------------------------
 
 
-class _IntValue(CosemValue, int):
+# Validation of hand-built numbers lives in the metaclasses' __call__, which
+# runs before int()/float() sees the argument (so Unsigned("x") and
+# Unsigned(nan) are TypeErrors like Unsigned(1.5), not whatever int() raises).
+# The decoders build instances through int.__new__ or the unpickler's NEWOBJ,
+# which call tp_new directly and skip it: they have already bounded the bytes.
+
+
+class _IntType(type):
+    def __call__(cls, value: Any = 0) -> Any:
+        if type(value) is not int:
+            if not isinstance(value, int):
+                try:
+                    value = operator.index(value)
+                except TypeError:
+                    raise TypeError(f"{cls.__name__} takes an integer, not {_type_name(value)}") from None
+            value = int(value)
+        if not cls.MIN <= value <= cls.MAX:  # type: ignore[attr-defined]
+            raise ValueError(f"{cls.__name__} must be in {cls.MIN}..{cls.MAX}, got {value}")  # type: ignore[attr-defined]
+        return int.__new__(cls, value)  # type: ignore[arg-type]
+
+
+_F32 = struct.Struct(">f")
+
+
+class _FloatType(type):
+    def __call__(cls, value: Any = 0.0) -> Any:
+        if isinstance(value, (str, bytes, bytearray, memoryview)):
+            raise TypeError(f"{cls.__name__} takes a number, not {_type_name(value)}")
+        f = float(value)
+        if cls.SINGLE and f == f:  # type: ignore[attr-defined]
+            try:
+                exact = _F32.unpack(_F32.pack(f))[0] == f
+            except OverflowError:
+                exact = False
+            if not exact:
+                raise ValueError(f"{f!r} is not exactly representable as float32")
+        return float.__new__(cls, f)  # type: ignore[arg-type]
+
+
+class _IntValue(CosemValue, int, metaclass=_IntType):
     __slots__ = ()
     MIN: ClassVar[int]
     MAX: ClassVar[int]
-
-    # Validation lives in __init__, not __new__: the decoders create instances
-    # through int.__new__ directly and must not pay for a Python-level check
-    # of bytes they have already bounded.
-    def __init__(self, value: Any = 0) -> None:
-        if not isinstance(value, int):
-            try:
-                operator.index(value)
-            except TypeError:
-                raise TypeError(
-                    f"{type(self).__name__} takes an integer, not {_type_name(value)}"
-                ) from None
-        if not self.MIN <= self <= self.MAX:
-            raise ValueError(
-                f"{type(self).__name__} must be in {self.MIN}..{self.MAX}, got {int(self)}"
-            )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({int(self)})"
@@ -295,27 +317,12 @@ INTEGER_TYPES: tuple[type[_IntValue], ...] = (
 # floats
 # --------------------------------------------------------------------------
 
-_F32 = struct.Struct(">f")
-
-
-class Float32(CosemValue, float):
+class Float32(CosemValue, float, metaclass=_FloatType):
     """float32 (tag 23): IEEE 754 binary32. Only values a binary32 holds exactly."""
 
     __slots__ = ()
     TAG, NAME = 23, "float32"
-
-    def __init__(self, value: Any = 0.0) -> None:
-        if isinstance(value, (str, bytes)):
-            raise TypeError("Float32 takes a number, not text")
-        f = float(self)
-        if math.isnan(f):
-            return
-        try:
-            exact = _F32.unpack(_F32.pack(f))[0] == f
-        except OverflowError:
-            exact = False
-        if not exact:
-            raise ValueError(f"{f!r} is not exactly representable as float32")
+    SINGLE: ClassVar[bool] = True
 
     def __repr__(self) -> str:
         return f"Float32({float(self)!r})"
@@ -323,15 +330,12 @@ class Float32(CosemValue, float):
     __str__ = __repr__
 
 
-class Float64(CosemValue, float):
+class Float64(CosemValue, float, metaclass=_FloatType):
     """float64 (tag 24): IEEE 754 binary64."""
 
     __slots__ = ()
     TAG, NAME = 24, "float64"
-
-    def __init__(self, value: Any = 0.0) -> None:
-        if isinstance(value, (str, bytes)):
-            raise TypeError("Float64 takes a number, not text")
+    SINGLE: ClassVar[bool] = False
 
     def __repr__(self) -> str:
         return f"Float64({float(self)!r})"
@@ -850,13 +854,21 @@ def _description_repr(d: TypeDescription) -> str:
 
 
 def _check_description(d: Any, top: bool = False) -> None:
+    # Zero-size descriptions are refused here as the decoders refuse them: a
+    # value built from one would encode to bytes that do not decode.
     if isinstance(d, ArrayDescription):
+        if d.count == 0:
+            raise ValueError("a compact-array description cannot hold an array of 0 elements")
         _check_description(d.element)
     elif isinstance(d, StructureDescription):
+        if not d.elements:
+            raise ValueError("a compact-array description cannot hold an empty structure")
         for e in d.elements:
             _check_description(e)
     elif not (isinstance(d, type) and issubclass(d, CosemValue) and d not in (Array, Structure, CompactArray)):
         raise TypeError(f"not a compact-array type description: {d!r}")
+    elif d in (NullData, DontCare):
+        raise ValueError(f"{d.NAME} has no content and cannot describe compact-array elements")
 
 
 # --------------------------------------------------------------------------
@@ -910,6 +922,8 @@ class Obis(bytes):
     __slots__ = ()
 
     def __new__(cls, value: str | bytes | Sequence[int]) -> Obis:
+        if isinstance(value, int):  # bytes(6) would be six zero octets
+            raise TypeError(f"Obis takes text, bytes or six integers, not {_type_name(value)}")
         if isinstance(value, str):
             text = value.strip().replace("-", ".").replace(":", ".").replace("*", ".").replace("&", ".")
             parts = text.split(".")
@@ -1018,6 +1032,20 @@ def _description_from_json(obj: Any) -> TypeDescription:
     return cls
 
 
+def _as_described(d: TypeDescription, x: Any) -> Any:
+    """A compact-array item typed by its description: the items may be plain
+    (decoded structures are tuples, plain ints are accepted when building)."""
+    if isinstance(d, StructureDescription):
+        if not isinstance(x, (tuple, list)) or len(x) != len(d.elements):
+            raise ValueError(f"compact-array item {x!r} does not match {d}")
+        return Structure(_as_described(m, e) for m, e in zip(d.elements, x))
+    if isinstance(d, ArrayDescription):
+        if not isinstance(x, (tuple, list)) or len(x) != d.count:
+            raise ValueError(f"compact-array item {x!r} is not {d.count} items")
+        return Array(_as_described(d.element, e) for e in x)
+    return x if type(x) is d else d(x)
+
+
 def to_json(value: Any) -> dict[str, Any]:
     """``{"type": ASN.1 name, "value": ...}`` (DESIGN.md section 5)."""
     v = natural(value)
@@ -1036,10 +1064,11 @@ def to_json(value: Any) -> dict[str, Any]:
     elif isinstance(v, str):
         out = str(v)
     elif isinstance(v, CompactArray):
+        d = v.description
         return {
             "type": name,
-            "description": _description_to_json(v.description),
-            "value": [to_json(x) for x in v],
+            "description": _description_to_json(d),
+            "value": [to_json(_as_described(d, x)) for x in v],
         }
     else:  # Array, Structure
         out = [to_json(x) for x in v]

@@ -10,7 +10,6 @@ from typing import Any
 from .. import _status as S
 from .._core import ffi, lib
 from .._pure import axdr as pure
-from ..errors import EncodeError
 from ..types import (
     Array,
     Bcd,
@@ -49,12 +48,19 @@ class _Scratch(threading.local):
 
 
 _scratch = _Scratch()
-# no program can be larger than this many bytes per input byte plus a constant
-# (compact-array nesting is what reaches it), so the retry loop ends
-_MAX_EXPANSION = 160
+
+
+def _program_bound(n: int, max_depth: int) -> int:
+    """No program is larger than this, so the retry loop ends.  The worst case
+    is a compact-array whose description nests count-1 arrays as deep as
+    allowed: each one-byte element then costs a 5-byte memo get (or 6 bytes for
+    an empty string) plus 3 bytes (EMPTY_LIST MARK APPENDS) per level."""
+    return (3 * max_depth + 16) * n + 4096
 
 
 def _decode(data: Any, offset: int, max_depth: int, flags: int) -> tuple[Any, int]:
+    if max_depth is not DEFAULT_MAX_DEPTH:  # the default (a cached small int) needs no check
+        pure.check_max_depth(max_depth)
     n = len(data)
     src = ffi.from_buffer("uint8_t[]", data)
     sc = _scratch
@@ -63,7 +69,7 @@ def _decode(data: Any, offset: int, max_depth: int, flags: int) -> tuple[Any, in
         rc = lib.dm_axdr_decode(src, n, offset, max_depth, flags, sc.out, sc.cap, res)
         if rc != lib.DM_ERR_NO_SPACE:
             break
-        if sc.cap > _MAX_EXPANSION * n + 4096:
+        if sc.cap > _program_bound(n, max_depth):
             raise MemoryError("A-XDR decode output exceeds its bound")
         sc.grow(4 * n + 4096)
     if rc < 0:
@@ -145,8 +151,8 @@ def _pack(columns: list[tuple[Any, ...]], row_tag: int) -> bytes | None:
         else:
             try:
                 values = array(code, col)
-            except OverflowError as exc:
-                raise EncodeError(f"value out of range for its type: {exc}") from None
+            except OverflowError:
+                return None  # the generic walk reports it, with the pure twin's message
             buf = ffi.from_buffer(values)
             keep.append(values)
         keep.append(buf)

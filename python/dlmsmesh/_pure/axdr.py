@@ -47,6 +47,10 @@ from ..types import (
 
 LAYER = "data"
 DEFAULT_MAX_DEPTH = 64
+# Hard ceiling on max_depth: both decoders recurse once per nesting level, so an
+# unbounded limit would trade a DecodeError for a RecursionError here and a
+# stack overflow in the C core.
+MAX_DEPTH_CEILING = 256
 
 _inew = int.__new__
 _fnew = float.__new__
@@ -333,12 +337,23 @@ VARIABLE[19] = _compact_array
 VARIABLE[255] = _dont_care
 
 
+def check_max_depth(max_depth: int) -> None:
+    """Callers skip this for the default (``max_depth is DEFAULT_MAX_DEPTH``: small
+    ints are cached objects), so the common call pays nothing."""
+    if type(max_depth) is not int or not 0 <= max_depth <= MAX_DEPTH_CEILING:
+        raise ValueError(f"max_depth must be an int in 0..{MAX_DEPTH_CEILING}, not {max_depth!r}")
+
+
 def decode_prefix(data: bytes, offset: int = 0, max_depth: int = DEFAULT_MAX_DEPTH) -> tuple[Any, int]:
+    if max_depth is not DEFAULT_MAX_DEPTH:
+        check_max_depth(max_depth)
     buf = data if type(data) is bytes else bytes(data)
     return _value(buf, offset, len(buf), 0, max_depth)
 
 
 def decode(data: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+    if max_depth is not DEFAULT_MAX_DEPTH:
+        check_max_depth(max_depth)
     buf = data if type(data) is bytes else bytes(data)
     value, end = _value(buf, 0, len(buf), 0, max_depth)
     if end != len(buf):
@@ -506,6 +521,9 @@ def _compact_contents(d: TypeDescription, v: Any, out: bytearray) -> None:
 
 
 def _enc_compact_array(v: Any, out: bytearray, depth: int) -> None:
+    if isinstance(v.description, ArrayDescription):
+        # spec/axdr-data.md 5.3: Gurux rejects it and no meter is known to send it
+        raise EncodeError("a compact-array whose description is an array is decoded but never emitted")
     out.append(19)
     put_description(out, v.description)
     body = bytearray()
@@ -551,7 +569,7 @@ def encode_with(table: dict[type, Encoder], value: Any) -> bytes:
         value, f = _resolve(value, table)
     try:
         f(value, out, 0)
-    except struct.error as exc:
+    except (struct.error, OverflowError) as exc:
         raise EncodeError(str(exc)) from None
     return bytes(out)
 
