@@ -24,7 +24,7 @@ from dlmsmesh import cli
 BACKENDS = ["native", "pure"] if dlmsmesh.native_available() else ["pure"]
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "profile_capture.hex"
-NOT_YET = ["lowpan", "ipv6", "udp", "wrapper", "apdu"]
+NOT_YET = ["lowpan", "ipv6", "udp", "wrapper"]
 
 # spec/axdr-data.md section 8 vectors: (hex, JSON form)
 LONG_UNSIGNED_1000 = ("1203e8", {"type": "long-unsigned", "value": 1000})
@@ -416,3 +416,24 @@ def test_main_in_process(capsys: pytest.CaptureFixture[str], monkeypatch: pytest
 def test_every_decode_layer_is_a_contract_layer() -> None:
     assert set(cli.DECODERS) <= set(cli.DECODE_LAYERS)
     assert cli.DECODE_LAYERS == ("auto", "lowpan", "ipv6", "udp", "wrapper", "apdu", "data")
+
+
+def test_apdu_layer_decodes_xdlms_and_acse(backend: str) -> None:
+    frames = [
+        "C401C1000600003039",  # get-response-normal, double-long-unsigned 12345
+        "6203800100",  # RLRQ, reason normal
+        "C401C10006000030",  # truncated inside the Data value
+    ]
+    proc = run(["decode", "--layer", "apdu"], stdin="\n".join(frames) + "\n", backend=backend)
+    lines = json_lines(proc.stdout)
+    assert lines[0]["apdu"]["type"] == "get-response"
+    assert lines[0]["apdu"]["result"] == {"type": "double-long-unsigned", "value": 12345}
+    assert lines[1]["acse"]["type"] == "rlrq"
+    assert lines[2]["error"]["layer"] == "apdu" and lines[2]["error"]["offset"] == 5
+
+
+def test_auto_layer_prefers_a_whole_apdu_then_data(backend: str) -> None:
+    proc = run(["decode", "--layer", "auto"], stdin="C401C1000600003039\n0600003039\n", backend=backend)
+    first, second = json_lines(proc.stdout)
+    assert first["apdu"]["variant"] == "normal"
+    assert second["data"] == {"type": "double-long-unsigned", "value": 12345}
