@@ -15,7 +15,7 @@ from ..apdu import DataAccessResult, GetResponseNormal
 from ..errors import DecodeError
 from ..types import DoubleLong, DoubleLongUnsigned, Long, LongUnsigned, NullData
 from . import axdr as native_axdr
-from .loader import loader
+from .loader import _local, loader
 
 _codec = Codec(native_axdr)
 decode_prefix = _codec.decode_prefix
@@ -43,7 +43,10 @@ _SCALAR_VALUE[255] = tuple(DataAccessResult(i) for i in range(256)).__getitem__
 def decode(data: Any) -> Any:
     if type(data) is not bytes:
         data = bytes(data)
-    ld = loader()
+    try:
+        ld = _local.loader
+    except AttributeError:
+        ld = loader()
     ctx = ld.apdu_ctx
     rc = _hot(data, len(data), ctx)
     if 0 < rc < _SCALAR:

@@ -173,6 +173,48 @@ def _sequence(buf: bytes, pos: int, end: int, depth: int, maxd: int) -> tuple[An
                 raise _err(S.TRUNCATED, p + 2)
             append(buf[p + 2 : q])
             p = q
+        elif tag == 2 and p + 1 < end and buf[p + 1] < 0x80:
+            # A structure inside a sequence (a profile-generic row): its items are
+            # decoded right here, saving a call and a length read per row.  Same
+            # checks, in the same order, as _sequence.
+            if depth + 1 > maxd:
+                raise _err(S.TOO_DEEP, p)
+            k = buf[p + 1]
+            p += 2
+            if k > end - p:
+                raise _err(S.TOO_MANY, p - 1)
+            row: list[Any] = []
+            add = row.append
+            for _ in range(k):
+                if p >= end:
+                    raise _err(S.TRUNCATED, p)
+                tag = buf[p]
+                fx = fixed[tag]
+                if fx is not None:
+                    size, unpack, new, cls = fx
+                    q = p + 1 + size
+                    if q > end:
+                        raise _err(S.TRUNCATED, p + 1)
+                    if new is None:
+                        add(cls[buf[p + 1]] if unpack is None else unpack(buf, p + 1)[0])
+                    elif unpack is None:
+                        add(new(cls, buf[p + 1 : q]))
+                    else:
+                        add(new(cls, unpack(buf, p + 1)[0]))
+                    p = q
+                elif tag == 9 and p + 1 < end and buf[p + 1] < 0x80:
+                    q = p + 2 + buf[p + 1]
+                    if q > end:
+                        raise _err(S.TRUNCATED, p + 2)
+                    add(buf[p + 2 : q])
+                    p = q
+                else:
+                    handler = variable[tag]
+                    if handler is None:
+                        raise _err(S.BAD_TAG, p)
+                    v, p = handler(buf, p, end, depth + 1, maxd)
+                    add(v)
+            append(tuple(row))
         else:
             handler = variable[tag]
             if handler is None:
