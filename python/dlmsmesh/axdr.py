@@ -7,7 +7,9 @@ type, the plain Python value when that type alone determines the COSEM type
 (null-data -> None, boolean -> bool, octet-string -> bytes, float64 -> float,
 array -> list, structure -> tuple) and the typed class otherwise (integers,
 enum, bcd, float32, strings, bit-string, date-time/date/time, dont-care,
-compact-array), so ``encode(decode(b)) == b`` for every canonical encoding.
+compact-array), so ``encode(decode(b)) == b`` for every canonical encoding
+(except a compact-array whose description is itself an array: decoded, never
+emitted, as spec/axdr-data.md section 5.3 advises).
 """
 
 from __future__ import annotations

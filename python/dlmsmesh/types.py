@@ -818,7 +818,9 @@ TypeDescription = Union[type, ArrayDescription, StructureDescription]
 class CompactArray(CosemValue, list):  # type: ignore[type-arg]
     """compact-array (tag 19): elements sharing one ``description``, sent without tags.
 
-    The items are typed values matching the description.
+    The items match the description; built by hand they may be typed values or
+    plain ones (typed from the description on encode); decoded, they follow the
+    convention of :mod:`dlmsmesh.axdr` (plain where the plain type is unambiguous).
     """
 
     __slots__ = ("description",)
