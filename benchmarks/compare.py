@@ -1,6 +1,6 @@
 """Native vs pure (and vs the dlms-cosem baseline) on every workload, in one process.
 
-    python benchmarks/compare.py            # ~15-25 s
+    python benchmarks/compare.py            # ~30 s
     python benchmarks/compare.py --quick    # ~5 s, noisier
     python benchmarks/compare.py --json     # machine-readable
     python benchmarks/compare.py --strict   # exit 1 when a target fails
@@ -174,7 +174,10 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
 
 def _rate(results: Dict[str, Any], impl: str) -> str:
     r = results.get(impl)
-    return "n/a" if r is None else f"{r['ops_per_s']:,.0f}"
+    if r is None:
+        return "n/a"
+    v = r["ops_per_s"]
+    return f"{v:,.1f}" if v < 100 else f"{v:,.0f}"  # batch workloads run tens of ops/s
 
 
 def _verdict(r: Dict[str, Any] | None) -> tuple:

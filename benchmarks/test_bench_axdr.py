@@ -1,4 +1,4 @@
-"""The workloads of ``workloads.py`` under pytest-benchmark.
+"""The A-XDR workloads of ``workloads.py`` (``suite="axdr"``) under pytest-benchmark.
 
     python -m pytest benchmarks --benchmark-enable            # measure
     python -m pytest benchmarks                               # (addopts has --benchmark-disable) each op runs once, checked
@@ -22,6 +22,8 @@ import workloads as W
 def _params() -> List[Any]:
     out = []
     for wl in W.WORKLOADS:
+        if wl.suite != "axdr":
+            continue
         for impl in wl.implementations():
             out.append(pytest.param(wl, impl, id=f"{wl.name}-{impl}".replace(" ", "_").replace(",", "")))
     return out
