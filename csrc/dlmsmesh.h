@@ -27,6 +27,7 @@
 #define DM_ERR_APDU_TAG -20
 #define DM_ERR_APDU_CHOICE -21
 #define DM_ERR_APDU_FLAG -22
+#define DM_ERR_APDU_COUNT -24 /* with-list: value count differs from descriptor count */
 /* BER (ACSE layer) */
 #define DM_ERR_BER_TAG -30        /* tag number longer than 4 octets */
 #define DM_ERR_BER_INDEFINITE -31 /* indefinite length (0x80) */
@@ -178,5 +179,234 @@ typedef struct {
  * 255 for a data-access-result (ctx->value); or a negative DM_ERR_*.
  * Fields equal to the dataclass defaults are left out of programs. */
 int dm_apdu_decode(const char *in, size_t in_len, dm_apdu_ctx *ctx);
+
+/* ------------------------------------------------------------------------
+ * Transport: DLMS/COSEM wrapper (csrc/wrapper.c), UDP checksum over the IPv6
+ * pseudo-header (csrc/checksum.c), RFC 6282 IPHC + NHC-UDP (csrc/iphc.c),
+ * RFC 4944 fragmentation (csrc/frag.c).  Status codes -50..-69.
+ * ------------------------------------------------------------------------ */
+#define DM_ERR_WRAPPER_VERSION -50  /* wrapper version is not 1 */
+#define DM_ERR_WRAPPER_LENGTH -51   /* wrapper length does not match the datagram */
+#define DM_ERR_IPV6_VERSION -52     /* IP version is not 6 */
+#define DM_ERR_IPV6_LENGTH -53      /* IPv6 payload length does not match the datagram */
+#define DM_ERR_UDP_LENGTH -54       /* UDP length does not match the IPv6 payload */
+#define DM_ERR_LOWPAN_DISPATCH -55  /* not a 6LoWPAN dispatch this decoder handles */
+#define DM_ERR_LOWPAN_RESERVED -56  /* reserved IPHC address mode */
+#define DM_ERR_LOWPAN_CONTEXT -57   /* IPHC context that is not in the table */
+#define DM_ERR_LOWPAN_LINK -58      /* IID from a link-layer address that is not known */
+#define DM_ERR_LOWPAN_NHC -59       /* next-header compression other than NHC-UDP */
+#define DM_ERR_LOWPAN_SIZE -60      /* datagram size inconsistent with the headers/frame */
+#define DM_ERR_FRAG_OFFSET -61      /* fragment reaches beyond datagram_size */
+#define DM_ERR_FRAG_OVERLAP -62     /* fragment overlaps another one inconsistently */
+#define DM_ERR_FRAG_MTU -63         /* link MTU too small for the fragment headers */
+#define DM_ERR_FRAG_TOO_BIG -64     /* datagram larger than 2047 bytes: cannot be fragmented */
+#define DM_ERR_FRAG_EMPTY -65       /* fragment without data */
+#define DM_ERR_FRAG_LIMIT -66       /* datagram larger than the reassembly memory budget */
+
+typedef struct {
+    uint16_t version;
+    uint16_t source_wport;
+    uint16_t destination_wport;
+    uint16_t length;
+} dm_wrapper;
+
+/* Decode the wrapper of one UDP datagram in[0, in_len): version 1 and a length
+ * equal to the bytes after the header, else an error with *err_offset. */
+int dm_wrapper_decode(const uint8_t *in, size_t in_len, dm_wrapper *out, size_t *err_offset);
+
+/* Write the 8-byte wrapper header for an APDU of apdu_len bytes: returns 8,
+ * DM_ERR_NO_SPACE, or DM_ERR_BAD_ARGUMENT when apdu_len > 65535. */
+int dm_wrapper_encode(uint16_t source_wport, uint16_t destination_wport, size_t apdu_len, uint8_t *out,
+                      size_t out_cap);
+
+/* The UDP checksum of the segment udp[0, udp_len) (header + payload) between
+ * the IPv6 addresses src and dst (16 bytes each); the checksum field counts
+ * as zero.  Returns 0x0001..0xFFFF (a zero sum is sent as 0xFFFF), or
+ * DM_ERR_TRUNCATED when udp_len < 8, DM_ERR_BAD_ARGUMENT when it exceeds
+ * 0xFFFFFFFF. */
+int32_t dm_udp_checksum(const uint8_t *src, const uint8_t *dst, const uint8_t *udp, size_t udp_len);
+
+/* IPHC contexts: a table of DM_LOWPAN_CONTEXTS entries indexed by context id. */
+#define DM_LOWPAN_CONTEXTS 16
+#define DM_CONTEXT_DECOMPRESS 1 /* flag: the entry is valid for decompression */
+#define DM_CONTEXT_COMPRESS 2   /* flag: the compressor may use the entry */
+typedef struct {
+    uint8_t prefix[16];
+    uint8_t length; /* prefix length in bits, 0..128 */
+    uint8_t flags;
+} dm_lowpan_context;
+
+/* The link-layer source and destination of one frame (or the mesh originator
+ * and final destination), big-endian: 8 bytes (EUI-64), 2 bytes (short), or
+ * 0 (not known). */
+typedef struct {
+    uint8_t src[8];
+    uint8_t dst[8];
+    uint8_t src_len;
+    uint8_t dst_len;
+} dm_ll_pair;
+
+/* One item of a batch: every field a uint32 so Python reads the array flat. */
+typedef struct {
+    int32_t status;         /* DM_OK or a negative DM_ERR_* */
+    uint32_t offset;        /* where the item's output starts in out */
+    uint32_t length;        /* output bytes (0 on error) */
+    uint32_t header_length; /* compressed header bytes written or read */
+    uint32_t err_offset;    /* failing byte offset in the item's input */
+    uint32_t info;          /* DM_IPHC_INFO_* bits | sci << 8 | dci << 12 */
+} dm_lowpan_item;
+
+#define DM_IPHC_ELIDE_CHECKSUM 1 /* compress flag: the caller authorises UDP checksum elision */
+#define DM_IPHC_HEADERS_ONLY 2   /* compress flag: items are IPv6 (+ UDP) headers alone */
+#define DM_IPHC_INFO_SAC 1       /* the source address came from context sci */
+#define DM_IPHC_INFO_DAC 2       /* the destination address came from context dci */
+#define DM_IPHC_INFO_UDP 4       /* NHC-UDP: 48 uncompressed header bytes, else 40 */
+#define DM_IPHC_INFO_ELIDED 8    /* the UDP checksum was elided */
+#define DM_IPHC_INFO_PENDING 16  /* elided checksum left 0: the datagram is incomplete */
+
+/* Compress n IPv6 datagrams (or, with DM_IPHC_HEADERS_ONLY, headers) to
+ * IPHC frames (compressed headers + payload); item i is
+ * in[in_end[i-1], in_end[i]) with in_end[-1] = 0.  ll holds ll_count pairs:
+ * 0 (none known), 1 (shared) or n.  ctx is NULL or DM_LOWPAN_CONTEXTS entries.
+ * Every encoding is the shortest one that decompresses to the same bytes.
+ * Returns the number of items that failed (their status says why), or
+ * DM_ERR_NO_SPACE (out_cap < total input + n is always enough) or
+ * DM_ERR_BAD_ARGUMENT. */
+int dm_iphc_compress(const uint8_t *in, const uint32_t *in_end, size_t n, const dm_ll_pair *ll, size_t ll_count,
+                     const dm_lowpan_context *ctx, int flags, uint8_t *out, size_t out_cap, dm_lowpan_item *items);
+
+/* Decompress n IPHC frames (each starting at its IPHC dispatch) to IPv6
+ * datagrams.  datagram_size 0: the frame holds the whole datagram (an elided
+ * UDP checksum is recomputed); otherwise the frame is the content of a FRAG1
+ * of a datagram of that size (lengths come from it, an elided checksum is left
+ * 0 with DM_IPHC_INFO_PENDING).  out_cap >= total input + 48 n is always
+ * enough.  Returns as dm_iphc_compress. */
+int dm_iphc_decompress(const uint8_t *in, const uint32_t *in_end, size_t n, const dm_ll_pair *ll,
+                       size_t ll_count, const dm_lowpan_context *ctx, uint32_t datagram_size, uint8_t *out,
+                       size_t out_cap, dm_lowpan_item *items);
+
+/* Compress one IPv6 datagram and, when the frame exceeds mtu bytes, split it
+ * into RFC 4944 FRAG1/FRAGN frames of at most mtu bytes, each starting with
+ * prefix (e.g. a mesh header).  Frame k is out[frame_end[k-1], frame_end[k]).
+ * Returns the number of frames, or a negative DM_ERR_* with res->err_offset
+ * (DM_ERR_NO_SPACE: out_cap or max_frames too small). */
+int dm_frag_split(const uint8_t *in, size_t in_len, const dm_ll_pair *ll, const dm_lowpan_context *ctx, int flags,
+                  uint32_t mtu, uint16_t tag, const uint8_t *prefix, size_t prefix_len, uint8_t *out,
+                  size_t out_cap, uint32_t *frame_end, size_t max_frames, dm_lowpan_item *res);
+
+/* Security (csrc/secure.c): AES-GCM protection of ciphered xDLMS APDUs
+ * (spec/security.md).  Keys live in dm_secure_key contexts created once per
+ * key (the AES key schedule is computed there, never per frame) and freed
+ * explicitly; a context serves one call at a time.  Failing frames leave no
+ * plaintext: their output bytes are zeroed. */
+#define DM_ERR_SEC_AUTH -40     /* authentication tag did not verify */
+#define DM_ERR_SEC_SUITE -41    /* security suite differs from the configured one */
+#define DM_ERR_SEC_NO_KEY -42   /* no key for this sender and key set */
+#define DM_ERR_SEC_CONTROL -43  /* security control byte not acceptable here */
+#define DM_ERR_SEC_POLICY -44   /* weaker protection than the security policy requires */
+#define DM_ERR_SEC_TAG -45      /* not a ciphered APDU tag */
+#define DM_ERR_SEC_TITLE -46    /* system title length other than 0 or 8 */
+#define DM_ERR_SEC_NO_TITLE -47 /* no system title in the frame and none configured */
+#define DM_ERR_SEC_MISMATCH -48 /* the ciphered tag is not the protected form of the APDU inside */
+#define DM_ERR_SEC_CRYPTO -49   /* libcrypto failed (out of memory) */
+
+#define DM_SEC_SERVICE_GLO 1 /* frame kinds */
+#define DM_SEC_SERVICE_DED 2
+#define DM_SEC_GENERAL_GLO 3
+#define DM_SEC_GENERAL_DED 4
+#define DM_SEC_GENERAL_CIPHERING 5
+#define DM_SEC_GENERAL_SIGNING 6
+#define DM_SEC_KEY_INFO_NONE 0 /* general-ciphering key-info */
+#define DM_SEC_KEY_INFO_IDENTIFIED 1
+#define DM_SEC_KEY_INFO_WRAPPED 2
+#define DM_SEC_KEY_INFO_AGREED 3
+#define DM_SEC_KEY_UNICAST 0 /* key sets */
+#define DM_SEC_KEY_BROADCAST 1
+#define DM_SEC_KEY_DEDICATED 2
+#define DM_SEC_HEADER_AAD 1 /* peer flag: general-ciphering header fields enter the AAD */
+#define DM_SEC_ANY_TITLE 2  /* peer flag (single peer): accept the title a frame carries */
+#define DM_SEC_UNTITLED 4   /* peer flag: the peer's own system title is not known */
+#define DM_SEC_DEFERRED 1   /* batch status: frame left to the Python path (signing, wrapped/agreed key) */
+#define DM_SEC_FRAME_CONTENT 0 /* seal framing: SC IC body tag only */
+#define DM_SEC_FRAME_GLO 1     /* service-specific glo- tag of the plaintext's tag */
+#define DM_SEC_FRAME_DED 2
+#define DM_SEC_FRAME_GENERAL_GLO 3 /* general-glo-ciphering with the system title */
+#define DM_SEC_FRAME_GENERAL_DED 4
+#define DM_SEC_TAG_LEN 12
+
+typedef struct dm_secure_key dm_secure_key;
+
+/* A context for the encryption key ek (16 or 32 bytes) and authentication
+ * key ak (0, 16 or 32 bytes).  Returns DM_OK with *out set, DM_ERR_BAD_ARGUMENT
+ * or DM_ERR_SEC_CRYPTO. */
+int dm_secure_key_new(const uint8_t *ek, size_t ek_len, const uint8_t *ak, size_t ak_len,
+                      dm_secure_key **out);
+void dm_secure_key_free(dm_secure_key *key);
+
+/* Offsets and lengths of the parts of one ciphered APDU (uint32 each). */
+typedef struct {
+    uint32_t tag, kind;
+    uint32_t title, title_len;         /* sender system title (IV) */
+    uint32_t recipient, recipient_len; /* general-ciphering/-signing */
+    uint32_t header, header_len;       /* transaction-id .. other-information */
+    uint32_t transaction, transaction_len;
+    uint32_t date_time, date_time_len;
+    uint32_t other, other_len;
+    uint32_t key_info, key_id;         /* key-id, kek-id (0 otherwise) */
+    uint32_t key_params, key_params_len, key_data, key_data_len;
+    uint32_t content, content_len;     /* SC IC body [tag]; general-signing: the APDU */
+    uint32_t signature, signature_len; /* general-signing */
+    uint32_t sc, ic;
+} dm_secure_frame;
+
+/* Split in[0, in_len) into its parts, checking every length. */
+int dm_secure_parse(const uint8_t *in, size_t in_len, dm_secure_frame *f, size_t *err_offset);
+
+/* Protect one APDU: writes SC IC (ciphertext or plaintext) [tag] to out and
+ * its length to *out_len.  header (may be empty) enters the AAD after AK. */
+int dm_secure_seal(dm_secure_key *key, uint8_t sc, const uint8_t *title, uint32_t ic,
+                   const uint8_t *header, size_t header_len, const uint8_t *in, size_t in_len,
+                   uint8_t *out, size_t out_cap, size_t *out_len);
+
+/* Verify and decrypt one ciphered content (SC IC body [tag]) sent under the
+ * 8-byte title: the plaintext goes to out (zeroed on failure). */
+int dm_secure_open(dm_secure_key *key, const uint8_t *title, const uint8_t *content,
+                   size_t content_len, const uint8_t *header, size_t header_len, uint8_t *out,
+                   size_t out_cap, size_t *out_len);
+
+/* One sender's keys for dm_secure_open_batch; peers are sorted by title. */
+typedef struct {
+    uint8_t title[8];
+    uint32_t suite;
+    uint32_t required; /* SC bits 0x10/0x20 the policy requires */
+    uint32_t flags;    /* DM_SEC_HEADER_AAD, DM_SEC_ANY_TITLE, DM_SEC_UNTITLED */
+    dm_secure_key *unicast, *broadcast, *dedicated; /* NULL when not configured */
+} dm_secure_peer;
+
+/* The outcome of one frame of a batch. */
+typedef struct {
+    int32_t status;      /* DM_OK, DM_SEC_DEFERRED or a DM_ERR_* */
+    uint32_t err_offset; /* in the frame */
+    uint32_t peer;       /* index of the sender in peers (0xFFFFFFFF: unknown) */
+    uint32_t tag, sc, ic, key_set;
+    uint32_t plain, plain_len; /* the plaintext: out[plain, plain + plain_len) */
+} dm_secure_item;
+
+/* Verify and decrypt frames in[offsets[i], offsets[i+1]) for i < n; frame i's
+ * plaintext is written at out + offsets[i] (out_cap >= offsets[n]).  Frames
+ * without a system title belong to peers[default_peer] (npeers: none).
+ * Returns the number of frames that succeeded, or DM_ERR_BAD_ARGUMENT. */
+int64_t dm_secure_open_batch(const dm_secure_peer *peers, size_t npeers, size_t default_peer,
+                             const uint8_t *in, const uint32_t *offsets, size_t n, uint8_t *out,
+                             size_t out_cap, dm_secure_item *items);
+
+/* Protect n APDUs in[offsets[i], offsets[i+1]) with invocation counters
+ * first_ic, first_ic + 1, ... and the given framing; frame i is written at
+ * out[out_offsets[i], out_offsets[i+1]).  Returns the bytes written, or an
+ * error with *err_index the failing APDU. */
+int64_t dm_secure_seal_batch(dm_secure_key *key, uint8_t sc, const uint8_t *title,
+                             uint32_t first_ic, int framing, const uint8_t *in,
+                             const uint32_t *offsets, size_t n, uint8_t *out, size_t out_cap,
+                             uint32_t *out_offsets, size_t *err_index);
 
 #endif

@@ -25,8 +25,38 @@ BAD_ARGUMENT = -12
 APDU_TAG = -20
 APDU_CHOICE = -21
 APDU_FLAG = -22
+APDU_COUNT = -24
 BER_TAG = -30
 BER_INDEFINITE = -31
+# transport: wrapper, IPv6/UDP, 6LoWPAN
+WRAPPER_VERSION = -50
+WRAPPER_LENGTH = -51
+IPV6_VERSION = -52
+IPV6_LENGTH = -53
+UDP_LENGTH = -54
+LOWPAN_DISPATCH = -55
+LOWPAN_RESERVED = -56
+LOWPAN_CONTEXT = -57
+LOWPAN_LINK = -58
+LOWPAN_NHC = -59
+LOWPAN_SIZE = -60
+FRAG_OFFSET = -61
+FRAG_OVERLAP = -62
+FRAG_MTU = -63
+FRAG_TOO_BIG = -64
+FRAG_EMPTY = -65
+FRAG_LIMIT = -66
+# security layer (csrc/secure.c)
+SEC_AUTH = -40
+SEC_SUITE = -41
+SEC_NO_KEY = -42
+SEC_CONTROL = -43
+SEC_POLICY = -44
+SEC_TAG = -45
+SEC_TITLE = -46
+SEC_NO_TITLE = -47
+SEC_MISMATCH = -48
+SEC_CRYPTO = -49
 
 MESSAGES: dict[int, str] = {
     TRUNCATED: "truncated input",
@@ -42,8 +72,36 @@ MESSAGES: dict[int, str] = {
     APDU_TAG: "unknown APDU tag",
     APDU_CHOICE: "unknown APDU variant",
     APDU_FLAG: "OPTIONAL/CHOICE flag is neither 0 nor 1",
+    APDU_COUNT: "the value list does not have one value per descriptor",
     BER_TAG: "BER tag number longer than 4 octets",
     BER_INDEFINITE: "BER indefinite length is not supported",
+    WRAPPER_VERSION: "wrapper version is not 1",
+    WRAPPER_LENGTH: "wrapper length does not match the datagram",
+    IPV6_VERSION: "IP version is not 6",
+    IPV6_LENGTH: "IPv6 payload length does not match the datagram",
+    UDP_LENGTH: "UDP length does not match the IPv6 payload",
+    LOWPAN_DISPATCH: "not a 6LoWPAN dispatch this decoder handles",
+    LOWPAN_RESERVED: "reserved IPHC address mode",
+    LOWPAN_CONTEXT: "IPHC context is not in the context table",
+    LOWPAN_LINK: "address derived from a link-layer address that is not known",
+    LOWPAN_NHC: "next-header compression other than NHC-UDP is not supported",
+    LOWPAN_SIZE: "datagram size inconsistent with the headers",
+    FRAG_OFFSET: "fragment reaches beyond the datagram size",
+    FRAG_OVERLAP: "fragment overlaps an earlier one inconsistently",
+    FRAG_MTU: "link MTU too small for the fragment and compressed headers",
+    FRAG_TOO_BIG: "datagram larger than 2047 bytes cannot be fragmented",
+    FRAG_EMPTY: "fragment carries no data",
+    FRAG_LIMIT: "datagram larger than the reassembly memory budget",
+    SEC_AUTH: "authentication tag did not verify",
+    SEC_SUITE: "security suite differs from the configured suite",
+    SEC_NO_KEY: "no key for this sender and key set",
+    SEC_CONTROL: "security control byte not acceptable (no protection, compression, or broadcast on a dedicated key)",
+    SEC_POLICY: "protection weaker than the security policy requires",
+    SEC_TAG: "not a ciphered APDU tag",
+    SEC_TITLE: "system title is neither 0 nor 8 bytes long",
+    SEC_NO_TITLE: "no system title in the frame and none configured for the peer",
+    SEC_MISMATCH: "ciphered tag is not the protected form of the APDU inside",
+    SEC_CRYPTO: "libcrypto failure",
 }
 
 

@@ -263,13 +263,16 @@ class Codec:
             items.append(d)
         return tuple(items), p
 
-    def _values(self, buf: bytes, p: int, end: int) -> tuple[tuple[Any, ...], int]:
-        n, p = self._count(buf, p, end, 1)
+    def _values(self, buf: bytes, p: int, end: int, expected: int) -> tuple[tuple[Any, ...], int]:
+        """The Data list of a with-list request: one per descriptor."""
+        n, q = self._count(buf, p, end, 1)
+        if n != expected:
+            raise _err(S.APDU_COUNT, p)
         values = []
         for _ in range(n):
-            v, p = self._data(buf, p, end)
+            v, q = self._data(buf, q, end)
             values.append(v)
-        return tuple(values), p
+        return tuple(values), q
 
     def _set_request(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
         cls, choice, f, p = self._head(buf, pos, end, 0xC1)
@@ -285,7 +288,7 @@ class Codec:
             f.update(block)
         elif choice == 4:
             f["descriptors"], p = self._attributes(buf, p, end)
-            f["values"], p = self._values(buf, p, end)
+            f["values"], p = self._values(buf, p, end, len(f["descriptors"]))
         else:
             f["descriptors"], p = self._attributes(buf, p, end)
             block, p = self._block_sa(buf, p, end)
@@ -342,7 +345,7 @@ class Codec:
             p += 4
         elif choice == 3:
             f["descriptors"], p = self._methods(buf, p, end)
-            f["parameters"], p = self._values(buf, p, end)
+            f["parameters"], p = self._values(buf, p, end, len(f["descriptors"]))
         elif choice == 4:
             f["descriptor"], p = self._method(buf, p, end)
             block, p = self._block_sa(buf, p, end)
