@@ -1,0 +1,78 @@
+"""The DLMS/COSEM wrapper (IEC 62056-4-7, spec/transport.md section 2).
+
+Over UDP every APDU is preceded by 8 bytes: version (always 1), source wPort,
+destination wPort and the APDU length, all big-endian 16-bit.  The wPorts are
+the DLMS SAPs: client side 1 = management client, 16 = public client; server
+side 1 = management logical device, 0x7F = all-station.
+
+``encode(source_wport, destination_wport, apdu) -> bytes`` and
+``decode(datagram) -> (WrapperHeader, apdu)``; decode requires version 1 and
+a length equal to the bytes after the header (one WPDU per UDP datagram).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import _backend
+from .errors import EncodeError
+
+__all__ = [
+    "WrapperHeader",
+    "encode",
+    "decode",
+    "to_json",
+    "HEADER_LENGTH",
+    "NO_STATION",
+    "MANAGEMENT",
+    "PUBLIC_CLIENT",
+    "ALL_STATION",
+]
+
+HEADER_LENGTH = 8
+NO_STATION = 0x0000
+MANAGEMENT = 0x0001  # management client / management logical device
+PUBLIC_CLIENT = 0x0010
+ALL_STATION = 0x007F
+
+
+@dataclass(frozen=True)
+class WrapperHeader:
+    source_wport: int
+    destination_wport: int
+    length: int
+    version: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "source_wport": self.source_wport,
+            "destination_wport": self.destination_wport,
+            "length": self.length,
+        }
+
+
+def _check_wport(name: str, value: int) -> None:
+    if not isinstance(value, int) or not 0 <= value <= 0xFFFF:
+        raise EncodeError(f"{name} must be in 0..65535, got {value!r}")
+
+
+def encode(source_wport: int, destination_wport: int, apdu: bytes | bytearray | memoryview) -> bytes:
+    """The WPDU: wrapper header + ``apdu``."""
+    _check_wport("source_wport", source_wport)
+    _check_wport("destination_wport", destination_wport)
+    if len(apdu) > 0xFFFF:
+        raise EncodeError(f"APDU of {len(apdu)} bytes does not fit the 16-bit wrapper length")
+    return _backend.live.modules["wrapper"].header(source_wport, destination_wport, len(apdu)) + bytes(apdu)
+
+
+def decode(datagram: bytes | bytearray | memoryview) -> tuple[WrapperHeader, bytes]:
+    """The header and the APDU of one UDP payload; DecodeError (layer ``wrapper``) otherwise."""
+    version, source, destination, length = _backend.live.modules["wrapper"].decode(datagram)
+    return WrapperHeader(source, destination, length, version), bytes(datagram[HEADER_LENGTH:])
+
+
+def to_json(header: WrapperHeader) -> dict[str, Any]:
+    """The ``wrapper`` object of DESIGN.md section 5."""
+    return header.to_json()
