@@ -1,0 +1,292 @@
+"""Native security layer: the functions of :mod:`dlmsmesh._pure.secure` over
+csrc/secure.c (OpenSSL EVP AES-GCM, one context per key, batches in one call).
+
+cffi releases the GIL during C calls, and an EVP context must not serve two
+calls at once, so every key carries a lock; a batch takes the locks of all
+its keys in one fixed order (no deadlock between batches sharing keys).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from array import array
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from .. import _status as S
+from .._core import ffi, lib
+from .._pure.secure import (
+    FRAME_CONTENT,
+    FRAME_DED,
+    FRAME_GENERAL_DED,
+    FRAME_GENERAL_GLO,
+    FRAME_GLO,
+    _check_ic,
+    _check_title,
+)
+from ..errors import EncodeError
+from ..security.batch import BatchResult, PeerKeys, check_ring
+from ..security.envelope import Envelope, error_for
+from ..security.tags import FrameKind, KeyInfoKind
+
+__all__ = [
+    "Key",
+    "new_key",
+    "make_ring",
+    "parse",
+    "seal",
+    "unseal",
+    "open_batch",
+    "seal_batch",
+    "FRAME_CONTENT",
+    "FRAME_GLO",
+    "FRAME_DED",
+    "FRAME_GENERAL_GLO",
+    "FRAME_GENERAL_DED",
+]
+
+assert (FRAME_CONTENT, FRAME_GLO, FRAME_DED, FRAME_GENERAL_GLO, FRAME_GENERAL_DED) == (
+    lib.DM_SEC_FRAME_CONTENT,
+    lib.DM_SEC_FRAME_GLO,
+    lib.DM_SEC_FRAME_DED,
+    lib.DM_SEC_FRAME_GENERAL_GLO,
+    lib.DM_SEC_FRAME_GENERAL_DED,
+)
+_ITEM = 9  # uint32 fields of dm_secure_item
+assert ffi.sizeof("dm_secure_item") == 4 * _ITEM
+_FRAME_FIELDS = tuple(f for f, _ in ffi.typeof("dm_secure_frame").fields)
+_A = 0x10
+_MAX_BATCH = 0xFFFFFFFF - 64
+
+
+def _bytes_in(data: Any) -> Any:
+    return ffi.from_buffer("uint8_t[]", data)
+
+
+class Key:
+    """An EVP AES-GCM context pair keyed once with ``ek``, holding ``ak``."""
+
+    __slots__ = ("_ptr", "lock", "size", "has_ak", "closed")
+
+    def __init__(self, ek: bytes, ak: bytes | None) -> None:
+        ak = b"" if ak is None else bytes(ak)
+        ek = bytes(ek)
+        if len(ek) not in (16, 32) or len(ak) not in (0, 16, 32):
+            raise EncodeError("keys must be 16 or 32 bytes long")
+        out = ffi.new("dm_secure_key **")
+        rc = lib.dm_secure_key_new(_bytes_in(ek), len(ek), _bytes_in(ak) if ak else ffi.NULL, len(ak), out)
+        if rc != lib.DM_OK:
+            raise MemoryError(S.MESSAGES.get(rc, f"security error {rc}"))
+        self._ptr = ffi.gc(out[0], lib.dm_secure_key_free)
+        self.lock = threading.Lock()
+        self.size = len(ek)
+        self.has_ak = bool(ak)
+        self.closed = False
+
+    @property
+    def ptr(self) -> Any:
+        if self.closed:
+            raise ValueError("this key was closed")
+        return self._ptr
+
+    def close(self) -> None:
+        """Free the EVP contexts now (OpenSSL cleanses the key schedule)."""
+        with self.lock:
+            if not self.closed:
+                self.closed = True
+                ffi.release(self._ptr)
+                self._ptr = ffi.NULL
+
+    def __repr__(self) -> str:
+        return f"<native AES-{self.size * 8}-GCM key{' (closed)' if self.closed else ''}>"
+
+
+def new_key(ek: bytes, ak: bytes | None = None) -> Key:
+    return Key(ek, ak)
+
+
+@contextmanager
+def _locked(keys: Sequence[Key]) -> Iterator[None]:
+    taken: list[threading.Lock] = []
+    try:
+        for k in keys:
+            k.lock.acquire()
+            taken.append(k.lock)
+            if k.closed:
+                raise ValueError("a key of this ring was closed")
+        yield
+    finally:
+        for lock in reversed(taken):
+            lock.release()
+
+
+# --------------------------------------------------------------------------
+# one frame
+# --------------------------------------------------------------------------
+
+
+def parse(frame: bytes | bytearray | memoryview) -> Envelope:
+    frame = bytes(frame)
+    f = ffi.new("dm_secure_frame *")
+    err = ffi.new("size_t *")
+    rc = lib.dm_secure_parse(_bytes_in(frame), len(frame), f, err)
+    if rc != lib.DM_OK:
+        raise error_for(rc, err[0])
+    fields = {name: getattr(f, name) for name in _FRAME_FIELDS}
+    fields["kind"] = FrameKind(fields["kind"])
+    fields["key_info"] = KeyInfoKind(fields["key_info"])
+    return Envelope(**fields)
+
+
+def seal(key: Key, sc: int, title: bytes, ic: int, plaintext: bytes, header: bytes = b"") -> bytes:
+    _check_ic(ic)
+    if not 0 <= sc <= 255:
+        raise EncodeError("security control is one byte")
+    title = _check_title(title)
+    plaintext = bytes(plaintext)
+    header = bytes(header)
+    cap = len(plaintext) + 5 + 12
+    out = ffi.new("uint8_t[]", cap)
+    out_len = ffi.new("size_t *")
+    with _locked((key,)):
+        rc = lib.dm_secure_seal(
+            key.ptr, sc, _bytes_in(title), ic, _bytes_in(header), len(header),
+            _bytes_in(plaintext), len(plaintext), out, cap, out_len,
+        )  # fmt: skip
+    if rc != lib.DM_OK:
+        raise EncodeError(S.MESSAGES.get(rc, f"security error {rc}"))
+    return ffi.buffer(out, out_len[0])[:]
+
+
+def unseal(key: Key, title: bytes, content: bytes | bytearray | memoryview, header: bytes = b"") -> bytes:
+    content = bytes(content)
+    n = len(content)
+    if n < 5 or (content[0] & _A and n < 17):
+        raise error_for(S.TRUNCATED, n)
+    title = _check_title(title)
+    header = bytes(header)
+    out = ffi.new("uint8_t[]", n)
+    out_len = ffi.new("size_t *")
+    with _locked((key,)):
+        rc = lib.dm_secure_open(
+            key.ptr, _bytes_in(title), _bytes_in(content), n, _bytes_in(header), len(header), out, n, out_len
+        )
+    if rc == lib.DM_ERR_SEC_AUTH:
+        raise error_for(rc, n - 12)
+    if rc != lib.DM_OK:
+        raise error_for(rc, 0)
+    return ffi.buffer(out, out_len[0])[:]
+
+
+# --------------------------------------------------------------------------
+# batches
+# --------------------------------------------------------------------------
+
+
+class _Ring:
+    """The C array of peers, with the keys it points to kept alive."""
+
+    __slots__ = ("peers", "array", "npeers", "default", "keys")
+
+    def __init__(self, peers: Sequence[PeerKeys], default: int | None) -> None:
+        self.keys: list[Key] = check_ring(peers, default, Key)
+        self.peers = tuple(peers)
+        self.npeers = len(self.peers)
+        self.default = self.npeers if default is None else default
+        self.array = ffi.new("dm_secure_peer[]", max(self.npeers, 1))
+        for i, p in enumerate(self.peers):
+            c = self.array[i]
+            if p.title is not None:
+                ffi.memmove(c.title, p.title, 8)
+            c.suite = p.suite
+            c.required = p.required
+            c.flags = (
+                (lib.DM_SEC_HEADER_AAD if p.header_aad else 0)
+                | (lib.DM_SEC_ANY_TITLE if p.any_title else 0)
+                | (lib.DM_SEC_UNTITLED if p.title is None else 0)
+            )
+            c.unicast = p.unicast.ptr if p.unicast is not None else ffi.NULL
+            c.broadcast = p.broadcast.ptr if p.broadcast is not None else ffi.NULL
+            c.dedicated = p.dedicated.ptr if p.dedicated is not None else ffi.NULL
+
+
+def make_ring(peers: Sequence[PeerKeys], default: int | None = None) -> _Ring:
+    return _Ring(peers, default)
+
+
+def _offsets_array(offsets: Sequence[int], total: int) -> array:
+    n = len(offsets) - 1
+    if n < 0 or offsets[0] < 0 or offsets[-1] > total or offsets[-1] > _MAX_BATCH:
+        raise ValueError("offsets must rise from 0 .. len(data)")
+    arr = offsets if isinstance(offsets, array) and offsets.typecode == "I" else array("I", offsets)
+    return arr
+
+
+def open_batch(ring: _Ring, data: bytes | bytearray | memoryview, offsets: Sequence[int]) -> BatchResult:
+    data = bytes(data)
+    offs = _offsets_array(offsets, len(data))
+    n = len(offs) - 1
+    items = ffi.new("dm_secure_item[]", max(n, 1))
+    out = bytearray(max(offs[-1], 1))
+    with _locked(ring.keys):
+        rc = lib.dm_secure_open_batch(
+            ring.array, ring.npeers, ring.default, _bytes_in(data), ffi.from_buffer("uint32_t[]", offs),
+            n, ffi.from_buffer("uint8_t[]", out), len(out), items,
+        )  # fmt: skip
+    if rc < 0:
+        raise ValueError("offsets must rise from 0 .. len(data)")
+    raw = ffi.buffer(items, n * 4 * _ITEM)
+    u = memoryview(raw).cast("I")
+    status = memoryview(raw).cast("i")[0::_ITEM].tolist()
+    peer = u[2::_ITEM].tolist()
+    plain = u[7::_ITEM].tolist()
+    plain_len = u[8::_ITEM].tolist()
+    ob = bytes(out)
+    del out  # the plaintexts now live only in ob and the slices taken below
+    if rc == n:
+        plaintexts: list[bytes | None] = [ob[p : p + k] for p, k in zip(plain, plain_len)]
+    else:
+        plaintexts = [ob[p : p + k] if s == 0 else None for s, p, k in zip(status, plain, plain_len)]
+        peer = [-1 if p == 0xFFFFFFFF else p for p in peer]
+    return BatchResult(
+        status,
+        u[1::_ITEM].tolist(),
+        peer,
+        u[3::_ITEM].tolist(),
+        u[4::_ITEM].tolist(),
+        u[5::_ITEM].tolist(),
+        u[6::_ITEM].tolist(),
+        plaintexts,
+    )
+
+
+def seal_batch(key: Key, sc: int, title: bytes, first_ic: int, framing: int, apdus: Sequence[bytes]) -> list[bytes]:
+    title = _check_title(title)
+    n = len(apdus)
+    _check_ic(first_ic, max(n, 1))
+    if not 0 <= sc <= 255 or framing not in (0, 1, 2, 3, 4):
+        raise EncodeError("bad security control or framing")
+    joined = b"".join(apdus)
+    if len(joined) + 40 * n > _MAX_BATCH:
+        raise EncodeError("batch too large for one call")
+    offs = array("I", [0])
+    offs.extend(itertools.accumulate(map(len, apdus)))
+    cap = max(len(joined) + 40 * n, 1)
+    out = bytearray(cap)
+    out_offs = array("I", bytes(4 * (n + 1)))
+    err = ffi.new("size_t *")
+    with _locked((key,)):
+        rc = lib.dm_secure_seal_batch(
+            key.ptr, sc, _bytes_in(title), first_ic, framing, _bytes_in(joined) if joined else ffi.NULL,
+            ffi.from_buffer("uint32_t[]", offs), n, ffi.from_buffer("uint8_t[]", out), cap,
+            ffi.from_buffer("uint32_t[]", out_offs), err,
+        )  # fmt: skip
+    if rc < 0:
+        i = err[0]
+        if rc == lib.DM_ERR_SEC_TAG:
+            raise EncodeError(f"APDU {i} has no service-specific ciphered form (use general-glo-ciphering)")
+        raise EncodeError(f"APDU {i}: {S.MESSAGES.get(rc, f'security error {rc}')}")
+    ob = bytes(memoryview(out)[:rc])
+    return [ob[a:b] for a, b in zip(out_offs, out_offs[1:])]

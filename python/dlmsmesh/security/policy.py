@@ -1,0 +1,68 @@
+"""Who protects what: the association role, the security policy (Security
+setup version 1 bits, spec/security.md section 7) and the general-ciphering
+AAD variant."""
+
+from __future__ import annotations
+
+import enum
+
+from .tags import SC_AUTHENTICATION, SC_ENCRYPTION, Protection
+
+__all__ = ["Role", "SecurityPolicy", "GeneralCipheringAad"]
+
+
+class Role(enum.Enum):
+    """A client sends requests and receives responses; a server the reverse."""
+
+    CLIENT = "client"
+    SERVER = "server"
+
+
+class SecurityPolicy(enum.IntFlag):
+    """Security setup (class 64) security_policy, version 1."""
+
+    NONE = 0
+    AUTHENTICATED_REQUEST = 0x04
+    ENCRYPTED_REQUEST = 0x08
+    DIGITALLY_SIGNED_REQUEST = 0x10
+    AUTHENTICATED_RESPONSE = 0x20
+    ENCRYPTED_RESPONSE = 0x40
+    DIGITALLY_SIGNED_RESPONSE = 0x80
+
+    @classmethod
+    def both_ways(cls, protection: Protection) -> SecurityPolicy:
+        """The policy asking ``protection`` of requests and responses alike."""
+        policy = cls.NONE
+        if protection & Protection.AUTHENTICATION:
+            policy |= cls.AUTHENTICATED_REQUEST | cls.AUTHENTICATED_RESPONSE
+        if protection & Protection.ENCRYPTION:
+            policy |= cls.ENCRYPTED_REQUEST | cls.ENCRYPTED_RESPONSE
+        return policy
+
+    def requests(self) -> Protection:
+        """The protection requests must carry."""
+        return _protection(self & self.AUTHENTICATED_REQUEST, self & self.ENCRYPTED_REQUEST)
+
+    def responses(self) -> Protection:
+        """The protection responses (and unsolicited server APDUs) must carry."""
+        return _protection(self & self.AUTHENTICATED_RESPONSE, self & self.ENCRYPTED_RESPONSE)
+
+
+def _protection(auth: int, enc: int) -> Protection:
+    return Protection((SC_AUTHENTICATION if auth else 0) | (SC_ENCRYPTION if enc else 0))
+
+
+class GeneralCipheringAad(enum.Enum):
+    """What general-ciphering adds to the AAD after ``SC || AK``.
+
+    UNVERIFIED (spec/security.md sections 5 and 13): the standard text was not
+    available; two public implementations disagree.  ``HEADER`` (the default,
+    as the notes recommend: the Green Book is recalled to authenticate the
+    header) adds the A-XDR fields transaction-id .. other-information exactly
+    as the frame carries them, as gurux-dlms (Python) does for suites 1/2;
+    for authentication-only frames the APDU follows them.  ``PLAIN`` adds
+    nothing, as Gurux.DLMS.Net does.  Pick what the meter does.
+    """
+
+    HEADER = "header"
+    PLAIN = "plain"
