@@ -25,6 +25,7 @@ from typing import IO, Any, Callable
 
 from . import __version__, apdu, axdr, types
 from ._backend import backend
+from ._cli_transport import transport_decoders
 from .errors import DecodeError
 
 __all__ = ["main", "DecodeOptions", "DECODERS", "ENCODERS", "DECODE_LAYERS", "ENCODE_LAYERS"]
@@ -46,8 +47,9 @@ _dumps = json.JSONEncoder(separators=(",", ":")).encode
 class DecodeOptions:
     """What ``decode`` knows besides the frame: keys, addresses, IPHC contexts.
 
-    Holds per-run state too (6LoWPAN reassembly will live here), which is why
-    one instance serves every frame of a run.
+    Holds per-run state too (``transport``: the IPHC context table and the
+    6LoWPAN reassembler, made on first use), which is why one instance serves
+    every frame of a run.
     """
 
     ek: bytes | None = None
@@ -58,6 +60,7 @@ class DecodeOptions:
     ll_src: bytes | None = None
     ll_dst: bytes | None = None
     contexts: dict[int, ipaddress.IPv6Network] = field(default_factory=dict)
+    transport: Any = field(default=None, repr=False, compare=False)
 
 
 #: a layer decoder: fills ``out`` with one key per layer it reaches, bottom
@@ -103,6 +106,8 @@ DECODERS: dict[str, Decoder] = {
     "apdu": _decode_apdu,
     "data": _decode_data,
 }
+# lowpan, ipv6, udp, wrapper; auto then also recognises those frames
+DECODERS.update(transport_decoders(DECODERS))
 
 
 class _NotImplementedLayer:
