@@ -409,4 +409,62 @@ int64_t dm_secure_seal_batch(dm_secure_key *key, uint8_t sc, const uint8_t *titl
                              const uint32_t *offsets, size_t n, uint8_t *out, size_t out_cap,
                              uint32_t *out_offsets, size_t *err_index);
 
+/* ------------------------------------------------------------------------
+ * Columns (csrc/columns_decode.c, csrc/columns_encode.c): an A-XDR array of
+ * uniform rows (a profile-generic buffer) to and from typed column buffers
+ * that the caller provides.  Status codes -70..-79.
+ * ------------------------------------------------------------------------ */
+#define DM_ERR_COL_NOT_ARRAY -70 /* the value is not an array */
+#define DM_ERR_COL_ROW -71       /* a row is not a structure of the layout's width */
+#define DM_ERR_COL_FIELD -72     /* a field's tag differs from the layout */
+#define DM_ERR_COL_WIDTH -73     /* an octet-string date-time is not 12 octets */
+#define DM_ERR_COL_TYPE -74      /* a type that cannot be a column (layout inference) */
+#define DM_ERR_COL_VALUE -75     /* a column value that cannot be encoded */
+
+#define DM_COL_DATETIME 14 /* int64 epoch values + int16 deviation + uint8 status */
+#define DM_COL_NAT INT64_MIN /* the epoch of a date-time that names no moment */
+#define DM_DEVIATION_NOT_SPECIFIED -32768
+
+#define DM_COLUMNS_WHOLE 1          /* decode: bytes after the array are an error */
+#define DM_COLUMNS_REVERSED_SIGN 2  /* UTC = local - deviation (non-standard meters) */
+#define DM_COLUMNS_BARE 4           /* rows are single values, not structures */
+
+/* One column of a layout and its buffers (rows entries each, host order).
+ * kind DM_COL_*; DM_COL_F32 holds float, DM_COL_BOOL uint8 0/1;
+ * DM_COL_FIXED_OCTETS (date, time: width octets, no length) and DM_COL_OCTETS
+ * (octet-string, visible-string) keep the bytes in values with rows + 1
+ * offsets; DM_COL_DATETIME keeps the epoch in values (unit ticks per second,
+ * UTC from the deviation, DM_COL_NAT when the fields name no moment) and the
+ * raw deviation and clock status beside it. */
+typedef struct {
+    int32_t kind;
+    uint8_t tag;         /* the Data tag on the wire (9 for an octet-string date-time) */
+    uint8_t nullable;    /* null-data stands for a missing value: valid[r] = 0 */
+    uint32_t width;      /* DM_COL_FIXED_OCTETS: octets per value */
+    void *values;
+    int64_t *offsets;    /* octets kinds: value r is values[offsets[r], offsets[r + 1]) */
+    uint64_t capacity;   /* octets kinds: bytes values holds */
+    uint8_t *valid;      /* nullable: 1 present, 0 null-data */
+    int16_t *deviation;  /* DM_COL_DATETIME */
+    uint8_t *status;     /* DM_COL_DATETIME */
+} dm_colspec;
+
+typedef struct {
+    uint64_t end;        /* decode: offset after the array; encode: bytes needed */
+    uint64_t err_offset; /* failing byte offset (decode) */
+    int64_t err_row;     /* failing row, -1 outside the rows */
+    int32_t err_field;   /* failing field, -1 outside a field */
+    int32_t err_found;   /* the tag, count or length found instead (-1: none) */
+} dm_columns_result;
+
+/* Decode the array of `rows` rows at in[offset] into the column buffers. */
+int dm_columns_decode(const uint8_t *in, size_t in_len, size_t offset, size_t rows, dm_colspec *cols,
+                      size_t ncols, int64_t unit, int flags, dm_columns_result *res);
+
+/* Encode `rows` rows from the column buffers as an A-XDR array (header
+ * included).  Returns the bytes written; DM_ERR_NO_SPACE with res->end the
+ * bytes needed; DM_ERR_COL_VALUE with err_row/err_field; DM_ERR_BAD_ARGUMENT. */
+int64_t dm_columns_encode(const dm_colspec *cols, size_t ncols, size_t rows, int64_t unit, int flags,
+                          uint8_t *out, size_t out_cap, dm_columns_result *res);
+
 #endif

@@ -57,6 +57,13 @@ SEC_TITLE = -46
 SEC_NO_TITLE = -47
 SEC_MISMATCH = -48
 SEC_CRYPTO = -49
+# columns (csrc/columns_decode.c, columns_encode.c)
+COL_NOT_ARRAY = -70
+COL_ROW = -71
+COL_FIELD = -72
+COL_WIDTH = -73
+COL_TYPE = -74
+COL_VALUE = -75
 
 MESSAGES: dict[int, str] = {
     TRUNCATED: "truncated input",
@@ -102,6 +109,12 @@ MESSAGES: dict[int, str] = {
     SEC_NO_TITLE: "no system title in the frame and none configured for the peer",
     SEC_MISMATCH: "ciphered tag is not the protected form of the APDU inside",
     SEC_CRYPTO: "libcrypto failure",
+    COL_NOT_ARRAY: "not an array",
+    COL_ROW: "row is not a structure of the layout's width",
+    COL_FIELD: "field type differs from the layout",
+    COL_WIDTH: "an octet-string date-time is not 12 octets",
+    COL_TYPE: "type cannot be a column",
+    COL_VALUE: "value cannot be encoded",
 }
 
 

@@ -103,7 +103,7 @@ _COLUMN: dict[type, tuple[int, int, Any]] = {
     DoubleLong: (lib.DM_COL_I32, 5, "i"),
     Long64Unsigned: (lib.DM_COL_U64, 21, "Q"),
     Long64: (lib.DM_COL_I64, 20, "q"),
-    Float32: (lib.DM_COL_F32, 23, "d"),
+    Float32: (lib.DM_COL_F32, 23, "f"),
     Float64: (lib.DM_COL_F64, 24, "d"),
     float: (lib.DM_COL_F64, 24, "d"),
     bool: (lib.DM_COL_BOOL, 3, "B"),

@@ -1,0 +1,166 @@
+/* Internal to the C core: fixed-size A-XDR contents of the column kinds
+ * (DM_COL_*), length forms, and the proleptic Gregorian calendar, shared by
+ * the row encoder of axdr_encode.c and the column codec of columns_*.c. */
+#ifndef DLMSMESH_COLUMNS_H
+#define DLMSMESH_COLUMNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "dlmsmesh.h"
+
+static inline void col_put_be(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static inline uint64_t col_get_be(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* bytes of the shortest A-XDR length form of n */
+static inline size_t col_length_size(uint64_t n)
+{
+    return n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x1000000 ? 4 : 5;
+}
+
+static inline size_t col_put_length(uint8_t *p, uint64_t n)
+{
+    size_t s = col_length_size(n);
+    if (s == 1) {
+        p[0] = (uint8_t)n;
+    } else {
+        p[0] = (uint8_t)(0x80 | (s - 1));
+        col_put_be(p + 1, n, (int)(s - 1));
+    }
+    return s;
+}
+
+/* content octets of a number kind; 0 for the octets kinds, -1 for no kind */
+static inline int col_number_size(int kind)
+{
+    switch (kind) {
+    case DM_COL_U8: case DM_COL_I8: case DM_COL_BOOL: return 1;
+    case DM_COL_U16: case DM_COL_I16: return 2;
+    case DM_COL_U32: case DM_COL_I32: case DM_COL_F32: return 4;
+    case DM_COL_U64: case DM_COL_I64: case DM_COL_F64: return 8;
+    case DM_COL_FIXED_OCTETS: case DM_COL_OCTETS: case DM_COL_DATETIME: return 0;
+    default: return -1;
+    }
+}
+
+/* Write value r of a number column (host order in values) big-endian at p;
+ * returns the octets written.  Floats go bit for bit. */
+static inline size_t col_put_number(uint8_t *p, int kind, const void *values, size_t r)
+{
+    switch (kind) {
+    case DM_COL_U8: case DM_COL_I8:
+        p[0] = ((const uint8_t *)values)[r];
+        return 1;
+    case DM_COL_BOOL:
+        p[0] = ((const uint8_t *)values)[r] ? 1 : 0;
+        return 1;
+    case DM_COL_U16: case DM_COL_I16:
+        col_put_be(p, ((const uint16_t *)values)[r], 2);
+        return 2;
+    case DM_COL_U32: case DM_COL_I32:
+        col_put_be(p, ((const uint32_t *)values)[r], 4);
+        return 4;
+    case DM_COL_F32: {
+        uint32_t bits;
+        memcpy(&bits, (const float *)values + r, 4);
+        col_put_be(p, bits, 4);
+        return 4;
+    }
+    case DM_COL_F64: {
+        uint64_t bits;
+        memcpy(&bits, (const double *)values + r, 8);
+        col_put_be(p, bits, 8);
+        return 8;
+    }
+    default: /* U64, I64 */
+        col_put_be(p, ((const uint64_t *)values)[r], 8);
+        return 8;
+    }
+}
+
+/* Store the big-endian content at p as value r of a number column. */
+static inline void col_get_number(const uint8_t *p, int kind, void *values, size_t r)
+{
+    switch (kind) {
+    case DM_COL_U8: case DM_COL_I8:
+        ((uint8_t *)values)[r] = p[0];
+        break;
+    case DM_COL_BOOL:
+        ((uint8_t *)values)[r] = p[0] ? 1 : 0;
+        break;
+    case DM_COL_U16: case DM_COL_I16:
+        ((uint16_t *)values)[r] = (uint16_t)col_get_be(p, 2);
+        break;
+    case DM_COL_U32: case DM_COL_I32:
+        ((uint32_t *)values)[r] = (uint32_t)col_get_be(p, 4);
+        break;
+    case DM_COL_F32: {
+        uint32_t bits = (uint32_t)col_get_be(p, 4);
+        memcpy((float *)values + r, &bits, 4);
+        break;
+    }
+    case DM_COL_F64: {
+        uint64_t bits = col_get_be(p, 8);
+        memcpy((double *)values + r, &bits, 8);
+        break;
+    }
+    default: /* U64, I64 */
+        ((uint64_t *)values)[r] = col_get_be(p, 8);
+        break;
+    }
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (any year), and back
+ * (H. Hinnant's days_from_civil / civil_from_days). */
+static inline int64_t col_days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static inline void col_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static inline int col_days_in_month(int64_t y, int m)
+{
+    static const uint8_t days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))
+        return 29;
+    return days[m - 1];
+}
+
+static inline int64_t col_floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+#endif
