@@ -130,8 +130,9 @@ def test_policy_both_ways(backend: str) -> None:
         meter.unprotect(frame)
     meter.policy = SecurityPolicy.AUTHENTICATED_REQUEST
     assert meter.unprotect(frame).plaintext == GET
-    with pytest.raises(EncodeError, match="no protection asked"):
-        lax_client.protect(GET)
+    assert sec.parse(lax_client.protect(GET)).sc == 0x30  # nothing asked: the strongest
+    with pytest.raises(EncodeError, match="protects nothing"):
+        lax_client.protect(GET, protection=Protection.NONE)
 
 
 def test_suite_and_key_sizes(backend: str) -> None:

@@ -27,6 +27,7 @@ from . import __version__, apdu, axdr, types
 from ._backend import backend
 from ._cli_transport import transport_decoders
 from .errors import DecodeError
+from .security.tags import CIPHERED_TAGS
 
 __all__ = ["main", "DecodeOptions", "DECODERS", "ENCODERS", "DECODE_LAYERS", "ENCODE_LAYERS"]
 
@@ -61,6 +62,7 @@ class DecodeOptions:
     ll_dst: bytes | None = None
     contexts: dict[int, ipaddress.IPv6Network] = field(default_factory=dict)
     transport: Any = field(default=None, repr=False, compare=False)
+    security: Any = field(default=None, repr=False, compare=False)  # receive contexts, made on first use
 
 
 #: a layer decoder: fills ``out`` with one key per layer it reaches, bottom
@@ -78,11 +80,17 @@ _ACSE_TAGS = frozenset((0x60, 0x61, 0x62, 0x63))
 
 
 def _decode_apdu(frame: bytes, opts: DecodeOptions, out: dict[str, Any]) -> None:
-    """An ACSE APDU (BER) or an xDLMS APDU (A-XDR), told apart by the first octet."""
+    """An ACSE APDU (BER), a ciphered APDU (the security layer, then what it
+    carries) or an xDLMS APDU (A-XDR), told apart by the first octet."""
     if frame and frame[0] in _ACSE_TAGS:
-        from . import acse
+        from . import _cli_security, acse
 
-        out["acse"] = acse.to_json(acse.decode(frame))
+        pdu = _cli_security.open_user_information(frame, acse.decode(frame), opts, out)
+        out["acse"] = acse.to_json(pdu)
+    elif frame and frame[0] in CIPHERED_TAGS:
+        from . import _cli_security
+
+        _cli_security.decode_ciphered(frame, opts, out, _decode_apdu)
     else:
         out["apdu"] = apdu.to_json(apdu.decode(frame))
 

@@ -333,10 +333,12 @@ class SecurityContext:
     def _protection(self, protection: Protection | int | None) -> Protection:
         default = self._send_protection_default()
         if protection is None:
-            protection = default
+            # a policy that asks nothing of this direction: protect() was still
+            # called, so give the strongest protection rather than none
+            protection = default or Protection.AUTHENTICATED_ENCRYPTION
         protection = Protection(protection)
         if not protection:
-            raise EncodeError("no protection asked (the security policy protects nothing this way: pass protection=)")
+            raise EncodeError("Protection.NONE protects nothing: send the APDU unciphered instead")
         if default & ~protection:
             raise EncodeError(f"protection {protection!r} is weaker than the security policy requires ({default!r})")
         return protection
