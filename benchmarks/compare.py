@@ -33,6 +33,7 @@ import workloads as W  # noqa: E402
 RATIOS: Dict[str, tuple] = {
     "native/pure": (W.NATIVE, W.PURE),
     "pure/dlms-cosem": (W.PURE, W.DLMS_COSEM),
+    "native/dlms-cosem": (W.NATIVE, W.DLMS_COSEM),
 }
 
 
@@ -235,6 +236,16 @@ def render(report: Dict[str, Any]) -> str:
             "",
             _table(["workload", "pure ops/s", "dlms-cosem ops/s", "pure/dlms-cosem", "target", "result"], base_rows),
         ]
+    native_rows = []
+    for w in report["workloads"]:
+        if "native/dlms-cosem" in w["ratios"] and w["ratios"]["native/dlms-cosem"]["target"] is not None:
+            ratio, target, verdict = _verdict(w["ratios"]["native/dlms-cosem"])
+            native_rows.append(
+                [w["name"], _rate(w["results"], W.NATIVE), _rate(w["results"], W.DLMS_COSEM), ratio, target, verdict]
+            )
+    if native_rows:
+        header = ["workload", "native ops/s", "dlms-cosem ops/s", "native/dlms-cosem", "target", "result"]
+        lines += ["", _table(header, native_rows)]
 
     spreads = [(r["spread_pct"], w["name"], impl) for w in report["workloads"] for impl, r in w["results"].items()]
     if spreads:

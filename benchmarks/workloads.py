@@ -656,3 +656,8 @@ WORKLOADS: List[Workload] = [
         suite="apdu",
     ),
 ]
+
+# Workloads kept in modules of their own (they import this one, so last).
+from workloads_columns import WORKLOADS as _COLUMN_WORKLOADS  # noqa: E402
+
+WORKLOADS += _COLUMN_WORKLOADS

@@ -18,28 +18,44 @@ _from_buffer = ffi.from_buffer
 class _Scratch(threading.local):
     def __init__(self) -> None:
         self.res = ffi.new("dm_columns_result *")
+        # id(layout) -> (layout, its dm_colspec array with the constant fields set)
+        self.templates: dict[int, tuple[Layout, Any]] = {}
 
 
 _scratch = _Scratch()
+_TEMPLATES_MAX = 64
 
 
-def _specs(bufs: list[ColumnBuffers], keep: list[Any]) -> Any:
-    """The dm_colspec array of the buffers; ``keep`` holds the cdata alive."""
-    specs = ffi.new("dm_colspec[]", len(bufs))
-    for spec, b in zip(specs, bufs):
-        f = b.field
+def _template(layout: Layout) -> Any:
+    """The layout's dm_colspec array (one per thread: calls fill its pointers)."""
+    templates = _scratch.templates
+    hit = templates.get(id(layout))
+    if hit is not None and hit[0] is layout:
+        return hit[1]
+    specs = ffi.new("dm_colspec[]", len(layout))
+    for spec, f in zip(specs, layout.fields):
         spec.kind = f.kind
         spec.tag = f.tag
-        if f.nullable:
-            spec.nullable = 1
-            v = _from_buffer("uint8_t[]", b.valid)
-            keep.append(v)
-            spec.valid = v
+        spec.nullable = f.nullable
+        spec.width = f.width
+    if len(templates) >= _TEMPLATES_MAX:
+        templates.clear()
+    templates[id(layout)] = (layout, specs)  # the layout is kept, so its id stays its own
+    return specs
+
+
+def _specs(layout: Layout, bufs: list[ColumnBuffers], keep: list[Any]) -> Any:
+    """The dm_colspec array pointing at the buffers; ``keep`` holds the cdata alive."""
+    specs = _template(layout)
+    for spec, b in zip(specs, bufs):
         values = _from_buffer(b.values)
         keep.append(values)
         spec.values = values
+        if b.valid is not None:
+            v = _from_buffer("uint8_t[]", b.valid)
+            keep.append(v)
+            spec.valid = v
         if b.offsets is not None:
-            spec.width = f.width
             spec.capacity = len(b.values)
             o = _from_buffer("int64_t[]", b.offsets)
             keep.append(o)
@@ -57,7 +73,7 @@ def decode_into(
     data: Any, offset: int, rows: int, layout: Layout, bufs: list[ColumnBuffers], unit: int, flags: int
 ) -> int:
     keep: list[Any] = []
-    specs = _specs(bufs, keep)
+    specs = _specs(layout, bufs, keep)
     res = _scratch.res
     rc = lib.dm_columns_decode(_from_buffer("uint8_t[]", data), len(data), offset, rows, specs, len(bufs), unit, flags, res)
     if rc < 0:
@@ -69,7 +85,7 @@ def decode_into(
 
 def encode(layout: Layout, bufs: list[ColumnBuffers], rows: int, unit: int, flags: int) -> bytes:
     keep: list[Any] = []
-    specs = _specs(bufs, keep)
+    specs = _specs(layout, bufs, keep)
     res = _scratch.res
     cap = _bound(bufs, rows)
     out = ffi.new("uint8_t[]", cap)

@@ -90,6 +90,19 @@ def decode(
 
     ``numpy``: None uses numpy when it imports, False never, True requires it.
     """
+    return _decode(_backend.live.modules["columns"], data, layout, offset, unit, numpy, standard_sign)
+
+
+def _decode(
+    module: Any,
+    data: bytes | bytearray | memoryview,
+    layout: Layout | Sequence[FieldSpec] | None,
+    offset: int,
+    unit: str,
+    numpy: bool | None,
+    standard_sign: bool,
+) -> Table:
+    """decode() on the backend ``module`` (benchmarks compare them in one process)."""
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {tuple(UNITS)}, not {unit!r}")
     if not 0 <= offset <= len(data):
@@ -108,7 +121,7 @@ def decode(
         table.columns = [c if f.tag is not None else [] for f, c in zip(lay.fields, table.columns)]
         return table
     bufs = allocate(lay, rows, len(data) - p, np)
-    _backend.live.modules["columns"].decode_into(
+    module.decode_into(
         data, offset, rows, lay, bufs, UNITS[unit], WHOLE | _flags(lay, standard_sign)
     )
     return to_table(lay, bufs, rows, unit)

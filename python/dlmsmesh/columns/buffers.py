@@ -45,25 +45,23 @@ def _new(np: Any, code: str, n: int, boolean: bool = False) -> Any:
 def allocate(layout: Layout, rows: int, capacity: int, np: Any) -> list[ColumnBuffers]:
     """Empty buffers for ``rows`` rows; octets columns hold up to ``capacity`` bytes."""
     out = []
-    for f in layout.fields:
-        kind = f.kind
-        valid = _new(np, "B", rows, True) if f.nullable else None
+    for f, (kind, code, nullable) in zip(layout.fields, layout.plan):
+        valid = _new(np, "B", rows, True) if nullable else None
         if kind is Kind.DATETIME:
             out.append(ColumnBuffers(f, _new(np, "q", rows), None, valid, _new(np, "h", rows), _new(np, "B", rows)))
-        elif kind in (Kind.OCTETS, Kind.FIXED_OCTETS):
+        elif not code:
             out.append(ColumnBuffers(f, bytearray(capacity), _new(np, "q", rows + 1), valid))
         else:
-            out.append(ColumnBuffers(f, _new(np, f.typecode, rows, kind is Kind.BOOL), None, valid))
+            out.append(ColumnBuffers(f, _new(np, code, rows, kind is Kind.BOOL), None, valid))
     return out
 
 
 def to_table(layout: Layout, bufs: list[ColumnBuffers], rows: int, unit: str) -> Table:
     columns: list[Any] = []
-    for b in bufs:
-        kind = b.field.kind
+    for b, (kind, code, _) in zip(bufs, layout.plan):
         if kind is Kind.DATETIME:
             columns.append(DateTimeColumn(b.values, b.deviation, b.status, unit))
-        elif kind in (Kind.OCTETS, Kind.FIXED_OCTETS):
+        elif not code:
             used = int(b.offsets[rows])
             columns.append(BytesColumn(b.offsets, bytes(memoryview(b.values)[:used])))
         else:

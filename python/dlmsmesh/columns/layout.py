@@ -14,6 +14,7 @@ import struct
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any, Union
 
 from .. import _status as S
@@ -43,6 +44,8 @@ class Kind(enum.IntEnum):
     OCTETS = 13
     DATETIME = 14
 
+
+_OCTETS = (Kind.OCTETS, Kind.FIXED_OCTETS)
 
 # Data tag -> (kind, array typecode, wire content size or 0 for a length-prefixed value)
 TAGS: dict[int, tuple[Kind, str, int]] = {
@@ -174,6 +177,11 @@ class Layout:
     def names(self) -> list[str | None]:
         return [f.name for f in self.fields]
 
+    @cached_property
+    def plan(self) -> tuple[tuple[Kind, str, bool], ...]:
+        """Per field (kind, array typecode, nullable), worked out once per layout."""
+        return tuple((f.kind, f.typecode if f.kind not in _OCTETS else "", f.nullable) for f in self.fields)
+
     def __len__(self) -> int:
         return len(self.fields)
 
@@ -263,55 +271,14 @@ def looks_like_datetime(octets: bytes) -> bool:
     )
 
 
-def _infer_field(buf: Any, p: int, end: int, k: int, given: Field) -> Field:
-    """The field at ``p`` of row 0 completing ``given`` (whose tag is None)."""
-    if p >= end:
-        raise decode_error(S.TRUNCATED, p, 0, k, -1, None)
-    tag = buf[p]
-    if tag not in TAGS:
-        raise decode_error(S.COL_TYPE, p, 0, k, tag, None)
-    datetime = given.datetime or tag == 25
-    if tag == 9 and not given.datetime:
-        n, q = read_length(buf, p + 1, end, 0, k)
-        datetime = n == 12 and q + 12 <= end and looks_like_datetime(bytes(buf[q : q + 12]))
-    return replace(given, tag=tag, datetime=datetime)
+# (given layout, bare, per field its tag or -tag for a date-time octet-string) -> inferred layout
+_INFERRED: dict[tuple[Any, ...], Layout] = {}
+_INFERRED_MAX = 256
 
 
-def _skip(buf: Any, p: int, end: int, k: int) -> int:
-    """Offset after the value at ``p`` of row 0 (to reach the next field)."""
-    if p >= end:
-        raise decode_error(S.TRUNCATED, p, 0, k, -1, None)
-    tag = buf[p]
-    entry = TAGS.get(tag)
-    if tag == 0:
-        return p + 1
-    if entry is None:
-        raise decode_error(S.COL_TYPE, p, 0, k, tag, None)
-    if entry[2]:
-        return p + 1 + entry[2]
-    n, q = read_length(buf, p + 1, end, 0, k)
-    return q + n
-
-
-def infer(data: Any, layout: Layout | Sequence[FieldSpec] | None = None, *, offset: int = 0) -> Layout:
-    """The layout of the buffer at ``data[offset]``: the given one with every
-    field whose tag is None taken from the first row.  An octet-string of 12
-    that reads as a date-time becomes a date-time column.  Without a layout,
-    a first element that is not a structure gives a bare one-field layout.
-    An empty array leaves unknown fields unknown."""
-    buf = memoryview(data).cast("B") if not isinstance(data, bytes) else data
-    given = None if layout is None else Layout.of(layout)
-    if given is not None and given.complete:
-        return given
-    end = len(buf)
-    rows, p = read_header(buf, offset)
-    if rows == 0:
-        if given is None:
-            raise decode_error(S.COL_TYPE, p, -1, -1, -1, None)
-        return given
-    if given is not None and given.bare or given is None and p < end and buf[p] != 2:
-        f = given.fields[0] if given is not None else Field()
-        return Layout((f if f.tag is not None else _infer_field(buf, p, end, 0, f),), bare=True)
+def _first_row(buf: Any, p: int, end: int, given: Layout | None) -> tuple[int, ...]:
+    """Per field of row 0 (at ``p``) the tag to use: the given one, or the
+    one found (negated for an octet-string of 12 that reads as a date-time)."""
     if p >= end:
         raise decode_error(S.TRUNCATED, p, 0, -1, -1, None)
     if buf[p] != 2:
@@ -322,14 +289,78 @@ def infer(data: Any, layout: Layout | Sequence[FieldSpec] | None = None, *, offs
         raise decode_error(S.COL_ROW, at, 0, -1, width, given)
     if width == 0:
         raise decode_error(S.COL_ROW, at, 0, -1, 0, None)
-    fields = list(given.fields) if given is not None else [Field()] * width
+    fields = given.fields if given is not None else None
+    out = []
     for k in range(width):
-        if fields[k].tag is None:
-            if p < end and buf[p] == 0:
-                raise decode_error(S.COL_TYPE, p, 0, k, 0, None)
-            fields[k] = _infer_field(buf, p, end, k, fields[k])
-        p = _skip(buf, p, end, k)
-    return Layout(tuple(fields))
+        want = fields[k] if fields is not None else None
+        p, tag = _field(buf, p, end, k, want)
+        out.append(tag)
+    return tuple(out)
+
+
+def _field(buf: Any, p: int, end: int, k: int, given: Field | None) -> tuple[int, int]:
+    """(offset after the field at ``p`` of row 0, its tag as _first_row gives it)."""
+    if p >= end:
+        raise decode_error(S.TRUNCATED, p, 0, k, -1, None)
+    tag = buf[p]
+    entry = TAGS.get(tag)
+    infer_it = given is None or given.tag is None
+    if entry is None:
+        if infer_it or tag != 0:  # null-data of a given type: the decode decides
+            raise decode_error(S.COL_TYPE, p, 0, k, tag, None)
+        return p + 1, given.tag  # type: ignore[union-attr,return-value]
+    if entry[2]:
+        q = p + 1 + entry[2]
+    else:
+        n, c = read_length(buf, p + 1, end, 0, k)
+        q = c + n
+        if infer_it and tag == 9 and n == 12 and not (given is not None and given.datetime):
+            if c + 12 <= end and looks_like_datetime(bytes(buf[c : c + 12])):
+                tag = -9
+    if not infer_it:
+        tag = given.tag  # type: ignore[union-attr]
+    return q, tag
+
+
+def _complete(given: Layout | None, tags: tuple[int, ...], bare: bool) -> Layout:
+    key = (given, bare, tags)
+    lay = _INFERRED.get(key)
+    if lay is None:
+        fields = []
+        for k, tag in enumerate(tags):
+            f = given.fields[k] if given is not None else None
+            if f is not None and f.tag is not None:
+                fields.append(f)
+                continue
+            dt = tag == 25 or tag == -9 or (f is not None and f.datetime)
+            name, nullable = (f.name, f.nullable) if f is not None else (None, False)
+            fields.append(Field(abs(tag), datetime=dt, nullable=nullable, name=name))
+        lay = Layout(tuple(fields), bare)
+        if len(_INFERRED) < _INFERRED_MAX:
+            _INFERRED[key] = lay
+    return lay
+
+
+def infer(data: Any, layout: Layout | Sequence[FieldSpec] | None = None, *, offset: int = 0) -> Layout:
+    """The layout of the buffer at ``data[offset]``: the given one with every
+    field whose tag is None taken from the first row.  An octet-string of 12
+    that reads as a date-time becomes a date-time column.  Without a layout,
+    a first element that is not a structure gives a bare one-field layout.
+    An empty array leaves unknown fields unknown."""
+    buf = data if isinstance(data, (bytes, bytearray)) else memoryview(data).cast("B")
+    given = None if layout is None else Layout.of(layout)
+    if given is not None and given.complete:
+        return given
+    end = len(buf)
+    rows, p = read_header(buf, offset)
+    if rows == 0:
+        if given is None:
+            raise decode_error(S.COL_TYPE, p, -1, -1, -1, None)
+        return given
+    if given is not None and given.bare or given is None and buf[p] != 2:
+        f = given.fields[0] if given is not None else None
+        return _complete(given, (_field(buf, p, end, 0, f)[1],), True)
+    return _complete(given, _first_row(buf, p, end, given), False)
 
 
 # --------------------------------------------------------------------------
