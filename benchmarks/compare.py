@@ -4,6 +4,7 @@
     python benchmarks/compare.py --quick    # ~5 s, noisier
     python benchmarks/compare.py --json     # machine-readable
     python benchmarks/compare.py --strict   # exit 1 when a target fails
+    python benchmarks/compare.py --reference-rate 2.8e6   # cached openssl speed figure
 
 Each (workload, implementation) cell is calibrated to a round of about
 ``--round-time`` seconds (N iterations), then measured for ``--rounds`` rounds;
@@ -139,6 +140,30 @@ def ratios(results: Dict[str, Dict[str, Any]], targets: Dict[str, float]) -> Dic
     return out
 
 
+def reference_ratio(wl: W.Workload, results: Dict[str, Any], cached: float | None) -> Dict[str, Any]:
+    """``{"native/reference": ...}`` for a workload with a physical reference
+    rate (workloads_security.ReferencedWorkload: OpenSSL's own AES-GCM), else {}."""
+    reference = getattr(wl, "reference", None)
+    if reference is None or W.NATIVE not in results:
+        return {}
+    ref = reference(cached)
+    native = results[W.NATIVE]["ops_per_s"] * getattr(wl, "items_per_op", 1)
+    rate = ref["items_per_s"]
+    ratio = native / rate if rate else None
+    target = getattr(wl, "reference_target", None)
+    return {
+        "native/reference": {
+            "ratio": ratio,
+            "target": target,
+            "pass": None if ratio is None or target is None else ratio >= target,
+            "reference": ref["name"],
+            "reference_source": ref["source"],
+            "reference_items_per_s": rate,
+            "native_items_per_s": native,
+        }
+    }
+
+
 def run(args: argparse.Namespace) -> Dict[str, Any]:
     report: Dict[str, Any] = {
         "machine": machine_info(),
@@ -157,7 +182,7 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
                 "description": wl.description,
                 "results": results,
                 "skipped": skipped,
-                "ratios": ratios(results, wl.targets),
+                "ratios": {**ratios(results, wl.targets), **reference_ratio(wl, results, args.reference_rate)},
             }
         )
         if not args.json:
@@ -246,6 +271,18 @@ def render(report: Dict[str, Any]) -> str:
     if native_rows:
         header = ["workload", "native ops/s", "dlms-cosem ops/s", "native/dlms-cosem", "target", "result"]
         lines += ["", _table(header, native_rows)]
+    ref_rows = []
+    for w in report["workloads"]:
+        r = w["ratios"].get("native/reference")
+        if r is not None:
+            ratio, target, verdict = _verdict(r)
+            ref_rate = "n/a" if r["reference_items_per_s"] is None else f"{r['reference_items_per_s']:,.0f}"
+            ref_name = f"{r['reference']} [{r['reference_source']}]"
+            ref_row = [w["name"], f"{r['native_items_per_s']:,.0f}", ref_name, ref_rate, ratio, target, verdict]
+            ref_rows.append(ref_row)
+    if ref_rows:
+        header = ["workload", "native items/s", "reference", "reference items/s", "native/reference", "target", "result"]
+        lines += ["", _table(header, ref_rows)]
 
     spreads = [(r["spread_pct"], w["name"], impl) for w in report["workloads"] for impl, r in w["results"].items()]
     if spreads:
@@ -275,6 +312,13 @@ def main(argv: List[str] | None = None) -> int:
     ap.add_argument("--no-baseline", dest="baseline", action="store_false", help="skip dlms-cosem")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     ap.add_argument("-k", dest="filter", action="append", help="only workloads whose name contains this (repeatable)")
+    ap.add_argument(
+        "--reference-rate",
+        type=float,
+        default=None,
+        help="openssl speed -evp aes-128-gcm -bytes 128 figure in blocks/s (default: $DLMSMESH_OPENSSL_RATE, "
+        "else measured for about 1 s)",
+    )
     args = ap.parse_args(argv)
     if args.rounds is None:
         args.rounds = 3 if args.quick else 7

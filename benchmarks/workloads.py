@@ -661,3 +661,6 @@ WORKLOADS: List[Workload] = [
 from workloads_columns import WORKLOADS as _COLUMN_WORKLOADS  # noqa: E402
 
 WORKLOADS += _COLUMN_WORKLOADS
+from workloads_security import WORKLOADS as _SECURITY_WORKLOADS  # noqa: E402
+
+WORKLOADS += _SECURITY_WORKLOADS
