@@ -248,9 +248,11 @@ def _variants(case: Case) -> tuple[int, dict[str, list[bytes]]]:
         return out + d[40:]
 
     addresses = []
+    # M says whether the destination is a multicast address (RFC 6282 3.1.1):
+    # an encoding with the other M is not legal even where it would decompress
     for sac in (0, 1):
         for sam in range(4):
-            for m in (0, 1):
+            for m in (int(dst[0] == 0xFF),):
                 for dac in (0, 1):
                     for dam in range(4):
                         addresses.append(frame(addr=(sac, sam, m, dac, dam, 0, 0, 0)))

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from .._core import ffi, lib
 from .._pure.iphc import Fail, Link
+from ..lowpan.link import LinkPairs
 from .iphc import context_table, pack_links
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ def split(
     out = ffi.new("uint8_t[]", cap)
     ends = ffi.new("uint32_t[]", max_frames)
     res = ffi.new("dm_lowpan_item *")
-    ll, _ = pack_links([link])
+    ll, _ = pack_links(LinkPairs([link]))
     rc = lib.dm_frag_split(
         ffi.from_buffer(datagram), n, ll, context_table(contexts), flags, mtu, tag,
         ffi.from_buffer(prefix), len(prefix), out, cap, ends, max_frames, res,

@@ -8,7 +8,6 @@ item; Python only slices the answers out.
 
 from __future__ import annotations
 
-import struct
 import threading
 from array import array
 from collections.abc import Sequence
@@ -16,14 +15,14 @@ from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from .._core import ffi, lib
-from .._pure.iphc import Batch, Link
+from .._pure.iphc import Batch
 
 if TYPE_CHECKING:
     from ..lowpan.context import ContextTable
+    from ..lowpan.link import LinkPairs
 
-_PAIR = struct.Struct("8s8sBB")
 _ITEM_WORDS = 6  # dm_lowpan_item: six 32-bit fields
-assert ffi.sizeof("dm_ll_pair") == _PAIR.size
+assert ffi.sizeof("dm_ll_pair") == 18
 assert ffi.sizeof("dm_lowpan_item") == 4 * _ITEM_WORDS
 assert ffi.sizeof("dm_lowpan_context") == 18
 
@@ -51,12 +50,11 @@ class _Scratch(threading.local):
 _scratch = _Scratch()
 
 
-def pack_links(links: Sequence[Link]) -> tuple[Any, int]:
+def pack_links(links: LinkPairs) -> tuple[Any, int]:
     """(dm_ll_pair array or NULL, count) for ``links``."""
-    if not links:
+    if not len(links):
         return ffi.NULL, 0
-    blob = b"".join([_PAIR.pack(s, d, len(s), len(d)) for s, d in links])
-    return ffi.from_buffer("dm_ll_pair[]", blob), len(links)
+    return ffi.from_buffer("dm_ll_pair[]", links.packed), len(links)
 
 
 def context_table(contexts: ContextTable | None) -> Any:
@@ -86,10 +84,9 @@ def _collect(n: int, failed: int) -> Batch:
     return Batch(outputs, header_lengths, infos, failures)
 
 
-def _prepare(items: Sequence[bytes], links: Sequence[Link], growth: int) -> tuple[Any, Any, Any, int, int]:
+def _prepare(items: Sequence[bytes], links: LinkPairs, growth: int) -> tuple[Any, Any, Any, int, int]:
     n = len(items)
-    if len(links) > 1 and len(links) != n:
-        raise ValueError(f"{len(links)} link-layer address pairs for {n} items")
+    links.check(n)
     blob = b"".join(items)
     ends = array("I", accumulate(map(len, items)))
     _scratch.reserve(len(blob) + growth * n + 1, n)
@@ -97,7 +94,7 @@ def _prepare(items: Sequence[bytes], links: Sequence[Link], growth: int) -> tupl
     return ffi.from_buffer(blob), ffi.from_buffer("uint32_t[]", ends), ll, ll_count, n
 
 
-def compress(items: Sequence[bytes], links: Sequence[Link], contexts: ContextTable | None, flags: int) -> Batch:
+def compress(items: Sequence[bytes], links: LinkPairs, contexts: ContextTable | None, flags: int) -> Batch:
     src, ends, ll, ll_count, n = _prepare(items, links, _COMPRESS_GROWTH)
     sc = _scratch
     rc = lib.dm_iphc_compress(src, ends, n, ll, ll_count, context_table(contexts), flags, sc.out, sc.out_cap, sc.items)
@@ -107,7 +104,7 @@ def compress(items: Sequence[bytes], links: Sequence[Link], contexts: ContextTab
 
 
 def decompress(
-    items: Sequence[bytes], links: Sequence[Link], contexts: ContextTable | None, datagram_size: int
+    items: Sequence[bytes], links: LinkPairs, contexts: ContextTable | None, datagram_size: int
 ) -> Batch:
     src, ends, ll, ll_count, n = _prepare(items, links, _DECOMPRESS_GROWTH)
     sc = _scratch

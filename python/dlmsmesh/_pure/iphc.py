@@ -5,9 +5,9 @@ on one side, an IPHC frame on the other.  The order of checks, the error
 offsets and the choice among equally short encodings are those of the C code:
 both backends give the same bytes and the same errors.
 
-``links`` is a list of (source, destination) link-layer addresses (bytes of
-length 0, 2 or 8): empty (none known), one pair for every item, or one pair
-per item.  ``contexts`` is a :class:`dlmsmesh.lowpan.ContextTable` or None;
+``links`` is a :class:`dlmsmesh.lowpan.link.LinkPairs`: the (source,
+destination) link-layer addresses (bytes of length 0, 2 or 8), none, one
+pair for every item, or one per item.  ``contexts`` is a :class:`dlmsmesh.lowpan.ContextTable` or None;
 only its ``rows`` are read: 16 entries, None or (prefix as a 128-bit int,
 prefix length, flags).
 """
@@ -23,6 +23,7 @@ from .checksum import udp_checksum
 
 if TYPE_CHECKING:
     from ..lowpan.context import ContextTable
+    from ..lowpan.link import LinkPairs
 
 IPV6_HEADER = 40
 UDP_HEADER = 8
@@ -275,19 +276,8 @@ def compress_header(data: bytes, link: Link, rows: Rows | None, flags: int) -> t
     return bytes(out), (IPV6_HEADER + UDP_HEADER if udp else IPV6_HEADER), info
 
 
-def _link(links: Sequence[Link], i: int) -> Link:
-    if not links:
-        return (b"", b"")
-    return links[0] if len(links) == 1 else links[i]
-
-
-def _check_links(links: Sequence[Link], n: int) -> None:
-    if len(links) > 1 and len(links) != n:
-        raise ValueError(f"{len(links)} link-layer address pairs for {n} items")
-
-
-def compress(items: Sequence[bytes], links: Sequence[Link], contexts: ContextTable | None, flags: int) -> Batch:
-    _check_links(links, len(items))
+def compress(items: Sequence[bytes], links: LinkPairs, contexts: ContextTable | None, flags: int) -> Batch:
+    links.check(len(items))
     rows = contexts.rows if contexts is not None else None
     outputs: list[bytes | None] = []
     header_lengths: list[int] = []
@@ -296,7 +286,7 @@ def compress(items: Sequence[bytes], links: Sequence[Link], contexts: ContextTab
     for i, data in enumerate(items):
         data = bytes(data)
         try:
-            hdr, consumed, info = compress_header(data, _link(links, i), rows, flags)
+            hdr, consumed, info = compress_header(data, links.pair(i), rows, flags)
         except Fail as f:
             outputs.append(None)
             header_lengths.append(0)
@@ -496,10 +486,8 @@ def decompress_one(frame: bytes, link: Link, rows: Rows | None, dsize: int) -> t
     return ip + _udp_head.pack(sport, dport, ip_payload, check) + body, p, info
 
 
-def decompress(
-    items: Sequence[bytes], links: Sequence[Link], contexts: ContextTable | None, datagram_size: int
-) -> Batch:
-    _check_links(links, len(items))
+def decompress(items: Sequence[bytes], links: LinkPairs, contexts: ContextTable | None, datagram_size: int) -> Batch:
+    links.check(len(items))
     rows = contexts.rows if contexts is not None else None
     outputs: list[bytes | None] = []
     header_lengths: list[int] = []
@@ -507,7 +495,7 @@ def decompress(
     failures: list[tuple[int, int, int]] = []
     for i, frame in enumerate(items):
         try:
-            out, hlen, info = decompress_one(bytes(frame), _link(links, i), rows, datagram_size)
+            out, hlen, info = decompress_one(bytes(frame), links.pair(i), rows, datagram_size)
         except Fail as f:
             outputs.append(None)
             header_lengths.append(0)

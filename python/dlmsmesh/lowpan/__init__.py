@@ -26,7 +26,7 @@ from .iphc import (
     decompress_batch,
     decompress_datagram,
 )
-from .link import from_frame_order, iid, link_local
+from .link import LinkPairs, from_frame_order, iid, link_local
 from .mesh import MeshHeader, parse_mesh
 from .reassembly import Reassembler, ReassemblyStats
 
@@ -51,6 +51,7 @@ __all__ = [
     "is_lowpan_dispatch",
     "MeshHeader",
     "parse_mesh",
+    "LinkPairs",
     "iid",
     "link_local",
     "from_frame_order",

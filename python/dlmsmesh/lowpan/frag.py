@@ -48,8 +48,7 @@ def fragment(
         raise ValueError(f"mtu must be a positive integer, got {mtu!r}")
     if not isinstance(tag, int) or not 0 <= tag <= 0xFFFF:
         raise ValueError(f"tag must be in 0..65535, got {tag!r}")
-    pairs = links_of(ll_src, ll_dst, None)
-    link = pairs[0] if pairs else (b"", b"")
+    link = links_of(ll_src, ll_dst, None).pair(0)
     flags = ELIDE_CHECKSUM if elide_checksum else 0
     try:
         frames, _ = _backend.live.modules["frag"].split(

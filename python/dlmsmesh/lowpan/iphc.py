@@ -35,12 +35,11 @@ from .._pure.iphc import (
     INFO_SAC,
     INFO_UDP,
     Batch,
-    Link,
 )
 from ..errors import DecodeError
 from ..ipv6 import IPV6_HEADER_LENGTH, UDP_HEADER_LENGTH, IPv6Header, UDPHeader
 from .context import ContextTable, PrefixLike
-from .link import link_address
+from .link import LinkPairs, link_address
 
 __all__ = [
     "Decompressed",
@@ -91,12 +90,18 @@ class Decompressed:
         return IPV6_HEADER_LENGTH + (UDP_HEADER_LENGTH if self.udp is not None else 0)
 
 
-def links_of(ll_src: LinkLike, ll_dst: LinkLike, links: Sequence[tuple[LinkLike, LinkLike]] | None) -> list[Link]:
-    """The (source, destination) pairs a backend takes: per item, or one shared pair."""
+Links = Union[LinkPairs, Sequence[tuple[LinkLike, LinkLike]], None]
+
+
+def links_of(ll_src: LinkLike, ll_dst: LinkLike, links: Links) -> LinkPairs:
+    """The link-layer addresses a backend takes: per item (``links``), or one
+    pair for all."""
+    if isinstance(links, LinkPairs):
+        return links
     if links is not None:
-        return [(link_address(s, "ll_src"), link_address(d, "ll_dst")) for s, d in links]
+        return LinkPairs(links)
     src, dst = link_address(ll_src, "ll_src"), link_address(ll_dst, "ll_dst")
-    return [(src, dst)] if src or dst else []
+    return LinkPairs([(src, dst)] if src or dst else [])
 
 
 def encode_error(code: int, offset: int, index: int | None = None) -> DecodeError:
@@ -218,13 +223,14 @@ def compress_batch(
     *,
     ll_src: LinkLike = None,
     ll_dst: LinkLike = None,
-    links: Sequence[tuple[LinkLike, LinkLike]] | None = None,
+    links: Links = None,
     contexts: Contexts = None,
     elide_checksum: bool = False,
 ) -> list[bytes]:
     """The IPHC frames of many whole datagrams (one C call on the native
-    backend).  ``links`` gives each datagram its own link-layer addresses;
-    otherwise ``ll_src``/``ll_dst`` serve all.  The first bad datagram raises
+    backend).  ``links`` (a :class:`~dlmsmesh.lowpan.LinkPairs`, best built
+    once for a set of peers, or a list of pairs) gives each datagram its own
+    link-layer addresses; otherwise ``ll_src``/``ll_dst`` serve all.  The first bad datagram raises
     DecodeError (its index in the message)."""
     batch = _backend.live.modules["iphc"].compress(
         datagrams, links_of(ll_src, ll_dst, links), ContextTable.of(contexts), _flags(elide_checksum)
@@ -240,7 +246,7 @@ def decompress_batch(
     *,
     ll_src: LinkLike = None,
     ll_dst: LinkLike = None,
-    links: Sequence[tuple[LinkLike, LinkLike]] | None = None,
+    links: Links = None,
     contexts: Contexts = None,
 ) -> list[bytes | DecodeError]:
     """The uncompressed datagrams of many IPHC frames (one C call on the

@@ -31,8 +31,8 @@ class MeshHeader:
     final_destination: bytes
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "originator", link_address(self.originator, "originator"))
-        object.__setattr__(self, "final_destination", link_address(self.final_destination, "final_destination"))
+        object.__setattr__(self, "originator", link_address(self.originator, "originator", optional=False))
+        object.__setattr__(self, "final_destination", link_address(self.final_destination, "final_destination", optional=False))
         if not 0 <= self.hops_left <= 0xFF:
             raise ValueError(f"hops_left must be in 0..255, got {self.hops_left}")
 

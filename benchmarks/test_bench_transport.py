@@ -1,0 +1,66 @@
+"""The transport workloads of ``workloads_transport.py`` (``suite="transport"``) under pytest-benchmark.
+
+    python -m pytest benchmarks/test_bench_transport.py --benchmark-enable   # measure
+    python -m pytest benchmarks/test_bench_transport.py                      # each op runs once, checked
+
+One op compresses 10,000 IPv6/UDP datagrams to IPHC frames, or decompresses
+them back, in one batch call, on the native and the pure backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any, List
+
+import pytest
+
+import workloads as W  # first: it registers the transport workloads
+
+SUITE = "transport"
+
+
+def _params() -> List[Any]:
+    out = []
+    for wl in W.WORKLOADS:
+        if wl.suite != SUITE:
+            continue
+        for impl in wl.implementations():
+            out.append(pytest.param(wl, impl, id=f"{wl.name}-{impl}".replace(" ", "_").replace(",", "")))
+    return out
+
+
+@pytest.mark.parametrize(("workload", "impl"), _params())
+def test_bench(benchmark: Any, workload: W.Workload, impl: str) -> None:
+    if not W.available(impl):
+        pytest.skip(f"{impl} is not available here")
+    inp = workload.setup()
+    op = workload.op(impl)
+    benchmark.group = workload.name
+    benchmark.extra_info["implementation"] = impl
+    benchmark.extra_info["headers"] = len(inp.datagrams)
+    benchmark.extra_info["input_bytes"] = inp.total_bytes
+    result = benchmark(op, inp)
+    workload.verify(impl, inp, result)
+
+
+def test_suite_has_both_workloads() -> None:
+    suite = [wl for wl in W.WORKLOADS if wl.suite == SUITE]
+    assert [wl.name for wl in suite] == [
+        "10,000 IPv6/UDP headers: IPHC compress",
+        "10,000 IPHC frames: decompress",
+    ]
+    assert [wl.targets for wl in suite] == [{"native/pure": 10.0}] * 2
+
+
+def test_input_is_what_the_library_compresses() -> None:
+    """The hand-built datagrams parse, and the public batch API gives the
+    workload's frames."""
+    import workloads_transport as T
+    from dlmsmesh import ipv6, lowpan
+
+    inp = T.transport_input()
+    assert len(inp.datagrams) == T.HEADERS
+    parsed = [ipv6.parse(d) for d in inp.datagrams[:200]]
+    assert all(p.checksum_ok for p in parsed)
+    frames = lowpan.compress_batch(inp.datagrams, links=inp.links, contexts=inp.contexts)
+    assert frames == inp.frames
+    assert lowpan.decompress_batch(frames, links=inp.links, contexts=inp.contexts) == inp.datagrams
