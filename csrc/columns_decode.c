@@ -1,9 +1,12 @@
 /* A-XDR array of uniform rows -> typed column buffers, in one pass.
  *
  * The caller sizes every buffer from the row count (which the array header
- * gives) and the layout; nothing is allocated here.  Error offsets and the
- * order of checks follow python/dlmsmesh/_pure/columns.py exactly, so both
- * backends report the same row, field and offset for the same bad input.
+ * gives) and the layout; nothing is allocated here.  Rows of fixed-size
+ * fields take a fast path (all rows checked, then each column converted in
+ * one loop); anything else, or any mismatch, is walked row by row.  Error
+ * offsets and the order of checks follow python/dlmsmesh/_pure/columns.py
+ * exactly, so both backends report the same row, field and offset for the
+ * same bad input.
  */
 #include <string.h>
 
