@@ -527,9 +527,10 @@ int64_t dm_secure_open_batch(const dm_secure_peer *peers, size_t npeers, size_t 
                              size_t out_cap, dm_secure_item *items)
 {
     int64_t ok = 0;
+    /* offsets[n] <= INT_MAX: every length handed to EVP (an int) fits */
     if ((peers == NULL && npeers != 0) || offsets == NULL || (items == NULL && n != 0) ||
         (in == NULL && n != 0) || (out == NULL && n != 0) || offsets[n] > out_cap ||
-        npeers > 0xFFFFFFF0u)
+        offsets[n] > INT_MAX || npeers > 0xFFFFFFF0u)
         return DM_ERR_BAD_ARGUMENT;
     for (size_t i = 0; i < n; i++)
         if (offsets[i] > offsets[i + 1])

@@ -191,6 +191,12 @@ def test_ring_checks_agree() -> None:
             mod.open_batch(ring, VALID[0], [0, len(VALID[0])])
         with pytest.raises(ValueError):
             mod.make_ring([PeerKeys(T1, 0, unicast=k)], 0)
+        live = mod.make_ring([PeerKeys(T1, 0, unicast=mod.new_key(EK, AK))], 0)
+        frame = VALID[0]
+        for offsets in ([], [0, len(frame) + 1], [-1, 2], [0, 5, 3, len(frame)], [2, 1]):
+            with pytest.raises(ValueError, match="offsets"):
+                mod.open_batch(live, frame, offsets)
+        assert len(mod.open_batch(live, frame, [3])) == 0
 
 
 def test_large_random_batch_agrees() -> None:

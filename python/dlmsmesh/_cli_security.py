@@ -42,8 +42,8 @@ def _context(opts: Any, suite: int, peer_title: bytes | None) -> SecurityContext
         keys = _keys(opts)
         try:
             ctx = SecurityContext(
-                peer_system_title=peer_title, suite=suite, policy=SecurityPolicy.NONE,
-                counters=MemoryCounterStore(), **keys,
+                peer_system_title=peer_title, suite=suite, policy=SecurityPolicy.NONE, counters=MemoryCounterStore(),
+                ek=keys.get("ek"), ak=keys.get("ak"), bk=keys.get("bk"), dk=keys.get("dk"),
             )  # fmt: skip
         except EncodeError as err:
             raise DecodeError(f"the keys given do not fit suite {suite}: {err}", layer=LAYER, offset=0) from None

@@ -27,7 +27,7 @@ from .._pure.secure import (
     _check_title,
 )
 from ..errors import EncodeError
-from ..security.batch import BatchResult, PeerKeys, check_ring
+from ..security.batch import MAX_BATCH_BYTES, BatchResult, PeerKeys, check_ring
 from ..security.envelope import Envelope, error_for
 from ..security.tags import FrameKind, KeyInfoKind
 
@@ -58,7 +58,6 @@ _ITEM = 9  # uint32 fields of dm_secure_item
 assert ffi.sizeof("dm_secure_item") == 4 * _ITEM
 _FRAME_FIELDS = tuple(f for f, _ in ffi.typeof("dm_secure_frame").fields)
 _A = 0x10
-_MAX_BATCH = 0xFFFFFFFF - 64
 
 
 def _bytes_in(data: Any) -> Any:
@@ -217,11 +216,13 @@ def make_ring(peers: Sequence[PeerKeys], default: int | None = None) -> _Ring:
 
 
 def _offsets_array(offsets: Sequence[int], total: int) -> array:
-    n = len(offsets) - 1
-    if n < 0 or offsets[0] < 0 or offsets[-1] > total or offsets[-1] > _MAX_BATCH:
+    # the C core checks that they rise; a negative one cannot become a uint32
+    if len(offsets) < 1 or offsets[0] < 0 or offsets[-1] > total or offsets[-1] > MAX_BATCH_BYTES:
         raise ValueError("offsets must rise from 0 .. len(data)")
-    arr = offsets if isinstance(offsets, array) and offsets.typecode == "I" else array("I", offsets)
-    return arr
+    try:
+        return offsets if isinstance(offsets, array) and offsets.typecode == "I" else array("I", offsets)
+    except OverflowError:
+        raise ValueError("offsets must rise from 0 .. len(data)") from None
 
 
 def open_batch(ring: _Ring, data: bytes | bytearray | memoryview, offsets: Sequence[int]) -> BatchResult:
@@ -269,7 +270,7 @@ def seal_batch(key: Key, sc: int, title: bytes, first_ic: int, framing: int, apd
     if not 0 <= sc <= 255 or framing not in (0, 1, 2, 3, 4):
         raise EncodeError("bad security control or framing")
     joined = b"".join(apdus)
-    if len(joined) + 40 * n > _MAX_BATCH:
+    if len(joined) + 40 * n > MAX_BATCH_BYTES:
         raise EncodeError("batch too large for one call")
     offs = array("I", [0])
     offs.extend(itertools.accumulate(map(len, apdus)))

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .. import _status as S
 from ..errors import EncodeError
-from ..security.batch import DEFERRED, NO_PEER, BatchResult, PeerKeys, check_ring
+from ..security.batch import DEFERRED, MAX_BATCH_BYTES, NO_PEER, BatchResult, PeerKeys, check_offsets, check_ring
 from ..security.envelope import Envelope, error_for, put_length
 from ..security.tags import (
     KINDS,
@@ -410,9 +410,8 @@ def open_batch(ring: _Ring, data: bytes | bytearray | memoryview, offsets: Seque
     data = bytes(data)
     if any(k.closed for k in ring.keys):
         raise ValueError("a key of this ring was closed")
+    check_offsets(offsets, len(data))
     n = len(offsets) - 1
-    if n < 0 or offsets[0] < 0 or offsets[-1] > len(data) or any(a > b for a, b in zip(offsets, offsets[1:])):
-        raise ValueError("offsets must rise from 0 .. len(data)")
     status = [0] * n
     err_offset = [0] * n
     peer = [NO_PEER] * n
@@ -440,13 +439,13 @@ def open_batch(ring: _Ring, data: bytes | bytearray | memoryview, offsets: Seque
                     at = 11
             elif kind in _SERVICE and frame[1] < 0x80 and frame[1] + 2 == size:
                 at = 2
-            if at and (size - at >= 17 or (size - at >= 5 and not frame[at] & _A)):
+            if kind is not None and at and (size - at >= 17 or (size - at >= 5 and not frame[at] & _A)):
                 tag = tags[i] = frame[0]
                 sc = scs[i] = frame[at]
                 ics[i] = int.from_bytes(frame[at + 1 : at + 5], "big")
                 plaintexts[i] = _open_frame(
                     ring, frame, kind, tag, 2, 8 if at == 11 else 0, 0, 0, 0, 0, at, size - at, sc, slot
-                )  # type: ignore[arg-type]
+                )
             else:
                 env = _parse(frame)
                 tags[i] = env.tag
@@ -469,6 +468,8 @@ def seal_batch(key: Key, sc: int, title: bytes, first_ic: int, framing: int, apd
     _check_ic(first_ic, max(len(apdus), 1))
     if not 0 <= sc <= 255 or framing not in (0, 1, 2, 3, 4):
         raise EncodeError("bad security control or framing")
+    if sum(map(len, apdus)) + 40 * len(apdus) > MAX_BATCH_BYTES:
+        raise EncodeError("batch too large for one call")
     out: list[bytes] = []
     prefix = b""
     if framing == FRAME_GENERAL_GLO:

@@ -8,13 +8,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PeerKeys", "BatchResult", "DEFERRED", "NO_PEER", "check_ring"]
+__all__ = ["PeerKeys", "BatchResult", "DEFERRED", "NO_PEER", "MAX_BATCH_BYTES", "check_ring", "check_offsets"]
 
 #: batch status of a frame left to the Python path (general-signing, a
 #: wrapped or agreed key): not an error, not done
 DEFERRED = 1
 #: BatchResult.peer of a frame whose sender is not known
 NO_PEER = -1
+#: the most bytes one batch call takes (the C core hands lengths to EVP as int)
+MAX_BATCH_BYTES = 0x7FFFFFFF - 64
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,7 +75,7 @@ def check_ring(peers: Sequence[PeerKeys], default: int | None, key_type: type) -
         for k in (p.unicast, p.broadcast, p.dedicated):
             if k is None:
                 continue
-            if not isinstance(k, key_type) or k.closed:
+            if not isinstance(k, key_type) or getattr(k, "closed", True):
                 raise ValueError("ring keys must be open keys of this backend")
             keys[id(k)] = k
     titles = [p.title or b"" for p in peers]
@@ -82,3 +84,16 @@ def check_ring(peers: Sequence[PeerKeys], default: int | None, key_type: type) -
     if default is not None and not 0 <= default < len(peers):
         raise ValueError("default peer out of range")
     return [keys[i] for i in sorted(keys)]
+
+
+def check_offsets(offsets: Sequence[int], total: int) -> None:
+    """Raise ValueError unless ``offsets`` rise from >= 0 to <= ``total`` bytes
+    (and within MAX_BATCH_BYTES)."""
+    if (
+        len(offsets) < 1
+        or offsets[0] < 0
+        or offsets[-1] > total
+        or offsets[-1] > MAX_BATCH_BYTES
+        or any(a > b for a, b in zip(offsets, offsets[1:]))
+    ):
+        raise ValueError("offsets must rise from 0 .. len(data)")

@@ -693,14 +693,14 @@ class SecurityContext:
 
 def unprotect_frames(
     mod: Any,
-    frames: Sequence[bytes | bytearray | memoryview],
+    given: Sequence[bytes | bytearray | memoryview],
     replay_check: bool,
     setup: Any,
 ) -> BatchUnprotected:
     """One ``open_batch`` over ``frames`` with the ring and contexts
     ``setup(mod)`` gives (ring peer i belongs to contexts[i]), then the
     deferred frames one by one, then one counter transaction per store."""
-    frames = [bytes(f) for f in frames]
+    frames = [bytes(f) for f in given]
     ring, contexts = setup(mod)
     offsets = [0, *itertools.accumulate(map(len, frames))]
     res = mod.open_batch(ring, b"".join(frames), offsets)
