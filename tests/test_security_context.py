@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from dlmsmesh import security as sec
 from dlmsmesh.errors import AuthenticationError, DecodeError, DlmsError, EncodeError, ReplayError, SecurityError
 from dlmsmesh.security import (
+    DEFAULT_POLICY,
     KeyInfoKind,
     Keyring,
     KeySet,
@@ -327,6 +328,35 @@ def test_general_signing(backend: str, suite: int, curve: ec.EllipticCurve) -> N
         hls.verify_ecdsa_reply(f_stoc, client_key.public_key(), METER, CLIENT, ctos, stoc)
     with pytest.raises(AuthenticationError):
         hls.verify_ecdsa_reply(f_stoc, meter_key.public_key(), CLIENT, METER, stoc, ctos)
+
+
+def test_policy_asking_for_signatures(backend: str) -> None:
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client = SecurityContext(CLIENT, peer_system_title=METER, suite=1, ek=EK, ak=AK, kek=KEK, signing_key=client_key)
+    meter = SecurityContext(
+        METER, peer_system_title=CLIENT, suite=1, ek=EK, ak=AK, kek=KEK, role=Role.SERVER,
+        peer_signing_key=client_key.public_key(), policy=DEFAULT_POLICY | SecurityPolicy.DIGITALLY_SIGNED_REQUEST,
+    )  # fmt: skip
+    unsigned = [client.protect(GET), client.protect_general_ciphering(GET, key_info=KeyInfoKind.WRAPPED)]
+    for frame in unsigned:
+        with pytest.raises(SecurityError, match="weaker than the security policy"):
+            meter.unprotect(frame)
+    signed = client.sign(client.protect(GET))
+    result = meter.unprotect_batch([*unsigned, signed])
+    assert result.plaintexts == [None, None, GET]
+    assert all("weaker" in str(e) for e in result.errors[:2])
+    assert meter.unprotect(client.sign(client.protect(GET))).plaintext == GET
+
+
+def test_wrapped_key_must_name_the_master_key(backend: str) -> None:
+    client, meter = pair()
+    frame = client.protect_general_ciphering(GET, key_info=KeyInfoKind.WRAPPED)
+    env = sec.parse(frame)
+    at = env.header + env.header_len  # 01 01 <kek-id> ...
+    assert frame[at : at + 3] == b"\x01\x01\x00"
+    other_kek = frame[: at + 2] + b"\x01" + frame[at + 3 :]
+    with pytest.raises(SecurityError, match="no key"):
+        meter.unprotect(other_kek)
 
 
 def test_signing_rules(backend: str) -> None:

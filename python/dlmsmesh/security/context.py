@@ -511,7 +511,26 @@ class SecurityContext:
         """
         return self._unprotect(bytes(frame), replay_check, 0)
 
+    def _signature_required(self) -> bool:
+        want = (
+            SecurityPolicy.DIGITALLY_SIGNED_RESPONSE
+            if self._role is Role.CLIENT
+            else SecurityPolicy.DIGITALLY_SIGNED_REQUEST
+        )
+        return bool(self._policy & want)
+
+    def _unsigned_refused(self, frame: bytes, depth: int) -> DlmsError | None:
+        """The policy error for an unsigned frame when the policy asks for
+        signatures (the content of a general-signing APDU is signed already)."""
+        if depth == 0 and frame[:1] != bytes((E.GENERAL_SIGNING,)) and self._signature_required():
+            return E.error_for(S.SEC_POLICY, 0)
+        return None
+
     def _unprotect(self, frame: bytes, replay_check: bool, depth: int) -> Unprotected:
+        refused = self._unsigned_refused(frame, depth)
+        if refused is not None:
+            self._log_failure(frame, refused)
+            raise refused
         mod = _backend.module("secure")
         with self._lock:
             ring = self._ring(mod)
@@ -596,7 +615,8 @@ class SecurityContext:
         if self._receive_protection() & ~sc & (SC_AUTHENTICATION | SC_ENCRYPTION):
             raise E.error_for(S.SEC_POLICY, env.content)
         kek = self._secrets.get("kek")
-        if kek is None or (sc & SC_AUTHENTICATION and "ak" not in self._secrets):
+        # kek-id 0 is the master key, the only key-encryption key there is
+        if kek is None or env.key_id != 0 or (sc & SC_AUTHENTICATION and "ak" not in self._secrets):
             raise E.error_for(S.SEC_NO_KEY, env.content)
         content_key = unwrap_key(kek, frame[env.key_data : env.key_data + env.key_data_len])
         if len(content_key) != self._suite.key_size:
@@ -712,9 +732,13 @@ def unprotect_frames(
     for i in range(n):
         status = res.status[i]
         if status == 0:
+            ctx = contexts[res.peer[i]]
+            refused = ctx._unsigned_refused(frames[i], 0)
+            if refused is not None:
+                plaintexts[i], errors[i] = None, refused
+                continue
             if not replay_check:
                 continue
-            ctx = contexts[res.peer[i]]
             title = ctx.peer_system_title or _frame_title(mod, frames[i])
             group = (id(ctx.counters), ctx.replay_window)
             entry = pending.get(group)
@@ -728,6 +752,9 @@ def unprotect_frames(
             try:
                 if ctx is None:
                     raise E.error_for(S.SEC_NO_KEY, 0)
+                refused = ctx._unsigned_refused(frames[i], 0)
+                if refused is not None:
+                    raise refused
                 plaintexts[i] = ctx._unprotect_deferred(mod, frames[i], replay_check, 0).plaintext
             except DlmsError as err:
                 errors[i] = err
