@@ -15,7 +15,7 @@ from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from .._core import ffi, lib
-from .._pure.iphc import Batch
+from .._pure.iphc import Batch, Fail
 
 if TYPE_CHECKING:
     from ..lowpan.context import ContextTable
@@ -37,6 +37,7 @@ class _Scratch(threading.local):
         self.out = ffi.new("uint8_t[]", self.out_cap)
         self.item_cap = 64
         self.items = ffi.new("dm_lowpan_item[]", self.item_cap)
+        self.end = ffi.new("uint32_t[1]")
 
     def reserve(self, out_cap: int, n: int) -> None:
         if out_cap > self.out_cap:
@@ -103,9 +104,7 @@ def compress(items: Sequence[bytes], links: LinkPairs, contexts: ContextTable | 
     return _collect(n, rc)
 
 
-def decompress(
-    items: Sequence[bytes], links: LinkPairs, contexts: ContextTable | None, datagram_size: int
-) -> Batch:
+def decompress(items: Sequence[bytes], links: LinkPairs, contexts: ContextTable | None, datagram_size: int) -> Batch:
     src, ends, ll, ll_count, n = _prepare(items, links, _DECOMPRESS_GROWTH)
     sc = _scratch
     rc = lib.dm_iphc_decompress(
@@ -114,3 +113,37 @@ def decompress(
     if rc < 0:
         raise AssertionError(f"dm_iphc_decompress: status {rc}")
     return _collect(n, rc)
+
+
+# --------------------------------------------------------------------------
+# single items: no joining, no lists
+# --------------------------------------------------------------------------
+
+
+def _one(
+    fn: Any, item: bytes, links: LinkPairs, contexts: ContextTable | None, arg: int, growth: int
+) -> tuple[bytes, int, int]:
+    sc = _scratch
+    n = len(item)
+    sc.reserve(n + growth, 1)
+    sc.end[0] = n
+    ll, ll_count = pack_links(links)
+    if ll_count > 1:
+        raise ValueError(f"{ll_count} link-layer address pairs for 1 item")
+    rc = fn(ffi.from_buffer(item), sc.end, 1, ll, ll_count, context_table(contexts), arg, sc.out, sc.out_cap, sc.items)
+    it = sc.items[0]
+    if rc < 0:
+        raise AssertionError(f"IPHC batch call: status {rc}")
+    if it.status < 0:
+        raise Fail(it.status, it.err_offset)
+    return ffi.buffer(sc.out, it.length)[:], it.header_length, it.info
+
+
+def compress_one(item: bytes, links: LinkPairs, contexts: ContextTable | None, flags: int) -> tuple[bytes, int, int]:
+    return _one(lib.dm_iphc_compress, item, links, contexts, flags, _COMPRESS_GROWTH)
+
+
+def decompress_one(
+    frame: bytes, links: LinkPairs, contexts: ContextTable | None, datagram_size: int
+) -> tuple[bytes, int, int]:
+    return _one(lib.dm_iphc_decompress, frame, links, contexts, datagram_size, _DECOMPRESS_GROWTH)

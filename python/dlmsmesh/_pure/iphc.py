@@ -329,7 +329,7 @@ def _unicast(frame: bytes, p: int, ac: int, mode: int, row: Any, ll: bytes) -> t
     return _LINK_LOCAL_BYTES + iid, p
 
 
-def decompress_one(frame: bytes, link: Link, rows: Rows | None, dsize: int) -> tuple[bytes, int, int]:
+def _decompress(frame: bytes, link: Link, rows: Rows | None, dsize: int) -> tuple[bytes, int, int]:
     """(datagram, compressed header length, info) of one IPHC frame."""
     n = len(frame)
     if n == 0:
@@ -495,7 +495,7 @@ def decompress(items: Sequence[bytes], links: LinkPairs, contexts: ContextTable 
     failures: list[tuple[int, int, int]] = []
     for i, frame in enumerate(items):
         try:
-            out, hlen, info = decompress_one(bytes(frame), links.pair(i), rows, datagram_size)
+            out, hlen, info = _decompress(bytes(frame), links.pair(i), rows, datagram_size)
         except Fail as f:
             outputs.append(None)
             header_lengths.append(0)
@@ -506,3 +506,23 @@ def decompress(items: Sequence[bytes], links: LinkPairs, contexts: ContextTable 
         header_lengths.append(hlen)
         infos.append(info)
     return Batch(outputs, header_lengths, infos, failures)
+
+
+# --------------------------------------------------------------------------
+# single items (no batch bookkeeping): raise Fail
+# --------------------------------------------------------------------------
+
+
+def compress_one(item: bytes, links: LinkPairs, contexts: ContextTable | None, flags: int) -> tuple[bytes, int, int]:
+    """(frame, compressed header length, info) of one datagram."""
+    data = bytes(item)
+    hdr, consumed, info = compress_header(data, links.pair(0), contexts.rows if contexts is not None else None, flags)
+    return hdr + data[consumed:], len(hdr), info
+
+
+def decompress_one(
+    frame: bytes, links: LinkPairs, contexts: ContextTable | None, datagram_size: int
+) -> tuple[bytes, int, int]:
+    """(datagram, compressed header length, info) of one frame."""
+    rows = contexts.rows if contexts is not None else None
+    return _decompress(bytes(frame), links.pair(0), rows, datagram_size)

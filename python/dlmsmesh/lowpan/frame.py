@@ -13,8 +13,9 @@ from typing import Any
 
 from .. import _status as S
 from ..errors import DecodeError
-from .iphc import Contexts, LinkLike, decompress
-from .link import link_address
+from .context import ContextTable
+from .iphc import Contexts, LinkLike, checksum_pending, context_ids, decompress_raw
+from .link import LinkPairs, link_address
 from .mesh import MeshHeader, is_mesh, parse_mesh
 from .reassembly import Reassembler
 
@@ -137,6 +138,7 @@ def decode_frame(
     data = bytes(frame)
     n = len(data)
     src, dst = link_address(ll_src, "ll_src"), link_address(ll_dst, "ll_dst")
+    table = ContextTable.of(contexts)
     if n == 0:
         raise S.decode_error(S.TRUNCATED, 0, LAYER)
     p = 0
@@ -177,11 +179,10 @@ def decode_frame(
                 raise S.decode_error(S.LOWPAN_SIZE, p + 1, LAYER)
         elif is_iphc(data[p]):
             try:
-                d = decompress(data[p:], ll_src=src or None, ll_dst=dst or None, contexts=contexts, datagram_size=size)
+                body, used, info = decompress_raw(data[p:], LinkPairs.single(src, dst), table, size)
             except DecodeError as e:
                 raise _moved(e, p) from None
-            body, hlen, sci, dci = d.datagram, p + d.header_length, d.sci, d.dci
-            pending = d.checksum_pending
+            hlen, (sci, dci), pending = p + used, context_ids(info), checksum_pending(info)
         else:
             raise S.decode_error(S.LOWPAN_DISPATCH, p, LAYER)
         datagram = _reassemble(reassembler, src, dst, head, body, p - FRAG1_HEADER, pending)
@@ -189,13 +190,12 @@ def decode_frame(
 
     if is_iphc(b):
         try:
-            d = decompress(data[p:], ll_src=src or None, ll_dst=dst or None, contexts=contexts)
+            datagram, used, info = decompress_raw(data[p:], LinkPairs.single(src, dst), table)
         except DecodeError as e:
             raise _moved(e, p) from None
-        return LowpanFrame(
-            first or "iphc", p + d.header_length, mesh, broadcast, None, d.sci, d.dci, d.datagram,
-            d.datagram_header_length,
-        )  # fmt: skip
+        sci, dci = context_ids(info)
+        uncompressed = len(datagram) - (n - p - used)  # the header bytes the compressed ones stand for
+        return LowpanFrame(first or "iphc", p + used, mesh, broadcast, None, sci, dci, datagram, uncompressed)
 
     if b == UNCOMPRESSED_IPV6:
         return LowpanFrame(first or "ipv6", p + 1, mesh, broadcast, None, None, None, data[p + 1 :], 0)

@@ -20,7 +20,7 @@ Batches (one C call for all items on the native backend):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Union
 
@@ -34,7 +34,7 @@ from .._pure.iphc import (
     INFO_PENDING,
     INFO_SAC,
     INFO_UDP,
-    Batch,
+    Fail,
 )
 from ..errors import DecodeError
 from ..ipv6 import IPV6_HEADER_LENGTH, UDP_HEADER_LENGTH, IPv6Header, UDPHeader
@@ -100,8 +100,7 @@ def links_of(ll_src: LinkLike, ll_dst: LinkLike, links: Links) -> LinkPairs:
         return links
     if links is not None:
         return LinkPairs(links)
-    src, dst = link_address(ll_src, "ll_src"), link_address(ll_dst, "ll_dst")
-    return LinkPairs([(src, dst)] if src or dst else [])
+    return LinkPairs.single(link_address(ll_src, "ll_src"), link_address(ll_dst, "ll_dst"))
 
 
 def encode_error(code: int, offset: int, index: int | None = None) -> DecodeError:
@@ -137,10 +136,8 @@ def compress(
     given, follows uncompressed.
     """
     data = ipv6.pack() + (udp.pack() if udp is not None else b"")
-    batch = _backend.live.modules["iphc"].compress(
-        [data], links_of(ll_src, ll_dst, None), ContextTable.of(contexts), HEADERS_ONLY | _flags(elide_checksum)
-    )
-    return _single(batch, encode_error)
+    flags = HEADERS_ONLY | _flags(elide_checksum)
+    return _compress_one(data, links_of(ll_src, ll_dst, None), ContextTable.of(contexts), flags)
 
 
 def compress_datagram(
@@ -152,19 +149,27 @@ def compress_datagram(
     elide_checksum: bool = False,
 ) -> bytes:
     """The IPHC frame (compressed headers + payload) of a whole IPv6 datagram."""
-    batch = _backend.live.modules["iphc"].compress(
-        [bytes(datagram)], links_of(ll_src, ll_dst, None), ContextTable.of(contexts), _flags(elide_checksum)
-    )
-    return _single(batch, encode_error)
+    flags = _flags(elide_checksum)
+    return _compress_one(bytes(datagram), links_of(ll_src, ll_dst, None), ContextTable.of(contexts), flags)
 
 
-def _single(batch: Batch, error: Callable[[int, int], DecodeError]) -> bytes:
-    if batch.failures:
-        _, code, offset = batch.failures[0]
-        raise error(code, offset)
-    out = batch.outputs[0]
-    assert out is not None
-    return out
+def _compress_one(data: bytes, links: LinkPairs, contexts: ContextTable | None, flags: int) -> bytes:
+    try:
+        frame, _, _ = _backend.live.modules["iphc"].compress_one(data, links, contexts, flags)
+    except Fail as f:
+        raise encode_error(f.code, f.offset) from None
+    return frame  # type: ignore[no-any-return]
+
+
+def decompress_raw(
+    frame: bytes, links: LinkPairs, contexts: ContextTable | None, datagram_size: int = 0
+) -> tuple[bytes, int, int]:
+    """(datagram, compressed header length, info bits) of one IPHC frame: the
+    fast path under :func:`decompress` and the frame decoder."""
+    try:
+        return _backend.live.modules["iphc"].decompress_one(frame, links, contexts, datagram_size)  # type: ignore[no-any-return]
+    except Fail as f:
+        raise _decode_error(f.code, f.offset) from None
 
 
 def decompress_datagram(
@@ -175,7 +180,7 @@ def decompress_datagram(
     contexts: Contexts = None,
 ) -> bytes:
     """The uncompressed IPv6 datagram of one IPHC frame (starting at its dispatch)."""
-    return decompress(frame, ll_src=ll_src, ll_dst=ll_dst, contexts=contexts).datagram
+    return decompress_raw(bytes(frame), links_of(ll_src, ll_dst, None), ContextTable.of(contexts))[0]
 
 
 def decompress(
@@ -194,11 +199,19 @@ def decompress(
     """
     if not 0 <= datagram_size <= 0xFFFF + IPV6_HEADER_LENGTH:
         raise ValueError(f"datagram_size {datagram_size} is out of range")
-    batch = _backend.live.modules["iphc"].decompress(
-        [bytes(frame)], links_of(ll_src, ll_dst, None), ContextTable.of(contexts), datagram_size
-    )
-    datagram = _single(batch, _decode_error)
-    return _described(datagram, batch.header_lengths[0], batch.infos[0])
+    links = links_of(ll_src, ll_dst, None)
+    datagram, header_length, info = decompress_raw(bytes(frame), links, ContextTable.of(contexts), datagram_size)
+    return _described(datagram, header_length, info)
+
+
+def context_ids(info: int) -> tuple[int | None, int | None]:
+    """(sci, dci) from the info bits: the ids of the contexts the addresses came from."""
+    return ((info >> 8) & 15 if info & INFO_SAC else None, (info >> 12) & 15 if info & INFO_DAC else None)
+
+
+def checksum_pending(info: int) -> bool:
+    """Whether a FRAG1's elided UDP checksum waits for the rest of the datagram."""
+    return bool(info & INFO_PENDING)
 
 
 def _described(datagram: bytes, header_length: int, info: int) -> Decompressed:
@@ -211,8 +224,8 @@ def _described(datagram: bytes, header_length: int, info: int) -> Decompressed:
         udp=udp,
         datagram=datagram,
         header_length=header_length,
-        sci=(info >> 8) & 15 if info & INFO_SAC else None,
-        dci=(info >> 12) & 15 if info & INFO_DAC else None,
+        sci=context_ids(info)[0],
+        dci=context_ids(info)[1],
         checksum_elided=bool(info & INFO_ELIDED),
         checksum_pending=bool(info & INFO_PENDING),
     )

@@ -69,6 +69,21 @@ class LinkPairs:
         ]
         self._packed: bytes | None = None
 
+    @classmethod
+    def single(cls, src: bytes, dst: bytes) -> LinkPairs:
+        """One pair of addresses already checked by :func:`link_address` (b"":
+        not known); the same neighbours give the same (shared, packed once) object."""
+        key = (src, dst)
+        links = _SINGLES.get(key)
+        if links is None:
+            if len(_SINGLES) >= _SINGLES_MAX:
+                _SINGLES.clear()
+            links = cls.__new__(cls)
+            links.pairs = [key] if src or dst else []
+            links._packed = None
+            _SINGLES[key] = links
+        return links
+
     def __len__(self) -> int:
         return len(self.pairs)
 
@@ -98,3 +113,8 @@ class LinkPairs:
             pack = _PAIR.pack
             self._packed = b"".join([pack(s, d, len(s), len(d)) for s, d in self.pairs])
         return self._packed
+
+
+# LinkPairs.single: one object per recently seen (source, destination)
+_SINGLES: dict[tuple[bytes, bytes], LinkPairs] = {}
+_SINGLES_MAX = 4096
