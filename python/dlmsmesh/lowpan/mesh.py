@@ -32,7 +32,9 @@ class MeshHeader:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "originator", link_address(self.originator, "originator", optional=False))
-        object.__setattr__(self, "final_destination", link_address(self.final_destination, "final_destination", optional=False))
+        object.__setattr__(
+            self, "final_destination", link_address(self.final_destination, "final_destination", optional=False)
+        )
         if not 0 <= self.hops_left <= 0xFF:
             raise ValueError(f"hops_left must be in 0..255, got {self.hops_left}")
 
