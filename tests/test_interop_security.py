@@ -255,3 +255,22 @@ def test_hls_gmac_gurux_client_with_our_server(backend: str) -> None:
         gx.parseApplicationAssociationResponse(GXByteBuffer(b"\x09\x11" + f_ctos))
         with pytest.raises(Exception, match="do not match"):
             gx.parseApplicationAssociationResponse(GXByteBuffer(b"\x09\x11" + f_ctos[:-1] + b"\x00"))
+
+
+def test_hls_sha256_with_gurux_client(backend: str) -> None:
+    from dlmsmesh.security import hls
+
+    gx = GXDLMSSecureClient(True, 16, 1, Authentication.HIGH_SHA256, "12345678", InterfaceType.PDU)
+    gx.ciphering.systemTitle = CLIENT
+    gx.settings.sourceSystemTitle = METER
+    gx.settings.ctoSChallenge = CTOS
+    gx.settings.stoCChallenge = STOC
+    action = apdu.decode(bytes(gx.getApplicationAssociationRequest()[0]))
+    assert isinstance(action, apdu.ActionRequestNormal)
+    # gurux's f(StoC) is ours (and spec S8's)
+    hls.verify_sha256_reply(bytes(action.parameters), b"12345678", CLIENT, METER, STOC, CTOS)
+    f_ctos = hls.sha256_reply(b"12345678", METER, CLIENT, CTOS, STOC)
+    with _quiet():
+        gx.parseApplicationAssociationResponse(GXByteBuffer(b"\x09\x20" + f_ctos))
+        with pytest.raises(Exception, match="do not match"):
+            gx.parseApplicationAssociationResponse(GXByteBuffer(b"\x09\x20" + bytes(32)))
