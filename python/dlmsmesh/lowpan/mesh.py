@@ -67,7 +67,9 @@ def parse_mesh(frame: bytes, offset: int = 0) -> tuple[MeshHeader, int]:
             raise S.decode_error(S.TRUNCATED, p, LAYER)
         hops = frame[p]
         p += 1
-    if n - p < olen + flen:
+    if n - p < olen:
         raise S.decode_error(S.TRUNCATED, p, LAYER)
+    if n - p - olen < flen:
+        raise S.decode_error(S.TRUNCATED, p + olen, LAYER)
     header = MeshHeader(hops, frame[p : p + olen], frame[p + olen : p + olen + flen])
     return header, p + olen + flen
