@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import dlmsmesh
-from dlmsmesh import DecodeError, _backend, ipv6, lowpan
+from dlmsmesh import DecodeError, _backend, ipv6, lowpan, wrapper
 from dlmsmesh.lowpan import ContextTable, Reassembler
 
 from .conftest import BACKENDS
@@ -136,14 +136,15 @@ FRAMES = _frames()
 
 
 def _outcome(frame: bytes, kwargs: dict[str, Any]) -> Any:
-    """What decoding ``frame`` all the way up gives: the datagram fields, or
-    the error (layer, offset, reason).  Anything but DecodeError propagates."""
+    """What decoding ``frame`` up to the wrapper gives: the datagram fields,
+    or the error (layer, offset, reason).  Anything but DecodeError propagates."""
     try:
         f = lowpan.decode_frame(frame, reassembler=Reassembler(), **kwargs)
         if f.datagram is None:
             return ("pending", f.to_json())
         d = ipv6.parse(f.datagram)
-        return (d.ipv6, d.udp, d.payload, d.checksum_ok)
+        header = wrapper.decode(d.payload)[0] if d.udp is not None else None
+        return (d.ipv6, d.udp, d.payload, d.checksum_ok, header)
     except DecodeError as e:
         assert e.layer in TRANSPORT_LAYERS, e.layer
         return (e.layer, e.offset, e.reason)
