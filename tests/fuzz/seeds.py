@@ -97,9 +97,7 @@ def built_bytes() -> list[bytes]:
         print(f"seeds: dlmsmesh not importable, no built seeds: {exc}", file=sys.stderr)
         return out
     stamp = t.DateTime(bytes.fromhex("07E8030F050C1E2D00FFC400"))
-    rows = [
-        t.Structure((stamp, t.DoubleLongUnsigned(1000 + i), t.Long(-i), t.Unsigned(i), True)) for i in range(3)
-    ]
+    rows = [t.Structure((stamp, t.DoubleLongUnsigned(1000 + i), t.Long(-i), t.Unsigned(i), True)) for i in range(3)]
     out.append(axdr.encode(t.Array(rows)))
     out.append(axdr.encode(t.Array([t.Structure((b"\x01\x02", "abc", t.Long64(-5), 1.5, None)) for _ in range(2)])))
     out.append(axdr.encode(t.Array([t.Structure((bytes(stamp), t.Float32(2.5), t.Date(bytes(5)))) for _ in range(2)])))
@@ -147,14 +145,22 @@ def built_bytes() -> list[bytes]:
         if src.startswith("ff"):
             src, dst = dst, src
         datagrams.append(
-            dgram(src, dst, i % 3 != 2, (0, 0xB8, 0x01, 0x28)[i % 4], (0, 0x12345)[i % 2], (64, 1, 255, 9)[i % 4],
-                  ((4059, 4059), (0xF0B1, 0xF0B2), (0xF012, 4059), (4059, 0xF012))[i % 4])
+            dgram(
+                src,
+                dst,
+                i % 3 != 2,
+                (0, 0xB8, 0x01, 0x28)[i % 4],
+                (0, 0x12345)[i % 2],
+                (64, 1, 255, 9)[i % 4],
+                ((4059, 4059), (0xF0B1, 0xF0B2), (0xF012, 4059), (4059, 0xF012))[i % 4],
+            )
         )
     for d in datagrams:
         for elide in (False, True):
             try:
-                out.append(lowpan.compress_datagram(d, ll_src=meter, ll_dst=collector, contexts=contexts,
-                                                    elide_checksum=elide))
+                out.append(
+                    lowpan.compress_datagram(d, ll_src=meter, ll_dst=collector, contexts=contexts, elide_checksum=elide)
+                )
             except Exception:
                 pass
     try:
