@@ -480,23 +480,23 @@ class _DateParts:
 
     @property
     def year(self) -> int | None:
-        y = (self[0] << 8) | self[1]
+        y = (self[0] << 8) | self[1]  # type: ignore[index]  # bytes in the classes that mix this in
         return None if y == 0xFFFF else y
 
     @property
     def month(self) -> int | None:
         """1-12, ``DST_END_MONTH``/``DST_BEGIN_MONTH``, or None when not specified."""
-        return None if self[2] == 0xFF else self[2]
+        return None if self[2] == 0xFF else self[2]  # type: ignore[index]  # bytes in the classes that mix this in
 
     @property
     def day(self) -> int | None:
         """1-31, ``SECOND_LAST_DAY``/``LAST_DAY``, or None when not specified."""
-        return None if self[3] == 0xFF else self[3]
+        return None if self[3] == 0xFF else self[3]  # type: ignore[index]  # bytes in the classes that mix this in
 
     @property
     def day_of_week(self) -> int | None:
         """1 = Monday ... 7 = Sunday, or None."""
-        return None if self[4] == 0xFF else self[4]
+        return None if self[4] == 0xFF else self[4]  # type: ignore[index]  # bytes in the classes that mix this in
 
 
 def _date_octets(year: int | None, month: int | None, day: int | None, day_of_week: int | None) -> bytes:
@@ -977,7 +977,7 @@ def natural(value: Any) -> CosemValue:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes.__new__(OctetString, bytes(value))
     if isinstance(value, str):
-        return str.__new__(VisibleString if value.isascii() else Utf8String, value)
+        return str.__new__(VisibleString if value.isascii() else Utf8String, value)  # type: ignore[return-value]
     if isinstance(value, float):
         return float.__new__(Float64, value)
     if isinstance(value, list):
@@ -1017,7 +1017,7 @@ def _description_to_json(d: TypeDescription) -> dict[str, Any]:
         return {"type": "array", "count": d.count, "element": _description_to_json(d.element)}
     if isinstance(d, StructureDescription):
         return {"type": "structure", "elements": [_description_to_json(e) for e in d.elements]}
-    return {"type": d.NAME}  # type: ignore[union-attr]
+    return {"type": d.NAME}  # type: ignore[union-attr,attr-defined]
 
 
 def _description_from_json(obj: Any) -> TypeDescription:
@@ -1073,7 +1073,7 @@ def to_json(value: Any) -> dict[str, Any]:
             "value": [to_json(_as_described(d, x)) for x in v],
         }
     else:  # Array, Structure
-        out = [to_json(x) for x in v]
+        out = [to_json(x) for x in v]  # type: ignore[attr-defined]
     return {"type": name, "value": out}
 
 

@@ -85,7 +85,7 @@ def _err(code: int, offset: int) -> DecodeError:
 
 def build(cls: type, fields: dict[str, Any]) -> Any:
     """An instance of a frozen dataclass from already-checked fields."""
-    obj = _onew(cls)
+    obj: Any = _onew(cls)
     obj.__dict__.update(fields)
     return obj
 

@@ -95,8 +95,8 @@ for _tag, _cache in BYTE_CACHE.items():
     FIXED[_tag] = (1, None, None, _cache)
 FIXED[Float32.TAG] = (4, struct.Struct(">f").unpack_from, _fnew, Float32)
 FIXED[Float64.TAG] = (8, struct.Struct(">d").unpack_from, None, None)
-for _cls in (DateTime, Date, Time):
-    FIXED[_cls.TAG] = (_cls.SIZE, None, _bnew, _cls)
+for _octets_cls in (DateTime, Date, Time):
+    FIXED[_octets_cls.TAG] = (_octets_cls.SIZE, None, _bnew, _octets_cls)
 _DONT_CARE = DontCare()
 
 
@@ -326,7 +326,7 @@ def _compact_element(d: TypeDescription, buf: bytes, p: int, stop: int) -> tuple
             v, p = _compact_element(d.element, buf, p, stop)
             arr.append(v)
         return arr, p
-    tag = d.TAG  # type: ignore[union-attr]
+    tag = d.TAG  # type: ignore[union-attr,attr-defined]
     fx = FIXED[tag]
     if fx is not None:
         size, unpack, new, cls = fx
@@ -437,7 +437,8 @@ def _fixed_encoder(tag: int, fmt: str) -> Encoder:
     return enc
 
 
-for _cls, _fmt in (
+_enc_cls: Any
+for _enc_cls, _fmt in (
     (DoubleLong, "i"),
     (DoubleLongUnsigned, "I"),
     (Long, "h"),
@@ -452,7 +453,7 @@ for _cls, _fmt in (
     (Float32, "f"),
     (Float64, "d"),
 ):
-    ENCODERS[_cls] = _fixed_encoder(_cls.TAG, _fmt)
+    ENCODERS[_enc_cls] = _fixed_encoder(_enc_cls.TAG, _fmt)
 
 
 def _enc_fixed_octets(v: Any, out: bytearray, depth: int) -> None:
@@ -535,7 +536,7 @@ def put_description(out: bytearray, d: TypeDescription) -> None:
         for e in d.elements:
             put_description(out, e)
     else:
-        out.append(d.TAG)  # type: ignore[union-attr]
+        out.append(d.TAG)  # type: ignore[union-attr,attr-defined]
 
 
 def _compact_contents(d: TypeDescription, v: Any, out: bytearray) -> None:
@@ -575,8 +576,8 @@ def _enc_compact_array(v: Any, out: bytearray, depth: int) -> None:
     out += body
 
 
-for _cls in (DateTime, Date, Time):
-    ENCODERS[_cls] = _enc_fixed_octets
+for _octets_cls in (DateTime, Date, Time):
+    ENCODERS[_octets_cls] = _enc_fixed_octets
 ENCODERS[OctetString] = _enc_octet_string
 ENCODERS[VisibleString] = _enc_visible_string
 ENCODERS[Utf8String] = _enc_utf8_string
