@@ -41,6 +41,8 @@ static inline uint8_t *fz_dup(const uint8_t *data, size_t size)
     uint8_t *p = fz_alloc(size);
     if (size)
         memcpy(p, data, size);
+    else
+        p[0] = 0; /* (the block has one byte) */
     return p;
 }
 

@@ -424,9 +424,9 @@ static size_t replay_dir(const char *dir, int (*one)(const uint8_t *, size_t))
     if (!dp)
         return 0;
     struct dirent *e;
-    char path[4096];
+    char path[4096 + 512];
     while ((e = readdir(dp)) != NULL) {
-        if (e->d_name[0] == '.')
+        if (e->d_name[0] == '.' || strlen(dir) + strlen(e->d_name) + 2 > sizeof path)
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         struct stat st;
@@ -456,6 +456,10 @@ int main(int argc, char **argv)
     test_transport();
     if (argc > 1) {
         char dir[4096];
+        if (strlen(argv[1]) > 4000) {
+            fprintf(stderr, "corpus path too long\n");
+            return 2;
+        }
         for (size_t h = 0; h < NHARNESSES; h++) {
             snprintf(dir, sizeof dir, "%s/%s", argv[1], HARNESSES[h].name);
             size_t k = replay_dir(dir, HARNESSES[h].one);
