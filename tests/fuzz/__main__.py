@@ -2,6 +2,7 @@
 
     python -m tests.fuzz --seconds N [--target NAME ...] [--jobs J]
     python -m tests.fuzz --smoke          # about a minute in all (CI)
+    python -m tests.fuzz --merge [--seeds DIR] [--target NAME ...]
     python -m tests.fuzz --list
 
 C targets (libFuzzer, ASan+UBSan; built with ``make -C tests/fuzz fuzzers``,
@@ -79,6 +80,13 @@ def build_c(targets: list[str]) -> bool:
     return subprocess.run(cmd).returncode == 0
 
 
+def program(target: str) -> list[str]:
+    """The fuzzer of a target: the libFuzzer binary, or Python on the atheris script."""
+    if target in C_TARGETS:
+        return [str(BUILD / f"fuzz_{target}")]
+    return [sys.executable, str(FUZZ / f"atheris_{target[3:]}.py")]
+
+
 def command(target: str, seconds: int, workdir: Path, artifacts: Path) -> list[str]:
     flags = [
         f"-max_total_time={seconds}",
@@ -92,10 +100,7 @@ def command(target: str, seconds: int, workdir: Path, artifacts: Path) -> list[s
     seed = CORPUS / target
     if seed.is_dir():
         dirs.append(str(seed))
-    if target in C_TARGETS:
-        return [str(BUILD / f"fuzz_{target}"), f"-dict={DICT}", *flags, *dirs]
-    script = FUZZ / f"atheris_{target[3:]}.py"
-    return [sys.executable, str(script), f"-dict={DICT}", *flags, *dirs]
+    return [*program(target), f"-dict={DICT}", *flags, *dirs]
 
 
 def parse_stats(text: str, result: Result) -> None:
@@ -113,10 +118,7 @@ def run(targets: list[str], seconds: int, jobs: int, nice: int) -> list[Result]:
     pending = list(targets)
     running: list[tuple[str, subprocess.Popen[bytes], float, Path]] = []
     results: list[Result] = []
-    env = dict(os.environ)
-    env.setdefault("ASAN_OPTIONS", "abort_on_error=1:detect_leaks=1")
-    env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env = _env()
     while pending or running:
         while pending and len(running) < jobs:
             t = pending.pop(0)
@@ -147,6 +149,44 @@ def run(targets: list[str], seconds: int, jobs: int, nice: int) -> list[Result]:
     return results
 
 
+def merge(targets: list[str], seeds: Path | None, nice: int) -> bool:
+    """Minimize corpus/<target> with -merge=1, folding in build/work/<target>
+    (what the runs found) and seeds/<target> (python -m tests.fuzz.seeds DIR)."""
+    ok = True
+    for t in targets:
+        new = BUILD / "merged" / t
+        shutil.rmtree(new, ignore_errors=True)
+        new.mkdir(parents=True)
+        sources = [CORPUS / t, BUILD / "work" / t] + ([seeds / t] if seeds else [])
+        sources = [d for d in sources if d.is_dir()]
+        cmd = [*program(t), "-merge=1", f"-max_len={MAX_LEN}", "-timeout=10", "-rss_limit_mb=2048"]
+        cmd += [str(new), *map(str, sources)]
+        if nice and shutil.which("nice"):
+            cmd = ["nice", "-n", str(nice), *cmd]
+        (BUILD / "logs").mkdir(parents=True, exist_ok=True)
+        log = BUILD / "logs" / f"merge_{t}.log"
+        with open(log, "wb") as fh:
+            rc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT, env=_env()).returncode
+        had = sum(1 for d in sources for f in d.iterdir())
+        if rc != 0 or (had and not any(new.iterdir())):
+            print(f"{t}: merge failed (exit {rc}, see {log}); corpus left as it was", file=sys.stderr)
+            ok = False
+            continue
+        shutil.rmtree(CORPUS / t, ignore_errors=True)
+        shutil.move(str(new), str(CORPUS / t))
+        files = list((CORPUS / t).iterdir())
+        print(f"{t}: {len(files)} inputs, {sum(f.stat().st_size for f in files)} bytes")
+    return ok
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("ASAN_OPTIONS", "abort_on_error=1:detect_leaks=1")
+    env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tests.fuzz", description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=int, default=60, help="time per target (default 60)")
@@ -157,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--c-only", action="store_true", help="only the libFuzzer (C) targets")
     ap.add_argument("--py-only", action="store_true", help="only the atheris (Python) targets")
     ap.add_argument("--list", action="store_true", help="list the targets")
+    ap.add_argument("--merge", action="store_true", help="minimize the committed corpora (-merge=1) with the finds")
+    ap.add_argument("--seeds", type=Path, default=None, help="with --merge: also fold in DIR/<target>")
     args = ap.parse_args(argv)
 
     everything = C_TARGETS + PY_TARGETS
@@ -181,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             print("fuzz: atheris is not installed (pip install atheris): Python targets skipped", file=sys.stderr)
             py_targets = []
             problems += 1
+    if args.merge:
+        return 0 if merge(c_targets + py_targets, args.seeds, args.nice) and not problems else 1
     jobs = args.jobs or (2 if args.smoke else 1)
     results = []
     if args.smoke:

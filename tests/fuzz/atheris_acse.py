@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """atheris harness: ACSE APDUs in BER (dlmsmesh.acse: decode, user
 information, the BER walk) on both backends, differential.
 

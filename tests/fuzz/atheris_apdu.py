@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """atheris harness: xDLMS APDUs (dlmsmesh.apdu) on both backends,
 differential.
 

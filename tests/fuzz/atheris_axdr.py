@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """atheris harness: A-XDR Data (dlmsmesh.axdr, dlmsmesh.types JSON) on both
 backends, differential.
 

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """atheris harness: the security layer (dlmsmesh.security: parse,
 SecurityContext.unprotect, unprotect_batch) on both backends, differential,
 with the keys and titles of spec/security.md section 12.

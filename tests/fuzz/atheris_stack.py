@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """atheris harness: the whole receive stack as ``dlmsmesh decode`` runs it
 (6LoWPAN -> IPv6 -> UDP -> wrapper -> security -> ACSE/xDLMS APDU -> Data),
 on both backends, differential.

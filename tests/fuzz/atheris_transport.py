@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """atheris harness: the transport layers (dlmsmesh.wrapper, dlmsmesh.ipv6,
 dlmsmesh.lowpan: IPHC decompression, the frame dispatch walk, fragment
 reassembly) on both backends, differential.

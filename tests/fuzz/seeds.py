@@ -42,6 +42,7 @@ VECTOR_MODULES = [
 ]
 HEX = re.compile(r"^[0-9A-Fa-f ]+$")
 C_TARGETS = ["axdr", "ber", "apdu", "secure", "wrapper", "iphc", "frag", "columns"]
+PY_TARGETS = ["py_axdr", "py_apdu", "py_acse", "py_transport", "py_security", "py_stack"]
 
 
 def _walk(obj: Any, depth: int = 0) -> Iterator[bytes]:
@@ -209,9 +210,28 @@ def collect() -> dict[str, list[bytes]]:
                     pass
     except Exception:
         pass
-    seeds = {t: list(pool) for t in C_TARGETS if t != "frag"}
+    seeds = {t: list(pool) for t in C_TARGETS + PY_TARGETS if t != "frag"}
     seeds["frag"] = frag_inputs(datagrams)
+    seeds["py_transport"] += sequences(pool)
     return seeds
+
+
+def sequences(pool: list[bytes]) -> list[bytes]:
+    """The py_transport harness's second reading: frames prefixed by their
+    length octet, fed in order to one reassembler (fragments of the vectors,
+    in order, shuffled, duplicated and cut short)."""
+    try:
+        from tests.transport_vectors import EXAMPLE14_FRAGMENTS
+    except Exception:
+        return []
+    frags = [f for f in EXAMPLE14_FRAGMENTS if len(f) < 256]
+
+    def seq(frames: list[bytes]) -> bytes:
+        return b"".join(bytes([len(f)]) + f for f in frames)
+
+    out = [seq(frags), seq(frags[::-1]), seq(frags + frags), seq(frags[:-1]), seq([frags[0], frags[0]])]
+    out += [seq([b, b]) for b in pool if 0 < len(b) < 128 and b[0] >> 5 == 3][:20]
+    return out
 
 
 def write(outdir: Path) -> dict[str, int]:
