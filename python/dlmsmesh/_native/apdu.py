@@ -26,6 +26,7 @@ _NOT_HOT = lib.DM_ERR_APDU_NOT_HOT
 _NO_SPACE = lib.DM_ERR_NO_SPACE
 _SCALAR = lib.DM_APDU_SCALAR
 _onew = object.__new__
+_inew = int.__new__
 _NULL = NullData()
 # invoke-id-and-priority byte -> the fields that differ from the defaults (C1)
 _IIP_DIFF = tuple(
@@ -40,33 +41,44 @@ for _tag, _cache in BYTE_CACHE.items():
 _SCALAR_VALUE[255] = tuple(DataAccessResult(i) for i in range(256)).__getitem__
 
 
+def _context() -> Any:
+    ctx = loader().apdu_ctx
+    _local.apdu_ctx = ctx
+    return ctx
+
+
 def decode(data: Any) -> Any:
-    if type(data) is not bytes:
-        data = bytes(data)
     try:
-        ld = _local.loader
+        ctx = _local.apdu_ctx
     except AttributeError:
-        ld = loader()
-    ctx = ld.apdu_ctx
-    rc = _hot(data, len(data), ctx)
-    if 0 < rc < _SCALAR:
-        ld.source.view = ld.view[:rc]
-        return ld.unpickler.load()
-    if rc > 0:
-        kind = rc & 0xFF
-        if kind == 9:
-            value = data[6:]
-        elif kind == 0:
-            value = _NULL
-        else:
-            value = _SCALAR_VALUE[kind](ctx.value)
+        ctx = _context()
+    try:
+        rc = _hot(data, len(data), ctx)
+    except TypeError:  # not bytes: cffi passes only bytes as const char *
+        data = bytes(data)
+        rc = _hot(data, len(data), ctx)
+    if rc >= _SCALAR:
+        # a get-response-normal with one small value: built here, no program
         obj = _onew(GetResponseNormal)
         d = obj.__dict__
         iip = (rc >> 8) & 0xFF
         if iip != 0xC1:
             d.update(_IIP_DIFF[iip])
-        d["result"] = value
+        kind = rc & 0xFF
+        if kind == 6:  # double-long-unsigned: most register values
+            d["result"] = _inew(DoubleLongUnsigned, ctx.value)
+        elif kind == 9:
+            d["result"] = data[6:]
+        elif kind == 0:
+            d["result"] = _NULL
+        else:
+            d["result"] = _SCALAR_VALUE[kind](ctx.value)
         return obj
+    if rc > 0:
+        ld = _local.loader
+        ld.source.view = ld.view[:rc]
+        return ld.unpickler.load()
+    ld = loader()
     if rc == _NOT_HOT:
         return _walk(data)
     while rc == _NO_SPACE and ld.cap < (1 << 28):
