@@ -86,8 +86,8 @@ def same(a: Any, b: Any) -> bool:
         return same(vars(a), vars(b)) if hasattr(a, "__dict__") else True
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, enum.Enum):
-        return a is b
+    if isinstance(a, enum.Enum):  # (pseudo-members of unknown values are new objects each time)
+        return bool(a.name == b.name and a.value == b.value)
     if dataclasses.is_dataclass(a):
         return all(same(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
     if hasattr(a, "__dict__") and not isinstance(a, type) and vars(a):
