@@ -87,12 +87,12 @@ def program(target: str) -> list[str]:
     return [sys.executable, str(FUZZ / f"atheris_{target[3:]}.py")]
 
 
-def command(target: str, seconds: int, workdir: Path, artifacts: Path) -> list[str]:
+def command(target: str, seconds: int, workdir: Path, artifacts: Path, timeout: int = 10) -> list[str]:
     flags = [
         f"-max_total_time={seconds}",
         "-print_final_stats=1",
         f"-max_len={MAX_LEN}",
-        "-timeout=10",
+        f"-timeout={timeout}",
         "-rss_limit_mb=2048",
         f"-artifact_prefix={artifacts}/",
     ]
@@ -115,6 +115,9 @@ def parse_stats(text: str, result: Result) -> None:
 
 
 def run(targets: list[str], seconds: int, jobs: int, nice: int) -> list[Result]:
+    # libFuzzer's -timeout is wall-clock time: a job at nice 19 on a busy machine
+    # can wait a minute for the CPU, so niced runs only call a 5-minute unit a hang
+    timeout = 300 if nice else 10
     pending = list(targets)
     running: list[tuple[str, subprocess.Popen[bytes], float, Path]] = []
     results: list[Result] = []
@@ -126,7 +129,7 @@ def run(targets: list[str], seconds: int, jobs: int, nice: int) -> list[Result]:
             for d in (workdir, artifacts, logs):
                 d.mkdir(parents=True, exist_ok=True)
             log = logs / f"{t}.log"
-            cmd = command(t, seconds, workdir, artifacts)
+            cmd = command(t, seconds, workdir, artifacts, timeout)
             if nice and shutil.which("nice"):
                 cmd = ["nice", "-n", str(nice), *cmd]
             with open(log, "wb") as fh:
@@ -197,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--c-only", action="store_true", help="only the libFuzzer (C) targets")
     ap.add_argument("--py-only", action="store_true", help="only the atheris (Python) targets")
     ap.add_argument("--list", action="store_true", help="list the targets")
+    ap.add_argument("--no-build", action="store_true", help="use the C fuzzers already in the build folder")
     ap.add_argument("--merge", action="store_true", help="minimize the committed corpora (-merge=1) with the finds")
     ap.add_argument("--seeds", type=Path, default=None, help="with --merge: also fold in DIR/<target>")
     args = ap.parse_args(argv)
@@ -214,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     c_targets = [t for t in targets if t in C_TARGETS]
     py_targets = [t for t in targets if t in PY_TARGETS]
     problems = 0
-    if not build_c(c_targets):
+    if not args.no_build and not build_c(c_targets):
         return 2
     if py_targets:
         try:
