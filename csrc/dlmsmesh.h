@@ -467,4 +467,193 @@ int dm_columns_decode(const uint8_t *in, size_t in_len, size_t offset, size_t ro
 int64_t dm_columns_encode(const dm_colspec *cols, size_t ncols, size_t rows, int64_t unit, int flags,
                           uint8_t *out, size_t out_cap, dm_columns_result *res);
 
+/* ------------------------------------------------------------------------
+ * The batch frame pipeline (csrc/pipeline_decode.c, csrc/pipeline_encode.c):
+ * N frames through every layer in one call, each layer done by the function
+ * above that owns it (IPHC, checksum, wrapper, secure, APDU hot path).
+ * Status codes -80..-89.
+ * ------------------------------------------------------------------------ */
+#define DM_ERR_PIPE_REPLAY -80   /* invocation counter not above the last accepted one */
+#define DM_ERR_PIPE_FRAGMENT -81 /* a 6LoWPAN fragment: reassemble it before the pipeline */
+#define DM_ERR_PIPE_NOT_UDP -82  /* the IPv6 next header is not UDP */
+#define DM_ERR_PIPE_CHECKSUM -83 /* the UDP checksum does not verify */
+#define DM_ERR_PIPE_PLAIN -84    /* an unciphered APDU where protection is required */
+#define DM_ERR_PIPE_NO_KEYS -85  /* a ciphered APDU and no keys to open it */
+#define DM_ERR_PIPE_TOO_LONG -86 /* encode: a frame longer than its length fields allow */
+#define DM_ERR_PIPE_OTHER -87    /* (Python) an error of a layer decoded above the C core */
+
+/* layers, bottom to top: what the frames of a batch are, and where one failed */
+#define DM_PIPE_LOWPAN 1
+#define DM_PIPE_IPV6 2
+#define DM_PIPE_UDP 3
+#define DM_PIPE_WRAPPER 4
+#define DM_PIPE_SECURITY 5
+#define DM_PIPE_APDU 6
+
+/* decode flags */
+#define DM_PIPE_KEYS 1        /* a security context is given (peers may be empty) */
+#define DM_PIPE_ALLOW_PLAIN 2 /* with keys: accept unciphered APDUs as well */
+#define DM_PIPE_CHECKSUM 4    /* a UDP checksum that does not verify is an error */
+
+/* dm_pipe_item.flags */
+#define DM_PIPE_F_DEFER_SECURITY 1 /* security left to the caller (general-signing, wrapped/agreed key) */
+#define DM_PIPE_F_DEFER_REPLAY 2   /* the counter check left to the caller (the entry says so) */
+#define DM_PIPE_F_DEFER_APDU 4     /* the APDU left to the caller (not on the hot path, or no program space) */
+#define DM_PIPE_F_DATAGRAM 8       /* the frame's base lies in the datagrams buffer (decompressed) */
+#define DM_PIPE_F_CIPHERED 16      /* the APDU was ciphered: its plaintext is in the plain buffer */
+#define DM_PIPE_F_CHECKSUM_CHECKED 32
+#define DM_PIPE_F_CHECKSUM_OK 64
+#define DM_PIPE_F_IN_DATA 128 /* the APDU error lies inside a Data value */
+#define DM_PIPE_F_MESH 256    /* a mesh header replaced the link-layer addresses */
+#define DM_PIPE_F_BC0 512     /* a broadcast (BC0) header preceded the dispatch */
+#define DM_PIPE_NONE 0xFFFFFFFFu /* an absent offset or index */
+
+/* The receive state of one (peer, key set): entry peer * 3 + key set.  The
+ * caller loads entries, marks those it decides itself DM_RX_CALLER, and after
+ * the call commits the entries listed in touched (prev_* hold their state
+ * before the call) and clears their DM_RX_TOUCHED. */
+#define DM_RX_KNOWN 1   /* last is the highest accepted counter (else none yet) */
+#define DM_RX_CALLER 2  /* the caller checks this entry's counters (item flag DEFER_REPLAY) */
+#define DM_RX_TOUCHED 4 /* changed by this call */
+typedef struct {
+    uint32_t last;
+    uint32_t flags;
+    uint32_t prev_last;
+    uint32_t prev_flags;
+} dm_rx_counter;
+
+/* The outcome of one frame: every field 32 bits so Python reads the array flat. */
+typedef struct {
+    int32_t status;         /* DM_OK or a negative DM_ERR_* */
+    uint32_t layer;         /* DM_PIPE_*: where the frame failed (DM_PIPE_APDU when it did not) */
+    uint32_t err_offset;    /* the failing byte of the input frame */
+    uint32_t flags;         /* DM_PIPE_F_* */
+    uint32_t lowpan;        /* the dispatch octet after mesh/BC0 | IPHC info (DM_IPHC_INFO_*) << 8 */
+    uint32_t header_length; /* 6LoWPAN: compressed header bytes (mesh, BC0, dispatch, IPHC, NHC) */
+    uint32_t uncompressed;  /* 6LoWPAN: the uncompressed header bytes they stand for */
+    uint32_t base;          /* the frame above 6LoWPAN: offset in the input (or F_DATAGRAM: datagrams) */
+    uint32_t base_len;
+    uint32_t udp;           /* offsets in the base (DM_PIPE_NONE when absent) */
+    uint32_t wrapper;
+    uint32_t apdu;
+    uint32_t apdu_len;
+    uint32_t plain;         /* the plaintext APDU: in the plain buffer (F_CIPHERED), else in the base */
+    uint32_t plain_len;
+    uint32_t peer;          /* security: index in peers (DM_PIPE_NONE: not known) */
+    uint32_t tag, sc, ic, key_set;
+    uint32_t replay_last;   /* DM_ERR_PIPE_REPLAY: the last counter accepted before */
+    uint32_t program, program_len; /* the APDU's loader program in the program buffer */
+    uint32_t scalar;        /* a DM_APDU_SCALAR answer instead of a program (0: none) */
+    uint32_t value_lo, value_hi;   /* its value (dm_apdu_ctx.value) */
+} dm_pipe_item;
+
+typedef struct {
+    uint32_t layer;         /* DM_PIPE_LOWPAN, _IPV6, _UDP, _WRAPPER or _APDU */
+    uint32_t flags;         /* DM_PIPE_KEYS, DM_PIPE_ALLOW_PLAIN, DM_PIPE_CHECKSUM */
+    const dm_ll_pair *ll;   /* 6LoWPAN: 0, 1 (shared) or n link-layer address pairs */
+    size_t ll_count;
+    const dm_lowpan_context *contexts; /* NULL or DM_LOWPAN_CONTEXTS entries */
+    const dm_secure_peer *peers;       /* sorted by title, as for dm_secure_open_batch */
+    size_t npeers;
+    size_t default_peer;
+    dm_rx_counter *counters;           /* 3 * npeers entries, or NULL: no replay check */
+} dm_pipe_config;
+
+/* Caller-provided buffers (nothing is allocated).  stage and plain hold
+ * stage_cap bytes each; datagrams_cap >= input + 48 n always suffices. */
+typedef struct {
+    uint8_t *datagrams;
+    size_t datagrams_cap;
+    uint8_t *stage;
+    uint8_t *plain;
+    size_t stage_cap;
+    uint32_t *stage_offsets;   /* n + 1 */
+    dm_secure_item *secure;    /* n */
+    uint8_t *program;
+    size_t program_cap;
+    dm_pipe_item *items;       /* n */
+    uint32_t *touched;         /* up to 3 * npeers entry indexes (out) */
+    size_t touched_count;      /* out */
+    size_t deferred;           /* out: frames with a DM_PIPE_F_DEFER_* flag */
+    size_t program_len;        /* out */
+} dm_pipe_buffers;
+
+/* Decode frames in[offsets[i], offsets[i+1]) for i < n from cfg->layer up to
+ * the APDU: 6LoWPAN (mesh, BC0, IPHC or uncompressed IPv6), IPv6, UDP length
+ * and checksum, wrapper, then the ciphered APDUs in one dm_secure_open_batch,
+ * counters in frame order (only frames that verified change an entry), and
+ * the APDU hot path.  A frame that fails leaves no plaintext.  Returns the
+ * number of frames without error, or DM_ERR_BAD_ARGUMENT / DM_ERR_NO_SPACE. */
+int64_t dm_pipe_decode(const dm_pipe_config *cfg, const uint8_t *in, const uint32_t *offsets, size_t n,
+                       dm_pipe_buffers *buf);
+
+/* One request of dm_pipe_encode: all 32-bit fields but obis. */
+#define DM_PIPE_REQ_RAW 0    /* value: a whole APDU, sent as it is */
+#define DM_PIPE_REQ_GET 1    /* get-request-normal */
+#define DM_PIPE_REQ_SET 2    /* set-request-normal, value: the A-XDR value */
+#define DM_PIPE_REQ_ACTION 3 /* action-request-normal, value: the A-XDR parameters (optional) */
+#define DM_PIPE_REQ_NOTIFY 4 /* data-notification, value: the A-XDR body; extra: 12-octet date-time */
+#define DM_PIPE_REQ_ACCESS 1 /* option: selective access (selector, extra: A-XDR parameters) */
+#define DM_PIPE_REQ_VALUE 2  /* option: ACTION parameters present / notification date-time present */
+typedef struct {
+    uint32_t kind;
+    uint32_t options;
+    uint32_t head;      /* invoke-id-and-priority, or the long-invoke-id-and-priority */
+    uint32_t class_id;
+    uint32_t member;    /* attribute or method id */
+    uint32_t selector;
+    uint32_t value, value_len; /* in the values buffer */
+    uint32_t extra, extra_len;
+    uint32_t sender;    /* index in senders, or DM_PIPE_NONE: not ciphered */
+    uint32_t ic;        /* the invocation counter (reserved by the caller) */
+    uint32_t peer;      /* index in destinations and link pairs */
+    uint32_t wports;    /* source wPort << 16 | destination wPort */
+    uint8_t obis[8];    /* 6 used */
+} dm_pipe_request;
+
+/* One key we send under: frames are sealed with dm_secure_seal_batch framing. */
+typedef struct {
+    dm_secure_key *key;
+    uint8_t title[8];
+    uint32_t sc;
+    uint32_t framing;   /* DM_SEC_FRAME_GLO, _DED, _GENERAL_GLO or _GENERAL_DED */
+} dm_pipe_sender;
+
+typedef struct {
+    uint32_t layer;             /* DM_PIPE_WRAPPER (WPDUs), _UDP (segments), _IPV6 or _LOWPAN (IPHC frames) */
+    uint32_t iphc_flags;        /* DM_IPHC_ELIDE_CHECKSUM */
+    uint32_t ports;             /* source port << 16 | destination port */
+    uint32_t ip;                /* traffic class << 24 | hop limit << 16 (flow label: flow_label) */
+    uint32_t flow_label;
+    const uint8_t *source;      /* 16 bytes */
+    const uint8_t *destinations;/* 16 bytes per peer */
+    size_t npeers;
+    const dm_ll_pair *ll;       /* 0, 1 (shared) or npeers pairs */
+    size_t ll_count;
+    const dm_lowpan_context *contexts;
+    const dm_pipe_sender *senders;
+    size_t nsenders;
+} dm_pipe_encode_config;
+
+typedef struct {
+    uint8_t *apdu;              /* one request's APDU at a time */
+    size_t apdu_cap;
+    uint8_t *stage;             /* layer lowpan: the IPv6 datagrams before compression */
+    size_t stage_cap;
+    uint32_t *stage_ends;       /* n */
+    dm_ll_pair *ll;             /* n (layer lowpan) */
+    dm_lowpan_item *lowpan;     /* n (layer lowpan) */
+    uint8_t *out;
+    size_t out_cap;
+    uint32_t *out_offsets;      /* n + 1: frame i is out[out_offsets[i], out_offsets[i+1]) */
+    size_t err_index;           /* out: the request that failed */
+} dm_pipe_encode_buffers;
+
+/* Encode n requests: APDU (from the fields and the caller's A-XDR values),
+ * sealing (dm_secure_seal_batch framing, the request's counter), wrapper,
+ * UDP with checksum, IPv6, IPHC (one dm_iphc_compress over the batch).
+ * Returns the bytes written to out, or a negative DM_ERR_* with err_index. */
+int64_t dm_pipe_encode(const dm_pipe_encode_config *cfg, const dm_pipe_request *reqs, size_t n,
+                       const uint8_t *values, size_t values_len, dm_pipe_encode_buffers *buf);
+
 #endif

@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Any
 
 NAMES = ("native", "pure")
-_LAYERS = ("axdr", "apdu", "ber", "secure", "wrapper", "checksum", "iphc", "frag", "columns")
+_LAYERS = ("axdr", "apdu", "ber", "secure", "wrapper", "checksum", "iphc", "frag", "columns", "pipeline")
 
 
 class _Live:

@@ -64,6 +64,15 @@ COL_FIELD = -72
 COL_WIDTH = -73
 COL_TYPE = -74
 COL_VALUE = -75
+# batch frame pipeline (csrc/pipeline_decode.c, pipeline_encode.c)
+PIPE_REPLAY = -80
+PIPE_FRAGMENT = -81
+PIPE_NOT_UDP = -82
+PIPE_CHECKSUM = -83
+PIPE_PLAIN = -84
+PIPE_NO_KEYS = -85
+PIPE_TOO_LONG = -86
+PIPE_OTHER = -87
 
 MESSAGES: dict[int, str] = {
     TRUNCATED: "truncated input",
@@ -115,6 +124,14 @@ MESSAGES: dict[int, str] = {
     COL_WIDTH: "an octet-string date-time is not 12 octets",
     COL_TYPE: "type cannot be a column",
     COL_VALUE: "value cannot be encoded",
+    PIPE_REPLAY: "invocation counter is not greater than the last accepted one",
+    PIPE_FRAGMENT: "6LoWPAN fragment: reassemble the datagram before the pipeline",
+    PIPE_NOT_UDP: "the IPv6 next header is not UDP",
+    PIPE_CHECKSUM: "UDP checksum does not verify",
+    PIPE_PLAIN: "unciphered APDU where the security context requires protection",
+    PIPE_NO_KEYS: "ciphered APDU and no security context to open it",
+    PIPE_TOO_LONG: "frame longer than its length fields allow",
+    PIPE_OTHER: "error of a layer decoded above the C core",
 }
 
 
