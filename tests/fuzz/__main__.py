@@ -39,7 +39,7 @@ DICT = FUZZ / "dlms.dict"
 
 C_TARGETS = ["axdr", "ber", "apdu", "secure", "wrapper", "iphc", "frag", "columns"]
 PY_TARGETS = ["py_axdr", "py_apdu", "py_acse", "py_transport", "py_security", "py_stack"]
-SMOKE_SECONDS = {"c": 5, "py": 5}
+SMOKE_SECONDS = {"c": 4, "py": 3}
 MAX_LEN = 4096
 
 
