@@ -5,6 +5,8 @@
  * (`make -C tests/fuzz valgrind`).  No Python needed.
  *
  *     test_core [CORPUS_DIR]      every file of CORPUS_DIR/<target>/ replayed
+ *     test_core --only TARGET DIR  no known answers: DIR/TARGET/ replayed alone
+ *                                  (per-target line coverage, `make coverage-targets`)
  *
  * Prints one line per failed check and closes with "N passed, N failed".
  */
@@ -448,12 +450,19 @@ static size_t replay_dir(const char *dir, int (*one)(const uint8_t *, size_t))
 
 int main(int argc, char **argv)
 {
-    test_axdr();
-    test_columns();
-    test_ber();
-    test_apdu();
-    test_secure();
-    test_transport();
+    const char *only = NULL;
+    if (argc == 4 && strcmp(argv[1], "--only") == 0) {
+        only = argv[2];
+        argv += 2;
+        argc -= 2;
+    } else {
+        test_axdr();
+        test_columns();
+        test_ber();
+        test_apdu();
+        test_secure();
+        test_transport();
+    }
     if (argc > 1) {
         char dir[4096];
         if (strlen(argv[1]) > 4000) {
@@ -461,6 +470,8 @@ int main(int argc, char **argv)
             return 2;
         }
         for (size_t h = 0; h < NHARNESSES; h++) {
+            if (only && strcmp(only, HARNESSES[h].name) != 0)
+                continue;
             snprintf(dir, sizeof dir, "%s/%s", argv[1], HARNESSES[h].name);
             size_t k = replay_dir(dir, HARNESSES[h].one);
             printf("replayed %zu %s inputs\n", k, HARNESSES[h].name);
