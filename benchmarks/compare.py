@@ -35,7 +35,11 @@ RATIOS: Dict[str, tuple] = {
     "native/pure": (W.NATIVE, W.PURE),
     "pure/dlms-cosem": (W.PURE, W.DLMS_COSEM),
     "native/dlms-cosem": (W.NATIVE, W.DLMS_COSEM),
+    "native/gurux-dlms": (W.NATIVE, W.GURUX),
 }
+PEERS = (W.DLMS_COSEM, W.GURUX)
+SLOW_OP_S = 2.0
+SLOW_ROUNDS = 3
 
 
 def _calibrate(fn: Callable[[], Any], round_time: float) -> int:
@@ -65,16 +69,26 @@ def measure_workload(
 ) -> Dict[str, Dict[str, Any]]:
     inp = wl.setup()
     calls: Dict[str, Callable[[], Any]] = {}
+    first_call: Dict[str, float] = {}
     for impl in impls:
         op = wl.op(impl)
-        wl.verify(impl, inp, op(inp))  # correctness first; also warms caches
+        t0 = time.perf_counter()
+        result = op(inp)
+        first_call[impl] = time.perf_counter() - t0
+        wl.verify(impl, inp, result)  # correctness first; also warms caches
+        del result
         calls[impl] = lambda op=op: op(inp)
     iters = {impl: _calibrate(fn, round_time) for impl, fn in calls.items()}
+    # a peer that needs seconds per op (gurux-dlms decoding 10,000 frames)
+    # gets SLOW_ROUNDS rounds, so one run of the whole table stays minutes
+    limit = {impl: rounds if first_call[impl] < SLOW_OP_S else min(rounds, SLOW_ROUNDS) for impl in impls}
     times: Dict[str, List[float]] = {impl: [] for impl in impls}
     gc_was_enabled = gc.isenabled()
     try:
-        for _ in range(rounds):
+        for r in range(rounds):
             for impl, fn in calls.items():
+                if r >= limit[impl]:
+                    continue
                 if disable_gc:
                     gc.disable()
                 try:
@@ -112,6 +126,7 @@ def machine_info() -> Dict[str, Any]:
         "native_available": W.native_available(),
         "pure_available": True,
         "dlms_cosem": W.dlms_cosem_version(),
+        "gurux_dlms": W.gurux_version(),
     }
     return info
 
@@ -173,7 +188,7 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
     selected = [wl for wl in W.WORKLOADS if not args.filter or any(f in wl.name for f in args.filter)]
     t_start = time.perf_counter()
     for wl in selected:
-        impls = [i for i in wl.implementations() if W.available(i) and (args.baseline or i != W.DLMS_COSEM)]
+        impls = [i for i in wl.implementations() if W.available(i) and (args.baseline or i not in PEERS)]
         results = measure_workload(wl, impls, args.rounds, args.round_time, args.disable_gc)
         skipped = [i for i in wl.implementations() if i not in impls]
         report["workloads"].append(
@@ -237,7 +252,8 @@ def render(report: Dict[str, Any]) -> str:
         f"Python {m['python']} ({m['implementation']}) on {m['platform']}, {m['machine']}, "
         f"{m['cpus']} CPUs{', ' + m['processor'] if m['processor'] else ''}",
         f"dlmsmesh {m['dlmsmesh']}: native backend {'available' if m['native_available'] else 'NOT available'}, "
-        f"pure available; dlms-cosem {m['dlms_cosem'] or 'not importable'}",
+        f"pure available; dlms-cosem {m['dlms_cosem'] or 'not importable'}; "
+        f"gurux-dlms {m.get('gurux_dlms') or 'not importable'}",
         f"best of {s['rounds']} rounds of ~{s['round_time_s']:g} s each"
         f"{' (gc disabled while timing)' if s['gc_disabled'] else ''}",
         "",
@@ -281,8 +297,20 @@ def render(report: Dict[str, Any]) -> str:
             ref_row = [w["name"], f"{r['native_items_per_s']:,.0f}", ref_name, ref_rate, ratio, target, verdict]
             ref_rows.append(ref_row)
     if ref_rows:
-        header = ["workload", "native items/s", "reference", "reference items/s", "native/reference", "target", "result"]
+        header = [
+            "workload",
+            "native items/s",
+            "reference",
+            "reference items/s",
+            "native/reference",
+            "target",
+            "result",
+        ]
         lines += ["", _table(header, ref_rows)]
+
+    design = _design_table(report)
+    if design:
+        lines += ["", "DESIGN.md section 6, all in one run:", design]
 
     spreads = [(r["spread_pct"], w["name"], impl) for w in report["workloads"] for impl, r in w["results"].items()]
     if spreads:
@@ -302,6 +330,68 @@ def render(report: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _ratio_cell(ratios_: Dict[str, Any], key: str) -> str:
+    r = ratios_.get(key)
+    if r is None or r["ratio"] is None:
+        return "n/a"
+    text = f"{r['ratio']:.2f}x"
+    if r["target"] is not None:
+        text += f" (>= {r['target']:g}x {'PASS' if r['pass'] else 'FAIL'})"
+    return text
+
+
+def _versus_cell(res: Dict[str, Any], ratios_: Dict[str, Any], peer: str) -> str:
+    if W.NATIVE not in res or peer not in res:
+        return "n/a"
+    key = f"native/{peer}"
+    if key in ratios_ and ratios_[key]["ratio"] is not None:
+        return _ratio_cell(ratios_, key)
+    return f"{res[W.NATIVE]['ops_per_s'] / res[peer]['ops_per_s']:.1f}x"
+
+
+def _openssl_cell(ratios_: Dict[str, Any]) -> str:
+    ref = ratios_.get("native/reference")
+    if ref is None or ref["ratio"] is None:
+        return "n/a"
+    verdict = "" if ref["target"] is None else f" (>= {ref['target']:g}x {'PASS' if ref['pass'] else 'FAIL'})"
+    return f"{ref['ratio']:.2f}x of {ref['reference_items_per_s']:,.0f}/s{verdict}"
+
+
+def _design_table(report: Dict[str, Any]) -> str:
+    """One row per workload of DESIGN.md section 6: every implementation's
+    ops/s, native/pure, native against the peers, native against OpenSSL."""
+    from workloads_pipeline import DESIGN_SECTION_6
+
+    by_name = {w["name"]: w for w in report["workloads"]}
+    rows = []
+    for item, names in DESIGN_SECTION_6.items():
+        for name in names:
+            w = by_name.get(name)
+            if w is None:
+                continue
+            res, ratios_ = w["results"], w["ratios"]
+            rows.append(
+                [
+                    f"{item}. {name}",
+                    _rate(res, W.NATIVE),
+                    _rate(res, W.PURE),
+                    _rate(res, W.GURUX),
+                    _rate(res, W.DLMS_COSEM),
+                    _ratio_cell(ratios_, "native/pure"),
+                    _versus_cell(res, ratios_, W.GURUX),
+                    _versus_cell(res, ratios_, W.DLMS_COSEM),
+                    _openssl_cell(ratios_),
+                ]
+            )
+    if not rows:
+        return ""
+    header = [
+        "workload", "native ops/s", "pure ops/s", "gurux-dlms ops/s", "dlms-cosem ops/s", "native/pure",
+        "native/gurux-dlms", "native/dlms-cosem", "native frames/s vs OpenSSL 128 B",
+    ]  # fmt: skip
+    return _table(header, rows)
+
+
 def main(argv: List[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="3 rounds of ~0.1 s (a few seconds in all)")
@@ -309,7 +399,7 @@ def main(argv: List[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=None, help="rounds per cell (default 7, --quick 3)")
     ap.add_argument("--round-time", type=float, default=None, help="seconds per round (default 0.4, --quick 0.1)")
     ap.add_argument("--disable-gc", action="store_true", help="disable the cyclic GC while timing (timeit style)")
-    ap.add_argument("--no-baseline", dest="baseline", action="store_false", help="skip dlms-cosem")
+    ap.add_argument("--no-baseline", dest="baseline", action="store_false", help="skip dlms-cosem and gurux-dlms")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     ap.add_argument("-k", dest="filter", action="append", help="only workloads whose name contains this (repeatable)")
     ap.add_argument(

@@ -28,7 +28,8 @@ from dlmsmesh import apdu, types
 NATIVE = "native"
 PURE = "pure"
 DLMS_COSEM = "dlms-cosem"
-IMPLEMENTATIONS = (NATIVE, PURE, DLMS_COSEM)
+GURUX = "gurux-dlms"
+IMPLEMENTATIONS = (NATIVE, PURE, GURUX, DLMS_COSEM)
 
 
 # --------------------------------------------------------------------------
@@ -77,6 +78,20 @@ def dlms_cosem_version() -> str | None:
         return "unknown"
 
 
+def gurux_version() -> str | None:
+    """The installed gurux-dlms version, or None when it cannot be imported."""
+    try:
+        importlib.import_module("gurux_dlms")
+    except Exception:  # noqa: BLE001 - any import failure means "no baseline"
+        return None
+    try:
+        from importlib.metadata import version
+
+        return version("gurux-dlms")
+    except Exception:  # noqa: BLE001
+        return "unknown"
+
+
 def available(impl: str) -> bool:
     if impl == NATIVE:
         return native_available()
@@ -84,6 +99,8 @@ def available(impl: str) -> bool:
         return True
     if impl == DLMS_COSEM:
         return dlms_cosem_version() is not None
+    if impl == GURUX:
+        return gurux_version() is not None
     return False
 
 
@@ -667,3 +684,6 @@ WORKLOADS += _SECURITY_WORKLOADS
 from workloads_transport import WORKLOADS as _TRANSPORT_WORKLOADS  # noqa: E402
 
 WORKLOADS += _TRANSPORT_WORKLOADS
+from workloads_pipeline import WORKLOADS as _PIPELINE_WORKLOADS  # noqa: E402
+
+WORKLOADS += _PIPELINE_WORKLOADS

@@ -58,7 +58,7 @@ class Workspace:
         self._frames = -1
         self._bytes = -1
         self._datagrams = 0
-        self._program = 0
+        self._program = -1
         self._touched = 0
         self._keep: list[Any] = []
 
@@ -81,7 +81,7 @@ class Workspace:
             self.datagrams = ffi.new("uint8_t[]", self._datagrams)
             b.datagrams, b.datagrams_cap = self.datagrams, self._datagrams
         if program > self._program:
-            self._program = max(program, 2 * self._program)
+            self._program = max(program, 2 * self._program, 4096)
             self.program = ffi.new("uint8_t[]", self._program)
             b.program, b.program_cap = self.program, self._program
         if entries > self._touched:
@@ -115,6 +115,8 @@ def decode(frames: FramesLike, plan: DecodePlan, workspace: Workspace | None = N
     offsets = fb.offsets
     n = len(offsets) - 1
     total = offsets[-1]
+    if plan.links is not None:
+        plan.links.check(n)
     ring, contexts = plan.ring(secure)
     table = plan.table("native", ring, contexts)
     ws = workspace if workspace is not None else Workspace()

@@ -187,6 +187,8 @@ def decode(frames: FramesLike, plan: DecodePlan, workspace: Any = None) -> Decod
     offsets = fb.offsets
     n = len(offsets) - 1
     words = _blank(n, offsets)
+    if plan.links is not None:
+        plan.links.check(n)
     datagrams = bytearray()
     stage = bytearray()
     stage_offsets = [0] * (n + 1)

@@ -30,8 +30,8 @@ frame with the pure layers, with the same bytes, statuses and errors.
 
 from __future__ import annotations
 
-from .decode import decode_batch, new_workspace
-from .encode import ENCODE_LAYERS, encode_batch
+from .decode import decode_batch, decode_plan, new_workspace
+from .encode import ENCODE_LAYERS, encode_batch, encode_plan
 from .frames import FrameBuffer
 from .items import LAYERS
 from .result import DecodedBatch
@@ -39,6 +39,8 @@ from .result import DecodedBatch
 __all__ = [
     "decode_batch",
     "encode_batch",
+    "decode_plan",
+    "encode_plan",
     "new_workspace",
     "DecodedBatch",
     "FrameBuffer",

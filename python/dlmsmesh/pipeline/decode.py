@@ -13,7 +13,7 @@ from .frames import FramesLike
 from .plan import DecodePlan, Security
 from .result import DecodedBatch
 
-__all__ = ["decode_batch", "new_workspace"]
+__all__ = ["decode_batch", "decode_plan", "new_workspace"]
 
 Links = Union[LinkPairs, Sequence[tuple[Any, Any]], None]
 
@@ -57,6 +57,26 @@ def decode_batch(
     status and header fields, and builds an APDU when :meth:`DecodedBatch.apdu`
     is called.  No plaintext of a frame that failed is ever visible.
     """
+    plan = decode_plan(
+        layer=layer, security=security, replay_check=replay_check, allow_plain=allow_plain,
+        verify_checksum=verify_checksum, contexts=contexts, links=links,
+    )  # fmt: skip
+    return _backend.module("pipeline").decode(frames, plan, out)  # type: ignore[no-any-return]
+
+
+def decode_plan(
+    *,
+    layer: str = "wrapper",
+    security: Security | None = None,
+    replay_check: bool = True,
+    allow_plain: bool | None = None,
+    verify_checksum: bool = True,
+    contexts: ContextTable | Mapping[int, PrefixLike] | None = None,
+    links: Links = None,
+) -> DecodePlan:
+    """The checked arguments of :func:`decode_batch`, for calling a backend's
+    ``decode(frames, plan, out)`` directly (benchmarks, both backends in one
+    process)."""
     code = I.layer_code(layer)
     flags = 0
     if security is not None:
@@ -65,10 +85,7 @@ def decode_batch(
             flags |= I.ALLOW_PLAIN
     if verify_checksum:
         flags |= I.CHECKSUM
-    table = ContextTable.of(contexts)
-    pairs = _links(links)
-    plan = DecodePlan(code, flags, pairs, table, security, bool(replay_check))
-    return _backend.module("pipeline").decode(frames, plan, out)  # type: ignore[no-any-return]
+    return DecodePlan(code, flags, _links(links), ContextTable.of(contexts), security, bool(replay_check))
 
 
 def new_workspace() -> Any:

@@ -18,7 +18,7 @@ from . import items as I
 from .frames import FrameBuffer
 from .sending import EncodePlan, check_service_form, reserve
 
-__all__ = ["encode_batch", "ENCODE_LAYERS"]
+__all__ = ["encode_batch", "encode_plan", "ENCODE_LAYERS"]
 
 #: what encode_batch can produce, bottom layer last
 ENCODE_LAYERS = ("wrapper", "udp", "ipv6", "lowpan")
@@ -27,7 +27,33 @@ Request = Union[Apdu, bytes, bytearray, memoryview]
 _LAYER = {"wrapper": I.WRAPPER_LAYER, "udp": I.UDP_LAYER, "ipv6": I.IPV6_LAYER, "lowpan": I.LOWPAN_LAYER}
 
 
-def encode_batch(
+def encode_batch(requests: Sequence[Request], **options: Any) -> FrameBuffer:
+    """Encode N requests (GET/SET/ACTION, data-notifications, any APDU
+    object, or APDU bytes) down to ``layer`` in one backend call.
+
+    Each request goes to a peer: ``peers[i]`` indexes ``security`` (one
+    context, or one per peer; None: unciphered), ``destinations`` and
+    ``links`` (one for all, or one per peer); without ``peers`` every
+    request goes to peer 0.  Ciphered requests use consecutive invocation
+    counters of their context, reserved from its counter store before
+    anything is sealed (a failed batch burns them; none is ever reused), in
+    the framing ``general``/``dedicated``/``broadcast``/``protection`` ask
+    (as :meth:`SecurityContext.protect`).  Then the wrapper (wPorts), UDP
+    with its checksum and IPv6 (``source``/``destinations``, ports, hop
+    limit ...), and for ``lowpan`` IPHC compression (``contexts``, ``links``,
+    ``elide_checksum``).  The options are those of :func:`encode_plan`.
+
+    The frames come back in one :class:`~dlmsmesh.pipeline.FrameBuffer`
+    (frame i is ``result[i]``), byte for byte what the single-frame path
+    gives: ``apdu.encode``, ``SecurityContext.protect``, ``wrapper.encode``,
+    ``ipv6.build``, ``lowpan.compress_datagram``.
+    """
+    requests = list(requests)
+    plan = encode_plan(requests, **options)
+    return _backend.module("pipeline").encode(requests, plan)  # type: ignore[no-any-return]
+
+
+def encode_plan(
     requests: Sequence[Request],
     *,
     layer: str = "wrapper",
@@ -49,31 +75,13 @@ def encode_batch(
     dedicated: bool = False,
     broadcast: bool = False,
     protection: Any = None,
-) -> FrameBuffer:
-    """Encode N requests (GET/SET/ACTION, data-notifications, any APDU
-    object, or APDU bytes) down to ``layer`` in one backend call.
-
-    Each request goes to a peer: ``peers[i]`` indexes ``security`` (one
-    context, or one per peer; None: unciphered), ``destinations`` and
-    ``links`` (one for all, or one per peer); without ``peers`` every
-    request goes to peer 0.  Ciphered requests use consecutive invocation
-    counters of their context, reserved from its counter store before
-    anything is sealed (a failed batch burns them; none is ever reused), in
-    the framing ``general``/``dedicated``/``broadcast``/``protection`` ask
-    (as :meth:`SecurityContext.protect`).  Then the wrapper (wPorts), UDP
-    with its checksum and IPv6 (``source``/``destinations``, ports, hop
-    limit ...), and for ``lowpan`` IPHC compression (``contexts``, ``links``,
-    ``elide_checksum``).
-
-    The frames come back in one :class:`~dlmsmesh.pipeline.FrameBuffer`
-    (frame i is ``result[i]``), byte for byte what the single-frame path
-    gives: ``apdu.encode``, ``SecurityContext.protect``, ``wrapper.encode``,
-    ``ipv6.build``, ``lowpan.compress_datagram``.
-    """
+) -> EncodePlan:
+    """The checked arguments of :func:`encode_batch` for ``requests``, with
+    the invocation counters reserved (so each plan is used once), for
+    calling a backend's ``encode(requests, plan)`` directly."""
     if layer not in _LAYER:
         raise ValueError(f"layer must be one of {ENCODE_LAYERS}, not {layer!r}")
     code = _LAYER[layer]
-    requests = list(requests)
     n = len(requests)
     contexts_of = _contexts(security)
     npeers = max(len(contexts_of), 1)
@@ -120,7 +128,7 @@ def encode_batch(
         )
     else:
         senders, sender, ic = [], array("I", [I.NONE]) * n, array("I", bytes(4 * n))
-    plan = EncodePlan(
+    return EncodePlan(
         layer=code,
         senders=senders,
         sender=sender,
@@ -136,7 +144,6 @@ def encode_batch(
         flow_label=flow_label,
         iphc_flags=1 if elide_checksum else 0,
     )
-    return _backend.module("pipeline").encode(requests, plan)  # type: ignore[no-any-return]
 
 
 def _contexts(security: Any) -> list[SecurityContext | None]:

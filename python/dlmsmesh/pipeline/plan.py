@@ -54,7 +54,10 @@ class DecodePlan:
             per = _tables.setdefault(self.security, {})
             entry = per.get(backend)
             if entry is None or entry[0] is not ring:
-                entry = per[backend] = (ring, CounterTable(contexts))
+                table = CounterTable(contexts)
+                if entry is not None:
+                    table.inherit(entry[1])
+                entry = per[backend] = (ring, table)
             return entry[1]
 
     @property

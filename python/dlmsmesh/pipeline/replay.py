@@ -61,6 +61,25 @@ class CounterTable:
                 for k in range(I.KEY_SETS):
                     self.state[p * I.KEY_SETS + k] = _CALLER
 
+    def inherit(self, old: CounterTable) -> None:
+        """Take over the loaded entries of the table this one replaces (the
+        ring was rebuilt: a peer added, a key changed): same scope, same
+        state, so a keyring that grows does not start every peer again."""
+        known = {}
+        for e, scope in enumerate(old.scopes):
+            if scope is not None and old.state[e] == _LOADED:
+                known[scope] = (old.words[_E * e], old.words[_E * e + 1] & I.RX_KNOWN)
+        if not known:
+            return
+        names = ("ek", "bk", "dk")
+        for e in range(len(self.state)):
+            if self.state[e] != _LAZY or not self.context(e).has_key(names[e % I.KEY_SETS]):
+                continue
+            hit = known.get(self.scope(e))
+            if hit is not None:
+                self.words[_E * e], self.words[_E * e + 1] = hit
+                self.state[e] = _LOADED
+
     def __len__(self) -> int:
         return len(self.state)
 
