@@ -15,7 +15,7 @@ from dlmsmesh import _status as S
 from dlmsmesh import apdu, pipeline
 from dlmsmesh.errors import AuthenticationError, DecodeError, ReplayError, SecurityError
 from dlmsmesh.pipeline import items as I
-from dlmsmesh.security import Keyring, SqliteCounterStore
+from dlmsmesh.security import Keyring, MemoryCounterStore, SqliteCounterStore
 from dlmsmesh.types import DoubleLongUnsigned
 
 from .pipeline_support import CONTEXTS, HEAD_END_MAC, head_end_context, keyring, lift, meter_context, meter_mac, wpdu
@@ -178,3 +178,40 @@ def test_lazy_results_build_nothing_until_asked(backend: str) -> None:
     assert [a.body for _, a in result.apdus()] == [DoubleLongUnsigned(i) for i in range(3)]
     with pytest.raises(DecodeError):
         pipeline.decode_batch([frames[0][:3]], layer="lowpan", links=links).raise_for(0)
+
+
+def test_a_cleared_frame_buffer_retires_its_results(backend: str) -> None:
+    buf = pipeline.FrameBuffer()
+    for frame in _pushes(0, 2):
+        buf.append(frame)
+    result = pipeline.decode_batch(buf, security=head_end_context(0))
+    assert result.ok == 2
+    buf.clear()
+    buf.append(b"\x00" * 40)
+    with pytest.raises(RuntimeError, match="cleared"):
+        result.wrapper(0)
+
+
+class _FlakyStore(MemoryCounterStore):
+    """A store whose writes fail on demand (a disk full, a lost database)."""
+
+    fail = False
+
+    def accept_many(self, scopes: Any, counters: Any, window: int = 0) -> list[bool]:
+        if self.fail:
+            raise OSError("store unavailable")
+        return super().accept_many(scopes, counters, window)
+
+
+def test_a_store_failure_fails_the_batch_and_the_table_reloads(backend: str) -> None:
+    store = _FlakyStore()
+    ctx = head_end_context(0, store=store)
+    frames = _pushes(0, 6)
+    assert pipeline.decode_batch(frames[:2], security=ctx).status == [0, 0]
+    store.fail = True
+    with pytest.raises(OSError):
+        pipeline.decode_batch(frames[2:4], security=ctx)
+    store.fail = False
+    # nothing of the failed batch was recorded: its frames are new to the store
+    assert pipeline.decode_batch(frames[2:], security=ctx).status == [0, 0, 0, 0]
+    assert pipeline.decode_batch(frames[:3], security=ctx).status == [S.PIPE_REPLAY] * 3

@@ -17,7 +17,7 @@ from typing import Any
 from .._core import ffi, lib
 from ..pipeline import items as I
 from ..pipeline.deferred import settle_deferred
-from ..pipeline.frames import FramesLike, as_buffer
+from ..pipeline.frames import FramesLike, as_buffer, retired_check
 from ..pipeline.outcome import Outcome
 from ..pipeline.plan import DecodePlan
 from ..pipeline.replay import settle
@@ -139,7 +139,7 @@ def decode(frames: FramesLike, plan: DecodePlan, workspace: Workspace | None = N
         cfg.peers, cfg.npeers, cfg.default_peer = ffi.NULL, 0, 0
     counters = ffi.from_buffer("dm_rx_counter[]", table.words) if table is not None and len(table) else ffi.NULL
     cfg.counters = counters if table is not None else ffi.NULL
-    src = ffi.from_buffer("uint8_t[]", data) if total else ffi.NULL
+    src = ffi.from_buffer("uint8_t[]", data) if total else ffi.new("uint8_t[1]")
     offs = ffi.from_buffer("uint32_t[]", offsets)
 
     lock = table.lock if table is not None else contextlib.nullcontext()
@@ -174,7 +174,7 @@ def decode(frames: FramesLike, plan: DecodePlan, workspace: Workspace | None = N
         secure=secure,
         apdu_codec=native_apdu,
         load_program=loader().load,
-        check=ws.checker(),
+        check=retired_check(fb, ws.checker()),
     )
 
 

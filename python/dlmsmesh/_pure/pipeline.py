@@ -21,7 +21,7 @@ from ..lowpan.link import LinkPairs
 from ..lowpan.mesh import is_mesh, parse_mesh
 from ..pipeline import items as I
 from ..pipeline.deferred import code_of, settle_deferred
-from ..pipeline.frames import FramesLike, as_buffer
+from ..pipeline.frames import FramesLike, as_buffer, retired_check
 from ..pipeline.outcome import Outcome
 from ..pipeline.plan import DecodePlan
 from ..pipeline.replay import settle
@@ -243,7 +243,9 @@ def decode(frames: FramesLike, plan: DecodePlan, workspace: Any = None) -> Decod
         if table is not None:
             table.lock.release()
     settle_deferred(out, contexts, secure, pure_apdu, plan.replay)
-    return DecodedBatch(out, layer=plan.layer, contexts=contexts, secure=secure, apdu_codec=pure_apdu)
+    return DecodedBatch(
+        out, layer=plan.layer, contexts=contexts, secure=secure, apdu_codec=pure_apdu, check=retired_check(fb)
+    )
 
 
 def _title(out: Outcome, i: int) -> bytes:

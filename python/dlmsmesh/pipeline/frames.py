@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from itertools import accumulate
 from typing import Any, Union
 
-__all__ = ["FrameBuffer", "FramesLike", "as_buffer"]
+__all__ = ["FrameBuffer", "FramesLike", "as_buffer", "retired_check"]
 
 _MAX = 0xFFFFFFFF
 
@@ -23,10 +23,12 @@ class FrameBuffer:
     :meth:`clear` starts the next batch in the same memory.
     """
 
-    __slots__ = ("data", "offsets")
+    __slots__ = ("data", "offsets", "generation")
 
     def __init__(self, data: bytes | bytearray | memoryview = b"", offsets: Sequence[int] | None = None) -> None:
         self.data: Any = data if isinstance(data, (bytes, bytearray)) else bytes(data)
+        #: bumped by clear(): results decoded from the frames before it are retired
+        self.generation = 0
         if offsets is None:
             offsets = [0, len(self.data)] if len(self.data) else [0]
         self.offsets = offsets if isinstance(offsets, array) and offsets.typecode == "I" else array("I", offsets)
@@ -49,6 +51,7 @@ class FrameBuffer:
         self = object.__new__(cls)
         self.data = data
         self.offsets = offsets
+        self.generation = 0
         return self
 
     def __len__(self) -> int:
@@ -89,7 +92,9 @@ class FrameBuffer:
         return n
 
     def clear(self) -> None:
-        """Drop every frame, keeping the memory."""
+        """Drop every frame, keeping the memory (a result decoded from the
+        frames before reads them no more: its accessors raise)."""
+        self.generation += 1
         if isinstance(self.data, bytearray):
             del self.data[:]
         else:
@@ -98,6 +103,19 @@ class FrameBuffer:
 
 
 FramesLike = Union[FrameBuffer, Sequence[Union[bytes, bytearray, memoryview]]]
+
+
+def retired_check(fb: FrameBuffer, then: Any = None) -> Any:
+    """A check that raises once ``fb`` was cleared (and runs ``then``)."""
+    gen = fb.generation
+
+    def check() -> None:
+        if fb.generation != gen:
+            raise RuntimeError("this batch result was decoded from a FrameBuffer that has been cleared since")
+        if then is not None:
+            then()
+
+    return check
 
 
 def as_buffer(frames: FramesLike) -> FrameBuffer:

@@ -102,6 +102,14 @@ class CounterTable:
             scope = self.scopes[e] = ctx._scope("rx", fixed, KeySet(e % I.KEY_SETS))
         return scope
 
+    def forget(self) -> None:
+        """Drop every loaded entry (each is read from its store again when
+        a frame of it next verifies)."""
+        for e, state in enumerate(self.state):
+            if state == _LOADED:
+                self.state[e] = _LAZY
+                self.words[_E * e : _E * e + _E] = array("I", (0, I.RX_CALLER, 0, 0))
+
     def load(self, e: int) -> None:
         """Read entry ``e`` from its store; the backend checks it from now on."""
         last = self.context(e).counters.last_accepted(self.scope(e))
@@ -120,12 +128,21 @@ def settle(table: CounterTable, out: Outcome, title_of: Callable[[int], bytes]) 
     """Commit what the backend decided, decide the frames it left, and fail
     (and wipe) every frame the store rejects.  ``title_of(i)``: the system
     title frame i carries (for contexts without a fixed peer title)."""
-    stale = _commit(table, out.touched)
-    caller = _caller_frames(out) if out.deferred else []
-    if stale:
-        _redecide(table, out, stale)
-    if caller:
-        _decide(table, out, caller, title_of)
+    w = table.words
+    for e in out.touched:
+        w[_E * e + 1] &= ~I.RX_TOUCHED
+    try:
+        stale = _commit(table, out.touched)
+        caller = _caller_frames(out) if out.deferred else []
+        if stale:
+            _redecide(table, out, stale)
+        if caller:
+            _decide(table, out, caller, title_of)
+    except BaseException:
+        # a store failed half way: the table no longer says what the stores
+        # hold, so it forgets everything and reloads on the next batch
+        table.forget()
+        raise
 
 
 def _commit(table: CounterTable, touched: Sequence[int]) -> set[int]:
@@ -136,7 +153,6 @@ def _commit(table: CounterTable, touched: Sequence[int]) -> set[int]:
     batches: dict[int, tuple[Any, list[str], list[int], list[int]]] = {}
     for e in touched:
         k = _E * e
-        w[k + 1] &= ~I.RX_TOUCHED
         store = table.context(e).counters
         scope = table.scope(e)
         before = w[k + 2] if w[k + 3] & I.RX_KNOWN else None
