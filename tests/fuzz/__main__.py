@@ -6,9 +6,9 @@
     python -m tests.fuzz --list
 
 C targets (libFuzzer, ASan+UBSan; built with ``make -C tests/fuzz fuzzers``,
-which this does): axdr ber apdu secure wrapper iphc frag columns.
+which this does): axdr ber apdu secure wrapper iphc frag columns pipeline.
 Python targets (atheris, both backends, differential): py_axdr py_apdu
-py_acse py_transport py_security py_stack.
+py_acse py_transport py_security py_stack py_pipeline.
 
 Each run reads the committed corpus ``tests/fuzz/corpus/<target>`` and writes
 what it finds to ``tests/fuzz/build/work/<target>`` (``make -C tests/fuzz
@@ -37,8 +37,8 @@ BUILD = Path(os.environ.get("DLMSMESH_FUZZ_BUILD", FUZZ / "build"))
 CORPUS = FUZZ / "corpus"
 DICT = FUZZ / "dlms.dict"
 
-C_TARGETS = ["axdr", "ber", "apdu", "secure", "wrapper", "iphc", "frag", "columns"]
-PY_TARGETS = ["py_axdr", "py_apdu", "py_acse", "py_transport", "py_security", "py_stack"]
+C_TARGETS = ["axdr", "ber", "apdu", "secure", "wrapper", "iphc", "frag", "columns", "pipeline"]
+PY_TARGETS = ["py_axdr", "py_apdu", "py_acse", "py_transport", "py_security", "py_stack", "py_pipeline"]
 SMOKE_SECONDS = {"c": 4, "py": 3}
 MAX_LEN = 4096
 

@@ -9,7 +9,8 @@ buffers, IPHC frames of every address mode, sealed frames of every shape).
 
 Each harness gets every seed (a minimizing merge keeps only those that add
 coverage) except the ones whose input has its own framing: ``frag`` (an MTU,
-flags and tag in front of an IPv6 datagram).
+flags and tag in front of an IPv6 datagram) and ``pipeline``/``py_pipeline``
+(a layer, options and length-prefixed frames).
 
     python -m tests.fuzz.seeds OUTDIR      # OUTDIR/<target>/<sha1>
 """
@@ -41,8 +42,8 @@ VECTOR_MODULES = [
     "test_interop_acse",
 ]
 HEX = re.compile(r"^[0-9A-Fa-f ]+$")
-C_TARGETS = ["axdr", "ber", "apdu", "secure", "wrapper", "iphc", "frag", "columns"]
-PY_TARGETS = ["py_axdr", "py_apdu", "py_acse", "py_transport", "py_security", "py_stack"]
+C_TARGETS = ["axdr", "ber", "apdu", "secure", "wrapper", "iphc", "frag", "columns", "pipeline"]
+PY_TARGETS = ["py_axdr", "py_apdu", "py_acse", "py_transport", "py_security", "py_stack", "py_pipeline"]
 
 
 def _walk(obj: Any, depth: int = 0) -> Iterator[bytes]:
@@ -210,10 +211,34 @@ def collect() -> dict[str, list[bytes]]:
                     pass
     except Exception:
         pass
-    seeds = {t: list(pool) for t in C_TARGETS + PY_TARGETS if t != "frag"}
+    seeds = {t: list(pool) for t in C_TARGETS + PY_TARGETS if t not in ("frag", "pipeline", "py_pipeline")}
     seeds["frag"] = frag_inputs(datagrams)
+    seeds["pipeline"] = seeds["py_pipeline"] = pipeline_inputs(pool)
     seeds["py_transport"] += sequences(pool)
     return seeds
+
+
+def pipeline_inputs(pool: list[bytes]) -> list[bytes]:
+    """The pipeline harness's framing: layer, options, then length-prefixed
+    frames.  Each vector at the layer it looks like, with and without keys
+    and counters, and twice in a batch (a replay when it is ciphered)."""
+    out = []
+    for b in pool:
+        if not 0 < len(b) < 256:
+            continue
+        if b[0] >> 5 == 3 or b[0] & 0xC0 == 0x80:
+            layer = 0
+        elif b[0] >> 4 == 6 and len(b) >= 40:
+            layer = 1
+        elif b[:2] == b"\x00\x01":
+            layer = 3
+        else:
+            layer = 4
+        one = bytes([len(b)]) + b
+        for opt in (0x00, 0x0B, 0x09, 0x1B):
+            out.append(bytes([layer, opt]) + one)
+        out.append(bytes([layer, 0x0B]) + one + one)
+    return out
 
 
 def sequences(pool: list[bytes]) -> list[bytes]:

@@ -28,7 +28,9 @@ int fuzz_wrapper_one(const uint8_t *data, size_t size);
 int fuzz_iphc_one(const uint8_t *data, size_t size);
 int fuzz_frag_one(const uint8_t *data, size_t size);
 int fuzz_columns_one(const uint8_t *data, size_t size);
+int fuzz_pipeline_one(const uint8_t *data, size_t size);
 void fuzz_secure_teardown(void);
+void fuzz_pipeline_teardown(void);
 
 static const struct {
     const char *name;
@@ -36,6 +38,7 @@ static const struct {
 } HARNESSES[] = {
     {"axdr", fuzz_axdr_one},       {"ber", fuzz_ber_one},   {"apdu", fuzz_apdu_one}, {"secure", fuzz_secure_one},
     {"wrapper", fuzz_wrapper_one}, {"iphc", fuzz_iphc_one}, {"frag", fuzz_frag_one}, {"columns", fuzz_columns_one},
+    {"pipeline", fuzz_pipeline_one},
 };
 #define NHARNESSES (sizeof HARNESSES / sizeof HARNESSES[0])
 
@@ -479,6 +482,7 @@ int main(int argc, char **argv)
         }
     }
     fuzz_secure_teardown();
+    fuzz_pipeline_teardown();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
-TARGETS = ["py_axdr", "py_apdu", "py_acse", "py_transport", "py_security", "py_stack"]
+TARGETS = ["py_axdr", "py_apdu", "py_acse", "py_transport", "py_security", "py_stack", "py_pipeline"]
 
 
 def _inputs(target: str) -> list[Path]:
