@@ -37,6 +37,14 @@ static int in_values(uint32_t off, uint32_t len, size_t values_len)
     return off <= values_len && len <= values_len - off;
 }
 
+/* Copy len bytes of the caller's values (which may be NULL when empty). */
+static uint8_t *put_values(uint8_t *p, const uint8_t *values, uint32_t off, uint32_t len)
+{
+    if (len != 0)
+        memcpy(p, values + off, len);
+    return p + len;
+}
+
 /* The 9-octet COSEM attribute or method descriptor. */
 static size_t put_descriptor(uint8_t *p, const dm_pipe_request *r)
 {
@@ -74,8 +82,7 @@ static int build_apdu(const dm_pipe_request *r, const uint8_t *values, size_t va
     static const uint8_t TAGS[4] = {0, 0xC0, 0xC1, 0xC3};
     switch (r->kind) {
     case DM_PIPE_REQ_RAW:
-        memcpy(p, values + r->value, r->value_len);
-        p += r->value_len;
+        p = put_values(p, values, r->value, r->value_len);
         break;
     case DM_PIPE_REQ_GET:
     case DM_PIPE_REQ_SET:
@@ -86,34 +93,26 @@ static int build_apdu(const dm_pipe_request *r, const uint8_t *values, size_t va
         p += put_descriptor(p, r);
         if (r->kind == DM_PIPE_REQ_ACTION) {
             *p++ = present ? 1 : 0;
-            if (present) {
-                memcpy(p, values + r->value, r->value_len);
-                p += r->value_len;
-            }
+            if (present)
+                p = put_values(p, values, r->value, r->value_len);
             break;
         }
         *p++ = access ? 1 : 0;
         if (access) {
             *p++ = (uint8_t)r->selector;
-            memcpy(p, values + r->extra, r->extra_len);
-            p += r->extra_len;
+            p = put_values(p, values, r->extra, r->extra_len);
         }
-        if (r->kind == DM_PIPE_REQ_SET) {
-            memcpy(p, values + r->value, r->value_len);
-            p += r->value_len;
-        }
+        if (r->kind == DM_PIPE_REQ_SET)
+            p = put_values(p, values, r->value, r->value_len);
         break;
     default: /* DM_PIPE_REQ_NOTIFY */
         *p++ = 0x0F;
         put32(p, r->head);
         p += 4;
         *p++ = present ? 12 : 0;
-        if (present) {
-            memcpy(p, values + r->extra, 12);
-            p += 12;
-        }
-        memcpy(p, values + r->value, r->value_len);
-        p += r->value_len;
+        if (present)
+            p = put_values(p, values, r->extra, 12);
+        p = put_values(p, values, r->value, r->value_len);
         break;
     }
     *len = (size_t)(p - out);

@@ -147,6 +147,8 @@ def decode(frames: FramesLike, plan: DecodePlan, workspace: Workspace | None = N
         with _keys_locked(ring):
             rc = lib.dm_pipe_decode(cfg, src, offs, n, ws.bufs)
         if rc < 0:
+            if table is not None:
+                table.forget()  # the call may have stopped half way through the counters
             raise ValueError(f"dm_pipe_decode refused its arguments (status {rc})")
         b = ws.bufs
         out = Outcome(

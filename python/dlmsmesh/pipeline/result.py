@@ -32,6 +32,8 @@ _UDP = struct.Struct(">HHHH")
 _WRAPPER = struct.Struct(">HHHH")
 _SECURITY_ERRORS = frozenset((S.PIPE_PLAIN, S.PIPE_NO_KEYS))
 _DISPATCH = {0x41: "ipv6"}
+# failures after the key was chosen: the security object still names it
+_KEY_KNOWN = frozenset((S.SEC_AUTH, S.SEC_MISMATCH, S.PIPE_REPLAY))
 
 
 class DecodedBatch:
@@ -235,7 +237,7 @@ class DecodedBatch:
         code = self._status_of(i)
         peer = self._word(i, I.PEER)
         ctx = self._contexts[peer] if peer < len(self._contexts) else None
-        opened = code == 0 or self._word(i, I.LAYER) == I.APDU_LAYER or code in (S.SEC_AUTH, S.SEC_MISMATCH)
+        opened = code == 0 or self._word(i, I.LAYER) == I.APDU_LAYER or code in _KEY_KNOWN
         key_set = KeySet(self._word(i, I.KEY_SET)) if opened and ctx is not None else None
         return info_from_envelope(apdu, env, ctx.peer_system_title if ctx else None, key_set)
 
