@@ -154,6 +154,8 @@ def test_arguments(backend: str) -> None:
     frames = _pushes(0, 2)
     with pytest.raises(ValueError, match="layer"):
         pipeline.decode_batch(frames, layer="security")
+    with pytest.raises(TypeError, match="SecurityContext or a Keyring"):
+        pipeline.decode_batch(frames, security=[head_end_context(0)])  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         pipeline.decode_batch(frames, layer="lowpan", links=[(b"", b""), (b"", b""), (b"", b"")])
     with pytest.raises(IndexError):

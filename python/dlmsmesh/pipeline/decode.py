@@ -8,6 +8,8 @@ from typing import Any, Union
 from .. import _backend
 from ..lowpan.context import ContextTable, PrefixLike
 from ..lowpan.link import LinkPairs
+from ..security.context import SecurityContext
+from ..security.keyring import Keyring
 from . import items as I
 from .frames import FramesLike
 from .plan import DecodePlan, Security
@@ -78,6 +80,8 @@ def decode_plan(
     ``decode(frames, plan, out)`` directly (benchmarks, both backends in one
     process)."""
     code = I.layer_code(layer)
+    if security is not None and not isinstance(security, (SecurityContext, Keyring)):
+        raise TypeError(f"security must be a SecurityContext or a Keyring, not {type(security).__name__}")
     flags = 0
     if security is not None:
         flags |= I.KEYS
