@@ -32,6 +32,11 @@
 #define DM_ERR_BER_TAG -30        /* tag number longer than 4 octets */
 #define DM_ERR_BER_INDEFINITE -31 /* indefinite length (0x80) */
 
+/* Batches of items back to back (csrc/offsets.c): turn the n item lengths
+ * in v into end offsets in place (v[i] = v[0] + ... + v[i]).  Returns DM_OK,
+ * or DM_ERR_BAD_ARGUMENT when a sum exceeds 2^32 - 1 (v is then unchanged). */
+int dm_ends_from_lengths(uint32_t *v, size_t n);
+
 /* Memo slots of the loader that turns dm_axdr_decode output into Python
  * objects (python/dlmsmesh/_native/loader.py fills them in this order). */
 #define DM_MEMO_DONT_CARE 0

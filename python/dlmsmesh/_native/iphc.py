@@ -1,27 +1,28 @@
 """Native RFC 6282 IPHC + NHC-UDP: csrc/iphc.c, a whole batch per C call.
 
-The items are joined into one buffer with an array of end offsets, the
-link-layer addresses and the context table are passed as packed structs, and
-C writes every output into one reused buffer plus one dm_lowpan_item per
-item; Python only slices the answers out.
+The items are joined into one buffer with an array of end offsets (a
+FrameBuffer is passed as it is), the link-layer addresses and the context
+table are passed as packed structs, and C writes every output into one
+reused buffer plus one dm_lowpan_item per item; Python copies the two out
+and builds per-item objects only when they are read (see Batch).
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from array import array
-from collections.abc import Sequence
-from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from .._core import ffi, lib
 from .._pure.iphc import Batch, Fail
+from .._pure.iphc_batch import ITEM_WORDS as _ITEM_WORDS
+from ..pipeline.frames import FrameBuffer, FramesLike
 
 if TYPE_CHECKING:
     from ..lowpan.context import ContextTable
     from ..lowpan.link import LinkPairs
 
-_ITEM_WORDS = 6  # dm_lowpan_item: six 32-bit fields
 assert ffi.sizeof("dm_ll_pair") == 18
 assert ffi.sizeof("dm_lowpan_item") == 4 * _ITEM_WORDS
 assert ffi.sizeof("dm_lowpan_context") == 18
@@ -32,20 +33,38 @@ _DECOMPRESS_GROWTH = 48
 
 
 class _Scratch(threading.local):
+    """Per-thread buffers.  ``out``/``items`` serve single items (their
+    answers are copied out at once).  ``batch_out``/``batch_records`` are what
+    C writes a batch into and what the Batch then reads, with no copy; a
+    later call writes into them again only when no Batch holds them any
+    more, so a loop of batch calls reuses the same memory instead of asking
+    the allocator for (and page-faulting in) a megabyte per call."""
+
     def __init__(self) -> None:
         self.out_cap = 1 << 16
         self.out = ffi.new("uint8_t[]", self.out_cap)
-        self.item_cap = 64
+        self.item_cap = 1
         self.items = ffi.new("dm_lowpan_item[]", self.item_cap)
         self.end = ffi.new("uint32_t[1]")
+        self.batch_out = bytearray()
+        self.batch_records = bytearray()
 
-    def reserve(self, out_cap: int, n: int) -> None:
+    def reserve(self, out_cap: int) -> None:
         if out_cap > self.out_cap:
             self.out_cap = max(out_cap, 2 * self.out_cap)
             self.out = ffi.new("uint8_t[]", self.out_cap)
-        if n > self.item_cap:
-            self.item_cap = max(n, 2 * self.item_cap)
-            self.items = ffi.new("dm_lowpan_item[]", self.item_cap)
+
+    def batch_buffers(self, out_cap: int, n: int) -> tuple[bytearray, bytearray]:
+        """An output buffer of at least out_cap bytes and a record array of
+        n items, neither of them read by a live Batch."""
+        # references: this attribute and getrefcount's argument; a Batch's
+        # memoryview on the buffer (or anything else) adds one
+        if len(self.batch_out) < out_cap or sys.getrefcount(self.batch_out) > 2:
+            self.batch_out = bytearray(max(out_cap, len(self.batch_out)))
+        size = 4 * _ITEM_WORDS * n
+        if len(self.batch_records) < size or sys.getrefcount(self.batch_records) > 2:
+            self.batch_records = bytearray(max(size, len(self.batch_records)))
+        return self.batch_out, self.batch_records
 
 
 _scratch = _Scratch()
@@ -64,55 +83,59 @@ def context_table(contexts: ContextTable | None) -> Any:
     return ffi.from_buffer("dm_lowpan_context[]", contexts.packed)
 
 
-def _collect(n: int, failed: int) -> Batch:
-    sc = _scratch
-    words = memoryview(ffi.buffer(sc.items, 4 * _ITEM_WORDS * n)).cast("I")
-    offsets = words[1::_ITEM_WORDS].tolist()
-    lengths = words[2::_ITEM_WORDS].tolist()
-    header_lengths = words[3::_ITEM_WORDS].tolist()
-    infos = words[5::_ITEM_WORDS].tolist()
-    end = offsets[-1] + lengths[-1] if n else 0
-    data = ffi.buffer(sc.out, end)[:]
-    outputs: list[bytes | None] = [data[o : o + k] for o, k in zip(offsets, lengths)]
-    failures: list[tuple[int, int, int]] = []
-    if failed:
-        status = memoryview(ffi.buffer(sc.items, 4 * _ITEM_WORDS * n)).cast("i")[0::_ITEM_WORDS].tolist()
-        errs = words[4::_ITEM_WORDS].tolist()
-        for i, st in enumerate(status):
-            if st < 0:
-                outputs[i] = None
-                failures.append((i, st, errs[i]))
-    return Batch(outputs, header_lengths, infos, failures)
-
-
-def _prepare(items: Sequence[bytes], links: LinkPairs, growth: int) -> tuple[Any, Any, Any, int, int]:
+def _prepare(items: FramesLike, links: LinkPairs) -> tuple[Any, Any, Any, int, int, int]:
+    """(input, ends, link pairs, pair count, n, input bytes) for C."""
+    if isinstance(items, FrameBuffer):
+        # already one buffer: frame i ends at offsets[i + 1]
+        n = len(items)
+        links.check(n)
+        ll, ll_count = pack_links(links)
+        data = items.data
+        return ffi.from_buffer(data), ffi.from_buffer("uint32_t[]", items.offsets) + 1, ll, ll_count, n, len(data)
     n = len(items)
     links.check(n)
     blob = b"".join(items)
-    ends = array("I", accumulate(map(len, items)))
-    _scratch.reserve(len(blob) + growth * n + 1, n)
+    ends = array("I", map(len, items))
+    if lib.dm_ends_from_lengths(ffi.from_buffer("uint32_t[]", ends), n) < 0:
+        raise ValueError("a batch holds at most 4 GiB")
     ll, ll_count = pack_links(links)
-    return ffi.from_buffer(blob), ffi.from_buffer("uint32_t[]", ends), ll, ll_count, n
+    return ffi.from_buffer(blob), ffi.from_buffer("uint32_t[]", ends), ll, ll_count, n, len(blob)
 
 
-def compress(items: Sequence[bytes], links: LinkPairs, contexts: ContextTable | None, flags: int) -> Batch:
-    src, ends, ll, ll_count, n = _prepare(items, links, _COMPRESS_GROWTH)
-    sc = _scratch
-    rc = lib.dm_iphc_compress(src, ends, n, ll, ll_count, context_table(contexts), flags, sc.out, sc.out_cap, sc.items)
-    if rc < 0:
-        raise AssertionError(f"dm_iphc_compress: status {rc}")  # the buffers are sized so this cannot happen
-    return _collect(n, rc)
-
-
-def decompress(items: Sequence[bytes], links: LinkPairs, contexts: ContextTable | None, datagram_size: int) -> Batch:
-    src, ends, ll, ll_count, n = _prepare(items, links, _DECOMPRESS_GROWTH)
-    sc = _scratch
-    rc = lib.dm_iphc_decompress(
-        src, ends, n, ll, ll_count, context_table(contexts), datagram_size, sc.out, sc.out_cap, sc.items
+def _batch(fn: Any, items: FramesLike, links: LinkPairs, contexts: ContextTable | None, arg: int, growth: int) -> Batch:
+    src, ends, ll, ll_count, n, size = _prepare(items, links)
+    out, records = _scratch.batch_buffers(size + growth * n + 1, n)
+    rc = fn(
+        src,
+        ends,
+        n,
+        ll,
+        ll_count,
+        context_table(contexts),
+        arg,
+        ffi.from_buffer("uint8_t[]", out),
+        len(out),
+        ffi.from_buffer("dm_lowpan_item[]", records),
     )
     if rc < 0:
-        raise AssertionError(f"dm_iphc_decompress: status {rc}")
-    return _collect(n, rc)
+        raise AssertionError(f"IPHC batch call: status {rc}")  # the buffers are sized so this cannot happen
+    del src, ends
+    words = memoryview(records).toreadonly()[: 4 * _ITEM_WORDS * n].cast("I")
+    end = words[-5] + words[-4] if n else 0  # the last item's offset + length
+    failures: list[tuple[int, int, int]] = []
+    if rc:  # rc failed items: read their status and error offset
+        status = words.cast("B").cast("i")[0::_ITEM_WORDS].tolist()
+        errs = words[4::_ITEM_WORDS].tolist()
+        failures = [(i, st, errs[i]) for i, st in enumerate(status) if st < 0]
+    return Batch.from_records(memoryview(out).toreadonly()[:end], words, failures)
+
+
+def compress(items: FramesLike, links: LinkPairs, contexts: ContextTable | None, flags: int) -> Batch:
+    return _batch(lib.dm_iphc_compress, items, links, contexts, flags, _COMPRESS_GROWTH)
+
+
+def decompress(items: FramesLike, links: LinkPairs, contexts: ContextTable | None, datagram_size: int) -> Batch:
+    return _batch(lib.dm_iphc_decompress, items, links, contexts, datagram_size, _DECOMPRESS_GROWTH)
 
 
 # --------------------------------------------------------------------------
@@ -125,7 +148,7 @@ def _one(
 ) -> tuple[bytes, int, int]:
     sc = _scratch
     n = len(item)
-    sc.reserve(n + growth, 1)
+    sc.reserve(n + growth)
     sc.end[0] = n
     ll, ll_count = pack_links(links)
     if ll_count > 1:

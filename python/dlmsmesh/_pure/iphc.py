@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from .. import _status as S
 from .checksum import udp_checksum
+from .iphc_batch import Batch
 
 if TYPE_CHECKING:
     from ..lowpan.context import ContextTable
@@ -67,19 +68,6 @@ class Fail(Exception):
         super().__init__(code, offset)
         self.code = code
         self.offset = offset
-
-
-class Batch(NamedTuple):
-    """The outcome of a batch call, item by item.
-
-    ``outputs[i]`` is None where item i failed; ``failures`` lists
-    (index, status code, offset in the item) for those.
-    """
-
-    outputs: list[bytes | None]
-    header_lengths: list[int]
-    infos: list[int]
-    failures: list[tuple[int, int, int]]
 
 
 def _iid(ll: bytes) -> bytes | None:

@@ -24,6 +24,7 @@ from .iphc import (
     compress_datagram,
     decompress,
     decompress_batch,
+    decompress_batch_buffer,
     decompress_datagram,
 )
 from .link import LinkPairs, from_frame_order, iid, link_local
@@ -40,6 +41,7 @@ __all__ = [
     "decompress_datagram",
     "compress_batch",
     "decompress_batch",
+    "decompress_batch_buffer",
     "fragment",
     "Fragmenter",
     "MAX_DATAGRAM_SIZE",

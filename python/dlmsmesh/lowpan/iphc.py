@@ -15,14 +15,16 @@ Single items:
   ``compress_datagram(datagram, ...)`` / ``decompress_datagram(frame, ...)``
   between whole uncompressed datagrams and IPHC frames.
 Batches (one C call for all items on the native backend):
-  ``compress_batch(datagrams, ...)`` and ``decompress_batch(frames, ...)``.
+  ``compress_batch(datagrams, ...)`` and ``decompress_batch(frames, ...)``;
+  ``decompress_batch_buffer(frames, ...)`` gives the datagrams as one
+  FrameBuffer for ``pipeline.decode_batch`` (no per-datagram objects).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 from .. import _backend
 from .. import _status as S
@@ -41,6 +43,9 @@ from ..ipv6 import IPV6_HEADER_LENGTH, UDP_HEADER_LENGTH, IPv6Header, UDPHeader
 from .context import ContextTable, PrefixLike
 from .link import LinkPairs, link_address
 
+if TYPE_CHECKING:
+    from ..pipeline.frames import FrameBuffer, FramesLike
+
 __all__ = [
     "Decompressed",
     "compress",
@@ -49,6 +54,7 @@ __all__ = [
     "decompress_datagram",
     "compress_batch",
     "decompress_batch",
+    "decompress_batch_buffer",
     "Contexts",
 ]
 
@@ -232,7 +238,7 @@ def _described(datagram: bytes, header_length: int, info: int) -> Decompressed:
 
 
 def compress_batch(
-    datagrams: Sequence[bytes],
+    datagrams: FramesLike,
     *,
     ll_src: LinkLike = None,
     ll_dst: LinkLike = None,
@@ -255,14 +261,15 @@ def compress_batch(
 
 
 def decompress_batch(
-    frames: Sequence[bytes],
+    frames: FramesLike,
     *,
     ll_src: LinkLike = None,
     ll_dst: LinkLike = None,
     links: Links = None,
     contexts: Contexts = None,
 ) -> list[bytes | DecodeError]:
-    """The uncompressed datagrams of many IPHC frames (one C call on the
+    """The uncompressed datagrams of many IPHC frames (a sequence of byte
+    strings or a :class:`~dlmsmesh.pipeline.FrameBuffer`; one C call on the
     native backend); a frame that does not decompress gives its DecodeError
     in its place, so one bad frame does not cost the others."""
     batch = _backend.live.modules["iphc"].decompress(
@@ -272,3 +279,26 @@ def decompress_batch(
     for index, code, offset in batch.failures:
         out[index] = _decode_error(code, offset)
     return out
+
+
+def decompress_batch_buffer(
+    frames: FramesLike,
+    *,
+    ll_src: LinkLike = None,
+    ll_dst: LinkLike = None,
+    links: Links = None,
+    contexts: Contexts = None,
+) -> tuple[FrameBuffer, dict[int, DecodeError]]:
+    """The uncompressed datagrams of many IPHC frames back to back in one
+    :class:`~dlmsmesh.pipeline.FrameBuffer` -- what
+    ``pipeline.decode_batch(..., layer="ipv6")`` takes -- with no object
+    built per datagram; a frame that does not decompress leaves an empty
+    datagram in its place and its DecodeError in the dict, by index."""
+    from ..pipeline.frames import FrameBuffer
+
+    batch = _backend.live.modules["iphc"].decompress(
+        frames, links_of(ll_src, ll_dst, links), ContextTable.of(contexts), 0
+    )
+    data, offsets = batch.buffer()
+    errors = {index: _decode_error(code, offset) for index, code, offset in batch.failures}
+    return FrameBuffer._trusted(data, offsets), errors
