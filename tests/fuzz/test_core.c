@@ -348,6 +348,16 @@ static void test_secure(void)
     "60000000001D114020010DB8FFFF0000000000000000001020010DB80001000002124B0000010203"                  \
     "0FDB0FDB001DAD3F000100100001000DC001C100080000010000FF0200"
 
+static void test_offsets(void)
+{
+    uint32_t v[5] = {1, 2, 3, 0, 4};
+    EXPECT(dm_ends_from_lengths(v, 5) == DM_OK && v[0] == 1 && v[1] == 3 && v[2] == 6 && v[3] == 6 && v[4] == 10);
+    uint32_t big[3] = {0xFFFFFFFEu, 1, 1};
+    EXPECT(dm_ends_from_lengths(big, 3) == DM_ERR_BAD_ARGUMENT && big[0] == 0xFFFFFFFEu && big[1] == 1);
+    EXPECT(dm_ends_from_lengths(big, 2) == DM_OK && big[1] == 0xFFFFFFFFu);
+    EXPECT(dm_ends_from_lengths(NULL, 0) == DM_OK);
+}
+
 static void test_transport(void)
 {
     size_t n;
@@ -465,6 +475,7 @@ int main(int argc, char **argv)
         test_apdu();
         test_secure();
         test_transport();
+        test_offsets();
     }
     if (argc > 1) {
         char dir[4096];
