@@ -358,6 +358,49 @@ static void test_offsets(void)
     EXPECT(dm_ends_from_lengths(NULL, 0) == DM_OK);
 }
 
+/* Finding of the dm_pipe_encode fuzz run (fixed in 8865a1b): with an empty
+ * values buffer passed as NULL, building an APDU did pointer arithmetic on
+ * NULL (values + 0), which UBSan reports; requests that carry no value must
+ * encode without touching values at all. */
+static void test_finding_pipe_encode_null_values(void)
+{
+    static const uint8_t DST[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x02, 0x12, 0x4B, 0x00, 0x00, 0x04, 0x05, 0x06};
+    dm_pipe_encode_config ec;
+    memset(&ec, 0, sizeof ec);
+    ec.layer = DM_PIPE_WRAPPER;
+    ec.source = DST;
+    ec.destinations = DST;
+    ec.npeers = 1;
+    dm_pipe_request reqs[3];
+    memset(reqs, 0, sizeof reqs);
+    reqs[0].kind = DM_PIPE_REQ_RAW; /* a zero-length raw APDU */
+    reqs[1].kind = DM_PIPE_REQ_GET; /* get-request-normal, no value */
+    reqs[1].head = 0xC1;
+    reqs[1].class_id = 3;
+    reqs[1].member = 2;
+    reqs[2].kind = DM_PIPE_REQ_NOTIFY; /* data-notification with an empty body */
+    reqs[2].head = 1;
+    for (int i = 0; i < 3; i++) {
+        reqs[i].sender = DM_PIPE_NONE;
+        reqs[i].wports = 0x00100001u;
+    }
+    uint8_t apdu[64], out[256];
+    uint32_t offsets[4];
+    dm_pipe_encode_buffers eb;
+    memset(&eb, 0, sizeof eb);
+    eb.apdu = apdu;
+    eb.apdu_cap = sizeof apdu;
+    eb.out = out;
+    eb.out_cap = sizeof out;
+    eb.out_offsets = offsets;
+    int64_t n = dm_pipe_encode(&ec, reqs, 3, NULL, 0, &eb);
+    EXPECT(n == 8 + (8 + 13) + (8 + 6));
+    EXPECT(offsets[0] == 0 && offsets[1] == 8 && offsets[2] == 29 && offsets[3] == 43);
+    EXPECT(out[6] == 0 && out[7] == 0);                           /* wrapper length 0 */
+    EXPECT(out[16] == 0xC0 && out[17] == 0x01 && out[18] == 0xC1); /* get-request-normal */
+    EXPECT(out[37] == 0x0F && out[42] == 0);                      /* data-notification, no date-time */
+}
+
 static void test_transport(void)
 {
     size_t n;
@@ -476,6 +519,7 @@ int main(int argc, char **argv)
         test_secure();
         test_transport();
         test_offsets();
+        test_finding_pipe_encode_null_values();
     }
     if (argc > 1) {
         char dir[4096];
