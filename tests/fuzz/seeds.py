@@ -22,6 +22,7 @@ import importlib
 import json
 import os
 import re
+import struct
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -42,7 +43,7 @@ VECTOR_MODULES = [
     "test_interop_acse",
 ]
 HEX = re.compile(r"^[0-9A-Fa-f ]+$")
-C_TARGETS = ["axdr", "ber", "apdu", "secure", "wrapper", "iphc", "frag", "columns", "pipeline"]
+C_TARGETS = ["axdr", "ber", "apdu", "secure", "wrapper", "iphc", "frag", "columns", "pipeline", "pipe_encode"]
 PY_TARGETS = ["py_axdr", "py_apdu", "py_acse", "py_transport", "py_security", "py_stack", "py_pipeline"]
 
 
@@ -211,11 +212,57 @@ def collect() -> dict[str, list[bytes]]:
                     pass
     except Exception:
         pass
-    seeds = {t: list(pool) for t in C_TARGETS + PY_TARGETS if t not in ("frag", "pipeline", "py_pipeline")}
+    seeds = {
+        t: list(pool) for t in C_TARGETS + PY_TARGETS if t not in ("frag", "pipeline", "py_pipeline", "pipe_encode")
+    }
+    seeds["pipe_encode"] = pipe_encode_inputs()
     seeds["frag"] = frag_inputs(datagrams)
     seeds["pipeline"] = seeds["py_pipeline"] = pipeline_inputs(pool)
     seeds["py_transport"] += sequences(pool)
     return seeds
+
+
+def _request(kind: int, **f: int) -> bytes:
+    """One request of the pipe_encode harness's framing (31 bytes)."""
+    g = {"opts": 0, "head": 0xC1, "cls": 3, "member": 2, "sel": 0, "voff": 0, "vlen": 0, "eoff": 0, "elen": 0}
+    g.update({"sender": 2, "ic": 1, "peer": 0, "wports": 0x00100001, "big": 0})
+    g.update(f)
+    return (
+        bytes([kind, g["opts"]])
+        + struct.pack(">IH", g["head"], g["cls"])
+        + bytes([g["member"], g["sel"], g["voff"], g["vlen"], g["eoff"], g["elen"], g["sender"]])
+        + struct.pack(">IB", g["ic"], g["peer"])
+        + struct.pack(">I", g["wports"])
+        + bytes([1, 0, 1, 8, 0, 255, g["big"]])
+    )
+
+
+def pipe_encode_inputs() -> list[bytes]:
+    """The pipe_encode harness's framing: layer, options, count, framings,
+    security control, requests, values.  Every request kind at every layer,
+    plain and sealed, plus out-of-range and tight-buffer cases."""
+    values = bytes.fromhex("0600000001 07E8030F050C1E2D00FFC400 020209060000010000FF0F02") + bytes(range(16))
+    batch = [
+        _request(1),
+        _request(2, vlen=5),
+        _request(3, opts=2, vlen=5, member=1, cls=70),
+        _request(4, opts=2, head=0x12345678, vlen=5, eoff=5, elen=12),
+        _request(1, opts=1, sel=2, eoff=17, elen=12),
+        _request(0),
+        _request(1, sender=0, ic=0x1234),
+        _request(2, sender=1, vlen=5, ic=7, peer=1),
+    ]
+    out = []
+    for layer in range(4):
+        for framing in (0x00, 0x0A, 0x05):
+            out.append(bytes([layer, 3 if layer == 0 else 0, len(batch), framing, 0]) + b"".join(batch) + values)
+    out.append(bytes([3, 8, 2, 0, 0]) + _request(1) + _request(4, vlen=5) + values + b"\x20")
+    out.append(bytes([0, 5, 1, 0, 0]) + _request(1, peer=1) + values)
+    out.append(bytes([1, 16, 1, 0, 0]) + _request(1))
+    out.append(bytes([5, 0, 1, 0, 0]) + _request(1) + values)
+    out.append(bytes([1, 0, 2, 0, 0]) + _request(1) + _request(1, peer=4) + values)
+    out.append(bytes([2, 0, 1, 0, 0]) + _request(1, big=6) + values)
+    return out
 
 
 def pipeline_inputs(pool: list[bytes]) -> list[bytes]:

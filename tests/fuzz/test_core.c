@@ -29,8 +29,10 @@ int fuzz_iphc_one(const uint8_t *data, size_t size);
 int fuzz_frag_one(const uint8_t *data, size_t size);
 int fuzz_columns_one(const uint8_t *data, size_t size);
 int fuzz_pipeline_one(const uint8_t *data, size_t size);
+int fuzz_pipe_encode_one(const uint8_t *data, size_t size);
 void fuzz_secure_teardown(void);
 void fuzz_pipeline_teardown(void);
+void fuzz_pipe_encode_teardown(void);
 
 static const struct {
     const char *name;
@@ -38,7 +40,7 @@ static const struct {
 } HARNESSES[] = {
     {"axdr", fuzz_axdr_one},       {"ber", fuzz_ber_one},   {"apdu", fuzz_apdu_one}, {"secure", fuzz_secure_one},
     {"wrapper", fuzz_wrapper_one}, {"iphc", fuzz_iphc_one}, {"frag", fuzz_frag_one}, {"columns", fuzz_columns_one},
-    {"pipeline", fuzz_pipeline_one},
+    {"pipeline", fuzz_pipeline_one}, {"pipe_encode", fuzz_pipe_encode_one},
 };
 #define NHARNESSES (sizeof HARNESSES / sizeof HARNESSES[0])
 
@@ -538,6 +540,7 @@ int main(int argc, char **argv)
     }
     fuzz_secure_teardown();
     fuzz_pipeline_teardown();
+    fuzz_pipe_encode_teardown();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
