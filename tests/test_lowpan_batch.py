@@ -137,6 +137,19 @@ def test_native_batches_reuse_their_memory_once_released() -> None:
     assert kept == pure_iphc.decompress(frames, links, CONTEXTS, 0)
 
 
+@needs_native
+def test_a_kept_small_batch_does_not_keep_a_big_buffer() -> None:
+    from dlmsmesh._native import iphc as native_iphc
+
+    frames, links = _mixed(51, 3000)
+    native_iphc.decompress(frames, links, CONTEXTS, 0)  # a big batch, released
+    kept = [native_iphc.decompress(frames[:5], LinkPairs(links.pairs[:5]), CONTEXTS, 0) for _ in range(3)]
+    for batch in kept:
+        buffer = batch._data.obj  # the bytearray the batch's view is on
+        assert len(buffer) <= 4 * (sum(map(len, frames[:5])) + 48 * 5 + 1) + (1 << 16)
+    assert kept[0] == pure_iphc.decompress(frames[:5], LinkPairs(links.pairs[:5]), CONTEXTS, 0)
+
+
 def test_decompress_batch_buffer_feeds_decode_batch(backend: str) -> None:
     frames, links = _mixed(41, 200)
     listed = lowpan.decompress_batch(frames, links=links, contexts=CONTEXTS)

@@ -58,13 +58,19 @@ class _Scratch(threading.local):
         """An output buffer of at least out_cap bytes and a record array of
         n items, neither of them read by a live Batch."""
         # references: this attribute and getrefcount's argument; a Batch's
-        # memoryview on the buffer (or anything else) adds one
-        if len(self.batch_out) < out_cap or sys.getrefcount(self.batch_out) > 2:
-            self.batch_out = bytearray(max(out_cap, len(self.batch_out)))
+        # memoryview on the buffer (or anything else) adds one.  A buffer far
+        # larger than needed is not reused either: a Batch kept alive keeps
+        # its whole buffer, which should be about its own size.
+        if sys.getrefcount(self.batch_out) > 2 or not _fits(len(self.batch_out), out_cap):
+            self.batch_out = bytearray(out_cap)
         size = 4 * _ITEM_WORDS * n
-        if len(self.batch_records) < size or sys.getrefcount(self.batch_records) > 2:
-            self.batch_records = bytearray(max(size, len(self.batch_records)))
+        if sys.getrefcount(self.batch_records) > 2 or not _fits(len(self.batch_records), size):
+            self.batch_records = bytearray(size)
         return self.batch_out, self.batch_records
+
+
+def _fits(have: int, need: int) -> bool:
+    return need <= have <= 4 * need + (1 << 16)
 
 
 _scratch = _Scratch()
