@@ -17,33 +17,15 @@ from typing import Any, Callable, List
 
 import pytest
 
+import bench_support
 import workloads as W
 
 SUITE = "apdu"
 
 
-def _params() -> List[Any]:
-    out = []
-    for wl in W.WORKLOADS:
-        if wl.suite != SUITE:
-            continue
-        for impl in wl.implementations():
-            out.append(pytest.param(wl, impl, id=f"{wl.name}-{impl}".replace(" ", "_").replace(",", "")))
-    return out
-
-
-@pytest.mark.parametrize(("workload", "impl"), _params())
+@pytest.mark.parametrize(("workload", "impl"), bench_support.params(SUITE))
 def test_bench(benchmark: Any, workload: W.Workload, impl: str) -> None:
-    if not W.available(impl):
-        pytest.skip(f"{impl} is not available here")
-    inp = workload.setup()
-    op = workload.op(impl)
-    benchmark.group = workload.name
-    benchmark.extra_info["implementation"] = impl
-    benchmark.extra_info["apdus"] = len(inp.data)
-    benchmark.extra_info["input_bytes"] = inp.total_bytes
-    result = benchmark(op, inp)
-    workload.verify(impl, inp, result)
+    bench_support.run(benchmark, workload, impl, lambda inp: {"apdus": len(inp.data), "input_bytes": inp.total_bytes})
 
 
 _BATCHES: List[Any] = [

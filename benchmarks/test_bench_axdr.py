@@ -12,34 +12,17 @@ workload side by side.
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any
 
 import pytest
 
+import bench_support
 import workloads as W
 
 
-def _params() -> List[Any]:
-    out = []
-    for wl in W.WORKLOADS:
-        if wl.suite != "axdr":
-            continue
-        for impl in wl.implementations():
-            out.append(pytest.param(wl, impl, id=f"{wl.name}-{impl}".replace(" ", "_").replace(",", "")))
-    return out
-
-
-@pytest.mark.parametrize(("workload", "impl"), _params())
+@pytest.mark.parametrize(("workload", "impl"), bench_support.params("axdr"))
 def test_bench(benchmark: Any, workload: W.Workload, impl: str) -> None:
-    if not W.available(impl):
-        pytest.skip(f"{impl} is not available here")
-    inp = workload.setup()
-    op = workload.op(impl)
-    benchmark.group = workload.name
-    benchmark.extra_info["implementation"] = impl
-    benchmark.extra_info["input_bytes"] = len(getattr(inp, "data", b""))
-    result = benchmark(op, inp)
-    workload.verify(impl, inp, result)
+    bench_support.run(benchmark, workload, impl, lambda inp: {"input_bytes": len(getattr(inp, "data", b""))})
 
 
 def test_backends_agree() -> None:

@@ -7,29 +7,14 @@ Each (workload, implementation) pair is measured and its result checked.
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any
 
 import pytest
 
+import bench_support
 import workloads as W
 
 
-def _params() -> List[Any]:
-    return [
-        pytest.param(wl, impl, id=f"{wl.name}-{impl}".replace(" ", "_").replace(",", ""))
-        for wl in W.WORKLOADS
-        if wl.suite == "columns"
-        for impl in wl.implementations()
-    ]
-
-
-@pytest.mark.parametrize(("workload", "impl"), _params())
+@pytest.mark.parametrize(("workload", "impl"), bench_support.params("columns"))
 def test_bench(benchmark: Any, workload: W.Workload, impl: str) -> None:
-    if not W.available(impl):
-        pytest.skip(f"{impl} is not available here")
-    inp = workload.setup()
-    op = workload.op(impl)
-    benchmark.group = workload.name
-    benchmark.extra_info["implementation"] = impl
-    result = benchmark(op, inp)
-    workload.verify(impl, inp, result)
+    bench_support.run(benchmark, workload, impl)

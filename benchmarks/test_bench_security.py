@@ -10,35 +10,19 @@ One op verifies and decrypts 10,000 ciphered data-notifications, or protects
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any
 
 import pytest
 
+import bench_support
 import workloads as W
 
 SUITE = "security"
 
 
-def _params() -> List[Any]:
-    out = []
-    for wl in W.WORKLOADS:
-        if wl.suite != SUITE:
-            continue
-        for impl in wl.implementations():
-            out.append(pytest.param(wl, impl, id=f"{wl.name}-{impl}".replace(" ", "_").replace(",", "")))
-    return out
-
-
-@pytest.mark.parametrize(("workload", "impl"), _params())
+@pytest.mark.parametrize(("workload", "impl"), bench_support.params(SUITE))
 def test_bench(benchmark: Any, workload: W.Workload, impl: str) -> None:
-    if not W.available(impl):
-        pytest.skip(f"{impl} is not available here")
-    inp = workload.setup()
-    op = workload.op(impl)
-    benchmark.group = workload.name
-    benchmark.extra_info["implementation"] = impl
-    result = benchmark(op, inp)
-    workload.verify(impl, inp, result)
+    bench_support.run(benchmark, workload, impl)
 
 
 def test_openssl_reference_is_parsed() -> None:

@@ -9,37 +9,21 @@ them back, in one batch call, on the native and the pure backend.
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any
 
 import pytest
 
+import bench_support
 import workloads as W  # first: it registers the transport workloads
 
 SUITE = "transport"
 
 
-def _params() -> List[Any]:
-    out = []
-    for wl in W.WORKLOADS:
-        if wl.suite != SUITE:
-            continue
-        for impl in wl.implementations():
-            out.append(pytest.param(wl, impl, id=f"{wl.name}-{impl}".replace(" ", "_").replace(",", "")))
-    return out
-
-
-@pytest.mark.parametrize(("workload", "impl"), _params())
+@pytest.mark.parametrize(("workload", "impl"), bench_support.params(SUITE))
 def test_bench(benchmark: Any, workload: W.Workload, impl: str) -> None:
-    if not W.available(impl):
-        pytest.skip(f"{impl} is not available here")
-    inp = workload.setup()
-    op = workload.op(impl)
-    benchmark.group = workload.name
-    benchmark.extra_info["implementation"] = impl
-    benchmark.extra_info["headers"] = len(inp.datagrams)
-    benchmark.extra_info["input_bytes"] = inp.total_bytes
-    result = benchmark(op, inp)
-    workload.verify(impl, inp, result)
+    bench_support.run(
+        benchmark, workload, impl, lambda inp: {"headers": len(inp.datagrams), "input_bytes": inp.total_bytes}
+    )
 
 
 def test_suite_has_the_workloads() -> None:
