@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import _status as S
 from .._core import ffi, lib
+from .._pure.apdu import iip_byte, long_iip
 from ..apdu import ActionRequestNormal, DataNotification, GetRequestNormal, SetRequestNormal
 from ..errors import EncodeError
 from ..pipeline import items as I
@@ -38,20 +39,6 @@ _ACCESS, _VALUE = lib.DM_PIPE_REQ_ACCESS, lib.DM_PIPE_REQ_VALUE
 _GROWTH = 32 + 40 + 56
 
 
-def _iip(a: Any) -> int:
-    return (a.invoke_id & 0x0F) | (0x80 if a.priority else 0) | (0x40 if a.service_class else 0)
-
-
-def _long_iip(a: DataNotification) -> int:
-    return (
-        (a.long_invoke_id & 0xFFFFFF)
-        | (0x80000000 if a.priority else 0)
-        | (0x40000000 if a.service_class else 0)
-        | (0x20000000 if a.processing_option else 0)
-        | (0x10000000 if a.self_descriptive else 0)
-    )
-
-
 def pack(requests: Sequence[Any], plan: EncodePlan) -> tuple[bytearray, bytearray]:
     """(the dm_pipe_request records, the A-XDR values they point into)."""
     n = len(requests)
@@ -77,7 +64,7 @@ def pack(requests: Sequence[Any], plan: EncodePlan) -> tuple[bytearray, bytearra
                 values += enc(a.value)
                 vl = len(values) - v
             kind = _GET if t is GetRequestNormal else _SET
-            head = _iip(a)
+            head = iip_byte(a)
             put(recs, at, kind, options, head, d.class_id, d.attribute_id & 0xFF, sel, v, vl, x, xl,
                 sender[i], ic[i], peer[i], wp, d.instance_id)  # fmt: skip
         elif t is ActionRequestNormal:
@@ -88,7 +75,7 @@ def pack(requests: Sequence[Any], plan: EncodePlan) -> tuple[bytearray, bytearra
                 v = len(values)
                 values += enc(params)
                 options, vl = _VALUE, len(values) - v
-            put(recs, at, _ACTION, options, _iip(a), d.class_id, d.method_id & 0xFF, 0, v, vl, 0, 0,
+            put(recs, at, _ACTION, options, iip_byte(a), d.class_id, d.method_id & 0xFF, 0, v, vl, 0, 0,
                 sender[i], ic[i], peer[i], wp, d.instance_id)  # fmt: skip
         elif t is DataNotification:
             options = x = xl = 0
@@ -98,7 +85,7 @@ def pack(requests: Sequence[Any], plan: EncodePlan) -> tuple[bytearray, bytearra
                 options, xl = _VALUE, 12
             v = len(values)
             values += enc(a.body)
-            put(recs, at, _NOTIFY, options, _long_iip(a), 0, 0, 0, v, len(values) - v, x, xl,
+            put(recs, at, _NOTIFY, options, long_iip(a), 0, 0, 0, v, len(values) - v, x, xl,
                 sender[i], ic[i], peer[i], wp, b"")  # fmt: skip
         else:
             raw = native_apdu.encode(a) if not isinstance(a, (bytes, bytearray, memoryview)) else a
