@@ -7,15 +7,29 @@ import threading
 from typing import Any
 
 from .. import _status as S
+from .._common.ber import (
+    APPLICATION,
+    CONTEXT,
+    DEFAULT_MAX_DEPTH,
+    DEPTH_LIMIT,
+    LAYER,
+    PRIVATE,
+    UNIVERSAL,
+    Node,
+    check_args,
+    check_header,
+    encode_length,
+)
 from .._core import ffi, lib
-from .._pure import ber as pure
-from .._pure.ber import DEFAULT_MAX_DEPTH, DEPTH_LIMIT, LAYER, Node, check_args, encode_length
-from ..errors import EncodeError
 
 __all__ = [
+    "APPLICATION",
+    "CONTEXT",
     "DEFAULT_MAX_DEPTH",
     "DEPTH_LIMIT",
     "LAYER",
+    "PRIVATE",
+    "UNIVERSAL",
     "Node",
     "walk",
     "encode_length",
@@ -81,12 +95,7 @@ def walk(
 
 
 def encode_header(cls: int, constructed: bool, number: int, length: int) -> bytes:
-    if cls not in (pure.UNIVERSAL, pure.APPLICATION, pure.CONTEXT, pure.PRIVATE):
-        raise EncodeError(f"BER class must be 0x00, 0x40, 0x80 or 0xC0, not {cls:#x}")
-    if not 0 <= number < 1 << 28:
-        raise EncodeError(f"BER tag number must be 0 .. 2**28 - 1, not {number}")
-    if not 0 <= length <= 0xFFFFFFFF:
-        return pure.encode_length(length)  # raises the same EncodeError as the pure twin
+    check_header(cls, number, length)  # the pure twin's errors, before C sees the fields
     out = _scratch.header
     n = lib.dm_ber_header(cls | (0x20 if constructed else 0), number, length, out, 10)
     return ffi.buffer(out, n)[:]

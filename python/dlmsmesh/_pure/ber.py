@@ -7,56 +7,39 @@ backends give the same nodes or the same error for the same input.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from .. import _status as S
-from ..errors import EncodeError
+from .._common.ber import (
+    APPLICATION,
+    CONTEXT,
+    DEFAULT_MAX_DEPTH,
+    DEPTH_LIMIT,
+    LAYER,
+    PRIVATE,
+    UNIVERSAL,
+    Node,
+    check_args,
+    check_header,
+    encode_length,
+)
 
-LAYER = "acse"
-DEFAULT_MAX_DEPTH = 16
-#: the largest ``max_depth`` accepted (the C walker's fixed stack)
-DEPTH_LIMIT = 64
-
-UNIVERSAL, APPLICATION, CONTEXT, PRIVATE = 0x00, 0x40, 0x80, 0xC0
-
-
-class Node(NamedTuple):
-    """One TLV: identifier class bits, constructed flag, tag number, where its
-    identifier octet and content start, the content length, and its depth (0
-    for the TLVs of the walked range)."""
-
-    cls: int
-    constructed: bool
-    number: int
-    header: int
-    content: int
-    length: int
-    depth: int
-
-    @property
-    def end(self) -> int:
-        """Offset just after the content."""
-        return self.content + self.length
-
-    @property
-    def ident(self) -> int:
-        """The first identifier octet (``0x1F`` in its low bits for high tag numbers)."""
-        return self.cls | (0x20 if self.constructed else 0) | min(self.number, 0x1F)
+__all__ = [
+    "APPLICATION",
+    "CONTEXT",
+    "DEFAULT_MAX_DEPTH",
+    "DEPTH_LIMIT",
+    "LAYER",
+    "PRIVATE",
+    "UNIVERSAL",
+    "Node",
+    "walk",
+    "encode_length",
+    "encode_header",
+    "encode_tlv",
+]
 
 
 def _err(code: int, offset: int) -> Exception:
     return S.decode_error(code, offset, LAYER)
-
-
-def check_args(n: int, offset: int, end: int | None, max_depth: int) -> int:
-    """The end of the range; ValueError for a range or depth out of bounds."""
-    if end is None:
-        end = n
-    if not 0 <= offset <= end <= n:
-        raise ValueError(f"range {offset}..{end} is outside the {n}-byte input")
-    if not 0 <= max_depth <= DEPTH_LIMIT:
-        raise ValueError(f"max_depth must be 0..{DEPTH_LIMIT}, not {max_depth}")
-    return end
 
 
 def walk(
@@ -129,24 +112,9 @@ def walk(
             pos += length
 
 
-def encode_length(length: int) -> bytes:
-    """The shortest definite length form of ``length`` (0 .. 2**32 - 1)."""
-    if length < 0x80:
-        if length < 0:
-            raise EncodeError(f"a BER length cannot be negative ({length})")
-        return bytes((length,))
-    if length > 0xFFFFFFFF:
-        raise EncodeError(f"a BER length is at most 2**32 - 1, not {length}")
-    n = (length.bit_length() + 7) // 8
-    return bytes((0x80 | n,)) + length.to_bytes(n, "big")
-
-
 def encode_header(cls: int, constructed: bool, number: int, length: int) -> bytes:
     """Identifier octets and the shortest definite length of a TLV."""
-    if cls not in (UNIVERSAL, APPLICATION, CONTEXT, PRIVATE):
-        raise EncodeError(f"BER class must be 0x00, 0x40, 0x80 or 0xC0, not {cls:#x}")
-    if not 0 <= number < 1 << 28:
-        raise EncodeError(f"BER tag number must be 0 .. 2**28 - 1, not {number}")
+    check_header(cls, number, length)
     first = cls | (0x20 if constructed else 0)
     if number < 0x1F:
         ident = bytes((first | number,))
