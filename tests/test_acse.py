@@ -710,3 +710,58 @@ def test_whole_tree_walk_and_field_by_field_agree(backend: str, monkeypatch: pyt
 
     monkeypatch.setattr(acse._Source, "__init__", no_tree)
     assert [outcome(c) for c in cases] == expected
+
+
+# --------------------------------------------------------------------------
+# the split (issue 11): acse re-exports what acse_pdu and xdlms_initiate hold
+# --------------------------------------------------------------------------
+
+#: every public name of python/dlmsmesh/acse.py before the split: what it
+#: defined, its ``__all__``, and the BER names it imported and others may use
+OLD_PUBLIC_NAMES = [
+    "LAYER", "ber_walk", "Node", "DEFAULT_MAX_DEPTH", "DEPTH_LIMIT", "encode_length",
+    "Conformance", "ApplicationContext", "Mechanism", "AssociationResult", "AcseServiceUserDiagnostic",
+    "AcseServiceProviderDiagnostic", "ReleaseRequestReason", "ReleaseResponseReason", "Diagnostic",
+    "oid_to_bytes", "oid_from_bytes",
+    "InitiateRequest", "InitiateResponse", "CIPHERED_TAGS", "CipheredUserInformation", "ConfirmedServiceError",
+    "RequestInformation", "ResponseInformation", "UserInformation",
+    "AcsePdu", "AARQ", "AARE", "RLRQ", "RLRE", "PDU_CLASSES",
+    "encode_user_information", "encode", "decode", "decode_user_information", "to_json",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", OLD_PUBLIC_NAMES)
+def test_old_public_names_still_importable(name: str) -> None:
+    import importlib
+
+    from dlmsmesh import acse_pdu, xdlms_initiate
+    from dlmsmesh._common import ber as common_ber
+
+    value = getattr(importlib.import_module("dlmsmesh.acse"), name)
+    assert name in acse.__all__
+    homes = [m for m in (acse_pdu, xdlms_initiate, common_ber) if hasattr(m, name)]
+    # the same object as in its new home, not a copy that could drift
+    assert all(getattr(m, name) is value for m in homes)
+    if name not in ("ber_walk", "decode", "to_json"):  # these three stay defined in acse
+        assert homes, name
+
+
+def test_old_all_unchanged_in_order() -> None:
+    old_all = [
+        "LAYER", "Node", "ber_walk", "Conformance", "ApplicationContext", "Mechanism", "AssociationResult",
+        "AcseServiceUserDiagnostic", "AcseServiceProviderDiagnostic", "ReleaseRequestReason", "ReleaseResponseReason",
+        "InitiateRequest", "InitiateResponse", "CipheredUserInformation", "ConfirmedServiceError", "AcsePdu", "AARQ",
+        "AARE", "RLRQ", "RLRE", "oid_to_bytes", "oid_from_bytes", "encode", "decode", "encode_user_information",
+        "decode_user_information", "to_json",
+    ]  # fmt: skip
+    assert acse.__all__[: len(old_all)] == old_all
+    assert sorted(acse.__all__) == sorted(OLD_PUBLIC_NAMES)
+
+
+def test_pdu_encode_method_and_module_encode_agree() -> None:
+    # AcsePdu.encode lives with the values (acse_pdu), acse.encode is the same function
+    from dlmsmesh import acse_pdu
+
+    assert acse.encode is acse_pdu.encode
+    for name, pdu in EXPECTED.items():
+        assert pdu.encode() == hexbytes(VECTORS[name]), name

@@ -324,3 +324,103 @@ def test_differential_truncations() -> None:
         for n in range(len(seed) + 1):
             _both(seed[:n])
             _both(seed[:n], one=True)
+
+
+# --------------------------------------------------------------------------
+# one home for the BER facts (python/dlmsmesh/_common/ber.py)
+# --------------------------------------------------------------------------
+
+
+def test_both_walkers_share_the_common_facts() -> None:
+    from dlmsmesh import limits
+    from dlmsmesh._common import ber as common
+
+    modules = [pure_ber, acse]
+    if dlmsmesh.native_available():
+        from dlmsmesh._core import lib
+
+        from dlmsmesh._native import ber as native_ber
+
+        modules.append(native_ber)
+        assert lib.DM_BER_DEPTH_LIMIT == common.DEPTH_LIMIT == 64
+    for module in modules:
+        assert module.Node is common.Node
+        assert module.DEFAULT_MAX_DEPTH == limits.DEFAULT_MAX_DEPTH == 64
+        assert module.DEPTH_LIMIT is common.DEPTH_LIMIT
+        assert module.encode_length is common.encode_length
+    for module in (pure_ber, *modules[2:]):
+        assert (module.UNIVERSAL, module.APPLICATION, module.CONTEXT, module.PRIVATE) == (0x00, 0x40, 0x80, 0xC0)
+        assert module.LAYER == "acse"
+
+
+def test_default_depth_is_the_library_limit(backend: str) -> None:
+    # the default was 16 before limits.py: 64 nested TLVs were an error
+    assert [n.depth for n in ber().walk(_nested(65))] == list(range(65))
+    assert len(acse.ber_walk(_nested(65))) == 65
+    data = _nested(66)
+    with pytest.raises(DecodeError) as exc:
+        ber().walk(data)
+    assert exc.value.reason == _status.MESSAGES[_status.TOO_DEEP]
+    assert exc.value.offset == len(data) - 2  # the innermost 30 00, at depth 65
+
+
+def test_ber_length_octets_are_the_axdr_length_octets(backend: str) -> None:
+    from dlmsmesh._common import length
+
+    for n in (0, 1, 0x7F, 0x80, 0xFF, 0x100, 0xFFFF, 0x10000, 0xFFFFFF, 0x1000000, 0xFFFFFFFF):
+        assert ber().encode_length(n) == length.encode_length(n)
+        assert ber().encode_header(UNIVERSAL, False, 4, n)[1:] == length.encode_length(n)
+    assert ber().encode_length(0x10000) == hexbytes("83 01 00 00")
+    with pytest.raises(EncodeError, match="BER length cannot be negative"):
+        ber().encode_length(-1)
+    with pytest.raises(EncodeError, match="BER length is at most"):
+        ber().encode_length(1 << 32)
+    with pytest.raises(EncodeError, match="BER length cannot be negative"):
+        ber().encode_header(UNIVERSAL, False, 4, -1)
+
+
+def _imports(path: str) -> set[str]:
+    """The absolute names of the modules ``path`` (a dlmsmesh file) imports."""
+    import ast
+    import os
+
+    import dlmsmesh as pkg
+
+    root = os.path.dirname(pkg.__file__)
+    rel = os.path.relpath(path, root)[: -len(".py")].split(os.sep)
+    package = ["dlmsmesh", *rel[:-1]]
+    found: set[str] = set()
+    with open(path, encoding="utf-8") as fh:
+        tree = ast.parse(fh.read())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            if node.module:
+                found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+_BACKENDS = ("dlmsmesh._pure", "dlmsmesh._native", "dlmsmesh._backend")
+
+
+@pytest.mark.parametrize(
+    ("name", "forbidden"),
+    [
+        ("_common/ber.py", _BACKENDS + ("dlmsmesh.acse",)),
+        ("_native/ber.py", ("dlmsmesh._pure", "dlmsmesh.acse")),
+        ("_pure/ber.py", ("dlmsmesh._native", "dlmsmesh.acse")),
+        ("acse.py", ("dlmsmesh._pure", "dlmsmesh._native")),
+        ("acse_pdu.py", _BACKENDS + ("dlmsmesh.acse",)),
+        ("xdlms_initiate.py", _BACKENDS + ("dlmsmesh.acse", "dlmsmesh.acse_pdu")),
+    ],
+)
+def test_ber_and_acse_import_no_backend_they_should_not(name: str, forbidden: tuple[str, ...]) -> None:
+    import os
+
+    path = os.path.join(os.path.dirname(dlmsmesh.__file__), *name.split("/"))
+    bad = sorted(m for m in _imports(path) if any(m == f or m.startswith(f + ".") for f in forbidden))
+    assert bad == [], f"{name} imports {bad}"
