@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 import dlmsmesh
 from dlmsmesh import _backend, _status, acse
+from dlmsmesh._common.ber import APPLICATION, CONTEXT, PRIVATE, UNIVERSAL, Node
 from dlmsmesh._pure import ber as pure_ber
-from dlmsmesh._pure.ber import APPLICATION, CONTEXT, PRIVATE, UNIVERSAL, Node
 from dlmsmesh.errors import DecodeError, EncodeError
 
 from .helpers import hexbytes
