@@ -263,9 +263,9 @@ class DecodedBatch:
         err = self.error(i)
         if err is None:
             obj = self.apdu(i)
-            if type(obj).__module__.endswith("acse"):
-                from .. import acse
+            from .. import acse
 
+            if isinstance(obj, acse.AcsePdu):
                 out["acse"] = acse.to_json(obj)
             else:
                 from .. import apdu
