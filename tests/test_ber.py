@@ -345,7 +345,7 @@ def test_both_walkers_share_the_common_facts() -> None:
         assert lib.DM_BER_DEPTH_LIMIT == common.DEPTH_LIMIT == 64
     for module in modules:
         assert module.Node is common.Node
-        assert module.DEFAULT_MAX_DEPTH == limits.DEFAULT_MAX_DEPTH == 64
+        assert module.DEFAULT_MAX_DEPTH == limits.DEFAULT_BER_MAX_DEPTH == 16
         assert module.DEPTH_LIMIT is common.DEPTH_LIMIT
         assert module.encode_length is common.encode_length
     for module in (pure_ber, *modules[2:]):
@@ -354,14 +354,16 @@ def test_both_walkers_share_the_common_facts() -> None:
 
 
 def test_default_depth_is_the_library_limit(backend: str) -> None:
-    # the default was 16 before limits.py: 64 nested TLVs were an error
-    assert [n.depth for n in ber().walk(_nested(65))] == list(range(65))
-    assert len(acse.ber_walk(_nested(65))) == 65
-    data = _nested(66)
+    # the BER walk's default depth is limits.DEFAULT_BER_MAX_DEPTH (16), as before
+    # limits.py; deeper walks ask for it with max_depth (up to DEPTH_LIMIT)
+    assert [n.depth for n in ber().walk(_nested(17))] == list(range(17))
+    assert len(acse.ber_walk(_nested(17))) == 17
+    data = _nested(18)
     with pytest.raises(DecodeError) as exc:
         ber().walk(data)
     assert exc.value.reason == _status.MESSAGES[_status.TOO_DEEP]
-    assert exc.value.offset == len(data) - 2  # the innermost 30 00, at depth 65
+    assert exc.value.offset == len(data) - 2  # the innermost 30 00, at depth 17
+    assert len(ber().walk(_nested(65), max_depth=64)) == 65
 
 
 def test_ber_length_octets_are_the_axdr_length_octets(backend: str) -> None:

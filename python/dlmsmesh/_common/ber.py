@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..errors import EncodeError
-from ..limits import DEFAULT_MAX_DEPTH
+from ..limits import DEFAULT_BER_MAX_DEPTH as DEFAULT_MAX_DEPTH
 from .length import MAX_LENGTH
 from .length import encode_length as _shortest_length
 
