@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .._common.iphc import ITEM_WORDS as _ITEM_WORDS
 from .._common.iphc import Batch, Fail
 from .._core import ffi, lib
-from ..pipeline.frames import FrameBuffer, FramesLike
+from ..frames import FrameBuffer, FramesLike
 
 if TYPE_CHECKING:
     from .._protocols.iphc import ContextsLike, LinksLike

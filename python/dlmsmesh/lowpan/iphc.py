@@ -44,7 +44,7 @@ from .context import ContextTable, PrefixLike
 from .link import LinkPairs, link_address
 
 if TYPE_CHECKING:
-    from ..pipeline.frames import FrameBuffer, FramesLike
+    from ..frames import FrameBuffer, FramesLike
 
 __all__ = [
     "Decompressed",
@@ -294,7 +294,7 @@ def decompress_batch_buffer(
     ``pipeline.decode_batch(..., layer="ipv6")`` takes -- with no object
     built per datagram; a frame that does not decompress leaves an empty
     datagram in its place and its DecodeError in the dict, by index."""
-    from ..pipeline.frames import FrameBuffer
+    from ..frames import FrameBuffer
 
     batch = _backend.live.iphc.decompress(
         frames, links_of(ll_src, ll_dst, links), ContextTable.of(contexts), 0
