@@ -292,6 +292,7 @@ SEEDS = [
 ]  # fmt: skip
 
 
+@pytest.mark.single_backend
 @native_only
 @settings(deadline=None, max_examples=400)
 @given(data=st.binary(max_size=64), max_depth=st.integers(0, 6), flat=st.booleans(), one=st.booleans())
@@ -299,6 +300,7 @@ def test_differential_random(data: bytes, max_depth: int, flat: bool, one: bool)
     _both(data, max_depth=max_depth, flat=flat, one=one)
 
 
+@pytest.mark.single_backend
 @native_only
 def test_differential_mutations() -> None:
     rnd = random.Random(20240601)
@@ -318,6 +320,7 @@ def test_differential_mutations() -> None:
         _both(bytes(data), max_depth=rnd.randint(0, 20), flat=rnd.random() < 0.2, one=rnd.random() < 0.3)
 
 
+@pytest.mark.single_backend
 @native_only
 def test_differential_truncations() -> None:
     for seed in SEEDS:
