@@ -12,7 +12,7 @@ import importlib
 import os
 import warnings
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._protocols import apdu as _apdu
@@ -71,10 +71,10 @@ def set_backend(name: str) -> None:
     modules = _load(name)
     live.name = name
     live.modules = modules
-    # the module objects satisfy the protocols structurally (checked by
-    # tests/test_backend_contract.py); importlib only knows them as modules
+    # the modules meet the protocols structurally: tests/test_backend_contract.py
+    # checks it, since importlib hands them over untyped
     for layer, mod in modules.items():
-        setattr(live, layer, cast(Any, mod))
+        setattr(live, layer, mod)
 
 
 def backend() -> str:
