@@ -337,6 +337,7 @@ def test_round_trip_of_any_apdu(backend: str, x: A.Apdu) -> None:
     assert_round_trip(x)
 
 
+@pytest.mark.single_backend
 @pytest.mark.skipif("native" not in BACKENDS, reason="the C core is not built")
 @SETTINGS
 @given(x=apdus)

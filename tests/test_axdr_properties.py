@@ -240,6 +240,7 @@ def test_typed_forms_encode_like_plain_forms(backend: str, value: Any) -> None:
     assert_typed_equal(axdr.decode(data), value)
 
 
+@pytest.mark.single_backend
 @pytest.mark.skipif("native" not in BACKENDS, reason="the C core is not built")
 @given(values)
 @SETTINGS

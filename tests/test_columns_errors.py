@@ -128,6 +128,7 @@ def test_huge_counts_allocate_nothing(backend: str) -> None:
     assert (exc.offset, exc.row) == (3, 0)  # type: ignore[attr-defined]
 
 
+@pytest.mark.single_backend
 @pytest.mark.parametrize("layout", [LAYOUT, None], ids=["layout", "inferred"])
 def test_every_truncation_is_a_decode_error_alike_on_both_backends(layout: object) -> None:
     data = profile()
@@ -141,6 +142,7 @@ def test_every_truncation_is_a_decode_error_alike_on_both_backends(layout: objec
         assert len(results) == 1, (n, results)
 
 
+@pytest.mark.single_backend
 def test_mutations_decode_or_fail_alike_on_both_backends() -> None:
     rng = random.Random(6)
     base = profile(8)

@@ -82,6 +82,7 @@ def test_zero_sum_is_sent_as_ffff(backend: str) -> None:
     assert ipv6.verify_udp_checksum(src, dst, segment[:6] + b"\xff\xff" + segment[8:])
 
 
+@pytest.mark.single_backend
 def test_backends_agree_on_random_segments() -> None:
     if len(BACKENDS) < 2:
         pytest.skip("the native backend is not built")

@@ -57,6 +57,7 @@ def test_the_mixed_batches_hold_good_and_bad_frames() -> None:
     assert 50 < len(batch.failures) < 350
 
 
+@pytest.mark.single_backend
 @needs_native
 @pytest.mark.parametrize("seed", range(8))
 def test_native_batch_equals_pure_item_by_item(seed: int) -> None:
@@ -120,6 +121,7 @@ def test_a_kept_batch_is_not_overwritten_by_later_calls(backend: str) -> None:
     assert kept.buffer() == expected_a.buffer()
 
 
+@pytest.mark.single_backend
 @needs_native
 def test_native_batches_reuse_their_memory_once_released() -> None:
     from dlmsmesh._native import iphc as native_iphc
@@ -137,6 +139,7 @@ def test_native_batches_reuse_their_memory_once_released() -> None:
     assert kept == pure_iphc.decompress(frames, links, CONTEXTS, 0)
 
 
+@pytest.mark.single_backend
 @needs_native
 def test_a_kept_small_batch_does_not_keep_a_big_buffer() -> None:
     from dlmsmesh._native import iphc as native_iphc
@@ -175,6 +178,7 @@ def test_decompress_batch_buffer_feeds_decode_batch(backend: str) -> None:
         assert from_buffer.status[i] != 0 and from_buffer.layer(i) == "ipv6"
 
 
+@pytest.mark.single_backend
 def test_ends_from_lengths_refuses_more_than_4_gib() -> None:
     if not NATIVE:
         pytest.skip("the native backend is not built")

@@ -170,6 +170,7 @@ def test_truncations_and_mutations_give_decode_error_only(
         assert outcome[0] in TRANSPORT_LAYERS or outcome[0] == "pending" or isinstance(outcome[0], ipv6.IPv6Header)
 
 
+@pytest.mark.single_backend
 @pytest.mark.parametrize("name, frame, kwargs", FRAMES, ids=[f[0] for f in FRAMES])
 def test_backends_agree_on_every_mutation(name: str, frame: bytes, kwargs: dict[str, Any]) -> None:
     if len(BACKENDS) < 2:

@@ -84,6 +84,7 @@ def test_1280_byte_datagram_at_mtu_64(backend: str) -> None:
     assert out[-1].datagram == d and all(x.pending for x in out[:-1])
 
 
+@pytest.mark.single_backend
 def test_both_backends_cut_the_same_frames() -> None:
     if len(BACKENDS) < 2:
         pytest.skip("the native backend is not built")

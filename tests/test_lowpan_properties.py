@@ -149,6 +149,7 @@ def test_compress_then_decompress_is_the_identity(backend: str, case: Case) -> N
     assert lowpan.decompress_batch([frame] * 2, **kw) == [case.datagram] * 2
 
 
+@pytest.mark.single_backend
 @SETTINGS
 @given(case=cases())
 def test_backends_give_the_same_bytes(case: Case) -> None:
@@ -165,6 +166,7 @@ def test_backends_give_the_same_bytes(case: Case) -> None:
     )
 
 
+@pytest.mark.single_backend
 @settings(max_examples=500, deadline=None)
 @given(frame=st.binary(max_size=80), ll=st.tuples(links, links), table=context_tables(), size=st.integers(0, 2047))
 def test_backends_agree_on_arbitrary_frames(frame: bytes, ll: tuple[Any, Any], table: ContextTable, size: int) -> None:

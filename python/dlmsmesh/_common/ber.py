@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..errors import EncodeError
-from ..limits import DEFAULT_BER_MAX_DEPTH as DEFAULT_MAX_DEPTH
+from ..limits import BER_DEFAULT_MAX_DEPTH as DEFAULT_MAX_DEPTH
+from ..limits import BER_DEPTH_LIMIT
 from .length import MAX_LENGTH
 from .length import encode_length as _shortest_length
 
@@ -33,7 +34,7 @@ __all__ = [
 LAYER = "acse"
 #: the largest ``max_depth`` accepted; ``DM_BER_DEPTH_LIMIT`` in csrc/dlmsmesh.h
 #: sizes the C walker's fixed stack, and ``_native/ber.py`` asserts the two agree
-DEPTH_LIMIT = 64
+DEPTH_LIMIT = BER_DEPTH_LIMIT
 
 UNIVERSAL, APPLICATION, CONTEXT, PRIVATE = 0x00, 0x40, 0x80, 0xC0
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from .. import _status as S
 from ..errors import EncodeError
+from ..limits import MAX_LENGTH
 from .fail import Fail
-
-MAX_LENGTH = 0xFFFFFFFF
 
 
 def read_length(buf: bytes | bytearray | memoryview, p: int, end: int) -> tuple[int, int]:
@@ -47,9 +46,12 @@ def length_size(n: int) -> int:
 def put_length(out: bytearray, n: int) -> None:
     """Append the shortest form of ``n`` to ``out``."""
     if n < 0x80:
-        if n < 0:
-            raise EncodeError(f"length {n} is negative")
-        out.append(n)
+        # the hot case (every short string and sequence of the pure encoder):
+        # a negative n is refused by bytearray itself, at no cost here
+        try:
+            out.append(n)
+        except ValueError:
+            raise EncodeError(f"length {n} is negative") from None
         return
     if n > MAX_LENGTH:
         raise EncodeError(f"length {n} does not fit an A-XDR length field")
