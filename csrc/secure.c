@@ -614,6 +614,11 @@ int64_t dm_secure_seal_batch(dm_secure_key *key, uint8_t sc, const uint8_t *titl
                 head[h++] = 0x82;
                 head[h++] = (uint8_t)(content_len >> 8);
                 head[h++] = (uint8_t)content_len;
+            } else if (content_len < 0x1000000) {
+                head[h++] = 0x83;
+                head[h++] = (uint8_t)(content_len >> 16);
+                head[h++] = (uint8_t)(content_len >> 8);
+                head[h++] = (uint8_t)content_len;
             } else {
                 head[h++] = 0x84;
                 put_be32(head + h, (uint32_t)content_len);
