@@ -85,9 +85,7 @@ def _head(general: bool) -> bytes:
 @pytest.mark.parametrize("protection", list(OVERHEAD))
 @pytest.mark.parametrize("general", [False, True], ids=["glo", "general-glo"])
 @pytest.mark.parametrize("content_length", CONTENT_LENGTHS)
-def test_native_and_pure_write_the_shortest_length(
-    content_length: int, general: bool, protection: Protection
-) -> None:
+def test_native_and_pure_write_the_shortest_length(content_length: int, general: bool, protection: Protection) -> None:
     apdu = _apdu(content_length, protection)
     native = _protect("native", apdu, general, protection)
     pure = _protect("pure", apdu, general, protection)
