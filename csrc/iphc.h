@@ -15,7 +15,7 @@
  * DM_IPHC_MAX_HEADER bytes).  Returns the compressed header length and sets
  * *consumed to the uncompressed header bytes it stands for (40, or 48 with
  * NHC-UDP); on a bad datagram returns a negative DM_ERR_* with *err_offset. */
-int dm_iphc_compress_header(const uint8_t *in, size_t in_len, const dm_ll_pair *ll, const dm_lowpan_context *ctx,
-                            int flags, uint8_t *hdr, size_t *consumed, uint32_t *info, size_t *err_offset);
+DM_MUST_CHECK int dm_iphc_compress_header(const uint8_t *in, size_t in_len, const dm_ll_pair *ll, const dm_lowpan_context *ctx,
+                                          int flags, uint8_t *hdr, size_t *consumed, uint32_t *info, size_t *err_offset);
 
 #endif
