@@ -1,12 +1,12 @@
 /* C unit tests of the dlmsmesh core (issue 7): known-answer vectors of the
  * spec notes for every entry point, then a replay of the committed fuzz
- * corpora through every harness.  Built with ASan+UBSan for CI
- * (`make -C tests/fuzz test`) and without sanitizers for valgrind
- * (`make -C tests/fuzz valgrind`).  No Python needed.
+ * corpora (tests/fuzz/corpus) through every harness of tests/fuzz.  Built
+ * with ASan+UBSan for CI (`make -C tests/c test`) and without sanitizers for
+ * valgrind (`make -C tests/c valgrind`).  No Python needed.
  *
  *     test_core [CORPUS_DIR]      every file of CORPUS_DIR/<target>/ replayed
  *     test_core --only TARGET DIR  no known answers: DIR/TARGET/ replayed alone
- *                                  (per-target line coverage, `make coverage-targets`)
+ *                                  (per-target line coverage, `make -C tests/c coverage-targets`)
  *
  * Prints one line per failed check and closes with "N passed, N failed".
  */
