@@ -247,7 +247,7 @@ int dm_apdu_decode(const char *in_, size_t in_len, dm_apdu_ctx *ctx)
     uint8_t *out = ctx->out;
     size_t out_cap = ctx->out_cap;
     dm_apdu_result *res = &ctx->res;
-    apdu_t a = {{in, in_len, out, out_cap, 0, 64, 0}, 0};
+    apdu_t a = {{in, in_len, out, out_cap, 0, DM_DEFAULT_MAX_DEPTH, 0}, 0};
     res->out_len = 0;
     res->end = 0;
     res->err_offset = 0;

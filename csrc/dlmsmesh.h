@@ -60,6 +60,13 @@ DM_MUST_CHECK int dm_ends_from_lengths(uint32_t *v, size_t n);
 
 #define DM_DECODE_WHOLE 1 /* flag: bytes after the value are an error */
 
+/* Limits, in one place (the Python defaults are checked against these by
+ * tests/test_c_contract.py). */
+#define DM_DEFAULT_MAX_DEPTH 64     /* A-XDR Data nesting: dm_axdr_decode callers, dm_apdu_decode */
+#define DM_BER_DEFAULT_MAX_DEPTH 16 /* BER TLV nesting asked of dm_ber_walk by default */
+#define DM_PACK_MAX_COLUMNS 64      /* columns dm_axdr_pack_rows packs in one call */
+#define DM_FRAG_MAX_DATAGRAM 2047   /* the 11-bit datagram_size of RFC 4944 fragments */
+
 typedef struct {
     size_t out_len;    /* bytes of loader program written */
     size_t end;        /* offset just after the decoded value */

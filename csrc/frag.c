@@ -14,7 +14,6 @@
 #define FRAGN_HEADER 5
 #define FRAG1_DISPATCH 0xC0
 #define FRAGN_DISPATCH 0xE0
-#define MAX_DATAGRAM 2047 /* 11-bit datagram_size */
 
 static int put_frame(uint8_t *out, size_t out_cap, size_t *pos, uint32_t *frame_end, size_t max_frames,
                      size_t *count, const uint8_t *prefix, size_t prefix_len, const uint8_t *head, size_t head_len,
@@ -70,7 +69,7 @@ int dm_frag_split(const uint8_t *in, size_t in_len, const dm_ll_pair *ll, const 
         res->length = (uint32_t)pos;
         return rc < 0 ? rc : (int)count;
     }
-    if (in_len > MAX_DATAGRAM) {
+    if (in_len > DM_FRAG_MAX_DATAGRAM) {
         res->status = DM_ERR_FRAG_TOO_BIG;
         return DM_ERR_FRAG_TOO_BIG;
     }
