@@ -28,7 +28,7 @@ int64_t dm_axdr_pack_rows(const dm_column *cols, size_t ncols, size_t rows, uint
         var_offset[k] = 0;
         if (cols[k].kind == DM_COL_OCTETS)
             for (size_t r = 0; r < rows; r++)
-                need += col_length_size(cols[k].lengths[r]) + (uint64_t)cols[k].lengths[r];
+                need += dm_axdr_length_size(cols[k].lengths[r]) + (uint64_t)cols[k].lengths[r];
     }
     if (need > out_cap)
         return DM_ERR_NO_SPACE;
@@ -48,7 +48,7 @@ int64_t dm_axdr_pack_rows(const dm_column *cols, size_t ncols, size_t rows, uint
                 break;
             case DM_COL_OCTETS: {
                 uint32_t n = c->lengths[r];
-                p += col_put_length(p, n);
+                p += dm_axdr_put_length(p, n);
                 memcpy(p, (const uint8_t *)c->values + var_offset[k], n);
                 var_offset[k] += n;
                 p += n;
