@@ -27,30 +27,26 @@ static const uint8_t PORT_BYTES[4] = {4, 3, 3, 1};
  * decompression
  * ------------------------------------------------------------------------ */
 
-/* The address a unicast SAM/DAM (with ac the SAC/DAC bit) stands for, after
- * the caller checked the context and the link-layer address; *p advances
- * past the inline bytes. */
-static void unicast_address(const uint8_t *in, size_t *p, int ac, int mode, const dm_lowpan_context *c,
-                            const uint8_t *ll, uint8_t ll_len, uint8_t a[16])
+/* The address a unicast SAM/DAM (with ac the SAC/DAC bit) stands for, from
+ * its inline bytes f, after the caller checked the context and the
+ * link-layer address. */
+static void unicast_address(const uint8_t *f, int ac, int mode, const dm_lowpan_context *c, const uint8_t *ll,
+                            uint8_t ll_len, uint8_t a[16])
 {
     uint8_t iid[8];
     if (mode == 0) {
         if (ac)
             memset(a, 0, 16);
-        else {
-            memcpy(a, in + *p, 16);
-            *p += 16;
-        }
+        else
+            memcpy(a, f, 16);
         return;
     }
     if (mode == 1) {
-        memcpy(iid, in + *p, 8);
-        *p += 8;
+        memcpy(iid, f, 8);
     } else if (mode == 2) {
         memcpy(iid, dm_iphc_short_iid, 6);
-        iid[6] = in[*p];
-        iid[7] = in[*p + 1];
-        *p += 2;
+        iid[6] = f[0];
+        iid[7] = f[1];
     } else if (!dm_iphc_ll_iid(ll, ll_len, iid)) {
         memset(iid, 0, 8); /* not reached: the caller checked the link-layer address */
     }
@@ -65,62 +61,64 @@ static void unicast_address(const uint8_t *in, size_t *p, int ac, int mode, cons
 static const uint8_t UNICAST_INLINE[4] = {16, 8, 2, 0};
 static const uint8_t MULTICAST_INLINE[4] = {16, 6, 4, 1};
 
+/* The next n bytes of the frame, at f; DM_ERR_TRUNCATED where they would
+ * start when the frame ends first. */
+#define TAKE(n, f)                                                 \
+    do {                                                           \
+        if (dm_read_bytes(&cur, end, (n), &(f)) != DM_OK)          \
+            FAIL(DM_ERR_TRUNCATED, (size_t)(cur - in));            \
+    } while (0)
+
 static int decompress_one(const uint8_t *in, size_t len, const dm_ll_pair *ll, const dm_lowpan_context *ctx,
                           uint32_t dsize, uint8_t *out, size_t cap, dm_lowpan_item *it, size_t *err_offset)
 {
     static const dm_ll_pair none = {{0}, {0}, 0, 0};
     if (ll == NULL)
         ll = &none;
-    if (len == 0)
+    const uint8_t *cur = in, *const end = in + len, *f;
+    uint8_t dispatch;
+    if (dm_peek_u8(cur, end, &dispatch) != DM_OK)
         FAIL(DM_ERR_TRUNCATED, 0);
-    if ((in[0] & 0xE0) != 0x60)
+    if ((dispatch & 0xE0) != 0x60)
         FAIL(DM_ERR_LOWPAN_DISPATCH, 0);
-    if (len < 2)
-        FAIL(DM_ERR_TRUNCATED, 0);
-    int tf = (in[0] >> 3) & 3, nhc = (in[0] >> 2) & 1, hlim = in[0] & 3;
-    int cid = in[1] >> 7, sac = (in[1] >> 6) & 1, sam = (in[1] >> 4) & 3;
-    int m = (in[1] >> 3) & 1, dac = (in[1] >> 2) & 1, dam = in[1] & 3;
-    size_t p = 2;
+    TAKE(2, f);
+    int tf = (f[0] >> 3) & 3, nhc = (f[0] >> 2) & 1, hlim = f[0] & 3;
+    int cid = f[1] >> 7, sac = (f[1] >> 6) & 1, sam = (f[1] >> 4) & 3;
+    int m = (f[1] >> 3) & 1, dac = (f[1] >> 2) & 1, dam = f[1] & 3;
     unsigned sci = 0, dci = 0;
     if (cid) {
-        if (len - p < 1)
-            FAIL(DM_ERR_TRUNCATED, p);
-        sci = in[p] >> 4;
-        dci = in[p] & 15;
-        p++;
+        TAKE(1, f);
+        sci = f[0] >> 4;
+        dci = f[0] & 15;
     }
     size_t ctx_byte = cid ? 2 : 1; /* where a bad context id is reported */
 
     uint8_t tc = 0;
     uint32_t fl = 0;
-    if (len - p < TF_BYTES[tf])
-        FAIL(DM_ERR_TRUNCATED, p);
+    TAKE(TF_BYTES[tf], f);
     switch (tf) {
     case 0:
-        tc = (uint8_t)((in[p] & 0x3F) << 2 | in[p] >> 6);
-        fl = (uint32_t)(in[p + 1] & 0x0F) << 16 | (uint32_t)in[p + 2] << 8 | in[p + 3];
+        tc = (uint8_t)((f[0] & 0x3F) << 2 | f[0] >> 6);
+        fl = (uint32_t)(f[1] & 0x0F) << 16 | (uint32_t)f[2] << 8 | f[3];
         break;
     case 1:
-        tc = (uint8_t)(in[p] >> 6);
-        fl = (uint32_t)(in[p] & 0x0F) << 16 | (uint32_t)in[p + 1] << 8 | in[p + 2];
+        tc = (uint8_t)(f[0] >> 6);
+        fl = (uint32_t)(f[0] & 0x0F) << 16 | (uint32_t)f[1] << 8 | f[2];
         break;
     case 2:
-        tc = (uint8_t)((in[p] & 0x3F) << 2 | in[p] >> 6);
+        tc = (uint8_t)((f[0] & 0x3F) << 2 | f[0] >> 6);
         break;
     default:
         break;
     }
-    p += TF_BYTES[tf];
     uint8_t nh = DM_IPHC_NH_UDP, hop = HOP_LIMITS[hlim];
     if (!nhc) {
-        if (len - p < 1)
-            FAIL(DM_ERR_TRUNCATED, p);
-        nh = in[p++];
+        TAKE(1, f);
+        nh = f[0];
     }
     if (hlim == 0) {
-        if (len - p < 1)
-            FAIL(DM_ERR_TRUNCATED, p);
-        hop = in[p++];
+        TAKE(1, f);
+        hop = f[0];
     }
 
     uint8_t src[16], dst[16];
@@ -133,9 +131,8 @@ static int decompress_one(const uint8_t *in, size_t len, const dm_ll_pair *ll, c
     }
     if (sam == 3 && ll->src_len != 2 && ll->src_len != 8)
         FAIL(DM_ERR_LOWPAN_LINK, 1);
-    if (len - p < (size_t)(sac && sam == 0 ? 0 : UNICAST_INLINE[sam]))
-        FAIL(DM_ERR_TRUNCATED, p);
-    unicast_address(in, &p, sac, sam, ctx ? &ctx[sci] : NULL, ll->src, ll->src_len, src);
+    TAKE((size_t)(sac && sam == 0 ? 0 : UNICAST_INLINE[sam]), f);
+    unicast_address(f, sac, sam, ctx ? &ctx[sci] : NULL, ll->src, ll->src_len, src);
     /* destination */
     if (m) {
         if (dac && dam != 0)
@@ -144,33 +141,29 @@ static int decompress_one(const uint8_t *in, size_t len, const dm_ll_pair *ll, c
             if (!dm_iphc_ctx_usable(ctx, dci, DM_CONTEXT_DECOMPRESS))
                 FAIL(DM_ERR_LOWPAN_CONTEXT, ctx_byte);
             info |= DM_IPHC_INFO_DAC | dci << 12;
-            if (len - p < 6)
-                FAIL(DM_ERR_TRUNCATED, p);
-            dm_iphc_ctx_multicast(&ctx[dci], in + p, dst);
-            p += 6;
+            TAKE(6, f);
+            dm_iphc_ctx_multicast(&ctx[dci], f, dst);
         } else {
-            if (len - p < MULTICAST_INLINE[dam])
-                FAIL(DM_ERR_TRUNCATED, p);
+            TAKE(MULTICAST_INLINE[dam], f);
             memset(dst, 0, 16);
             dst[0] = 0xff;
             switch (dam) {
             case 0:
-                memcpy(dst, in + p, 16);
+                memcpy(dst, f, 16);
                 break;
             case 1:
-                dst[1] = in[p];
-                memcpy(dst + 11, in + p + 1, 5);
+                dst[1] = f[0];
+                memcpy(dst + 11, f + 1, 5);
                 break;
             case 2:
-                dst[1] = in[p];
-                memcpy(dst + 13, in + p + 1, 3);
+                dst[1] = f[0];
+                memcpy(dst + 13, f + 1, 3);
                 break;
             default:
                 dst[1] = 0x02;
-                dst[15] = in[p];
+                dst[15] = f[0];
                 break;
             }
-            p += MULTICAST_INLINE[dam];
         }
     } else {
         if (dac) {
@@ -182,57 +175,52 @@ static int decompress_one(const uint8_t *in, size_t len, const dm_ll_pair *ll, c
         }
         if (dam == 3 && ll->dst_len != 2 && ll->dst_len != 8)
             FAIL(DM_ERR_LOWPAN_LINK, 1);
-        if (len - p < UNICAST_INLINE[dam])
-            FAIL(DM_ERR_TRUNCATED, p);
-        unicast_address(in, &p, dac, dam, ctx ? &ctx[dci] : NULL, ll->dst, ll->dst_len, dst);
+        TAKE(UNICAST_INLINE[dam], f);
+        unicast_address(f, dac, dam, ctx ? &ctx[dci] : NULL, ll->dst, ll->dst_len, dst);
     }
 
     /* NHC-UDP */
     uint16_t sport = 0, dport = 0, check = 0;
     int elided = 0;
     if (nhc) {
-        if (len - p < 1)
-            FAIL(DM_ERR_TRUNCATED, p);
-        uint8_t b = in[p];
+        uint8_t b;
+        if (dm_peek_u8(cur, end, &b) != DM_OK)
+            FAIL(DM_ERR_TRUNCATED, (size_t)(cur - in));
         if ((b & DM_IPHC_NHC_UDP_MASK) != DM_IPHC_NHC_UDP)
-            FAIL(DM_ERR_LOWPAN_NHC, p);
-        p++;
+            FAIL(DM_ERR_LOWPAN_NHC, (size_t)(cur - in));
+        cur++;
         int ports = b & 3;
         elided = (b >> 2) & 1;
-        if (len - p < PORT_BYTES[ports])
-            FAIL(DM_ERR_TRUNCATED, p);
-        const uint8_t *q = in + p;
+        TAKE(PORT_BYTES[ports], f);
         switch (ports) {
         case 0:
-            sport = dm_be16(q);
-            dport = dm_be16(q + 2);
+            sport = dm_be16(f);
+            dport = dm_be16(f + 2);
             break;
         case 1:
-            sport = dm_be16(q);
-            dport = (uint16_t)(0xF000 | q[2]);
+            sport = dm_be16(f);
+            dport = (uint16_t)(0xF000 | f[2]);
             break;
         case 2:
-            sport = (uint16_t)(0xF000 | q[0]);
-            dport = dm_be16(q + 1);
+            sport = (uint16_t)(0xF000 | f[0]);
+            dport = dm_be16(f + 1);
             break;
         default:
-            sport = (uint16_t)(0xF0B0 | q[0] >> 4);
-            dport = (uint16_t)(0xF0B0 | (q[0] & 15));
+            sport = (uint16_t)(0xF0B0 | f[0] >> 4);
+            dport = (uint16_t)(0xF0B0 | (f[0] & 15));
             break;
         }
-        p += PORT_BYTES[ports];
         if (!elided) {
-            if (len - p < 2)
-                FAIL(DM_ERR_TRUNCATED, p);
-            check = dm_be16(in + p);
-            p += 2;
+            TAKE(2, f);
+            check = dm_be16(f);
         }
         info |= DM_IPHC_INFO_UDP | (elided ? DM_IPHC_INFO_ELIDED : 0);
     }
 
     /* lengths: from the frame, or from the FRAG1 datagram_size */
+    const size_t p = (size_t)(cur - in);
     size_t head = nhc ? DM_IPV6_HEADER + DM_UDP_HEADER : DM_IPV6_HEADER;
-    size_t payload = len - p;
+    size_t payload = dm_left(cur, end);
     size_t ip_payload;
     if (dsize == 0) {
         ip_payload = payload + head - DM_IPV6_HEADER;
@@ -250,21 +238,21 @@ static int decompress_one(const uint8_t *in, size_t len, const dm_ll_pair *ll, c
     out[1] = (uint8_t)(tc << 4 | fl >> 16);
     out[2] = (uint8_t)(fl >> 8);
     out[3] = (uint8_t)fl;
-    dm_put_be16(out + 4, (uint32_t)ip_payload);
+    dm_put_be16(out + 4, (uint16_t)ip_payload);
     out[6] = nh;
     out[7] = hop;
     memcpy(out + 8, src, 16);
     memcpy(out + 24, dst, 16);
-    memcpy(out + head, in + p, payload);
+    memcpy(out + head, cur, payload);
     if (nhc) {
         uint8_t *u = out + DM_IPV6_HEADER;
         dm_put_be16(u, sport);
         dm_put_be16(u + 2, dport);
-        dm_put_be16(u + 4, (uint32_t)ip_payload);
+        dm_put_be16(u + 4, (uint16_t)ip_payload);
         dm_put_be16(u + 6, check);
         if (elided && dsize == 0) {
             int32_t c = dm_udp_checksum(src, dst, u, ip_payload);
-            dm_put_be16(u + 6, (uint32_t)c);
+            dm_put_be16(u + 6, (uint16_t)c);
         } else if (elided)
             info |= DM_IPHC_INFO_PENDING;
     }
@@ -273,6 +261,8 @@ static int decompress_one(const uint8_t *in, size_t len, const dm_ll_pair *ll, c
     it->info = info;
     return DM_OK;
 }
+
+#undef TAKE
 
 int dm_iphc_decompress(const uint8_t *in, const uint32_t *in_end, size_t n, const dm_ll_pair *ll,
                        size_t ll_count, const dm_lowpan_context *ctx, uint32_t datagram_size, uint8_t *out,
