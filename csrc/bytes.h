@@ -20,6 +20,7 @@
 #define DM_WRAPPER_HEADER 8 /* version, source wPort, destination wPort, length */
 #define DM_IPV6_HEADER 40
 #define DM_UDP_HEADER 8
+#define DM_IPV6_NH_UDP 17 /* the IPv6 next header of UDP */
 #define DM_IPV6_ADDRESS 16
 #define DM_SYSTEM_TITLE 8
 #define DM_AXDR_LENGTH_MAX 5 /* 0x84 + four length octets */

@@ -84,8 +84,7 @@ int dm_frag_split(const uint8_t *in, size_t in_len, const dm_ll_pair *ll, const 
     size_t step = (mtu - prefix_len - FRAGN_HEADER) / 8 * 8;
     fh[0] = (uint8_t)(FRAG1_DISPATCH | in_len >> 8);
     fh[1] = (uint8_t)in_len;
-    fh[2] = (uint8_t)(tag >> 8);
-    fh[3] = (uint8_t)tag;
+    dm_put_be16(fh + 2, tag);
     rc = put_frame(out, out_cap, &pos, frame_end, max_frames, &count, prefix, prefix_len, fh, FRAG1_HEADER, hdr,
                    (size_t)h, payload, first);
     if (rc < 0)

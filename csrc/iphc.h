@@ -22,7 +22,6 @@
 DM_MUST_CHECK int dm_iphc_compress_header(const uint8_t *in, size_t in_len, const dm_ll_pair *ll, const dm_lowpan_context *ctx,
                                           int flags, uint8_t *hdr, size_t *consumed, uint32_t *info, size_t *err_offset);
 
-#define DM_IPHC_NH_UDP 17         /* the IPv6 next header of UDP */
 #define DM_IPHC_NHC_UDP 0xF0      /* NHC-UDP dispatch 11110CPP */
 #define DM_IPHC_NHC_UDP_MASK 0xF8
 

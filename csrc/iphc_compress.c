@@ -179,20 +179,22 @@ int dm_iphc_compress_header(const uint8_t *in, size_t in_len, const dm_ll_pair *
     static const dm_ll_pair none = {{0}, {0}, 0, 0};
     if (ll == NULL)
         ll = &none;
-    if (in_len < DM_IPV6_HEADER)
+    const uint8_t *cur = in, *const end = in + in_len, *ip, *uh = NULL;
+    if (dm_read_bytes(&cur, end, DM_IPV6_HEADER, &ip) != DM_OK)
         FAIL(DM_ERR_TRUNCATED, 0);
-    if (in[0] >> 4 != 6)
+    if (ip[0] >> 4 != 6)
         FAIL(DM_ERR_IPV6_VERSION, 0);
-    uint32_t plen = dm_be16(in + 4);
-    if (!(flags & DM_IPHC_HEADERS_ONLY) && plen != in_len - DM_IPV6_HEADER)
+    uint32_t plen = dm_be16(ip + 4);
+    if (!(flags & DM_IPHC_HEADERS_ONLY) && plen != dm_left(cur, end))
         FAIL(DM_ERR_IPV6_LENGTH, 4);
-    uint8_t tc = (uint8_t)((in[0] << 4) | (in[1] >> 4));
-    uint32_t fl = ((uint32_t)(in[1] & 0x0F) << 16) | ((uint32_t)in[2] << 8) | in[3];
-    uint8_t nh = in[6], hop = in[7];
-    const uint8_t *src = in + 8, *dst = in + 24;
+    uint8_t tc = (uint8_t)((ip[0] << 4) | (ip[1] >> 4));
+    uint32_t fl = ((uint32_t)(ip[1] & 0x0F) << 16) | ((uint32_t)ip[2] << 8) | ip[3];
+    uint8_t nh = ip[6], hop = ip[7];
+    const uint8_t *src = ip + 8, *dst = ip + 24;
     /* NHC-UDP elides the UDP length, so it only fits a UDP header whose
      * length is the IPv6 payload length */
-    int udp = nh == DM_IPHC_NH_UDP && in_len >= DM_IPV6_HEADER + DM_UDP_HEADER && dm_be16(in + 44) == plen;
+    int udp = nh == DM_IPV6_NH_UDP && dm_read_bytes(&cur, end, DM_UDP_HEADER, &uh) == DM_OK &&
+              dm_be16(uh + 4) == plen;
     int elide = udp && (flags & DM_IPHC_ELIDE_CHECKSUM);
 
     choice cs[3], cd[3];
@@ -259,7 +261,7 @@ int dm_iphc_compress_header(const uint8_t *in, size_t in_len, const dm_ll_pair *
     p += put_address(p, dst, d);
     uint32_t bits = 0;
     if (udp) {
-        uint16_t sp = dm_be16(in + 40), dp = dm_be16(in + 42);
+        uint16_t sp = dm_be16(uh), dp = dm_be16(uh + 2);
         uint8_t *nhc = p++;
         int ports;
         if ((sp & 0xFFF0) == 0xF0B0 && (dp & 0xFFF0) == 0xF0B0) {
@@ -283,8 +285,8 @@ int dm_iphc_compress_header(const uint8_t *in, size_t in_len, const dm_ll_pair *
         }
         *nhc = (uint8_t)(DM_IPHC_NHC_UDP | elide << 2 | ports);
         if (!elide) {
-            p[0] = in[46];
-            p[1] = in[47];
+            p[0] = uh[6];
+            p[1] = uh[7];
             p += 2;
         }
         bits |= DM_IPHC_INFO_UDP | (elide ? DM_IPHC_INFO_ELIDED : 0);

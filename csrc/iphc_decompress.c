@@ -111,7 +111,7 @@ static int decompress_one(const uint8_t *in, size_t len, const dm_ll_pair *ll, c
     default:
         break;
     }
-    uint8_t nh = DM_IPHC_NH_UDP, hop = HOP_LIMITS[hlim];
+    uint8_t nh = DM_IPV6_NH_UDP, hop = HOP_LIMITS[hlim];
     if (!nhc) {
         TAKE(1, f);
         nh = f[0];
