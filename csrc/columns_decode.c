@@ -254,15 +254,13 @@ static int fast_rows(const uint8_t *in, size_t p, size_t end, size_t rows, dm_co
         case DM_COL_U16: case DM_COL_I16: {
             uint16_t *v = col->values;
             for (size_t r = 0; r < rows; r++)
-                v[r] = (uint16_t)(b[r * size] << 8 | b[r * size + 1]);
+                v[r] = dm_be16(b + r * size);
             break;
         }
         case DM_COL_U32: case DM_COL_I32: {
             uint32_t *v = col->values;
-            for (size_t r = 0; r < rows; r++) {
-                const uint8_t *x = b + r * size;
-                v[r] = (uint32_t)x[0] << 24 | (uint32_t)x[1] << 16 | (uint32_t)x[2] << 8 | x[3];
-            }
+            for (size_t r = 0; r < rows; r++)
+                v[r] = dm_be32(b + r * size);
             break;
         }
         default: /* BOOL, floats, 64-bit */
