@@ -311,10 +311,14 @@ int dm_columns_decode(const uint8_t *in, size_t in_len, size_t offset, size_t ro
             cols[k].offsets[0] = 0;
 
     size_t p = offset;
+    uint8_t tag;
+    /* in may be NULL when in_len is 0: no pointer is formed before this check */
     if (p >= c.end)
         return fail(&c, DM_ERR_TRUNCATED, p, -1);
-    if (in[p] != 1)
-        return fail(&c, DM_ERR_COL_NOT_ARRAY, p, in[p]);
+    if (dm_peek_u8(at(&c, p), at(&c, c.end), &tag) != DM_OK)
+        return fail(&c, DM_ERR_TRUNCATED, p, -1);
+    if (tag != 1)
+        return fail(&c, DM_ERR_COL_NOT_ARRAY, p, tag);
     uint64_t count;
     rc = read_length(&c, p + 1, &count, &p);
     if (rc < 0)
@@ -335,10 +339,10 @@ int dm_columns_decode(const uint8_t *in, size_t in_len, size_t offset, size_t ro
         c.row = (int64_t)r;
         c.field = -1;
         if (!bare) {
-            if (p >= c.end)
+            if (dm_peek_u8(at(&c, p), at(&c, c.end), &tag) != DM_OK)
                 return fail(&c, DM_ERR_TRUNCATED, p, -1);
-            if (in[p] != 2)
-                return fail(&c, DM_ERR_COL_ROW, p, in[p]);
+            if (tag != 2)
+                return fail(&c, DM_ERR_COL_ROW, p, tag);
             uint64_t width;
             size_t at = p + 1;
             rc = read_length(&c, at, &width, &p);
