@@ -202,8 +202,9 @@ DM_MUST_CHECK int dm_apdu_decode(const char *in, size_t in_len, dm_apdu_ctx *ctx
 
 /* ------------------------------------------------------------------------
  * Transport: DLMS/COSEM wrapper (csrc/wrapper.c), UDP checksum over the IPv6
- * pseudo-header (csrc/checksum.c), RFC 6282 IPHC + NHC-UDP (csrc/iphc.c),
- * RFC 4944 fragmentation (csrc/frag.c).  Status codes -50..-69.
+ * pseudo-header (csrc/checksum.c), RFC 6282 IPHC + NHC-UDP
+ * (csrc/iphc_compress.c, iphc_decompress.c), RFC 4944 fragmentation
+ * (csrc/frag.c).  Status codes -50..-69.
  * ------------------------------------------------------------------------ */
 #define DM_ERR_WRAPPER_VERSION -50  /* wrapper version is not 1 */
 #define DM_ERR_WRAPPER_LENGTH -51   /* wrapper length does not match the datagram */
