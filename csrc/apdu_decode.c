@@ -5,6 +5,7 @@
  *
  * Checks and error offsets mirror python/dlmsmesh/_pure/apdu.py exactly.
  */
+#include "bytes.h"
 #include "dlmsmesh.h"
 #include "program.h"
 
@@ -23,6 +24,9 @@ typedef struct {
     dec_t d;
     int in_data;
 } apdu_t;
+
+/* in + p, the reads' (src, end) form (p <= end) */
+static const uint8_t *at(const apdu_t *a, size_t p) { return a->d.in + p; }
 
 static int fail(apdu_t *a, int code, size_t off)
 {
@@ -57,7 +61,8 @@ static int uint_field(apdu_t *a, int field, uint64_t v)
 static int data_field(apdu_t *a, int field, size_t *pos)
 {
     TRY(key(a, field));
-    if (*pos < a->d.end && a->d.in[*pos] == 0) {
+    uint8_t tag;
+    if (dm_peek_u8(at(a, *pos), at(a, a->d.end), &tag) == DM_OK && tag == 0) {
         *pos += 1;
         return dm_prog_memo(&a->d, DM_MEMO_NULL_DATA);
     }
@@ -69,18 +74,9 @@ static int data_field(apdu_t *a, int field, size_t *pos)
 
 static int u8_at(apdu_t *a, size_t p, uint8_t *v)
 {
-    if (p >= a->d.end)
+    if (dm_peek_u8(at(a, p), at(a, a->d.end), v) != DM_OK)
         return fail(a, DM_ERR_TRUNCATED, p);
-    *v = a->d.in[p];
     return DM_OK;
-}
-
-static uint64_t be_n(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
 }
 
 /* A get-response-normal whose whole rest is one small value: its kind (0 = no). */
@@ -114,7 +110,7 @@ static int scalar_result(apdu_t *a, int64_t *value)
     }
     if (5 + size != n)
         return 0;
-    uint64_t v = be_n(in + 5, (int)size);
+    uint64_t v = dm_be(in + 5, size);
     if (tag == 15)
         v = (uint64_t)(int64_t)(int8_t)v;
     else if (tag == 16)
@@ -166,10 +162,10 @@ static int get_response_normal(apdu_t *a, size_t *pos)
 
 static int data_notification(apdu_t *a, size_t *pos)
 {
-    const uint8_t *in = a->d.in;
-    if (5 > a->d.end)
+    const uint8_t *in = a->d.in, *q = at(a, 1);
+    uint32_t lip;
+    if (dm_read_be32(&q, at(a, a->d.end), &lip) != DM_OK)
         return fail(a, DM_ERR_TRUNCATED, 1);
-    uint32_t lip = ((uint32_t)in[1] << 24) | ((uint32_t)in[2] << 16) | ((uint32_t)in[3] << 8) | in[4];
     size_t p = 5;
     uint8_t n;
     TRY(u8_at(a, p, &n));
@@ -181,7 +177,7 @@ static int data_notification(apdu_t *a, size_t *pos)
     if (n == 0) {
         p += 1;
     } else if (n == 12) {
-        if (13 > a->d.end - p)
+        if (!dm_has(at(a, p), at(a, a->d.end), 13))
             return fail(a, DM_ERR_TRUNCATED, p + 1);
         dt = p + 1;
         p += 13;
@@ -220,21 +216,23 @@ static int general_block_transfer(apdu_t *a, size_t *pos)
     const uint8_t *in = a->d.in;
     uint8_t control;
     TRY(u8_at(a, 1, &control));
-    if (4 > a->d.end)
+    const uint8_t *q = at(a, 2), *end = at(a, a->d.end);
+    uint16_t block_number, block_number_ack;
+    if (dm_read_be16(&q, end, &block_number) != DM_OK)
         return fail(a, DM_ERR_TRUNCATED, 2);
-    if (6 > a->d.end)
+    if (dm_read_be16(&q, end, &block_number_ack) != DM_OK)
         return fail(a, DM_ERR_TRUNCATED, 4);
     size_t p = 6;
     uint32_t n;
     TRY(dm_prog_length(&a->d, &p, a->d.end, &n));
-    if (n > a->d.end - p)
+    if (!dm_has(at(a, p), end, n))
         return fail(a, DM_ERR_TRUNCATED, p);
     TRY(begin_object(a, DM_MEMO_GENERAL_BLOCK_TRANSFER));
     TRY(bool_field(a, DM_FIELD_LAST_BLOCK, control & 0x80));
     TRY(bool_field(a, DM_FIELD_STREAMING, control & 0x40));
     TRY(uint_field(a, DM_FIELD_WINDOW, control & 0x3F));
-    TRY(uint_field(a, DM_FIELD_BLOCK_NUMBER, ((uint32_t)in[2] << 8) | in[3]));
-    TRY(uint_field(a, DM_FIELD_BLOCK_NUMBER_ACK, ((uint32_t)in[4] << 8) | in[5]));
+    TRY(uint_field(a, DM_FIELD_BLOCK_NUMBER, block_number));
+    TRY(uint_field(a, DM_FIELD_BLOCK_NUMBER_ACK, block_number_ack));
     TRY(key(a, DM_FIELD_BLOCK_DATA));
     TRY(dm_prog_bytes(&a->d, in + p, n));
     *pos = p + n;
@@ -247,7 +245,7 @@ int dm_apdu_decode(const char *in_, size_t in_len, dm_apdu_ctx *ctx)
     uint8_t *out = ctx->out;
     size_t out_cap = ctx->out_cap;
     dm_apdu_result *res = &ctx->res;
-    apdu_t a = {{in, in_len, out, out_cap, 0, 64, 0}, 0};
+    apdu_t a = {{in, in_len, out, out_cap, 0, DM_DEFAULT_MAX_DEPTH, 0}, 0};
     res->out_len = 0;
     res->end = 0;
     res->err_offset = 0;

@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "bytes.h"
 #include "dlmsmesh.h"
 #include "program.h"
 
@@ -151,33 +152,17 @@ static int put_str_header(dec_t *d, size_t n)
     return DM_OK;
 }
 
-static uint64_t be(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
+/* d->in + pos, the reads' (src, end) form */
+static const uint8_t *at(const dec_t *d, size_t pos) { return d->in + pos; }
 
-/* A-XDR length at *pos (bounded by stop) */
+/* The A-XDR length at *pos, inside [.., stop); errors at its first octet. */
 static int read_length(dec_t *d, size_t *pos, size_t stop, uint32_t *val)
 {
-    size_t p = *pos;
-    if (p >= stop)
-        FAIL(d, DM_ERR_TRUNCATED, p);
-    uint8_t b = d->in[p];
-    if (b < 0x80) {
-        *val = b;
-        *pos = p + 1;
-        return DM_OK;
-    }
-    int n = b & 0x7f;
-    if (n == 0 || n > 4)
-        FAIL(d, DM_ERR_BAD_LENGTH, p);
-    if ((size_t)n + 1 > stop - p)
-        FAIL(d, DM_ERR_TRUNCATED, p);
-    *val = (uint32_t)be(d->in + p + 1, n);
-    *pos = p + 1 + (size_t)n;
+    const uint8_t *p = d->in + *pos;
+    const int rc = dm_axdr_read_length(&p, d->in + stop, val);
+    if (rc != DM_OK)
+        FAIL(d, rc, *pos);
+    *pos = (size_t)(p - d->in);
     return DM_OK;
 }
 
@@ -252,27 +237,27 @@ static int fixed_value(dec_t *d, int tag, const uint8_t *p)
     case 13: case 15: case 17: case 22:
         return memo_get(d, DM_MEMO_CACHE_BASE + 256u * (uint32_t)cache_index(tag) + p[0]);
     case 5:
-        s = (int32_t)(uint32_t)be(p, 4);
+        s = (int32_t)(uint32_t)dm_be(p, 4);
         break;
     case 6:
-        s = (int64_t)be(p, 4);
+        s = (int64_t)dm_be(p, 4);
         break;
     case 16:
-        s = (int16_t)(uint16_t)be(p, 2);
+        s = (int16_t)(uint16_t)dm_be(p, 2);
         break;
     case 18:
-        s = (int64_t)be(p, 2);
+        s = (int64_t)dm_be(p, 2);
         break;
     case 20:
         TRY(typed_begin(d, tag));
-        TRY(put_int(d, (int64_t)be(p, 8)));
+        TRY(put_int(d, (int64_t)dm_be(p, 8)));
         return typed_end(d);
     case 21:
         TRY(typed_begin(d, tag));
-        TRY(put_uint(d, be(p, 8)));
+        TRY(put_uint(d, dm_be(p, 8)));
         return typed_end(d);
     case 23: {
-        uint32_t bits = (uint32_t)be(p, 4);
+        uint32_t bits = (uint32_t)dm_be(p, 4);
         float f;
         memcpy(&f, &bits, 4);
         double x = (double)f;
@@ -310,7 +295,7 @@ static int variable_value(dec_t *d, int tag, size_t p, size_t stop, size_t *next
     TRY(read_length(d, &p, stop, &n));
     if (tag == 4) {
         size_t nbytes = ((size_t)n + 7) >> 3;
-        if (nbytes > stop - p)
+        if (!dm_has(at(d, p), at(d, stop), nbytes))
             FAIL(d, DM_ERR_TRUNCATED, p);
         TRY(typed_begin(d, tag));
         TRY(put_str_header(d, n));
@@ -319,9 +304,9 @@ static int variable_value(dec_t *d, int tag, size_t p, size_t stop, size_t *next
         *next = p + nbytes;
         return typed_end(d);
     }
-    if (n > stop - p)
+    const uint8_t *s = at(d, p), *q = s;
+    if (dm_skip(&q, at(d, stop), n) != DM_OK)
         FAIL(d, DM_ERR_TRUNCATED, p);
-    const uint8_t *s = d->in + p;
     *next = p + n;
     if (tag == 9)
         return put_bytes(d, s, n);
@@ -363,9 +348,9 @@ static int is_simple_description(int tag)
 static int description(dec_t *d, size_t *pos, int depth)
 {
     size_t p = *pos;
-    if (p >= d->end)
+    uint8_t tag;
+    if (dm_peek_u8(at(d, p), at(d, d->end), &tag) != DM_OK)
         FAIL(d, DM_ERR_TRUNCATED, p);
-    int tag = d->in[p];
     if (is_simple_description(tag)) {
         *pos = p + 1;
         return typed_begin(d, tag);
@@ -378,16 +363,17 @@ static int description(dec_t *d, size_t *pos, int depth)
     if (depth > d->max_depth)
         FAIL(d, DM_ERR_TOO_DEEP, p);
     if (tag == 1) {
-        if (3 > d->end - p)
+        const uint8_t *q = at(d, p + 1);
+        uint16_t count;
+        if (dm_read_be16(&q, at(d, d->end), &count) != DM_OK)
             FAIL(d, DM_ERR_TRUNCATED, p + 1);
-        uint32_t count = (uint32_t)be(d->in + p + 1, 2);
         if (count == 0)
             FAIL(d, DM_ERR_ZERO_SIZE, p);
         TRY(memo_get(d, DM_MEMO_ARRAY_DESCRIPTION));
         TRY(put_uint(d, count));
-        size_t q = p + 3;
-        TRY(description(d, &q, depth));
-        *pos = q;
+        size_t next = p + 3;
+        TRY(description(d, &next, depth));
+        *pos = next;
         return put2(d, OP_TUPLE2, OP_REDUCE);
     }
     size_t q = p + 1;
@@ -395,7 +381,7 @@ static int description(dec_t *d, size_t *pos, int depth)
     TRY(read_length(d, &q, d->end, &count));
     if (count == 0)
         FAIL(d, DM_ERR_ZERO_SIZE, p);
-    if (count > d->end - q)
+    if (!dm_has(at(d, q), at(d, d->end), count))
         FAIL(d, DM_ERR_TOO_MANY, p + 1);
     TRY(memo_get(d, DM_MEMO_STRUCTURE_DESCRIPTION));
     TRY(put1(d, OP_MARK));
@@ -423,7 +409,7 @@ static int compact_element(dec_t *d, size_t *dp, size_t *pos, size_t stop)
         return put1(d, OP_TUPLE);
     }
     if (tag == 1) {
-        uint32_t count = (uint32_t)be(d->in + *dp + 1, 2);
+        uint32_t count = (uint32_t)dm_be16(d->in + *dp + 1);
         size_t elem = *dp + 3, q = elem;
         TRY(put2(d, OP_EMPTY_LIST, OP_MARK));
         for (uint32_t i = 0; i < count; i++) {
@@ -437,7 +423,7 @@ static int compact_element(dec_t *d, size_t *dp, size_t *pos, size_t stop)
     *dp += 1;
     size_t size = FIXED_SIZE[tag];
     if (size) {
-        if (size > stop - p)
+        if (!dm_has(at(d, p), at(d, stop), size))
             FAIL(d, DM_ERR_COMPACT_OVERRUN, p);
         *pos = p + size;
         return fixed_value(d, tag, d->in + p);
@@ -460,7 +446,7 @@ static int compact_array(dec_t *d, size_t pos, size_t *next, int depth)
     TRY(description(d, &p, depth));
     uint32_t n;
     TRY(read_length(d, &p, d->end, &n));
-    if (n > d->end - p)
+    if (!dm_has(at(d, p), at(d, d->end), n))
         FAIL(d, DM_ERR_TRUNCATED, p);
     size_t stop = p + n;
     TRY(put2(d, OP_EMPTY_LIST, OP_MARK));
@@ -481,7 +467,7 @@ static int sequence(dec_t *d, size_t pos, size_t *next, int depth)
     size_t p = pos + 1;
     uint32_t n;
     TRY(read_length(d, &p, d->end, &n));
-    if (n > d->end - p)
+    if (!dm_has(at(d, p), at(d, d->end), n))
         FAIL(d, DM_ERR_TOO_MANY, pos + 1);
     int is_array = d->in[pos] == 1;
     if (n == 0) {
@@ -500,15 +486,16 @@ static int sequence(dec_t *d, size_t pos, size_t *next, int depth)
 static int value(dec_t *d, size_t *pos, int depth)
 {
     size_t p = *pos;
-    if (p >= d->end)
+    const uint8_t *q = at(d, p), *end = at(d, d->end), *content;
+    uint8_t tag;
+    if (dm_read_u8(&q, end, &tag) != DM_OK)
         FAIL(d, DM_ERR_TRUNCATED, p);
-    int tag = d->in[p];
     size_t size = FIXED_SIZE[tag];
     if (size) {
-        if (size > d->end - (p + 1))
+        if (dm_read_bytes(&q, end, size, &content) != DM_OK)
             FAIL(d, DM_ERR_TRUNCATED, p + 1);
         *pos = p + 1 + size;
-        return fixed_value(d, tag, d->in + p + 1);
+        return fixed_value(d, tag, content);
     }
     switch (tag) {
     case 0:

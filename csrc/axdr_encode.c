@@ -17,8 +17,8 @@ int64_t dm_axdr_pack_rows(const dm_column *cols, size_t ncols, size_t rows, uint
         return DM_ERR_BAD_ARGUMENT;
     /* exact size first: nothing is written unless it all fits */
     uint64_t need = row_tag ? 2u * (uint64_t)rows : 0;
-    size_t var_offset[64];
-    if (ncols > 64)
+    size_t var_offset[DM_PACK_MAX_COLUMNS];
+    if (ncols > DM_PACK_MAX_COLUMNS)
         return DM_ERR_BAD_ARGUMENT;
     for (size_t k = 0; k < ncols; k++) {
         int s = cols[k].kind == DM_COL_FIXED_OCTETS ? (int)cols[k].width : col_number_size(cols[k].kind);
@@ -28,7 +28,7 @@ int64_t dm_axdr_pack_rows(const dm_column *cols, size_t ncols, size_t rows, uint
         var_offset[k] = 0;
         if (cols[k].kind == DM_COL_OCTETS)
             for (size_t r = 0; r < rows; r++)
-                need += col_length_size(cols[k].lengths[r]) + (uint64_t)cols[k].lengths[r];
+                need += dm_axdr_length_size(cols[k].lengths[r]) + (uint64_t)cols[k].lengths[r];
     }
     if (need > out_cap)
         return DM_ERR_NO_SPACE;
@@ -48,7 +48,7 @@ int64_t dm_axdr_pack_rows(const dm_column *cols, size_t ncols, size_t rows, uint
                 break;
             case DM_COL_OCTETS: {
                 uint32_t n = c->lengths[r];
-                p += col_put_length(p, n);
+                p += dm_axdr_put_length(p, n);
                 memcpy(p, (const uint8_t *)c->values + var_offset[k], n);
                 var_offset[k] += n;
                 p += n;

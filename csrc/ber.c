@@ -9,6 +9,7 @@
  * Error offsets and the order of checks follow python/dlmsmesh/_pure/ber.py
  * exactly: both backends must report the same error at the same offset.
  */
+#include "bytes.h"
 #include "dlmsmesh.h"
 
 #define FAIL(code, off)            \
@@ -16,6 +17,17 @@
         res->err_offset = (off);   \
         return (code);             \
     } while (0)
+
+/* A BER definite length: the A-XDR length forms (short, or 0x81..0x84 and
+ * the octets), and 0x80 is the indefinite form, refused.  On failure *src
+ * stays at the length's first octet. */
+static int ber_read_length(const uint8_t **src, const uint8_t *end, uint32_t *length)
+{
+    uint8_t first;
+    if (dm_peek_u8(*src, end, &first) == DM_OK && first == 0x80)
+        return DM_ERR_BER_INDEFINITE;
+    return dm_axdr_read_length(src, end, length);
+}
 
 int dm_ber_walk(const uint8_t *in, size_t in_len, size_t offset, size_t end, int max_depth,
                 int flags, dm_ber_node *nodes, size_t node_cap, dm_ber_result *res)
@@ -49,42 +61,33 @@ int dm_ber_walk(const uint8_t *in, size_t in_len, size_t offset, size_t end, int
         if (depth > (size_t)max_depth)
             FAIL(DM_ERR_TOO_DEEP, head);
 
-        const uint8_t id = in[pos++];
+        /* the TLV is read inside the content holding it */
+        const uint8_t *p = in + pos, *const lim = in + stop;
+        uint8_t id;
+        if (dm_read_u8(&p, lim, &id) != DM_OK)
+            FAIL(DM_ERR_TRUNCATED, head);
         uint32_t number = id & 0x1Fu;
         if (number == 0x1F) {
             number = 0;
             for (int k = 0;; k++) {
                 if (k == 4)
                     FAIL(DM_ERR_BER_TAG, head);
-                if (pos >= stop)
-                    FAIL(DM_ERR_TRUNCATED, pos);
-                const uint8_t b = in[pos++];
+                uint8_t b;
+                if (dm_read_u8(&p, lim, &b) != DM_OK)
+                    FAIL(DM_ERR_TRUNCATED, (size_t)(p - in));
                 number = (number << 7) | (b & 0x7Fu);
                 if (b < 0x80)
                     break;
             }
         }
 
-        if (pos >= stop)
-            FAIL(DM_ERR_TRUNCATED, pos);
-        uint32_t length = in[pos];
-        if (length < 0x80) {
-            pos++;
-        } else {
-            const size_t n = length & 0x7Fu;
-            if (n == 0)
-                FAIL(DM_ERR_BER_INDEFINITE, pos);
-            if (n > 4)
-                FAIL(DM_ERR_BAD_LENGTH, pos);
-            if (n > stop - pos - 1)
-                FAIL(DM_ERR_TRUNCATED, pos);
-            length = 0;
-            for (size_t i = 1; i <= n; i++)
-                length = (length << 8) | in[pos + i];
-            pos += 1 + n;
-        }
-        if (length > stop - pos)
-            FAIL(DM_ERR_TRUNCATED, pos);
+        uint32_t length;
+        const int rc = ber_read_length(&p, lim, &length);
+        if (rc != DM_OK)
+            FAIL(rc, (size_t)(p - in));
+        if (!dm_has(p, lim, length))
+            FAIL(DM_ERR_TRUNCATED, (size_t)(p - in));
+        pos = (size_t)(p - in);
 
         if (count < node_cap) {
             dm_ber_node *node = &nodes[count];
@@ -129,14 +132,8 @@ int dm_ber_header(uint8_t ident, uint32_t number, uint32_t length, uint8_t *out,
         for (int g = groups - 1; g >= 0; g--)
             buf[n++] = (uint8_t)(((number >> (7 * g)) & 0x7Fu) | (g ? 0x80u : 0));
     }
-    if (length < 0x80) {
-        buf[n++] = (uint8_t)length;
-    } else {
-        int bytes = length < 0x100 ? 1 : length < 0x10000 ? 2 : length < 0x1000000 ? 3 : 4;
-        buf[n++] = (uint8_t)(0x80 | bytes);
-        for (int i = bytes - 1; i >= 0; i--)
-            buf[n++] = (uint8_t)(length >> (8 * i));
-    }
+    /* the shortest definite form is the shortest A-XDR length form */
+    n += dm_axdr_put_length(buf + n, length);
     if (n > out_cap)
         return DM_ERR_NO_SPACE;
     for (size_t i = 0; i < n; i++)

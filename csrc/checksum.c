@@ -2,6 +2,7 @@
  * spec/transport.md section 7). */
 #include "checksum.h"
 
+#include "bytes.h"
 #include "dlmsmesh.h"
 
 uint64_t dm_sum16(uint64_t sum, const uint8_t *p, size_t n)
@@ -20,9 +21,9 @@ uint64_t dm_sum16(uint64_t sum, const uint8_t *p, size_t n)
 
 uint16_t dm_udp_checksum_finish(const uint8_t *src, const uint8_t *dst, uint32_t udp_len, uint64_t sum)
 {
-    sum = dm_sum16(sum, src, 16);
-    sum = dm_sum16(sum, dst, 16);
-    sum += (udp_len >> 16) + (udp_len & 0xFFFF) + 17;
+    sum = dm_sum16(sum, src, DM_IPV6_ADDRESS);
+    sum = dm_sum16(sum, dst, DM_IPV6_ADDRESS);
+    sum += (udp_len >> 16) + (udp_len & 0xFFFF) + DM_IPV6_NH_UDP;
     while (sum >> 16)
         sum = (sum & 0xFFFF) + (sum >> 16);
     uint16_t c = (uint16_t)~sum;
@@ -31,12 +32,12 @@ uint16_t dm_udp_checksum_finish(const uint8_t *src, const uint8_t *dst, uint32_t
 
 int32_t dm_udp_checksum(const uint8_t *src, const uint8_t *dst, const uint8_t *udp, size_t udp_len)
 {
-    if (udp_len < 8)
+    if (udp_len < DM_UDP_HEADER)
         return DM_ERR_TRUNCATED;
     if (udp_len > 0xFFFFFFFFu)
         return DM_ERR_BAD_ARGUMENT;
     /* the checksum field (bytes 6-7) counts as zero */
     uint64_t sum = dm_sum16(0, udp, 6);
-    sum = dm_sum16(sum, udp + 8, udp_len - 8);
+    sum = dm_sum16(sum, udp + DM_UDP_HEADER, udp_len - DM_UDP_HEADER);
     return dm_udp_checksum_finish(src, dst, (uint32_t)udp_len, sum);
 }

@@ -1,5 +1,5 @@
 /* Internal to the C core: fixed-size A-XDR contents of the column kinds
- * (DM_COL_*), length forms, and the proleptic Gregorian calendar, shared by
+ * (DM_COL_*) and the proleptic Gregorian calendar, shared by
  * the row encoder of axdr_encode.c and the column codec of columns_*.c. */
 #ifndef DLMSMESH_COLUMNS_H
 #define DLMSMESH_COLUMNS_H
@@ -8,41 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "dlmsmesh.h"
-
-static inline void col_put_be(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = n - 1; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static inline uint64_t col_get_be(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-/* bytes of the shortest A-XDR length form of n */
-static inline size_t col_length_size(uint64_t n)
-{
-    return n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x1000000 ? 4 : 5;
-}
-
-static inline size_t col_put_length(uint8_t *p, uint64_t n)
-{
-    size_t s = col_length_size(n);
-    if (s == 1) {
-        p[0] = (uint8_t)n;
-    } else {
-        p[0] = (uint8_t)(0x80 | (s - 1));
-        col_put_be(p + 1, n, (int)(s - 1));
-    }
-    return s;
-}
 
 /* content octets of a number kind; 0 for the octets kinds, -1 for no kind */
 static inline int col_number_size(int kind)
@@ -69,25 +36,25 @@ static inline size_t col_put_number(uint8_t *p, int kind, const void *values, si
         p[0] = ((const uint8_t *)values)[r] ? 1 : 0;
         return 1;
     case DM_COL_U16: case DM_COL_I16:
-        col_put_be(p, ((const uint16_t *)values)[r], 2);
+        dm_put_be(p, ((const uint16_t *)values)[r], 2);
         return 2;
     case DM_COL_U32: case DM_COL_I32:
-        col_put_be(p, ((const uint32_t *)values)[r], 4);
+        dm_put_be(p, ((const uint32_t *)values)[r], 4);
         return 4;
     case DM_COL_F32: {
         uint32_t bits;
         memcpy(&bits, (const float *)values + r, 4);
-        col_put_be(p, bits, 4);
+        dm_put_be(p, bits, 4);
         return 4;
     }
     case DM_COL_F64: {
         uint64_t bits;
         memcpy(&bits, (const double *)values + r, 8);
-        col_put_be(p, bits, 8);
+        dm_put_be(p, bits, 8);
         return 8;
     }
     default: /* U64, I64 */
-        col_put_be(p, ((const uint64_t *)values)[r], 8);
+        dm_put_be(p, ((const uint64_t *)values)[r], 8);
         return 8;
     }
 }
@@ -103,23 +70,23 @@ static inline void col_get_number(const uint8_t *p, int kind, void *values, size
         ((uint8_t *)values)[r] = p[0] ? 1 : 0;
         break;
     case DM_COL_U16: case DM_COL_I16:
-        ((uint16_t *)values)[r] = (uint16_t)col_get_be(p, 2);
+        ((uint16_t *)values)[r] = (uint16_t)dm_be(p, 2);
         break;
     case DM_COL_U32: case DM_COL_I32:
-        ((uint32_t *)values)[r] = (uint32_t)col_get_be(p, 4);
+        ((uint32_t *)values)[r] = (uint32_t)dm_be(p, 4);
         break;
     case DM_COL_F32: {
-        uint32_t bits = (uint32_t)col_get_be(p, 4);
+        uint32_t bits = (uint32_t)dm_be(p, 4);
         memcpy((float *)values + r, &bits, 4);
         break;
     }
     case DM_COL_F64: {
-        uint64_t bits = col_get_be(p, 8);
+        uint64_t bits = dm_be(p, 8);
         memcpy((double *)values + r, &bits, 8);
         break;
     }
     default: /* U64, I64 */
-        ((uint64_t *)values)[r] = col_get_be(p, 8);
+        ((uint64_t *)values)[r] = dm_be(p, 8);
         break;
     }
 }

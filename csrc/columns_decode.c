@@ -30,25 +30,21 @@ static int fail(cur_t *c, int code, size_t off, int64_t found)
     return code;
 }
 
-/* An A-XDR length at p: the same checks, in the same order, as the pure
- * read_length. */
+/* c->in + p, the reads' (src, end) form (p <= c->end, and c->in is not
+ * NULL once a byte at or before p was read) */
+static const uint8_t *at(const cur_t *c, size_t p) { return c->in + p; }
+
+/* An A-XDR length at p, after the byte before it was read; errors at p, as
+ * the pure read_length reports them. */
 static int read_length(cur_t *c, size_t p, uint64_t *value, size_t *next)
 {
-    if (p >= c->end)
-        return fail(c, DM_ERR_TRUNCATED, p, -1);
-    uint8_t b = c->in[p];
-    if (b < 0x80) {
-        *value = b;
-        *next = p + 1;
-        return DM_OK;
-    }
-    size_t n = b & 0x7F;
-    if (n == 0 || n > 4)
-        return fail(c, DM_ERR_BAD_LENGTH, p, -1);
-    if (n > c->end - p - 1)
-        return fail(c, DM_ERR_TRUNCATED, p, -1);
-    *value = col_get_be(c->in + p + 1, (int)n);
-    *next = p + 1 + n;
+    const uint8_t *q = at(c, p);
+    uint32_t v;
+    const int rc = dm_axdr_read_length(&q, at(c, c->end), &v);
+    if (rc != DM_OK)
+        return fail(c, rc, p, -1);
+    *value = v;
+    *next = (size_t)(q - c->in);
     return DM_OK;
 }
 
@@ -63,9 +59,9 @@ typedef struct {
  * moment (a field not specified, a pattern, or out of range). */
 static int64_t epoch_of(const uint8_t *b, int64_t unit, int flags, day_cache *dc)
 {
-    int64_t year = (int64_t)col_get_be(b, 2);
+    int64_t year = (int64_t)dm_be(b, 2);
     int month = b[2], day = b[3], hour = b[5], minute = b[6], second = b[7], hundredths = b[8];
-    int16_t deviation = (int16_t)col_get_be(b + 9, 2);
+    int16_t deviation = (int16_t)dm_be(b + 9, 2);
     if (hour > 23 || minute > 59 || second > 59 || (hundredths > 99 && hundredths != 0xFF))
         return DM_COL_NAT;
     uint32_t key = (uint32_t)year << 16 | (uint32_t)month << 8 | (uint32_t)day;
@@ -84,7 +80,7 @@ static int64_t epoch_of(const uint8_t *b, int64_t unit, int flags, day_cache *dc
 static void put_datetime(dm_colspec *col, size_t r, const uint8_t *b, int64_t unit, int flags, day_cache *dc)
 {
     ((int64_t *)col->values)[r] = epoch_of(b, unit, flags, dc);
-    col->deviation[r] = (int16_t)col_get_be(b + 9, 2);
+    col->deviation[r] = (int16_t)dm_be(b + 9, 2);
     col->status[r] = b[11];
 }
 
@@ -123,9 +119,9 @@ static int put_octets(cur_t *c, dm_colspec *col, size_t r, size_t q, uint64_t n)
 static int field(cur_t *c, dm_colspec *col, size_t r, size_t *pos, int64_t unit, int flags, day_cache *dc)
 {
     size_t p = *pos;
-    if (p >= c->end)
+    uint8_t tag;
+    if (dm_peek_u8(at(c, p), at(c, c->end), &tag) != DM_OK)
         return fail(c, DM_ERR_TRUNCATED, p, -1);
-    uint8_t tag = c->in[p];
     if (tag != col->tag) {
         if (tag == 0 && col->nullable) {
             put_null(col, r);
@@ -139,7 +135,7 @@ static int field(cur_t *c, dm_colspec *col, size_t r, size_t *pos, int64_t unit,
     size_t q = p + 1;
     int size = col_number_size(col->kind);
     if (size > 0) {
-        if ((size_t)size > c->end - q)
+        if (!dm_has(at(c, q), at(c, c->end), (size_t)size))
             return fail(c, DM_ERR_TRUNCATED, q, -1);
         col_get_number(c->in + q, col->kind, col->values, r);
         *pos = q + (size_t)size;
@@ -155,7 +151,7 @@ static int field(cur_t *c, dm_colspec *col, size_t r, size_t *pos, int64_t unit,
             if (n != 12)
                 return fail(c, DM_ERR_COL_WIDTH, p + 1, n > INT32_MAX ? -1 : (int64_t)n);
         }
-        if (12 > c->end - q)
+        if (!dm_has(at(c, q), at(c, c->end), 12))
             return fail(c, DM_ERR_TRUNCATED, q, -1);
         put_datetime(col, r, c->in + q, unit, flags, dc);
         *pos = q + 12;
@@ -170,7 +166,7 @@ static int field(cur_t *c, dm_colspec *col, size_t r, size_t *pos, int64_t unit,
         break;
     }
     }
-    if (n > c->end - q)
+    if (!dm_has(at(c, q), at(c, c->end), n))
         return fail(c, DM_ERR_TRUNCATED, q, -1);
     int rc = put_octets(c, col, r, q, n);
     if (rc < 0)
@@ -258,15 +254,13 @@ static int fast_rows(const uint8_t *in, size_t p, size_t end, size_t rows, dm_co
         case DM_COL_U16: case DM_COL_I16: {
             uint16_t *v = col->values;
             for (size_t r = 0; r < rows; r++)
-                v[r] = (uint16_t)(b[r * size] << 8 | b[r * size + 1]);
+                v[r] = dm_be16(b + r * size);
             break;
         }
         case DM_COL_U32: case DM_COL_I32: {
             uint32_t *v = col->values;
-            for (size_t r = 0; r < rows; r++) {
-                const uint8_t *x = b + r * size;
-                v[r] = (uint32_t)x[0] << 24 | (uint32_t)x[1] << 16 | (uint32_t)x[2] << 8 | x[3];
-            }
+            for (size_t r = 0; r < rows; r++)
+                v[r] = dm_be32(b + r * size);
             break;
         }
         default: /* BOOL, floats, 64-bit */
@@ -317,15 +311,19 @@ int dm_columns_decode(const uint8_t *in, size_t in_len, size_t offset, size_t ro
             cols[k].offsets[0] = 0;
 
     size_t p = offset;
+    uint8_t tag;
+    /* in may be NULL when in_len is 0: no pointer is formed before this check */
     if (p >= c.end)
         return fail(&c, DM_ERR_TRUNCATED, p, -1);
-    if (in[p] != 1)
-        return fail(&c, DM_ERR_COL_NOT_ARRAY, p, in[p]);
+    if (dm_peek_u8(at(&c, p), at(&c, c.end), &tag) != DM_OK)
+        return fail(&c, DM_ERR_TRUNCATED, p, -1);
+    if (tag != 1)
+        return fail(&c, DM_ERR_COL_NOT_ARRAY, p, tag);
     uint64_t count;
     rc = read_length(&c, p + 1, &count, &p);
     if (rc < 0)
         return rc;
-    if (count > c.end - p)
+    if (!dm_has(at(&c, p), at(&c, c.end), count))
         return fail(&c, DM_ERR_TOO_MANY, offset + 1, -1);
     if (count != rows)
         return DM_ERR_BAD_ARGUMENT;
@@ -341,10 +339,10 @@ int dm_columns_decode(const uint8_t *in, size_t in_len, size_t offset, size_t ro
         c.row = (int64_t)r;
         c.field = -1;
         if (!bare) {
-            if (p >= c.end)
+            if (dm_peek_u8(at(&c, p), at(&c, c.end), &tag) != DM_OK)
                 return fail(&c, DM_ERR_TRUNCATED, p, -1);
-            if (in[p] != 2)
-                return fail(&c, DM_ERR_COL_ROW, p, in[p]);
+            if (tag != 2)
+                return fail(&c, DM_ERR_COL_ROW, p, tag);
             uint64_t width;
             size_t at = p + 1;
             rc = read_length(&c, at, &width, &p);

@@ -41,7 +41,7 @@ static int put_datetime(uint8_t *p, int64_t epoch, int16_t deviation, uint8_t st
         col_civil_from_days(days, &year, &month, &day);
         if (year < 0 || year > 0xFFFE)
             return DM_ERR_COL_VALUE;
-        col_put_be(p, (uint64_t)year, 2);
+        dm_put_be(p, (uint64_t)year, 2);
         p[2] = (uint8_t)month;
         p[3] = (uint8_t)day;
         p[4] = (uint8_t)((days % 7 + 10) % 7 + 1); /* 1970-01-01 was a Thursday (4) */
@@ -50,7 +50,7 @@ static int put_datetime(uint8_t *p, int64_t epoch, int16_t deviation, uint8_t st
         p[7] = (uint8_t)(sod % 60);
         p[8] = (uint8_t)hundredths;
     }
-    col_put_be(p + 9, (uint16_t)deviation, 2);
+    dm_put_be(p + 9, (uint16_t)deviation, 2);
     p[11] = status;
     return DM_OK;
 }
@@ -98,7 +98,7 @@ static int64_t column_size(const dm_colspec *col, size_t k, size_t rows, dm_colu
             } else {
                 if (n > UINT32_MAX)
                     return fail(res, DM_ERR_COL_VALUE, r, k);
-                need += col_length_size(n);
+                need += dm_axdr_length_size(n);
             }
             need += n;
         }
@@ -120,9 +120,9 @@ int64_t dm_columns_encode(const dm_colspec *cols, size_t ncols, size_t rows, int
     if (rc < 0)
         return rc;
     int bare = flags & DM_COLUMNS_BARE;
-    uint64_t need = 1 + col_length_size(rows);
+    uint64_t need = 1 + dm_axdr_length_size(rows);
     if (!bare)
-        need += (uint64_t)rows * (1 + col_length_size(ncols));
+        need += (uint64_t)rows * (1 + dm_axdr_length_size(ncols));
     for (size_t k = 0; k < ncols; k++) {
         int64_t n = column_size(&cols[k], k, rows, res);
         if (n < 0)
@@ -135,11 +135,11 @@ int64_t dm_columns_encode(const dm_colspec *cols, size_t ncols, size_t rows, int
 
     uint8_t *p = out;
     *p++ = 1;
-    p += col_put_length(p, rows);
+    p += dm_axdr_put_length(p, rows);
     for (size_t r = 0; r < rows; r++) {
         if (!bare) {
             *p++ = 2;
-            p += col_put_length(p, ncols);
+            p += dm_axdr_put_length(p, ncols);
         }
         for (size_t k = 0; k < ncols; k++) {
             const dm_colspec *col = &cols[k];
@@ -160,7 +160,7 @@ int64_t dm_columns_encode(const dm_colspec *cols, size_t ncols, size_t rows, int
             case DM_COL_FIXED_OCTETS: case DM_COL_OCTETS: {
                 size_t a = (size_t)col->offsets[r], n = (size_t)col->offsets[r + 1] - a;
                 if (col->kind == DM_COL_OCTETS)
-                    p += col_put_length(p, n);
+                    p += dm_axdr_put_length(p, n);
                 memcpy(p, (const uint8_t *)col->values + a, n);
                 p += n;
                 break;

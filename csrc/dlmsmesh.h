@@ -9,6 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A status a caller must look at (compile error under -Werror if ignored).
+ * _build.py drops the macro from the cdef it hands cffi. */
+#if defined(__GNUC__) || defined(__clang__)
+#define DM_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define DM_MUST_CHECK
+#endif
+
 /* status codes (python/dlmsmesh/_status.py mirrors them) */
 #define DM_OK 0
 #define DM_ERR_TRUNCATED -1
@@ -35,7 +43,7 @@
 /* Batches of items back to back (csrc/offsets.c): turn the n item lengths
  * in v into end offsets in place (v[i] = v[0] + ... + v[i]).  Returns DM_OK,
  * or DM_ERR_BAD_ARGUMENT when a sum exceeds 2^32 - 1 (v is then unchanged). */
-int dm_ends_from_lengths(uint32_t *v, size_t n);
+DM_MUST_CHECK int dm_ends_from_lengths(uint32_t *v, size_t n);
 
 /* Memo slots of the loader that turns dm_axdr_decode output into Python
  * objects (python/dlmsmesh/_native/loader.py fills them in this order). */
@@ -52,6 +60,13 @@ int dm_ends_from_lengths(uint32_t *v, size_t n);
 
 #define DM_DECODE_WHOLE 1 /* flag: bytes after the value are an error */
 
+/* Limits, in one place (the Python defaults are checked against these by
+ * tests/test_c_contract.py). */
+#define DM_DEFAULT_MAX_DEPTH 64     /* A-XDR Data nesting: dm_axdr_decode callers, dm_apdu_decode */
+#define DM_BER_DEFAULT_MAX_DEPTH 16 /* BER TLV nesting asked of dm_ber_walk by default */
+#define DM_PACK_MAX_COLUMNS 64      /* columns dm_axdr_pack_rows packs in one call */
+#define DM_FRAG_MAX_DATAGRAM 2047   /* the 11-bit datagram_size of RFC 4944 fragments */
+
 typedef struct {
     size_t out_len;    /* bytes of loader program written */
     size_t end;        /* offset just after the decoded value */
@@ -61,8 +76,8 @@ typedef struct {
 /* Decode one A-XDR Data value at in[offset] into a pickle (protocol 4)
  * program for the memo-primed loader.  DM_ERR_NO_SPACE asks for a larger
  * out buffer; nothing else depends on out_cap. */
-int dm_axdr_decode(const uint8_t *in, size_t in_len, size_t offset, int max_depth,
-                   int flags, uint8_t *out, size_t out_cap, dm_decode_result *res);
+DM_MUST_CHECK int dm_axdr_decode(const uint8_t *in, size_t in_len, size_t offset, int max_depth,
+                                 int flags, uint8_t *out, size_t out_cap, dm_decode_result *res);
 
 /* Column kinds for dm_axdr_pack_rows. */
 #define DM_COL_U8 1  /* uint8 values, 1 content byte */
@@ -90,8 +105,8 @@ typedef struct {
 /* Write `rows` rows of `ncols` tagged values; with row_tag != 0 each row is
  * wrapped as `row_tag count` (a structure).  Returns bytes written, or
  * DM_ERR_NO_SPACE / DM_ERR_BAD_ARGUMENT. */
-int64_t dm_axdr_pack_rows(const dm_column *cols, size_t ncols, size_t rows, uint8_t row_tag,
-                          uint8_t *out, size_t out_cap);
+DM_MUST_CHECK int64_t dm_axdr_pack_rows(const dm_column *cols, size_t ncols, size_t rows, uint8_t row_tag,
+                                        uint8_t *out, size_t out_cap);
 
 /* BER TLV walker (csrc/ber.c).  Nodes come in tree pre-order; every field
  * is a uint32 so Python can read the array as one flat run. */
@@ -119,13 +134,13 @@ typedef struct {
  * 81..84), tag numbers up to 4 base-128 octets, node depth <= max_depth.  A
  * tree with more than node_cap nodes gives DM_ERR_NO_SPACE with res->count
  * the number needed (input errors take precedence). */
-int dm_ber_walk(const uint8_t *in, size_t in_len, size_t offset, size_t end, int max_depth,
-                int flags, dm_ber_node *nodes, size_t node_cap, dm_ber_result *res);
+DM_MUST_CHECK int dm_ber_walk(const uint8_t *in, size_t in_len, size_t offset, size_t end, int max_depth,
+                              int flags, dm_ber_node *nodes, size_t node_cap, dm_ber_result *res);
 
 /* Identifier and shortest definite length of a TLV: returns the bytes written
  * (at most 10), DM_ERR_NO_SPACE, or DM_ERR_BAD_ARGUMENT (ident bits 5-1 set,
  * number >= 2^28). */
-int dm_ber_header(uint8_t ident, uint32_t number, uint32_t length, uint8_t *out, size_t out_cap);
+DM_MUST_CHECK int dm_ber_header(uint8_t ident, uint32_t number, uint32_t length, uint8_t *out, size_t out_cap);
 
 /* xDLMS APDU hot path (csrc/apdu_decode.c): get-response-normal,
  * data-notification and general-block-transfer decode in one C call into a
@@ -183,12 +198,13 @@ typedef struct {
  * (ctx->value holds it), 9 for an octet-string (the content is in[6:]), or
  * 255 for a data-access-result (ctx->value); or a negative DM_ERR_*.
  * Fields equal to the dataclass defaults are left out of programs. */
-int dm_apdu_decode(const char *in, size_t in_len, dm_apdu_ctx *ctx);
+DM_MUST_CHECK int dm_apdu_decode(const char *in, size_t in_len, dm_apdu_ctx *ctx);
 
 /* ------------------------------------------------------------------------
  * Transport: DLMS/COSEM wrapper (csrc/wrapper.c), UDP checksum over the IPv6
- * pseudo-header (csrc/checksum.c), RFC 6282 IPHC + NHC-UDP (csrc/iphc.c),
- * RFC 4944 fragmentation (csrc/frag.c).  Status codes -50..-69.
+ * pseudo-header (csrc/checksum.c), RFC 6282 IPHC + NHC-UDP
+ * (csrc/iphc_compress.c, iphc_decompress.c), RFC 4944 fragmentation
+ * (csrc/frag.c).  Status codes -50..-69.
  * ------------------------------------------------------------------------ */
 #define DM_ERR_WRAPPER_VERSION -50  /* wrapper version is not 1 */
 #define DM_ERR_WRAPPER_LENGTH -51   /* wrapper length does not match the datagram */
@@ -217,19 +233,19 @@ typedef struct {
 
 /* Decode the wrapper of one UDP datagram in[0, in_len): version 1 and a length
  * equal to the bytes after the header, else an error with *err_offset. */
-int dm_wrapper_decode(const uint8_t *in, size_t in_len, dm_wrapper *out, size_t *err_offset);
+DM_MUST_CHECK int dm_wrapper_decode(const uint8_t *in, size_t in_len, dm_wrapper *out, size_t *err_offset);
 
 /* Write the 8-byte wrapper header for an APDU of apdu_len bytes: returns 8,
  * DM_ERR_NO_SPACE, or DM_ERR_BAD_ARGUMENT when apdu_len > 65535. */
-int dm_wrapper_encode(uint16_t source_wport, uint16_t destination_wport, size_t apdu_len, uint8_t *out,
-                      size_t out_cap);
+DM_MUST_CHECK int dm_wrapper_encode(uint16_t source_wport, uint16_t destination_wport, size_t apdu_len, uint8_t *out,
+                                    size_t out_cap);
 
 /* The UDP checksum of the segment udp[0, udp_len) (header + payload) between
  * the IPv6 addresses src and dst (16 bytes each); the checksum field counts
  * as zero.  Returns 0x0001..0xFFFF (a zero sum is sent as 0xFFFF), or
  * DM_ERR_TRUNCATED when udp_len < 8, DM_ERR_BAD_ARGUMENT when it exceeds
  * 0xFFFFFFFF. */
-int32_t dm_udp_checksum(const uint8_t *src, const uint8_t *dst, const uint8_t *udp, size_t udp_len);
+DM_MUST_CHECK int32_t dm_udp_checksum(const uint8_t *src, const uint8_t *dst, const uint8_t *udp, size_t udp_len);
 
 /* IPHC contexts: a table of DM_LOWPAN_CONTEXTS entries indexed by context id. */
 #define DM_LOWPAN_CONTEXTS 16
@@ -277,8 +293,8 @@ typedef struct {
  * Returns the number of items that failed (their status says why), or
  * DM_ERR_NO_SPACE (out_cap < total input + n is always enough) or
  * DM_ERR_BAD_ARGUMENT. */
-int dm_iphc_compress(const uint8_t *in, const uint32_t *in_end, size_t n, const dm_ll_pair *ll, size_t ll_count,
-                     const dm_lowpan_context *ctx, int flags, uint8_t *out, size_t out_cap, dm_lowpan_item *items);
+DM_MUST_CHECK int dm_iphc_compress(const uint8_t *in, const uint32_t *in_end, size_t n, const dm_ll_pair *ll, size_t ll_count,
+                                   const dm_lowpan_context *ctx, int flags, uint8_t *out, size_t out_cap, dm_lowpan_item *items);
 
 /* Decompress n IPHC frames (each starting at its IPHC dispatch) to IPv6
  * datagrams.  datagram_size 0: the frame holds the whole datagram (an elided
@@ -286,18 +302,18 @@ int dm_iphc_compress(const uint8_t *in, const uint32_t *in_end, size_t n, const 
  * of a datagram of that size (lengths come from it, an elided checksum is left
  * 0 with DM_IPHC_INFO_PENDING).  out_cap >= total input + 48 n is always
  * enough.  Returns as dm_iphc_compress. */
-int dm_iphc_decompress(const uint8_t *in, const uint32_t *in_end, size_t n, const dm_ll_pair *ll,
-                       size_t ll_count, const dm_lowpan_context *ctx, uint32_t datagram_size, uint8_t *out,
-                       size_t out_cap, dm_lowpan_item *items);
+DM_MUST_CHECK int dm_iphc_decompress(const uint8_t *in, const uint32_t *in_end, size_t n, const dm_ll_pair *ll,
+                                     size_t ll_count, const dm_lowpan_context *ctx, uint32_t datagram_size, uint8_t *out,
+                                     size_t out_cap, dm_lowpan_item *items);
 
 /* Compress one IPv6 datagram and, when the frame exceeds mtu bytes, split it
  * into RFC 4944 FRAG1/FRAGN frames of at most mtu bytes, each starting with
  * prefix (e.g. a mesh header).  Frame k is out[frame_end[k-1], frame_end[k]).
  * Returns the number of frames, or a negative DM_ERR_* with res->err_offset
  * (DM_ERR_NO_SPACE: out_cap or max_frames too small). */
-int dm_frag_split(const uint8_t *in, size_t in_len, const dm_ll_pair *ll, const dm_lowpan_context *ctx, int flags,
-                  uint32_t mtu, uint16_t tag, const uint8_t *prefix, size_t prefix_len, uint8_t *out,
-                  size_t out_cap, uint32_t *frame_end, size_t max_frames, dm_lowpan_item *res);
+DM_MUST_CHECK int dm_frag_split(const uint8_t *in, size_t in_len, const dm_ll_pair *ll, const dm_lowpan_context *ctx, int flags,
+                                uint32_t mtu, uint16_t tag, const uint8_t *prefix, size_t prefix_len, uint8_t *out,
+                                size_t out_cap, uint32_t *frame_end, size_t max_frames, dm_lowpan_item *res);
 
 /* Security (csrc/secure.c): AES-GCM protection of ciphered xDLMS APDUs
  * (spec/security.md).  Keys live in dm_secure_key contexts created once per
@@ -344,8 +360,8 @@ typedef struct dm_secure_key dm_secure_key;
 /* A context for the encryption key ek (16 or 32 bytes) and authentication
  * key ak (0, 16 or 32 bytes).  Returns DM_OK with *out set, DM_ERR_BAD_ARGUMENT
  * or DM_ERR_SEC_CRYPTO. */
-int dm_secure_key_new(const uint8_t *ek, size_t ek_len, const uint8_t *ak, size_t ak_len,
-                      dm_secure_key **out);
+DM_MUST_CHECK int dm_secure_key_new(const uint8_t *ek, size_t ek_len, const uint8_t *ak, size_t ak_len,
+                                    dm_secure_key **out);
 void dm_secure_key_free(dm_secure_key *key);
 
 /* Offsets and lengths of the parts of one ciphered APDU (uint32 each). */
@@ -365,19 +381,19 @@ typedef struct {
 } dm_secure_frame;
 
 /* Split in[0, in_len) into its parts, checking every length. */
-int dm_secure_parse(const uint8_t *in, size_t in_len, dm_secure_frame *f, size_t *err_offset);
+DM_MUST_CHECK int dm_secure_parse(const uint8_t *in, size_t in_len, dm_secure_frame *f, size_t *err_offset);
 
 /* Protect one APDU: writes SC IC (ciphertext or plaintext) [tag] to out and
  * its length to *out_len.  header (may be empty) enters the AAD after AK. */
-int dm_secure_seal(dm_secure_key *key, uint8_t sc, const uint8_t *title, uint32_t ic,
-                   const uint8_t *header, size_t header_len, const uint8_t *in, size_t in_len,
-                   uint8_t *out, size_t out_cap, size_t *out_len);
+DM_MUST_CHECK int dm_secure_seal(dm_secure_key *key, uint8_t sc, const uint8_t *title, uint32_t ic,
+                                 const uint8_t *header, size_t header_len, const uint8_t *in, size_t in_len,
+                                 uint8_t *out, size_t out_cap, size_t *out_len);
 
 /* Verify and decrypt one ciphered content (SC IC body [tag]) sent under the
  * 8-byte title: the plaintext goes to out (zeroed on failure). */
-int dm_secure_open(dm_secure_key *key, const uint8_t *title, const uint8_t *content,
-                   size_t content_len, const uint8_t *header, size_t header_len, uint8_t *out,
-                   size_t out_cap, size_t *out_len);
+DM_MUST_CHECK int dm_secure_open(dm_secure_key *key, const uint8_t *title, const uint8_t *content,
+                                 size_t content_len, const uint8_t *header, size_t header_len, uint8_t *out,
+                                 size_t out_cap, size_t *out_len);
 
 /* One sender's keys for dm_secure_open_batch; peers are sorted by title. */
 typedef struct {
@@ -401,18 +417,18 @@ typedef struct {
  * plaintext is written at out + offsets[i] (out_cap >= offsets[n]).  Frames
  * without a system title belong to peers[default_peer] (npeers: none).
  * Returns the number of frames that succeeded, or DM_ERR_BAD_ARGUMENT. */
-int64_t dm_secure_open_batch(const dm_secure_peer *peers, size_t npeers, size_t default_peer,
-                             const uint8_t *in, const uint32_t *offsets, size_t n, uint8_t *out,
-                             size_t out_cap, dm_secure_item *items);
+DM_MUST_CHECK int64_t dm_secure_open_batch(const dm_secure_peer *peers, size_t npeers, size_t default_peer,
+                                           const uint8_t *in, const uint32_t *offsets, size_t n, uint8_t *out,
+                                           size_t out_cap, dm_secure_item *items);
 
 /* Protect n APDUs in[offsets[i], offsets[i+1]) with invocation counters
  * first_ic, first_ic + 1, ... and the given framing; frame i is written at
  * out[out_offsets[i], out_offsets[i+1]).  Returns the bytes written, or an
  * error with *err_index the failing APDU. */
-int64_t dm_secure_seal_batch(dm_secure_key *key, uint8_t sc, const uint8_t *title,
-                             uint32_t first_ic, int framing, const uint8_t *in,
-                             const uint32_t *offsets, size_t n, uint8_t *out, size_t out_cap,
-                             uint32_t *out_offsets, size_t *err_index);
+DM_MUST_CHECK int64_t dm_secure_seal_batch(dm_secure_key *key, uint8_t sc, const uint8_t *title,
+                                           uint32_t first_ic, int framing, const uint8_t *in,
+                                           const uint32_t *offsets, size_t n, uint8_t *out, size_t out_cap,
+                                           uint32_t *out_offsets, size_t *err_index);
 
 /* ------------------------------------------------------------------------
  * Columns (csrc/columns_decode.c, csrc/columns_encode.c): an A-XDR array of
@@ -463,14 +479,14 @@ typedef struct {
 } dm_columns_result;
 
 /* Decode the array of `rows` rows at in[offset] into the column buffers. */
-int dm_columns_decode(const uint8_t *in, size_t in_len, size_t offset, size_t rows, dm_colspec *cols,
-                      size_t ncols, int64_t unit, int flags, dm_columns_result *res);
+DM_MUST_CHECK int dm_columns_decode(const uint8_t *in, size_t in_len, size_t offset, size_t rows, dm_colspec *cols,
+                                    size_t ncols, int64_t unit, int flags, dm_columns_result *res);
 
 /* Encode `rows` rows from the column buffers as an A-XDR array (header
  * included).  Returns the bytes written; DM_ERR_NO_SPACE with res->end the
  * bytes needed; DM_ERR_COL_VALUE with err_row/err_field; DM_ERR_BAD_ARGUMENT. */
-int64_t dm_columns_encode(const dm_colspec *cols, size_t ncols, size_t rows, int64_t unit, int flags,
-                          uint8_t *out, size_t out_cap, dm_columns_result *res);
+DM_MUST_CHECK int64_t dm_columns_encode(const dm_colspec *cols, size_t ncols, size_t rows, int64_t unit, int flags,
+                                        uint8_t *out, size_t out_cap, dm_columns_result *res);
 
 /* ------------------------------------------------------------------------
  * The batch frame pipeline (csrc/pipeline_decode.c, csrc/pipeline_encode.c):
@@ -589,8 +605,8 @@ typedef struct {
  * counters in frame order (only frames that verified change an entry), and
  * the APDU hot path.  A frame that fails leaves no plaintext.  Returns the
  * number of frames without error, or DM_ERR_BAD_ARGUMENT / DM_ERR_NO_SPACE. */
-int64_t dm_pipe_decode(const dm_pipe_config *cfg, const uint8_t *in, const uint32_t *offsets, size_t n,
-                       dm_pipe_buffers *buf);
+DM_MUST_CHECK int64_t dm_pipe_decode(const dm_pipe_config *cfg, const uint8_t *in, const uint32_t *offsets, size_t n,
+                                     dm_pipe_buffers *buf);
 
 /* One request of dm_pipe_encode: all 32-bit fields but obis. */
 #define DM_PIPE_REQ_RAW 0    /* value: a whole APDU, sent as it is */
@@ -658,7 +674,7 @@ typedef struct {
  * sealing (dm_secure_seal_batch framing, the request's counter), wrapper,
  * UDP with checksum, IPv6, IPHC (one dm_iphc_compress over the batch).
  * Returns the bytes written to out, or a negative DM_ERR_* with err_index. */
-int64_t dm_pipe_encode(const dm_pipe_encode_config *cfg, const dm_pipe_request *reqs, size_t n,
-                       const uint8_t *values, size_t values_len, dm_pipe_encode_buffers *buf);
+DM_MUST_CHECK int64_t dm_pipe_encode(const dm_pipe_encode_config *cfg, const dm_pipe_request *reqs, size_t n,
+                                     const uint8_t *values, size_t values_len, dm_pipe_encode_buffers *buf);
 
 #endif

@@ -14,7 +14,6 @@
 #define FRAGN_HEADER 5
 #define FRAG1_DISPATCH 0xC0
 #define FRAGN_DISPATCH 0xE0
-#define MAX_DATAGRAM 2047 /* 11-bit datagram_size */
 
 static int put_frame(uint8_t *out, size_t out_cap, size_t *pos, uint32_t *frame_end, size_t max_frames,
                      size_t *count, const uint8_t *prefix, size_t prefix_len, const uint8_t *head, size_t head_len,
@@ -70,7 +69,7 @@ int dm_frag_split(const uint8_t *in, size_t in_len, const dm_ll_pair *ll, const 
         res->length = (uint32_t)pos;
         return rc < 0 ? rc : (int)count;
     }
-    if (in_len > MAX_DATAGRAM) {
+    if (in_len > DM_FRAG_MAX_DATAGRAM) {
         res->status = DM_ERR_FRAG_TOO_BIG;
         return DM_ERR_FRAG_TOO_BIG;
     }
@@ -85,8 +84,7 @@ int dm_frag_split(const uint8_t *in, size_t in_len, const dm_ll_pair *ll, const 
     size_t step = (mtu - prefix_len - FRAGN_HEADER) / 8 * 8;
     fh[0] = (uint8_t)(FRAG1_DISPATCH | in_len >> 8);
     fh[1] = (uint8_t)in_len;
-    fh[2] = (uint8_t)(tag >> 8);
-    fh[3] = (uint8_t)tag;
+    dm_put_be16(fh + 2, tag);
     rc = put_frame(out, out_cap, &pos, frame_end, max_frames, &count, prefix, prefix_len, fh, FRAG1_HEADER, hdr,
                    (size_t)h, payload, first);
     if (rc < 0)

@@ -20,17 +20,12 @@
 
 #include <openssl/crypto.h>
 
+#include "bytes.h"
 #include "dlmsmesh.h"
 
-#define IPV6_HEADER 40
-#define UDP_HEADER 8
-#define WRAPPER_HEADER 8
-#define NH_UDP 17
 #define KEY_SETS 3
 #define UNCOMPRESSED_IPV6 0x41
 #define BROADCAST_HEADER 0x50
-
-static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
 
 /* Where the frame above 6LoWPAN lies, and how its offsets map to the input. */
 typedef struct {
@@ -73,42 +68,37 @@ static int lowpan_stage(const dm_pipe_config *cfg, size_t i, const uint8_t *fram
         pair = cfg->ll[cfg->ll_count == 1 ? 0 : i];
         have_pair = 1;
     }
-    size_t p = 0;
-    if (len == 0)
+    const uint8_t *cur = frame, *const end = frame + len;
+    uint8_t b;
+    if (dm_peek_u8(cur, end, &b) != DM_OK)
         return fail(it, DM_ERR_TRUNCATED, DM_PIPE_LOWPAN, 0);
-    if (is_mesh(frame[0])) {
+    if (is_mesh(b)) {
         /* RFC 4944 5.2: its originator and final destination stand in for
          * the link-layer addresses */
-        const uint8_t b = frame[0];
         const size_t olen = (b & 0x20) ? 2 : 8, flen = (b & 0x10) ? 2 : 8;
-        p = 1;
-        if ((b & 0x0F) == 0x0F) {
-            if (p >= len)
-                return fail(it, DM_ERR_TRUNCATED, DM_PIPE_LOWPAN, (uint32_t)p);
-            p++;
-        }
-        if (len - p < olen)
-            return fail(it, DM_ERR_TRUNCATED, DM_PIPE_LOWPAN, (uint32_t)p);
-        if (len - p - olen < flen)
-            return fail(it, DM_ERR_TRUNCATED, DM_PIPE_LOWPAN, (uint32_t)(p + olen));
+        const uint8_t *originator, *final;
+        cur++;
+        if ((b & 0x0F) == 0x0F && dm_skip(&cur, end, 1) != DM_OK) /* the hops-left extension */
+            return fail(it, DM_ERR_TRUNCATED, DM_PIPE_LOWPAN, (uint32_t)(cur - frame));
+        if (dm_read_bytes(&cur, end, olen, &originator) != DM_OK ||
+            dm_read_bytes(&cur, end, flen, &final) != DM_OK)
+            return fail(it, DM_ERR_TRUNCATED, DM_PIPE_LOWPAN, (uint32_t)(cur - frame));
         memset(&pair, 0, sizeof pair);
-        memcpy(pair.src, frame + p, olen);
-        memcpy(pair.dst, frame + p + olen, flen);
+        memcpy(pair.src, originator, olen);
+        memcpy(pair.dst, final, flen);
         pair.src_len = (uint8_t)olen;
         pair.dst_len = (uint8_t)flen;
         have_pair = 1;
-        p += olen + flen;
         it->flags |= DM_PIPE_F_MESH;
     }
-    if (p < len && frame[p] == BROADCAST_HEADER) {
-        if (len - p < 2)
-            return fail(it, DM_ERR_TRUNCATED, DM_PIPE_LOWPAN, (uint32_t)p);
-        p += 2;
+    if (dm_peek_u8(cur, end, &b) == DM_OK && b == BROADCAST_HEADER) {
+        if (dm_skip(&cur, end, 2) != DM_OK)
+            return fail(it, DM_ERR_TRUNCATED, DM_PIPE_LOWPAN, (uint32_t)(cur - frame));
         it->flags |= DM_PIPE_F_BC0;
     }
-    if (p >= len)
+    const size_t p = (size_t)(cur - frame);
+    if (dm_peek_u8(cur, end, &b) != DM_OK)
         return fail(it, DM_ERR_TRUNCATED, DM_PIPE_LOWPAN, (uint32_t)p);
-    const uint8_t b = frame[p];
     it->lowpan = b;
     if (is_fragment(b))
         return fail(it, DM_ERR_PIPE_FRAGMENT, DM_PIPE_LOWPAN, (uint32_t)p);
@@ -123,9 +113,9 @@ static int lowpan_stage(const dm_pipe_config *cfg, size_t i, const uint8_t *fram
     }
     if ((b & 0xE0) != 0x60)
         return fail(it, DM_ERR_LOWPAN_DISPATCH, DM_PIPE_LOWPAN, (uint32_t)p);
-    const uint32_t end = (uint32_t)(len - p);
+    const uint32_t iphc_end = (uint32_t)(len - p);
     dm_lowpan_item li;
-    int rc = dm_iphc_decompress(frame + p, &end, 1, have_pair ? &pair : NULL, have_pair ? 1 : 0, cfg->contexts, 0,
+    int rc = dm_iphc_decompress(frame + p, &iphc_end, 1, have_pair ? &pair : NULL, have_pair ? 1 : 0, cfg->contexts, 0,
                                 buf->datagrams + *dpos, buf->datagrams_cap - *dpos, &li);
     if (rc < 0)
         return rc; /* only DM_ERR_NO_SPACE: the caller sized the buffer wrongly */
@@ -135,7 +125,7 @@ static int lowpan_stage(const dm_pipe_config *cfg, size_t i, const uint8_t *fram
     it->flags |= DM_PIPE_F_DATAGRAM;
     it->base = (uint32_t)*dpos;
     it->header_length = (uint32_t)p + li.header_length;
-    it->uncompressed = (li.info & DM_IPHC_INFO_UDP) ? IPV6_HEADER + UDP_HEADER : IPV6_HEADER;
+    it->uncompressed = (li.info & DM_IPHC_INFO_UDP) ? DM_IPV6_HEADER + DM_UDP_HEADER : DM_IPV6_HEADER;
     v->base = buf->datagrams + *dpos;
     v->len = li.length;
     v->header_length = it->header_length;
@@ -150,29 +140,30 @@ static int lowpan_stage(const dm_pipe_config *cfg, size_t i, const uint8_t *fram
 
 static int ipv6_stage(dm_pipe_item *it, const frame_view *v)
 {
-    if (v->len < IPV6_HEADER)
+    const uint8_t *cur = v->base, *const end = v->base + v->len, *ip;
+    if (dm_read_bytes(&cur, end, DM_IPV6_HEADER, &ip) != DM_OK)
         return fail(it, DM_ERR_TRUNCATED, DM_PIPE_IPV6, frame_offset(v, 0));
-    if (v->base[0] >> 4 != 6)
+    if (ip[0] >> 4 != 6)
         return fail(it, DM_ERR_IPV6_VERSION, DM_PIPE_IPV6, frame_offset(v, 0));
-    if (be16(v->base + 4) != v->len - IPV6_HEADER)
+    if (dm_be16(ip + 4) != dm_left(cur, end))
         return fail(it, DM_ERR_IPV6_LENGTH, DM_PIPE_IPV6, frame_offset(v, 4));
-    if (v->base[6] != NH_UDP)
+    if (ip[6] != DM_IPV6_NH_UDP)
         return fail(it, DM_ERR_PIPE_NOT_UDP, DM_PIPE_IPV6, frame_offset(v, 6));
-    it->udp = IPV6_HEADER;
+    it->udp = DM_IPV6_HEADER;
     return DM_OK;
 }
 
 static int udp_stage(const dm_pipe_config *cfg, dm_pipe_item *it, const frame_view *v, int addresses)
 {
     const size_t u = it->udp;
-    const uint8_t *seg = v->base + u;
-    const size_t n = v->len - u;
-    if (n < UDP_HEADER)
+    const uint8_t *seg = v->base + u, *cur = seg, *const end = v->base + v->len, *uh;
+    const size_t n = dm_left(seg, end);
+    if (dm_read_bytes(&cur, end, DM_UDP_HEADER, &uh) != DM_OK)
         return fail(it, DM_ERR_TRUNCATED, DM_PIPE_UDP, frame_offset(v, u));
-    if (be16(seg + 4) != n)
+    if (dm_be16(uh + 4) != n)
         return fail(it, DM_ERR_UDP_LENGTH, DM_PIPE_UDP, frame_offset(v, u + 4));
     if (addresses) {
-        const uint32_t carried = be16(seg + 6);
+        const uint32_t carried = dm_be16(uh + 6);
         const int32_t sum = dm_udp_checksum(v->base + 8, v->base + 24, seg, n);
         it->flags |= DM_PIPE_F_CHECKSUM_CHECKED;
         if (carried != 0 && sum >= 0 && carried == (uint32_t)sum)
@@ -180,7 +171,7 @@ static int udp_stage(const dm_pipe_config *cfg, dm_pipe_item *it, const frame_vi
         else if (cfg->flags & DM_PIPE_CHECKSUM)
             return fail(it, DM_ERR_PIPE_CHECKSUM, DM_PIPE_UDP, frame_offset(v, u + 6));
     }
-    it->wrapper = (uint32_t)(u + UDP_HEADER);
+    it->wrapper = (uint32_t)(u + DM_UDP_HEADER);
     return DM_OK;
 }
 
@@ -192,7 +183,7 @@ static int wrapper_stage(dm_pipe_item *it, const frame_view *v)
     int rc = dm_wrapper_decode(v->base + w, v->len - w, &hdr, &err);
     if (rc < 0)
         return fail(it, rc, DM_PIPE_WRAPPER, frame_offset(v, w + err));
-    it->apdu = (uint32_t)(w + WRAPPER_HEADER);
+    it->apdu = (uint32_t)(w + DM_WRAPPER_HEADER);
     return DM_OK;
 }
 

@@ -13,24 +13,8 @@
  */
 #include <string.h>
 
+#include "bytes.h"
 #include "dlmsmesh.h"
-
-#define IPV6_HEADER 40
-#define UDP_HEADER 8
-#define WRAPPER_HEADER 8
-#define NH_UDP 17
-
-static void put16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, v >> 16);
-    put16(p + 2, v);
-}
 
 static int in_values(uint32_t off, uint32_t len, size_t values_len)
 {
@@ -48,7 +32,7 @@ static uint8_t *put_values(uint8_t *p, const uint8_t *values, uint32_t off, uint
 /* The 9-octet COSEM attribute or method descriptor. */
 static size_t put_descriptor(uint8_t *p, const dm_pipe_request *r)
 {
-    put16(p, r->class_id);
+    dm_put_be16(p, (uint16_t)r->class_id);
     memcpy(p + 2, r->obis, 6);
     p[8] = (uint8_t)r->member;
     return 9;
@@ -107,7 +91,7 @@ static int build_apdu(const dm_pipe_request *r, const uint8_t *values, size_t va
         break;
     default: /* DM_PIPE_REQ_NOTIFY */
         *p++ = 0x0F;
-        put32(p, r->head);
+        dm_put_be32(p, r->head);
         p += 4;
         *p++ = present ? 12 : 0;
         if (present)
@@ -146,34 +130,34 @@ static int64_t protect(const dm_pipe_encode_config *cfg, const dm_pipe_request *
 static int headers(const dm_pipe_encode_config *cfg, const dm_pipe_request *r, uint8_t *frame, size_t head,
                    size_t apdu_len)
 {
-    uint8_t *w = frame + head - WRAPPER_HEADER;
+    uint8_t *w = frame + head - DM_WRAPPER_HEADER;
     if (apdu_len > 0xFFFF)
         return DM_ERR_PIPE_TOO_LONG;
-    int rc = dm_wrapper_encode((uint16_t)(r->wports >> 16), (uint16_t)r->wports, apdu_len, w, WRAPPER_HEADER);
+    int rc = dm_wrapper_encode((uint16_t)(r->wports >> 16), (uint16_t)r->wports, apdu_len, w, DM_WRAPPER_HEADER);
     if (rc < 0)
         return rc;
     if (cfg->layer == DM_PIPE_WRAPPER)
         return DM_OK;
-    const size_t udp_len = UDP_HEADER + WRAPPER_HEADER + apdu_len;
+    const size_t udp_len = DM_UDP_HEADER + DM_WRAPPER_HEADER + apdu_len;
     if (udp_len > 0xFFFF)
         return DM_ERR_PIPE_TOO_LONG;
-    uint8_t *u = w - UDP_HEADER;
+    uint8_t *u = w - DM_UDP_HEADER;
     const uint8_t *dst = cfg->destinations + (size_t)16 * r->peer;
-    put16(u, cfg->ports >> 16);
-    put16(u + 2, cfg->ports & 0xFFFF);
-    put16(u + 4, (uint32_t)udp_len);
-    put16(u + 6, 0);
+    dm_put_be16(u, (uint16_t)(cfg->ports >> 16));
+    dm_put_be16(u + 2, (uint16_t)cfg->ports);
+    dm_put_be16(u + 4, (uint16_t)udp_len);
+    dm_put_be16(u + 6, 0);
     int32_t sum = dm_udp_checksum(cfg->source, dst, u, udp_len);
     if (sum < 0)
         return sum;
-    put16(u + 6, (uint32_t)sum);
+    dm_put_be16(u + 6, (uint16_t)sum);
     if (cfg->layer == DM_PIPE_UDP)
         return DM_OK;
-    uint8_t *ip = u - IPV6_HEADER;
+    uint8_t *ip = u - DM_IPV6_HEADER;
     const uint32_t tc = cfg->ip >> 24, hop = (cfg->ip >> 16) & 0xFF;
-    put32(ip, 6u << 28 | tc << 20 | (cfg->flow_label & 0xFFFFF));
-    put16(ip + 4, (uint32_t)udp_len);
-    ip[6] = NH_UDP;
+    dm_put_be32(ip, 6u << 28 | tc << 20 | (cfg->flow_label & 0xFFFFF));
+    dm_put_be16(ip + 4, (uint16_t)udp_len);
+    ip[6] = DM_IPV6_NH_UDP;
     ip[7] = (uint8_t)hop;
     memcpy(ip + 8, cfg->source, 16);
     memcpy(ip + 24, dst, 16);
@@ -183,9 +167,9 @@ static int headers(const dm_pipe_encode_config *cfg, const dm_pipe_request *r, u
 static size_t header_bytes(uint32_t layer)
 {
     switch (layer) {
-    case DM_PIPE_WRAPPER: return WRAPPER_HEADER;
-    case DM_PIPE_UDP: return UDP_HEADER + WRAPPER_HEADER;
-    default: return IPV6_HEADER + UDP_HEADER + WRAPPER_HEADER;
+    case DM_PIPE_WRAPPER: return DM_WRAPPER_HEADER;
+    case DM_PIPE_UDP: return DM_UDP_HEADER + DM_WRAPPER_HEADER;
+    default: return DM_IPV6_HEADER + DM_UDP_HEADER + DM_WRAPPER_HEADER;
     }
 }
 

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dlmsmesh.h"
+
 /* pickle opcodes used here */
 #define OP_PROTO 0x80
 #define OP_FRAME 0x95
@@ -44,13 +46,13 @@ typedef struct {
     size_t err_offset;
 } dec_t;
 
-int dm_prog_put1(dec_t *d, uint8_t b);
-int dm_prog_put2(dec_t *d, uint8_t a, uint8_t b);
-int dm_prog_memo(dec_t *d, uint32_t idx);
-int dm_prog_uint(dec_t *d, uint64_t v);
-int dm_prog_bytes(dec_t *d, const uint8_t *p, size_t n);
-int dm_prog_length(dec_t *d, size_t *pos, size_t stop, uint32_t *val);
+DM_MUST_CHECK int dm_prog_put1(dec_t *d, uint8_t b);
+DM_MUST_CHECK int dm_prog_put2(dec_t *d, uint8_t a, uint8_t b);
+DM_MUST_CHECK int dm_prog_memo(dec_t *d, uint32_t idx);
+DM_MUST_CHECK int dm_prog_uint(dec_t *d, uint64_t v);
+DM_MUST_CHECK int dm_prog_bytes(dec_t *d, const uint8_t *p, size_t n);
+DM_MUST_CHECK int dm_prog_length(dec_t *d, size_t *pos, size_t stop, uint32_t *val);
 /* one Data value at *pos, max_depth from d */
-int dm_prog_value(dec_t *d, size_t *pos);
+DM_MUST_CHECK int dm_prog_value(dec_t *d, size_t *pos);
 
 #endif

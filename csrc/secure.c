@@ -24,6 +24,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "bytes.h"
 #include "dlmsmesh.h"
 
 #define SC_AUTH 0x10u
@@ -63,19 +64,6 @@ static unsigned service_kind(unsigned tag, unsigned *plain)
         }
     }
     return 0;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* ---------------------------------------------------------------------- */
@@ -150,9 +138,9 @@ static int seal_content(dm_secure_key *key, uint8_t sc, const uint8_t *title, ui
     if (auth && key->ak_len == 0)
         return DM_ERR_SEC_NO_KEY;
     memcpy(iv, title, 8);
-    put_be32(iv + 8, ic);
+    dm_put_be32(iv + 8, ic);
     out[0] = sc;
-    put_be32(out + 1, ic);
+    dm_put_be32(out + 1, ic);
     EVP_CIPHER_CTX *ctx = key->enc;
     if (EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, iv) != 1)
         return DM_ERR_SEC_CRYPTO;
@@ -245,55 +233,31 @@ static int open_content(dm_secure_key *key, const uint8_t *title, const uint8_t 
         return (code);       \
     } while (0)
 
-/* A-XDR length at *pos (short form, or 0x81..0x84 + big-endian bytes). */
-static int read_length(const uint8_t *in, size_t end, size_t *pos, uint32_t *val, size_t *err)
+/* An A-XDR octet-string at c; titles (want_title) must be 0 or 8 bytes
+ * long.  Every error is reported at its length field. */
+static int read_octets(dm_cur *c, uint32_t *off, uint32_t *len, int want_title, size_t *err)
 {
-    const size_t p = *pos;
-    if (p >= end)
-        FAIL(DM_ERR_TRUNCATED, p);
-    const uint8_t b = in[p];
-    if (b < 0x80) {
-        *val = b;
-        *pos = p + 1;
-        return DM_OK;
-    }
-    const size_t n = b & 0x7Fu;
-    if (n == 0 || n > 4)
-        FAIL(DM_ERR_BAD_LENGTH, p);
-    if (n > end - p - 1)
-        FAIL(DM_ERR_TRUNCATED, p);
-    uint32_t v = 0;
-    for (size_t k = 0; k < n; k++)
-        v = v << 8 | in[p + 1 + k];
-    *val = v;
-    *pos = p + 1 + n;
-    return DM_OK;
-}
-
-/* An A-XDR octet-string; titles (want_title) must be 0 or 8 bytes long. */
-static int read_octets(const uint8_t *in, size_t end, size_t *pos, uint32_t *off, uint32_t *len,
-                       int want_title, size_t *err)
-{
-    const size_t p = *pos;
+    const size_t at = dm_cur_offset(c);
     uint32_t n;
-    int rc = read_length(in, end, pos, &n, err);
+    const uint8_t *bytes;
+    const int rc = dm_axdr_read_length(&c->p, c->end, &n);
     if (rc != DM_OK)
-        return rc;
-    if (want_title && n != 0 && n != 8)
-        FAIL(DM_ERR_SEC_TITLE, p);
-    if (n > end - *pos)
-        FAIL(DM_ERR_TRUNCATED, p);
-    *off = (uint32_t)*pos;
+        FAIL(rc, at);
+    if (want_title && n != 0 && n != DM_SYSTEM_TITLE)
+        FAIL(DM_ERR_SEC_TITLE, at);
+    if (dm_read_bytes(&c->p, c->end, n, &bytes) != DM_OK)
+        FAIL(DM_ERR_TRUNCATED, at);
+    *off = (uint32_t)(bytes - c->start);
     *len = n;
-    *pos += n;
     return DM_OK;
 }
 
-static int read_byte(const uint8_t *in, size_t end, size_t *pos, uint32_t *val, size_t *err)
+static int read_byte(dm_cur *c, uint32_t *val, size_t *err)
 {
-    if (*pos >= end)
-        FAIL(DM_ERR_TRUNCATED, *pos);
-    *val = in[(*pos)++];
+    uint8_t b;
+    if (dm_read_u8(&c->p, c->end, &b) != DM_OK)
+        FAIL(DM_ERR_TRUNCATED, dm_cur_offset(c));
+    *val = b;
     return DM_OK;
 }
 
@@ -306,15 +270,15 @@ static int read_byte(const uint8_t *in, size_t end, size_t *pos, uint32_t *val, 
 
 int dm_secure_parse(const uint8_t *in, size_t in_len, dm_secure_frame *f, size_t *err)
 {
-    size_t pos = 1;
     unsigned plain = 0;
     memset(f, 0, sizeof *f);
     *err = 0;
     if (in_len > 0xFFFFFFFFu)
         return DM_ERR_BAD_ARGUMENT;
-    if (in_len == 0)
+    dm_cur c = dm_cur_at(in, 0, in_len);
+    uint8_t tag;
+    if (dm_read_u8(&c.p, c.end, &tag) != DM_OK)
         FAIL(DM_ERR_TRUNCATED, 0);
-    const unsigned tag = in[0];
     unsigned kind = service_kind(tag, &plain);
     if (kind == 0) {
         switch (tag) {
@@ -329,53 +293,53 @@ int dm_secure_parse(const uint8_t *in, size_t in_len, dm_secure_frame *f, size_t
     f->kind = kind;
 
     if (kind == DM_SEC_GENERAL_GLO || kind == DM_SEC_GENERAL_DED) {
-        TRY(read_octets(in, in_len, &pos, &f->title, &f->title_len, 1, err));
+        TRY(read_octets(&c, &f->title, &f->title_len, 1, err));
     } else if (kind == DM_SEC_GENERAL_CIPHERING || kind == DM_SEC_GENERAL_SIGNING) {
-        f->header = (uint32_t)pos;
-        TRY(read_octets(in, in_len, &pos, &f->transaction, &f->transaction_len, 0, err));
-        TRY(read_octets(in, in_len, &pos, &f->title, &f->title_len, 1, err));
-        TRY(read_octets(in, in_len, &pos, &f->recipient, &f->recipient_len, 1, err));
-        TRY(read_octets(in, in_len, &pos, &f->date_time, &f->date_time_len, 0, err));
-        TRY(read_octets(in, in_len, &pos, &f->other, &f->other_len, 0, err));
-        f->header_len = (uint32_t)pos - f->header;
+        f->header = (uint32_t)dm_cur_offset(&c);
+        TRY(read_octets(&c, &f->transaction, &f->transaction_len, 0, err));
+        TRY(read_octets(&c, &f->title, &f->title_len, 1, err));
+        TRY(read_octets(&c, &f->recipient, &f->recipient_len, 1, err));
+        TRY(read_octets(&c, &f->date_time, &f->date_time_len, 0, err));
+        TRY(read_octets(&c, &f->other, &f->other_len, 0, err));
+        f->header_len = (uint32_t)dm_cur_offset(&c) - f->header;
     }
     if (kind == DM_SEC_GENERAL_CIPHERING) {
         uint32_t flag, choice;
-        const size_t flag_at = pos;
-        TRY(read_byte(in, in_len, &pos, &flag, err));
+        const size_t flag_at = dm_cur_offset(&c);
+        TRY(read_byte(&c, &flag, err));
         if (flag > 1)
             FAIL(DM_ERR_APDU_FLAG, flag_at);
         if (flag == 1) {
-            const size_t choice_at = pos;
-            TRY(read_byte(in, in_len, &pos, &choice, err));
+            const size_t choice_at = dm_cur_offset(&c);
+            TRY(read_byte(&c, &choice, err));
             if (choice == 0) {
-                TRY(read_byte(in, in_len, &pos, &f->key_id, err));
+                TRY(read_byte(&c, &f->key_id, err));
             } else if (choice == 1) {
-                TRY(read_byte(in, in_len, &pos, &f->key_id, err));
-                TRY(read_octets(in, in_len, &pos, &f->key_data, &f->key_data_len, 0, err));
+                TRY(read_byte(&c, &f->key_id, err));
+                TRY(read_octets(&c, &f->key_data, &f->key_data_len, 0, err));
             } else if (choice == 2) {
-                TRY(read_octets(in, in_len, &pos, &f->key_params, &f->key_params_len, 0, err));
-                TRY(read_octets(in, in_len, &pos, &f->key_data, &f->key_data_len, 0, err));
+                TRY(read_octets(&c, &f->key_params, &f->key_params_len, 0, err));
+                TRY(read_octets(&c, &f->key_data, &f->key_data_len, 0, err));
             } else {
                 FAIL(DM_ERR_APDU_CHOICE, choice_at);
             }
             f->key_info = choice + 1;
         }
     }
-    TRY(read_octets(in, in_len, &pos, &f->content, &f->content_len, 0, err));
+    TRY(read_octets(&c, &f->content, &f->content_len, 0, err));
     if (kind == DM_SEC_GENERAL_SIGNING) {
-        TRY(read_octets(in, in_len, &pos, &f->signature, &f->signature_len, 0, err));
+        TRY(read_octets(&c, &f->signature, &f->signature_len, 0, err));
     } else {
         const size_t stop = (size_t)f->content + f->content_len;
         if (f->content_len < HEAD)
             FAIL(DM_ERR_TRUNCATED, stop);
         f->sc = in[f->content];
-        f->ic = get_be32(in + f->content + 1);
+        f->ic = dm_be32(in + f->content + 1);
         if ((f->sc & SC_AUTH) && f->content_len < HEAD + DM_SEC_TAG_LEN)
             FAIL(DM_ERR_TRUNCATED, stop);
     }
-    if (pos != in_len)
-        FAIL(DM_ERR_TRAILING, pos);
+    if (dm_cur_left(&c) != 0)
+        FAIL(DM_ERR_TRAILING, dm_cur_offset(&c));
     return DM_OK;
 }
 
@@ -604,21 +568,7 @@ int64_t dm_secure_seal_batch(dm_secure_key *key, uint8_t sc, const uint8_t *titl
             h += 8;
         }
         if (framing != DM_SEC_FRAME_CONTENT) {
-            /* shortest A-XDR length form */
-            if (content_len < 0x80) {
-                head[h++] = (uint8_t)content_len;
-            } else if (content_len < 0x100) {
-                head[h++] = 0x81;
-                head[h++] = (uint8_t)content_len;
-            } else if (content_len < 0x10000) {
-                head[h++] = 0x82;
-                head[h++] = (uint8_t)(content_len >> 8);
-                head[h++] = (uint8_t)content_len;
-            } else {
-                head[h++] = 0x84;
-                put_be32(head + h, (uint32_t)content_len);
-                h += 4;
-            }
+            h += dm_axdr_put_length(head + h, content_len);
         }
         if (out_cap - pos < h + content_len || pos + h + content_len > 0xFFFFFFFFu)
             return DM_ERR_NO_SPACE;

@@ -1,27 +1,25 @@
 /* DLMS/COSEM wrapper (IEC 62056-4-7): the 8-byte header in front of every
  * APDU carried over UDP (spec/transport.md section 2). */
+#include "bytes.h"
 #include "dlmsmesh.h"
-
-#define WRAPPER_HEADER 8
-
-static uint16_t be16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
 
 int dm_wrapper_decode(const uint8_t *in, size_t in_len, dm_wrapper *out, size_t *err_offset)
 {
-    if (in_len < WRAPPER_HEADER) {
+    const uint8_t *p = in, *end = in + in_len, *header;
+    if (dm_read_bytes(&p, end, DM_WRAPPER_HEADER, &header) != DM_OK) {
         *err_offset = 0;
         return DM_ERR_TRUNCATED;
     }
-    out->version = be16(in);
-    out->source_wport = be16(in + 2);
-    out->destination_wport = be16(in + 4);
-    out->length = be16(in + 6);
+    out->version = dm_be16(header);
+    out->source_wport = dm_be16(header + 2);
+    out->destination_wport = dm_be16(header + 4);
+    out->length = dm_be16(header + 6);
     if (out->version != 1) {
         *err_offset = 0;
         return DM_ERR_WRAPPER_VERSION;
     }
     /* over UDP one datagram carries exactly one WPDU */
-    if ((size_t)out->length != in_len - WRAPPER_HEADER) {
+    if ((size_t)out->length != dm_left(p, end)) {
         *err_offset = 6;
         return DM_ERR_WRAPPER_LENGTH;
     }
@@ -33,15 +31,11 @@ int dm_wrapper_encode(uint16_t source_wport, uint16_t destination_wport, size_t 
 {
     if (apdu_len > 0xFFFF)
         return DM_ERR_BAD_ARGUMENT;
-    if (out_cap < WRAPPER_HEADER)
+    if (out_cap < DM_WRAPPER_HEADER)
         return DM_ERR_NO_SPACE;
-    out[0] = 0;
-    out[1] = 1;
-    out[2] = (uint8_t)(source_wport >> 8);
-    out[3] = (uint8_t)source_wport;
-    out[4] = (uint8_t)(destination_wport >> 8);
-    out[5] = (uint8_t)destination_wport;
-    out[6] = (uint8_t)(apdu_len >> 8);
-    out[7] = (uint8_t)apdu_len;
-    return WRAPPER_HEADER;
+    dm_put_be16(out, 1);
+    dm_put_be16(out + 2, source_wport);
+    dm_put_be16(out + 4, destination_wport);
+    dm_put_be16(out + 6, (uint16_t)apdu_len);
+    return DM_WRAPPER_HEADER;
 }

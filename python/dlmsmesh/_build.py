@@ -52,13 +52,20 @@ def _check_openssl_headers(include_dirs: list[str]) -> None:
     )
 
 
+# Compiler-only annotations of dlmsmesh.h that cffi's parser does not know.
+_ANNOTATIONS = ("DM_MUST_CHECK",)
+
+
 def _cdef_from_header(text: str) -> str:
     """The declarations of dlmsmesh.h in the form cffi's cdef accepts."""
     body = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    for name in _ANNOTATIONS:
+        body = re.sub(rf"^#define {name}\b.*$", "", body, flags=re.M)
+        body = re.sub(rf"\b{name}\s+", "", body)
     lines = []
     for line in body.splitlines():
         s = line.strip()
-        if s.startswith("#include") or s.startswith("#ifndef") or s.startswith("#endif"):
+        if s.startswith(("#include", "#if", "#else", "#elif", "#endif")):
             continue
         if s.startswith("#define DLMSMESH_H"):
             continue

@@ -1,4 +1,4 @@
-/* libFuzzer harness: RFC 6282 IPHC + NHC-UDP decompression (csrc/iphc.c,
+/* libFuzzer harness: RFC 6282 IPHC + NHC-UDP decompression (csrc/iphc_decompress.c,
  * dm_iphc_decompress), and compression of what was decompressed.
  *
  * Input: one 6LoWPAN frame starting at its IPHC dispatch (011xxxxx), or a

@@ -1,7 +1,7 @@
 """Replay the committed corpora of the atheris harnesses (tests/fuzz/corpus/
 py_*) through the harnesses' ``one``, without atheris: every input the
 fuzzers kept still decodes alike on both backends (issue 7).  The C corpora
-are replayed by the C test driver (``make -C tests/fuzz test``)."""
+are replayed by the C test driver (``make -C tests/c test``)."""
 
 from __future__ import annotations
 

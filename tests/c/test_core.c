@@ -1,12 +1,12 @@
 /* C unit tests of the dlmsmesh core (issue 7): known-answer vectors of the
  * spec notes for every entry point, then a replay of the committed fuzz
- * corpora through every harness.  Built with ASan+UBSan for CI
- * (`make -C tests/fuzz test`) and without sanitizers for valgrind
- * (`make -C tests/fuzz valgrind`).  No Python needed.
+ * corpora (tests/fuzz/corpus) through every harness of tests/fuzz.  Built
+ * with ASan+UBSan for CI (`make -C tests/c test`) and without sanitizers for
+ * valgrind (`make -C tests/c valgrind`).  No Python needed.
  *
  *     test_core [CORPUS_DIR]      every file of CORPUS_DIR/<target>/ replayed
  *     test_core --only TARGET DIR  no known answers: DIR/TARGET/ replayed alone
- *                                  (per-target line coverage, `make coverage-targets`)
+ *                                  (per-target line coverage, `make -C tests/c coverage-targets`)
  *
  * Prints one line per failed check and closes with "N passed, N failed".
  */
@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bytes.h"
 #include "dlmsmesh.h"
 
 /* the harnesses, compiled with LLVMFuzzerTestOneInput renamed */
@@ -360,6 +361,97 @@ static void test_offsets(void)
     EXPECT(dm_ends_from_lengths(NULL, 0) == DM_OK);
 }
 
+/* csrc/bytes.h: the A-XDR length codec every decoder and encoder uses, and
+ * the checked reads.  A reader leaves the cursor where it was on failure, so
+ * the caller reports the length field's own offset. */
+static int read_len(const char *hx, uint32_t *v, size_t *used)
+{
+    size_t n;
+    uint8_t *in = hex(hx, &n);
+    const uint8_t *p = in;
+    int rc = dm_axdr_read_length(&p, in + n, v);
+    *used = (size_t)(p - in);
+    free(in);
+    return rc;
+}
+
+static void test_bytes(void)
+{
+    uint32_t v = 0;
+    size_t used = 0;
+    EXPECT(read_len("7F", &v, &used) == DM_OK && v == 0x7F && used == 1);
+    EXPECT(read_len("8180", &v, &used) == DM_OK && v == 0x80 && used == 2);
+    EXPECT(read_len("82FFFF", &v, &used) == DM_OK && v == 0xFFFF && used == 3);
+    EXPECT(read_len("83010000", &v, &used) == DM_OK && v == 0x10000 && used == 4);
+    EXPECT(read_len("84FFFFFFFF", &v, &used) == DM_OK && v == 0xFFFFFFFFu && used == 5);
+    /* longer forms than needed are accepted */
+    EXPECT(read_len("8100", &v, &used) == DM_OK && v == 0 && used == 2);
+    EXPECT(read_len("840000007F", &v, &used) == DM_OK && v == 0x7F && used == 5);
+    EXPECT(read_len("8300FFFF", &v, &used) == DM_OK && v == 0xFFFF && used == 4);
+    /* what the bytes after the form hold is the caller's */
+    EXPECT(read_len("0509", &v, &used) == DM_OK && v == 5 && used == 1);
+    /* errors: the cursor stays at the length field */
+    EXPECT(read_len("", &v, &used) == DM_ERR_TRUNCATED && used == 0);
+    EXPECT(read_len("80", &v, &used) == DM_ERR_BAD_LENGTH && used == 0);
+    EXPECT(read_len("8500000000FF", &v, &used) == DM_ERR_BAD_LENGTH && used == 0);
+    EXPECT(read_len("FF", &v, &used) == DM_ERR_BAD_LENGTH && used == 0);
+    EXPECT(read_len("81", &v, &used) == DM_ERR_TRUNCATED && used == 0);
+    EXPECT(read_len("84FFFFFF", &v, &used) == DM_ERR_TRUNCATED && used == 0);
+
+    /* the writer: the shortest form at every boundary, read back */
+    static const struct {
+        uint32_t value;
+        const char *form;
+    } SHORTEST[] = {
+        {0, "00"},           {0x7F, "7F"},           {0x80, "8180"},         {0xFF, "81FF"},
+        {0x100, "820100"},   {0xFFFF, "82FFFF"},     {0x10000, "83010000"},  {70000, "83011170"},
+        {0xFFFFFF, "83FFFFFF"}, {0x1000000, "8401000000"}, {0xFFFFFFFFu, "84FFFFFFFF"},
+    };
+    for (size_t k = 0; k < sizeof SHORTEST / sizeof SHORTEST[0]; k++) {
+        uint8_t out[DM_AXDR_LENGTH_MAX + 1] = {0};
+        size_t want_n;
+        uint8_t *want = hex(SHORTEST[k].form, &want_n);
+        size_t n = dm_axdr_put_length(out, SHORTEST[k].value);
+        EXPECT(n == want_n && n == dm_axdr_length_size(SHORTEST[k].value) && memcmp(out, want, n) == 0);
+        EXPECT(out[DM_AXDR_LENGTH_MAX] == 0);
+        const uint8_t *p = out;
+        EXPECT(dm_axdr_read_length(&p, out + n, &v) == DM_OK && v == SHORTEST[k].value && p == out + n);
+        free(want);
+    }
+
+    /* checked reads: nothing read or moved past end */
+    static const uint8_t b[5] = {0x12, 0x34, 0x56, 0x78, 0x9A};
+    const uint8_t *p = b, *bytes = NULL;
+    uint8_t u8 = 0;
+    uint16_t u16 = 0;
+    uint32_t u32 = 0;
+    uint64_t u64 = 0;
+    EXPECT(dm_read_be32(&p, b + 3, &u32) == DM_ERR_TRUNCATED && p == b && u32 == 0);
+    EXPECT(dm_read_be16(&p, b + 3, &u16) == DM_OK && u16 == 0x1234 && p == b + 2);
+    EXPECT(dm_read_be16(&p, b + 3, &u16) == DM_ERR_TRUNCATED && p == b + 2);
+    EXPECT(dm_peek_u8(p, b + 3, &u8) == DM_OK && u8 == 0x56 && p == b + 2);
+    EXPECT(dm_read_u8(&p, b + 3, &u8) == DM_OK && u8 == 0x56 && p == b + 3);
+    EXPECT(dm_read_u8(&p, b + 3, &u8) == DM_ERR_TRUNCATED && p == b + 3);
+    EXPECT(dm_peek_u8(p, b + 3, &u8) == DM_ERR_TRUNCATED);
+    p = b;
+    EXPECT(dm_read_be(&p, b + 5, 5, &u64) == DM_OK && u64 == 0x123456789Aull && p == b + 5);
+    p = b;
+    EXPECT(dm_skip(&p, b + 5, 6) == DM_ERR_TRUNCATED && p == b);
+    EXPECT(dm_read_bytes(&p, b + 5, 5, &bytes) == DM_OK && bytes == b && p == b + 5);
+    EXPECT(dm_read_bytes(&p, b + 5, 0, &bytes) == DM_OK && bytes == b + 5);
+    dm_cur c = dm_cur_at(b, 1, 4);
+    EXPECT(dm_cur_offset(&c) == 1 && dm_cur_left(&c) == 3);
+    EXPECT(dm_read_be32(&c.p, c.end, &u32) == DM_ERR_TRUNCATED && dm_cur_offset(&c) == 1);
+
+    uint8_t w[4];
+    dm_put_be32(w, 0x01020304u);
+    EXPECT(w[0] == 1 && w[3] == 4 && dm_be32(w) == 0x01020304u);
+    dm_put_be16(w, 0xBEEF);
+    EXPECT(dm_be16(w) == 0xBEEF);
+    dm_put_be(w, 0xAABBCC, 3);
+    EXPECT(w[0] == 0xAA && w[2] == 0xCC && dm_be(w, 3) == 0xAABBCC);
+}
+
 /* Finding of the dm_pipe_encode fuzz run (fixed in 8865a1b): with an empty
  * values buffer passed as NULL, building an APDU did pointer arithmetic on
  * NULL (values + 0), which UBSan reports; requests that carry no value must
@@ -521,6 +613,7 @@ int main(int argc, char **argv)
         test_secure();
         test_transport();
         test_offsets();
+        test_bytes();
         test_finding_pipe_encode_null_values();
     }
     if (argc > 1) {
