@@ -177,7 +177,7 @@ def _pack_rows(v: Any) -> bytes | None:
     t = type(first)
     if t is tuple or t is Structure:
         width = len(first)
-        if not 0 < width < 64:
+        if not 0 < width < lib.DM_PACK_MAX_COLUMNS:
             return None
         kinds = set(map(type, v))
         if not kinds <= {tuple, Structure} or set(map(len, v)) != {width}:

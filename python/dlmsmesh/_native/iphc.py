@@ -1,4 +1,4 @@
-"""Native RFC 6282 IPHC + NHC-UDP: csrc/iphc.c, a whole batch per C call.
+"""Native RFC 6282 IPHC + NHC-UDP: csrc/iphc_compress.c and iphc_decompress.c, a whole batch per C call.
 
 The items are joined into one buffer with an array of end offsets (a
 FrameBuffer is passed as it is), the link-layer addresses and the context

@@ -1,4 +1,4 @@
-"""Pure-Python RFC 6282 IPHC + NHC-UDP (the twin of csrc/iphc.c).
+"""Pure-Python RFC 6282 IPHC + NHC-UDP (the twin of csrc/iphc_compress.c and iphc_decompress.c).
 
 Works on wire bytes both ways, like the C core: an uncompressed IPv6 datagram
 on one side, an IPHC frame on the other.  The order of checks, the error
