@@ -13,8 +13,8 @@ import pytest
 
 from dlmsmesh import _status as S
 from dlmsmesh import apdu, pipeline
+from dlmsmesh._common import pipeline_items as I
 from dlmsmesh.errors import AuthenticationError, DecodeError, ReplayError, SecurityError
-from dlmsmesh.pipeline import items as I
 from dlmsmesh.security import Keyring, MemoryCounterStore, SqliteCounterStore
 from dlmsmesh.types import DoubleLongUnsigned
 

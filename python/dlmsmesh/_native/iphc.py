@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .._core import ffi, lib
 from .._pure.iphc import Batch, Fail
 from .._pure.iphc_batch import ITEM_WORDS as _ITEM_WORDS
-from ..pipeline.frames import FrameBuffer, FramesLike
+from ..frames import FrameBuffer, FramesLike
 
 if TYPE_CHECKING:
     from ..lowpan.context import ContextTable

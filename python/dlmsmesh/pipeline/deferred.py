@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import _status as S
+from .._common import pipeline_items as I
+from .._common.pipeline_outcome import Outcome, code_of
 from ..errors import DecodeError, DlmsError, ReplayError
 from ..security.envelope import error_for
 from ..security.tags import FrameKind
-from . import items as I
-from .outcome import Outcome
 
 if TYPE_CHECKING:
     from ..security.context import SecurityContext
@@ -25,20 +25,6 @@ __all__ = ["settle_deferred", "code_of", "relocated", "ACSE_TAGS", "plain_at"]
 #: first octets of the ACSE APDUs (AARQ, AARE, RLRQ, RLRE)
 ACSE_TAGS = frozenset((0x60, 0x61, 0x62, 0x63))
 _IN_DATA = "in Data: "
-_CODES = {message: code for code, message in S.MESSAGES.items()}
-
-
-def code_of(err: DlmsError) -> int:
-    """The status code an exception stands for (PIPE_OTHER when none does)."""
-    code = getattr(err, "code", None)
-    if isinstance(code, int):
-        return code
-    if isinstance(err, ReplayError):
-        return S.PIPE_REPLAY
-    if isinstance(err, DecodeError):
-        reason = err.reason[len(_IN_DATA) :] if err.reason.startswith(_IN_DATA) else err.reason
-        return _CODES.get(reason, S.PIPE_OTHER)
-    return S.PIPE_OTHER
 
 
 def relocated(err: DlmsError, offset: int) -> DlmsError:

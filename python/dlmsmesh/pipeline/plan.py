@@ -10,7 +10,7 @@ import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
-from . import items as I
+from .._common import pipeline_items as I
 from .replay import CounterTable
 
 if TYPE_CHECKING:

@@ -30,9 +30,9 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import _status as S
+from .._common import pipeline_items as I
+from .._common.pipeline_outcome import Outcome
 from ..security.tags import KeySet
-from . import items as I
-from .outcome import Outcome
 
 if TYPE_CHECKING:
     from ..security.context import SecurityContext

@@ -1,5 +1,5 @@
 """What one encode call is asked to do, checked once and handed to the
-backend (:class:`EncodePlan`): which security context seals each request
+backend (:class:`~dlmsmesh._common.pipeline_plan.EncodePlan`, plain data): which security context seals each request
 and with which counter (reserved from the counter store before anything is
 sealed, so a counter is never used twice even if the batch fails), where
 each frame goes, and the transport fields."""
@@ -11,12 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .._common import pipeline_items as I
+from .._common.pipeline_plan import EncodePlan
 from ..errors import EncodeError
-from . import items as I
 
 if TYPE_CHECKING:
-    from ..lowpan.context import ContextTable
-    from ..lowpan.link import LinkPairs
     from ..security.context import SecurityContext
     from ..security.tags import KeySet
 
@@ -42,32 +41,6 @@ class Sender:
         title = self.ctx.system_title
         assert title is not None
         return title
-
-
-@dataclass(frozen=True, eq=False)
-class EncodePlan:
-    """``sender[i]``/``ic[i]``/``peer[i]``: request i's sender index
-    (:data:`~dlmsmesh.pipeline.items.NONE`: not ciphered), invocation
-    counter and destination index."""
-
-    layer: int
-    senders: list[Sender]
-    sender: array
-    ic: array
-    peer: array
-    wports: int
-    source: bytes
-    destinations: bytes
-    links: LinkPairs | None
-    contexts: ContextTable | None
-    ports: int
-    ip: int
-    flow_label: int
-    iphc_flags: int
-
-    @property
-    def npeers(self) -> int:
-        return len(self.destinations) // 16
 
 
 def reserve(

@@ -37,6 +37,7 @@ from .tags import (
     SC_COMPRESSION,
     SC_ENCRYPTION,
     TAG_LENGTH,
+    TAG_NAMES,
     FrameKind,
     KeyInfoKind,
     KeySet,
@@ -558,7 +559,7 @@ class SecurityContext:
 
     def _log_failure(self, frame: bytes, err: DlmsError) -> None:
         if log.isEnabledFor(logging.DEBUG):
-            name = E.TAG_NAMES.get(frame[0], f"tag {frame[0]:02x}") if frame else "empty frame"
+            name = TAG_NAMES.get(frame[0], f"tag {frame[0]:02x}") if frame else "empty frame"
             log.debug("rejected %s (%d bytes): %s: %s", name, len(frame), type(err).__name__, err)
 
     def _sender_title(self, frame: bytes, env: E.Envelope) -> bytes:
