@@ -86,7 +86,7 @@ def _open(out: Outcome, i: int, contexts: Sequence[SecurityContext], secure: Any
         out.errors[i] = error_for(S.SEC_NO_KEY, offset)
         return
     try:
-        plaintext = ctx._unprotect_deferred(secure, apdu, replay, 0).plaintext
+        plaintext = ctx.open_deferred(secure, apdu, replay).plaintext
     except DlmsError as err:
         offset = out.frame_offset(i, at + getattr(err, "offset", 0))
         out.fail(i, code_of(err), I.SECURITY_LAYER, offset)

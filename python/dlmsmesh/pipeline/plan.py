@@ -41,8 +41,7 @@ class DecodePlan:
         src = self.security
         if src is None:
             return None, []
-        setup = getattr(src, "_batch_setup", None) or src._setup  # type: ignore[union-attr]
-        ring, contexts = setup(secure)
+        ring, contexts = src.batch_ring(secure)
         return ring, list(contexts)
 
     def table(self, backend: str, ring: Any, contexts: list[SecurityContext]) -> CounterTable | None:

@@ -96,10 +96,10 @@ class CounterTable:
         fixed = ctx.peer_system_title
         if fixed is None:
             assert title is not None
-            return ctx._scope("rx", title, KeySet(e % I.KEY_SETS))
+            return ctx.counter_scope("rx", title, KeySet(e % I.KEY_SETS))
         scope = self.scopes[e]
         if scope is None:
-            scope = self.scopes[e] = ctx._scope("rx", fixed, KeySet(e % I.KEY_SETS))
+            scope = self.scopes[e] = ctx.counter_scope("rx", fixed, KeySet(e % I.KEY_SETS))
         return scope
 
     def forget(self) -> None:

@@ -34,7 +34,7 @@ class Sender:
 
     def key(self, secure: Any) -> Any:
         """The backend key object (built once per context)."""
-        return self.ctx._send_key(secure, self.key_set)
+        return self.ctx.send_key(secure, self.key_set)
 
     @property
     def title(self) -> bytes:
@@ -65,9 +65,7 @@ def reserve(
             continue
         s = index.get(id(ctx))
         if s is None:
-            with ctx._lock:
-                _, sc, key_set, framing = ctx._prepare(dedicated, general, broadcast, protection)
-                ctx._send_key(_secure_module(), key_set)  # fails early when the key is missing
+            sc, key_set, framing = ctx.send_setup(_secure_module(), dedicated, general, broadcast, protection)
             s = index[id(ctx)] = len(senders)
             senders.append(Sender(ctx, key_set, sc, framing))
             counts.append(0)
@@ -75,8 +73,7 @@ def reserve(
         counts[s] += 1
     firsts = []
     for snd, count in zip(senders, counts):
-        with snd.ctx._lock:
-            firsts.append(snd.ctx._reserve(snd.key_set, count))
+        firsts.append(snd.ctx.reserve_counters(snd.key_set, count))
     ic = array("I", bytes(4 * n))
     nxt = list(firsts)
     for i, s in enumerate(sender):
