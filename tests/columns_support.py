@@ -4,28 +4,20 @@ reference epoch from the datetime module, and backend-pinned calls."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import dlmsmesh
-from dlmsmesh import _backend, columns
+from dlmsmesh import columns
 from dlmsmesh.types import DateTime
 
-BACKENDS = ["native", "pure"] if dlmsmesh.native_available() else ["pure"]
+from .helpers import BACKENDS, on_backend
+
+__all__ = ["BACKENDS", "NAT", "on_backend", "outcome", "plain", "ref_epoch", "table_values"]
+
 NAT = columns.NAT
 UTC = dt.timezone.utc
 TICKS = columns.UNITS
-
-
-@contextmanager
-def on_backend(name: str) -> Iterator[None]:
-    before = _backend.backend()
-    _backend.set_backend(name)
-    try:
-        yield
-    finally:
-        _backend.set_backend(before)
 
 
 def outcome(fn: Callable[[], Any]) -> Any:

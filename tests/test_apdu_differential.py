@@ -28,7 +28,7 @@ from .test_apdu_errors import SPECIAL, mutate
 from .test_apdu_properties import SETTINGS, apdus
 from .test_apdu_vectors import NAMES, VECTORS
 
-pytestmark = pytest.mark.skipif("native" not in BACKENDS, reason="the C core is not built")
+pytestmark = [pytest.mark.skipif("native" not in BACKENDS, reason="the C core is not built"), pytest.mark.single_backend]
 
 if "native" in BACKENDS:
     from dlmsmesh._native import apdu as native_apdu

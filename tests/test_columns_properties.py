@@ -14,6 +14,7 @@ import datetime as dt
 import struct
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -39,6 +40,9 @@ from dlmsmesh.types import (
 )
 
 from .columns_support import BACKENDS, NAT, on_backend, outcome, plain, ref_epoch, table_values
+
+# every test runs each backend itself and compares them
+pytestmark = pytest.mark.single_backend
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -14,7 +14,7 @@ from collections import Counter
 
 import pytest
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL"), pytest.mark.single_backend]
 
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "security_crash_child.py")
 

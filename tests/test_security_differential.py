@@ -19,7 +19,7 @@ from dlmsmesh.security import envelope as E
 from dlmsmesh.security.batch import PeerKeys
 from dlmsmesh.security.tags import PLAIN_NAMES, KeyInfoKind
 
-pytestmark = pytest.mark.skipif(not dlmsmesh.native_available(), reason="C core not built")
+pytestmark = [pytest.mark.skipif(not dlmsmesh.native_available(), reason="C core not built"), pytest.mark.single_backend]
 
 if dlmsmesh.native_available():
     from dlmsmesh._native import secure as N

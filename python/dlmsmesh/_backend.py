@@ -12,15 +12,41 @@ import importlib
 import os
 import warnings
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from ._protocols import apdu as _apdu
+    from ._protocols import axdr as _axdr
+    from ._protocols import ber as _ber
+    from ._protocols import checksum as _checksum
+    from ._protocols import columns as _columns
+    from ._protocols import frag as _frag
+    from ._protocols import iphc as _iphc
+    from ._protocols import wrapper as _wrapper
 
 NAMES = ("native", "pure")
 _LAYERS = ("axdr", "apdu", "ber", "secure", "wrapper", "checksum", "iphc", "frag", "columns", "pipeline")
 
 
 class _Live:
+    """The live backend: one typed attribute per layer module (what the layer
+    modules call: ``_backend.live.axdr.decode(...)``), set together by
+    :func:`set_backend`, so a call costs one attribute lookup and mypy checks
+    it against the layer's ``dlmsmesh._protocols`` contract."""
+
     name: str = "pure"
     modules: dict[str, ModuleType] = {}
+    axdr: _axdr.Backend
+    apdu: _apdu.Backend
+    ber: _ber.Backend
+    wrapper: _wrapper.Backend
+    checksum: _checksum.Backend
+    iphc: _iphc.Backend
+    frag: _frag.Backend
+    columns: _columns.Backend
+    # typed by dlmsmesh._protocols.secure / .pipeline (written with the pipeline)
+    secure: Any
+    pipeline: Any
 
 
 live = _Live()
@@ -45,6 +71,10 @@ def set_backend(name: str) -> None:
     modules = _load(name)
     live.name = name
     live.modules = modules
+    # the module objects satisfy the protocols structurally (checked by
+    # tests/test_backend_contract.py); importlib only knows them as modules
+    for layer, mod in modules.items():
+        setattr(live, layer, cast(Any, mod))
 
 
 def backend() -> str:
@@ -53,6 +83,7 @@ def backend() -> str:
 
 
 def module(layer: str) -> Any:
+    """The live backend's module for ``layer`` (untyped; prefer ``live.<layer>``)."""
     return live.modules[layer]
 
 

@@ -612,12 +612,12 @@ for _c in list(globals().values()):
 
 def encode(apdu: Apdu) -> bytes:
     """The bytes of ``apdu``."""
-    return _backend.live.modules["apdu"].encode(apdu)  # type: ignore[no-any-return]
+    return _backend.live.apdu.encode(apdu)
 
 
 def decode(data: bytes | bytearray | memoryview) -> Apdu:
     """The APDU that ``data`` holds entirely."""
-    return _backend.live.modules["apdu"].decode(data)  # type: ignore[no-any-return]
+    return _backend.live.apdu.decode(data)
 
 
 # --------------------------------------------------------------------------

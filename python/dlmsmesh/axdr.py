@@ -17,20 +17,21 @@ from __future__ import annotations
 from typing import Any
 
 from . import _backend
+from .limits import DEFAULT_MAX_DEPTH
 
 __all__ = ["encode", "decode", "decode_prefix", "DEFAULT_MAX_DEPTH"]
 
-DEFAULT_MAX_DEPTH = 64
+# the one default (``limits``), re-exported: callers have always read it here
 
 
 def encode(value: Any) -> bytes:
     """The A-XDR bytes of ``value`` (shortest length forms)."""
-    return _backend.live.modules["axdr"].encode(value)  # type: ignore[no-any-return]
+    return _backend.live.axdr.encode(value)
 
 
 def decode(data: bytes | bytearray | memoryview, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     """The one value that ``data`` holds; trailing bytes are a DecodeError."""
-    return _backend.live.modules["axdr"].decode(data, max_depth)
+    return _backend.live.axdr.decode(data, max_depth)
 
 
 def decode_prefix(
@@ -39,4 +40,4 @@ def decode_prefix(
     """The value starting at ``offset`` and the offset just after it."""
     if not 0 <= offset <= len(data):
         raise ValueError(f"offset {offset} is outside the {len(data)}-byte input")
-    return _backend.live.modules["axdr"].decode_prefix(data, offset, max_depth)  # type: ignore[no-any-return]
+    return _backend.live.axdr.decode_prefix(data, offset, max_depth)

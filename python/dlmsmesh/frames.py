@@ -1,4 +1,4 @@
-"""Frames as the pipeline takes them: one buffer and the offsets between
+"""Frames as the pipeline and the batch codecs take them: one buffer and the offsets between
 frames (what a receive loop keeps), or any sequence of byte strings."""
 
 from __future__ import annotations

@@ -174,7 +174,7 @@ def udp_checksum(source: AddressLike, destination: AddressLike, segment: bytes |
     addresses; the segment's own checksum field counts as zero.  Never 0: a
     zero result is sent as 0xFFFF."""
     src, dst = address(source).packed, address(destination).packed
-    return int(_backend.live.modules["checksum"].udp_checksum(src, dst, segment))
+    return _backend.live.checksum.udp_checksum(src, dst, segment)
 
 
 def verify_udp_checksum(source: AddressLike, destination: AddressLike, segment: bytes | bytearray | memoryview) -> bool:

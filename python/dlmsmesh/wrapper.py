@@ -64,12 +64,12 @@ def encode(source_wport: int, destination_wport: int, apdu: bytes | bytearray | 
     _check_wport("destination_wport", destination_wport)
     if len(apdu) > 0xFFFF:
         raise EncodeError(f"APDU of {len(apdu)} bytes does not fit the 16-bit wrapper length")
-    return _backend.live.modules["wrapper"].header(source_wport, destination_wport, len(apdu)) + bytes(apdu)
+    return _backend.live.wrapper.header(source_wport, destination_wport, len(apdu)) + bytes(apdu)
 
 
 def decode(datagram: bytes | bytearray | memoryview) -> tuple[WrapperHeader, bytes]:
     """The header and the APDU of one UDP payload; DecodeError (layer ``wrapper``) otherwise."""
-    version, source, destination, length = _backend.live.modules["wrapper"].decode(datagram)
+    version, source, destination, length = _backend.live.wrapper.decode(datagram)
     return WrapperHeader(source, destination, length, version), bytes(datagram[HEADER_LENGTH:])
 
 

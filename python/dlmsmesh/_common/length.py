@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from .. import _status as S
 from ..errors import EncodeError
+from ..limits import MAX_LENGTH
 from .fail import Fail
-
-MAX_LENGTH = 0xFFFFFFFF
 
 
 def read_length(buf: bytes | bytearray | memoryview, p: int, end: int) -> tuple[int, int]:

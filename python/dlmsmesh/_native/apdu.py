@@ -8,9 +8,9 @@ import functools
 from typing import Any
 
 from .. import _status as S
+from .._common.apdu import LAYER, Codec, iip_fields
+from .._common.axdr import BYTE_CACHE
 from .._core import lib
-from .._pure.apdu import LAYER, Codec, iip_fields
-from .._pure.axdr import BYTE_CACHE
 from ..apdu import DataAccessResult, GetResponseNormal
 from ..errors import DecodeError
 from ..types import DoubleLong, DoubleLongUnsigned, Long, LongUnsigned, NullData

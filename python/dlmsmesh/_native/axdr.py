@@ -8,8 +8,9 @@ from array import array
 from typing import Any
 
 from .. import _status as S
+from .._common import axdr as common
 from .._core import ffi, lib
-from .._pure import axdr as pure
+from ..limits import DEFAULT_MAX_DEPTH
 from ..types import (
     Array,
     Bcd,
@@ -33,7 +34,6 @@ from ..types import (
 from .loader import loader
 
 LAYER = "data"
-DEFAULT_MAX_DEPTH = pure.DEFAULT_MAX_DEPTH
 
 
 class _Scratch(threading.local):
@@ -60,7 +60,7 @@ def _program_bound(n: int, max_depth: int) -> int:
 
 def _decode(data: Any, offset: int, max_depth: int, flags: int) -> tuple[Any, int]:
     if max_depth is not DEFAULT_MAX_DEPTH:  # the default (a cached small int) needs no check
-        pure.check_max_depth(max_depth)
+        common.check_max_depth(max_depth)
     n = len(data)
     src = ffi.from_buffer("uint8_t[]", data)
     sc = _scratch
@@ -188,15 +188,15 @@ def _pack_rows(v: Any) -> bytes | None:
     return None
 
 
-def _array_encoder(tag: int, table: dict[type, pure.Encoder]) -> pure.Encoder:
-    generic = pure._sequence_encoder(tag, table)
+def _array_encoder(tag: int, table: dict[type, common.Encoder]) -> common.Encoder:
+    generic = common.sequence_encoder(tag, table)
 
     def enc(v: Any, out: bytearray, depth: int) -> None:
         if len(v) >= _MIN_ROWS and depth + 2 <= DEFAULT_MAX_DEPTH:
             packed = _pack_rows(v)
             if packed is not None:
                 out.append(tag)
-                pure.put_length(out, len(v))
+                common.put_length(out, len(v))
                 out += packed
                 return
         generic(v, out, depth)
@@ -204,10 +204,10 @@ def _array_encoder(tag: int, table: dict[type, pure.Encoder]) -> pure.Encoder:
     return enc
 
 
-ENCODERS: dict[type, pure.Encoder] = dict(pure.ENCODERS)
+ENCODERS: dict[type, common.Encoder] = dict(common.ENCODERS)
 ENCODERS[Array] = ENCODERS[list] = _array_encoder(1, ENCODERS)
-ENCODERS[Structure] = ENCODERS[tuple] = pure._sequence_encoder(2, ENCODERS)
+ENCODERS[Structure] = ENCODERS[tuple] = common.sequence_encoder(2, ENCODERS)
 
 
 def encode(value: Any) -> bytes:
-    return pure.encode_with(ENCODERS, value)
+    return common.encode_with(ENCODERS, value)

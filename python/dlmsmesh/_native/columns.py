@@ -6,9 +6,8 @@ import threading
 from typing import Any
 
 from .. import _status as S
+from .._common.columns import ColumnBuffers, Layout, decode_error
 from .._core import ffi, lib
-from ..columns.buffers import ColumnBuffers
-from ..columns.layout import Layout, decode_error
 from ..errors import EncodeError
 
 _NULL = ffi.NULL

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .._common.iphc import Fail, Link
+from .._common.link import LinkPairs
 from .._core import ffi, lib
-from .._pure.iphc import Fail, Link
-from ..lowpan.link import LinkPairs
 from .iphc import context_table, pack_links
 
 if TYPE_CHECKING:
-    from ..lowpan.context import ContextTable
+    from .._protocols.iphc import ContextsLike
 
 
 def split(
-    datagram: bytes, link: Link, contexts: ContextTable | None, flags: int, mtu: int, tag: int, prefix: bytes
+    datagram: bytes, link: Link, contexts: ContextsLike | None, flags: int, mtu: int, tag: int, prefix: bytes
 ) -> tuple[list[bytes], int]:
     n = len(datagram)
     max_frames = n // 8 + 2

@@ -14,14 +14,13 @@ import threading
 from array import array
 from typing import TYPE_CHECKING, Any
 
+from .._common.iphc import ITEM_WORDS as _ITEM_WORDS
+from .._common.iphc import Batch, Fail
 from .._core import ffi, lib
-from .._pure.iphc import Batch, Fail
-from .._pure.iphc_batch import ITEM_WORDS as _ITEM_WORDS
 from ..frames import FrameBuffer, FramesLike
 
 if TYPE_CHECKING:
-    from ..lowpan.context import ContextTable
-    from ..lowpan.link import LinkPairs
+    from .._protocols.iphc import ContextsLike, LinksLike
 
 assert ffi.sizeof("dm_ll_pair") == 18
 assert ffi.sizeof("dm_lowpan_item") == 4 * _ITEM_WORDS
@@ -76,20 +75,20 @@ def _fits(have: int, need: int) -> bool:
 _scratch = _Scratch()
 
 
-def pack_links(links: LinkPairs) -> tuple[Any, int]:
+def pack_links(links: LinksLike) -> tuple[Any, int]:
     """(dm_ll_pair array or NULL, count) for ``links``."""
     if not len(links):
         return ffi.NULL, 0
     return ffi.from_buffer("dm_ll_pair[]", links.packed), len(links)
 
 
-def context_table(contexts: ContextTable | None) -> Any:
+def context_table(contexts: ContextsLike | None) -> Any:
     if contexts is None:
         return ffi.NULL
     return ffi.from_buffer("dm_lowpan_context[]", contexts.packed)
 
 
-def _prepare(items: FramesLike, links: LinkPairs) -> tuple[Any, Any, Any, int, int, int]:
+def _prepare(items: FramesLike, links: LinksLike) -> tuple[Any, Any, Any, int, int, int]:
     """(input, ends, link pairs, pair count, n, input bytes) for C."""
     if isinstance(items, FrameBuffer):
         # already one buffer: frame i ends at offsets[i + 1]
@@ -108,7 +107,7 @@ def _prepare(items: FramesLike, links: LinkPairs) -> tuple[Any, Any, Any, int, i
     return ffi.from_buffer(blob), ffi.from_buffer("uint32_t[]", ends), ll, ll_count, n, len(blob)
 
 
-def _batch(fn: Any, items: FramesLike, links: LinkPairs, contexts: ContextTable | None, arg: int, growth: int) -> Batch:
+def _batch(fn: Any, items: FramesLike, links: LinksLike, contexts: ContextsLike | None, arg: int, growth: int) -> Batch:
     src, ends, ll, ll_count, n, size = _prepare(items, links)
     out, records = _scratch.batch_buffers(size + growth * n + 1, n)
     rc = fn(
@@ -136,11 +135,11 @@ def _batch(fn: Any, items: FramesLike, links: LinkPairs, contexts: ContextTable 
     return Batch.from_records(memoryview(out).toreadonly()[:end], words, failures)
 
 
-def compress(items: FramesLike, links: LinkPairs, contexts: ContextTable | None, flags: int) -> Batch:
+def compress(items: FramesLike, links: LinksLike, contexts: ContextsLike | None, flags: int) -> Batch:
     return _batch(lib.dm_iphc_compress, items, links, contexts, flags, _COMPRESS_GROWTH)
 
 
-def decompress(items: FramesLike, links: LinkPairs, contexts: ContextTable | None, datagram_size: int) -> Batch:
+def decompress(items: FramesLike, links: LinksLike, contexts: ContextsLike | None, datagram_size: int) -> Batch:
     return _batch(lib.dm_iphc_decompress, items, links, contexts, datagram_size, _DECOMPRESS_GROWTH)
 
 
@@ -150,7 +149,7 @@ def decompress(items: FramesLike, links: LinkPairs, contexts: ContextTable | Non
 
 
 def _one(
-    fn: Any, item: bytes, links: LinkPairs, contexts: ContextTable | None, arg: int, growth: int
+    fn: Any, item: bytes, links: LinksLike, contexts: ContextsLike | None, arg: int, growth: int
 ) -> tuple[bytes, int, int]:
     sc = _scratch
     n = len(item)
@@ -168,11 +167,11 @@ def _one(
     return ffi.buffer(sc.out, it.length)[:], it.header_length, it.info
 
 
-def compress_one(item: bytes, links: LinkPairs, contexts: ContextTable | None, flags: int) -> tuple[bytes, int, int]:
+def compress_one(item: bytes, links: LinksLike, contexts: ContextsLike | None, flags: int) -> tuple[bytes, int, int]:
     return _one(lib.dm_iphc_compress, item, links, contexts, flags, _COMPRESS_GROWTH)
 
 
 def decompress_one(
-    frame: bytes, links: LinkPairs, contexts: ContextTable | None, datagram_size: int
+    frame: bytes, links: LinksLike, contexts: ContextsLike | None, datagram_size: int
 ) -> tuple[bytes, int, int]:
     return _one(lib.dm_iphc_decompress, frame, links, contexts, datagram_size, _DECOMPRESS_GROWTH)

@@ -19,8 +19,8 @@ import threading
 import types
 from typing import Any
 
+from .._common.axdr import BYTE_CACHE
 from .._core import lib
-from .._pure.axdr import BYTE_CACHE
 from ..types import (
     TYPES_BY_TAG,
     ArrayDescription,

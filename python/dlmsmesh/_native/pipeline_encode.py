@@ -11,9 +11,9 @@ from typing import Any
 
 from .. import _status as S
 from .._common import pipeline_items as I
+from .._common.apdu import iip_byte, long_iip
 from .._common.pipeline_plan import EncodePlan
 from .._core import ffi, lib
-from .._pure.apdu import iip_byte, long_iip
 from ..apdu import ActionRequestNormal, DataNotification, GetRequestNormal, SetRequestNormal
 from ..errors import EncodeError
 from ..frames import FrameBuffer

@@ -13,8 +13,8 @@ from array import array
 from typing import Any
 
 from .. import _status as S
-from ..columns.buffers import ColumnBuffers
-from ..columns.layout import Field, Kind, Layout, decode_error, read_length
+from .._common.columns import ColumnBuffers, Field, Kind, Layout, decode_error, read_length
+from .._common.length import put_length as _put_length
 from ..errors import EncodeError
 
 WHOLE = 1
@@ -315,15 +315,6 @@ def _header(buf: bytes, offset: int, layout: Layout) -> tuple[int, int]:
 # --------------------------------------------------------------------------
 # encode
 # --------------------------------------------------------------------------
-
-
-def _put_length(out: bytearray, n: int) -> None:
-    if n < 0x80:
-        out.append(n)
-    else:
-        size = (n.bit_length() + 7) // 8
-        out.append(0x80 | size)
-        out += n.to_bytes(size, "big")
 
 
 def _list(buf: Any, code: str) -> list[Any]:

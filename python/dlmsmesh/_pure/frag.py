@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import _status as S
-from .iphc import ELIDE_CHECKSUM, Fail, Link, compress_header
+from .._common.iphc import ELIDE_CHECKSUM, Fail, Link
+from ..limits import MAX_DATAGRAM_SIZE
+from .iphc import compress_header
 
 if TYPE_CHECKING:
-    from ..lowpan.context import ContextTable
+    from .._protocols.iphc import ContextsLike
 
 FRAG1_HEADER = 4
 FRAGN_HEADER = 5
-MAX_DATAGRAM = 2047
 
 
 def split(
-    datagram: bytes, link: Link, contexts: ContextTable | None, flags: int, mtu: int, tag: int, prefix: bytes
+    datagram: bytes, link: Link, contexts: ContextsLike | None, flags: int, mtu: int, tag: int, prefix: bytes
 ) -> tuple[list[bytes], int]:
     """(the frames, the compressed header length) of one datagram; raises Fail."""
     data = bytes(datagram)
@@ -26,7 +27,7 @@ def split(
     n = len(data)
     if len(prefix) + h + n - consumed <= mtu:
         return [prefix + hdr + data[consumed:]], h
-    if n > MAX_DATAGRAM:
+    if n > MAX_DATAGRAM_SIZE:
         raise Fail(S.FRAG_TOO_BIG, 0)
     if mtu < len(prefix) + FRAG1_HEADER + h or mtu < len(prefix) + FRAGN_HEADER + 8:
         raise Fail(S.FRAG_MTU, 0)

@@ -5,7 +5,7 @@ on one side, an IPHC frame on the other.  The order of checks, the error
 offsets and the choice among equally short encodings are those of the C code:
 both backends give the same bytes and the same errors.
 
-``links`` is a :class:`dlmsmesh.lowpan.link.LinkPairs`: the (source,
+``links`` is a :class:`dlmsmesh.lowpan.link.LinkPairs` (any ``LinksLike``): the (source,
 destination) link-layer addresses (bytes of length 0, 2 or 8), none, one
 pair for every item, or one per item.  ``contexts`` is a :class:`dlmsmesh.lowpan.ContextTable` or None;
 only its ``rows`` are read: 16 entries, None or (prefix as a 128-bit int,
@@ -19,27 +19,49 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import _status as S
+from .._common.iphc import (
+    CONTEXT_COMPRESS,
+    CONTEXT_DECOMPRESS,
+    ELIDE_CHECKSUM,
+    HEADERS_ONLY,
+    INFO_DAC,
+    INFO_ELIDED,
+    INFO_PENDING,
+    INFO_SAC,
+    INFO_UDP,
+    IPV6_HEADER,
+    NH_UDP,
+    UDP_HEADER,
+    Batch,
+    Fail,
+    Link,
+)
 from .checksum import udp_checksum
-from .iphc_batch import Batch
 
 if TYPE_CHECKING:
-    from ..lowpan.context import ContextTable
-    from ..lowpan.link import LinkPairs
+    from .._protocols.iphc import ContextsLike, LinksLike
 
-IPV6_HEADER = 40
-UDP_HEADER = 8
-NH_UDP = 17
+__all__ = [
+    "Batch",
+    "Fail",
+    "Link",
+    "ELIDE_CHECKSUM",
+    "HEADERS_ONLY",
+    "INFO_SAC",
+    "INFO_DAC",
+    "INFO_UDP",
+    "INFO_ELIDED",
+    "INFO_PENDING",
+    "IPV6_HEADER",
+    "UDP_HEADER",
+    "NH_UDP",
+    "compress_header",
+    "compress",
+    "decompress",
+    "compress_one",
+    "decompress_one",
+]
 
-# flags and info bits: the values of dlmsmesh.h
-ELIDE_CHECKSUM = 1
-HEADERS_ONLY = 2
-INFO_SAC = 1
-INFO_DAC = 2
-INFO_UDP = 4
-INFO_ELIDED = 8
-INFO_PENDING = 16
-CONTEXT_DECOMPRESS = 1
-CONTEXT_COMPRESS = 2
 _USABLE = CONTEXT_DECOMPRESS | CONTEXT_COMPRESS
 
 _LINK_LOCAL = 0xFE80 << 112
@@ -58,17 +80,6 @@ _udp_head = struct.Struct(">HHHH")
 _H = struct.Struct(">H")
 
 Rows = Sequence[Any]
-Link = tuple[bytes, bytes]
-
-
-class Fail(Exception):
-    """An item that failed: the status code and the offset in the item."""
-
-    def __init__(self, code: int, offset: int) -> None:
-        super().__init__(code, offset)
-        self.code = code
-        self.offset = offset
-
 
 def _iid(ll: bytes) -> bytes | None:
     if len(ll) == 8:
@@ -264,7 +275,7 @@ def compress_header(data: bytes, link: Link, rows: Rows | None, flags: int) -> t
     return bytes(out), (IPV6_HEADER + UDP_HEADER if udp else IPV6_HEADER), info
 
 
-def compress(items: Sequence[bytes], links: LinkPairs, contexts: ContextTable | None, flags: int) -> Batch:
+def compress(items: Sequence[bytes], links: LinksLike, contexts: ContextsLike | None, flags: int) -> Batch:
     links.check(len(items))
     rows = contexts.rows if contexts is not None else None
     outputs: list[bytes | None] = []
@@ -474,7 +485,7 @@ def _decompress(frame: bytes, link: Link, rows: Rows | None, dsize: int) -> tupl
     return ip + _udp_head.pack(sport, dport, ip_payload, check) + body, p, info
 
 
-def decompress(items: Sequence[bytes], links: LinkPairs, contexts: ContextTable | None, datagram_size: int) -> Batch:
+def decompress(items: Sequence[bytes], links: LinksLike, contexts: ContextsLike | None, datagram_size: int) -> Batch:
     links.check(len(items))
     rows = contexts.rows if contexts is not None else None
     outputs: list[bytes | None] = []
@@ -501,7 +512,7 @@ def decompress(items: Sequence[bytes], links: LinkPairs, contexts: ContextTable 
 # --------------------------------------------------------------------------
 
 
-def compress_one(item: bytes, links: LinkPairs, contexts: ContextTable | None, flags: int) -> tuple[bytes, int, int]:
+def compress_one(item: bytes, links: LinksLike, contexts: ContextsLike | None, flags: int) -> tuple[bytes, int, int]:
     """(frame, compressed header length, info) of one datagram."""
     data = bytes(item)
     hdr, consumed, info = compress_header(data, links.pair(0), contexts.rows if contexts is not None else None, flags)
@@ -509,7 +520,7 @@ def compress_one(item: bytes, links: LinkPairs, contexts: ContextTable | None, f
 
 
 def decompress_one(
-    frame: bytes, links: LinkPairs, contexts: ContextTable | None, datagram_size: int
+    frame: bytes, links: LinksLike, contexts: ContextsLike | None, datagram_size: int
 ) -> tuple[bytes, int, int]:
     """(datagram, compressed header length, info) of one frame."""
     rows = contexts.rows if contexts is not None else None

@@ -19,6 +19,7 @@ from typing import Any
 
 from .. import _status as S
 from .._common import pipeline_items as I
+from .._common.link import LinkPairs
 from .._common.pipeline_outcome import Outcome, code_of
 from .._common.pipeline_plan import DecodeJob
 from .._common.secure import DEFERRED
@@ -27,7 +28,7 @@ from ..errors import DecodeError
 from ..frames import FrameBuffer
 from . import apdu as pure_apdu
 from . import checksum, iphc, secure, wrapper
-from .pipeline_encode import Link, encode
+from .pipeline_encode import encode
 
 __all__ = ["decode", "encode", "codecs", "Workspace"]
 
@@ -105,7 +106,7 @@ class _Walk:
             return frame[p + 1 :]
         if b & 0xE0 != 0x60:
             raise _Fail(S.LOWPAN_DISPATCH, I.LOWPAN_LAYER, p)
-        link: Any = Link(src, dst)
+        link = LinkPairs.single(src, dst)
         try:
             datagram, hlen, info = iphc.decompress_one(frame[p:], link, self.job.contexts, 0)
         except iphc.Fail as f:

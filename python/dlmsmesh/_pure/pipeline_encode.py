@@ -10,38 +10,20 @@ from typing import Any
 
 from .. import _status as S
 from .._common import pipeline_items as I
+from .._common.link import LinkPairs
 from .._common.pipeline_plan import EncodePlan
 from ..errors import EncodeError
 from ..frames import FrameBuffer
 from . import apdu as pure_apdu
 from . import checksum, iphc, secure, wrapper
 
-__all__ = ["encode", "Link"]
+__all__ = ["encode"]
 
 _UDP = struct.Struct(">HHHH")
 _IP = struct.Struct(">IHBB16s16s")
 
 
-class Link:
-    """The link-layer addresses of one frame, in the shape ``_pure.iphc``
-    reads a ``LinkPairs`` (b"": not known)."""
-
-    __slots__ = ("addresses",)
-
-    def __init__(self, src: bytes, dst: bytes) -> None:
-        self.addresses = (src, dst)
-
-    def __len__(self) -> int:
-        return 1 if self.addresses[0] or self.addresses[1] else 0
-
-    def pair(self, index: int) -> tuple[bytes, bytes]:
-        return self.addresses
-
-    def check(self, n: int) -> None:
-        pass
-
-
-_NO_LINK = Link(b"", b"")
+_NO_LINK = LinkPairs()
 
 
 def _too_long(i: int) -> EncodeError:
@@ -78,7 +60,7 @@ def encode(requests: Sequence[Any], plan: EncodePlan) -> FrameBuffer:
             if plan.layer != I.UDP_LAYER:
                 frame = _IP.pack(first, length, 17, hop, plan.source, dst) + frame
             if plan.layer == I.LOWPAN_LAYER:
-                link: Any = Link(*links.pair(p)) if links is not None else _NO_LINK
+                link = LinkPairs.single(*links.pair(p)) if links is not None else _NO_LINK
                 try:
                     frame = iphc.compress_one(frame, link, plan.contexts, plan.iphc_flags)[0]
                 except iphc.Fail as f:

@@ -90,7 +90,7 @@ def decode(
 
     ``numpy``: None uses numpy when it imports, False never, True requires it.
     """
-    return _decode(_backend.live.modules["columns"], data, layout, offset, unit, numpy, standard_sign)
+    return _decode(_backend.live.columns, data, layout, offset, unit, numpy, standard_sign)
 
 
 def _decode(
@@ -151,6 +151,6 @@ def encode(
     if not lay.complete:
         raise ValueError("every field of an encoded layout needs its type")
     bufs, rows, unit = from_columns(lay, columns, valid, None)
-    return _backend.live.modules["columns"].encode(  # type: ignore[no-any-return]
+    return _backend.live.columns.encode(
         lay, bufs, rows, UNITS[unit], _flags(lay, standard_sign)
     )

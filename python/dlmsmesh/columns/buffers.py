@@ -6,8 +6,8 @@ from __future__ import annotations
 from array import array
 from typing import Any
 
+from .._common.columns import ColumnBuffers, Kind, Layout
 from ..errors import EncodeError
-from .layout import Field, Kind, Layout
 from .table import BytesColumn, DateTimeColumn, Table
 
 __all__ = ["ColumnBuffers", "allocate", "to_table", "from_columns"]
@@ -16,24 +16,6 @@ _DTYPES = {"B": "uint8", "b": "int8", "H": "uint16", "h": "int16", "I": "uint32"
            "Q": "uint64", "q": "int64", "f": "float32", "d": "float64"}
 _RANGES = {"B": (0, 2**8 - 1), "b": (-(2**7), 2**7 - 1), "H": (0, 2**16 - 1), "h": (-(2**15), 2**15 - 1),
            "I": (0, 2**32 - 1), "i": (-(2**31), 2**31 - 1), "Q": (0, 2**64 - 1), "q": (-(2**63), 2**63 - 1)}
-
-
-class ColumnBuffers:
-    """One column's buffers: ``values`` (numbers or epoch; the bytes of an
-    octets column), ``offsets`` (octets: rows + 1), ``valid`` (nullable),
-    ``deviation`` and ``status`` (date-time).  Every buffer exposes the buffer
-    protocol with native-order items."""
-
-    __slots__ = ("field", "values", "offsets", "valid", "deviation", "status")
-
-    def __init__(self, field: Field, values: Any, offsets: Any = None, valid: Any = None,
-                 deviation: Any = None, status: Any = None) -> None:
-        self.field = field
-        self.values = values
-        self.offsets = offsets
-        self.valid = valid
-        self.deviation = deviation
-        self.status = status
 
 
 def _new(np: Any, code: str, n: int, boolean: bool = False) -> Any:

@@ -14,9 +14,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Union
 
+from ..limits import MAX_CONTEXTS
+
 __all__ = ["Context", "ContextTable", "MAX_CONTEXTS"]
 
-MAX_CONTEXTS = 16
 _DECOMPRESS = 1
 _COMPRESS = 2
 _ROW = struct.Struct("16sBB")

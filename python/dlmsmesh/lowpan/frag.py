@@ -13,14 +13,14 @@ import secrets
 
 from .. import _backend
 from .. import _status as S
-from .._pure.iphc import ELIDE_CHECKSUM, Fail
+from .._common.iphc import ELIDE_CHECKSUM, Fail
 from ..errors import EncodeError
+from ..limits import MAX_DATAGRAM_SIZE
 from .context import ContextTable
 from .iphc import Contexts, LinkLike, encode_error, links_of
 
 __all__ = ["fragment", "Fragmenter", "MAX_DATAGRAM_SIZE"]
 
-MAX_DATAGRAM_SIZE = 2047  # the 11-bit datagram_size
 
 _ENCODE_CODES = frozenset((S.FRAG_MTU, S.FRAG_TOO_BIG))
 
@@ -51,7 +51,7 @@ def fragment(
     link = links_of(ll_src, ll_dst, None).pair(0)
     flags = ELIDE_CHECKSUM if elide_checksum else 0
     try:
-        frames, _ = _backend.live.modules["frag"].split(
+        frames, _ = _backend.live.frag.split(
             bytes(datagram), link, ContextTable.of(contexts), flags, mtu, tag, bytes(prefix)
         )
     except Fail as f:

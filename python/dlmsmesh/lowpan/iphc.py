@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Union
 
 from .. import _backend
 from .. import _status as S
-from .._pure.iphc import (
+from .._common.iphc import (
     ELIDE_CHECKSUM,
     HEADERS_ONLY,
     INFO_DAC,
@@ -44,7 +44,7 @@ from .context import ContextTable, PrefixLike
 from .link import LinkPairs, link_address
 
 if TYPE_CHECKING:
-    from ..pipeline.frames import FrameBuffer, FramesLike
+    from ..frames import FrameBuffer, FramesLike
 
 __all__ = [
     "Decompressed",
@@ -161,10 +161,10 @@ def compress_datagram(
 
 def _compress_one(data: bytes, links: LinkPairs, contexts: ContextTable | None, flags: int) -> bytes:
     try:
-        frame, _, _ = _backend.live.modules["iphc"].compress_one(data, links, contexts, flags)
+        frame, _, _ = _backend.live.iphc.compress_one(data, links, contexts, flags)
     except Fail as f:
         raise encode_error(f.code, f.offset) from None
-    return frame  # type: ignore[no-any-return]
+    return frame
 
 
 def decompress_raw(
@@ -173,7 +173,7 @@ def decompress_raw(
     """(datagram, compressed header length, info bits) of one IPHC frame: the
     fast path under :func:`decompress` and the frame decoder."""
     try:
-        return _backend.live.modules["iphc"].decompress_one(frame, links, contexts, datagram_size)  # type: ignore[no-any-return]
+        return _backend.live.iphc.decompress_one(frame, links, contexts, datagram_size)
     except Fail as f:
         raise _decode_error(f.code, f.offset) from None
 
@@ -251,7 +251,7 @@ def compress_batch(
     once for a set of peers, or a list of pairs) gives each datagram its own
     link-layer addresses; otherwise ``ll_src``/``ll_dst`` serve all.  The first bad datagram raises
     DecodeError (its index in the message)."""
-    batch = _backend.live.modules["iphc"].compress(
+    batch = _backend.live.iphc.compress(
         datagrams, links_of(ll_src, ll_dst, links), ContextTable.of(contexts), _flags(elide_checksum)
     )
     if batch.failures:
@@ -272,7 +272,7 @@ def decompress_batch(
     strings or a :class:`~dlmsmesh.pipeline.FrameBuffer`; one C call on the
     native backend); a frame that does not decompress gives its DecodeError
     in its place, so one bad frame does not cost the others."""
-    batch = _backend.live.modules["iphc"].decompress(
+    batch = _backend.live.iphc.decompress(
         frames, links_of(ll_src, ll_dst, links), ContextTable.of(contexts), 0
     )
     out: list[bytes | DecodeError] = batch.outputs  # type: ignore[assignment]
@@ -294,9 +294,9 @@ def decompress_batch_buffer(
     ``pipeline.decode_batch(..., layer="ipv6")`` takes -- with no object
     built per datagram; a frame that does not decompress leaves an empty
     datagram in its place and its DecodeError in the dict, by index."""
-    from ..pipeline.frames import FrameBuffer
+    from ..frames import FrameBuffer
 
-    batch = _backend.live.modules["iphc"].decompress(
+    batch = _backend.live.iphc.decompress(
         frames, links_of(ll_src, ll_dst, links), ContextTable.of(contexts), 0
     )
     data, offsets = batch.buffer()

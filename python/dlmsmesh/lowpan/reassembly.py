@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 from .. import _status as S
 from ..ipv6 import IPV6_HEADER_LENGTH, udp_checksum
+from ..limits import REASSEMBLY_MAX_BYTES, REASSEMBLY_MAX_DATAGRAMS, REASSEMBLY_TIMEOUT
 
 __all__ = ["Reassembler", "ReassemblyStats", "ENTRY_OVERHEAD"]
 
@@ -71,9 +72,9 @@ class Reassembler:
     def __init__(
         self,
         *,
-        max_bytes: int = 64 * 1024,
-        max_datagrams: int = 32,
-        timeout: float = 60.0,
+        max_bytes: int = REASSEMBLY_MAX_BYTES,
+        max_datagrams: int = REASSEMBLY_MAX_DATAGRAMS,
+        timeout: float = REASSEMBLY_TIMEOUT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_bytes < ENTRY_OVERHEAD + 1 or max_datagrams < 1 or timeout <= 0:

@@ -1,6 +1,5 @@
-"""Frames as the pipeline takes them: :class:`FrameBuffer` lives in
-:mod:`dlmsmesh.frames` (the bottom layer, so backends and lowpan can use it);
-this name stays for code that imported it from here."""
+"""``FrameBuffer`` lives at the bottom of the package (``dlmsmesh.frames``):
+the backends and ``lowpan`` build it too.  Re-exported here for the pipeline."""
 
 from __future__ import annotations
 
