@@ -9,13 +9,28 @@ fills these; a backend reads them and never reaches back up.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["DecodeJob", "EncodePlan", "SenderLike"]
+    from .._protocols.apdu import Backend as ApduBackend
+    from .._protocols.secure import Backend as SecureBackend
+
+__all__ = ["Codecs", "DecodeJob", "EncodePlan", "SenderLike"]
+
+
+class Codecs(NamedTuple):
+    """What the orchestration reads a pipeline backend's outcome with: the
+    backend's name, its secure module, its APDU codec and (native) the
+    loader of the APDU programs it wrote."""
+
+    name: str
+    secure: SecureBackend
+    apdu: ApduBackend
+    load_program: Callable[[memoryview], Any] | None
 
 
 @dataclass(frozen=True, eq=False)

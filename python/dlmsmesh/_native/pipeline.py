@@ -19,7 +19,7 @@ from typing import Any
 
 from .._common import pipeline_items as I
 from .._common.pipeline_outcome import Outcome
-from .._common.pipeline_plan import DecodeJob
+from .._common.pipeline_plan import Codecs, DecodeJob
 from .._core import ffi, lib
 from ..frames import FrameBuffer
 from . import apdu as native_apdu
@@ -108,10 +108,10 @@ def _keys_locked(ring: Any) -> Any:
     return secure._locked(ring.keys) if ring is not None else contextlib.nullcontext()
 
 
-def codecs() -> tuple[str, Any, Any, Any]:
+def codecs() -> Codecs:
     """(backend name, secure module, APDU codec, program loader) that the
     orchestration settles and reads this backend's outcomes with."""
-    return "native", secure, native_apdu, loader().load
+    return Codecs("native", secure, native_apdu, loader().load)
 
 
 def decode(frames: FrameBuffer, job: DecodeJob, workspace: Workspace | None = None) -> Outcome:

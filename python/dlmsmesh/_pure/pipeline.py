@@ -21,7 +21,7 @@ from .. import _status as S
 from .._common import pipeline_items as I
 from .._common.link import LinkPairs
 from .._common.pipeline_outcome import Outcome, code_of
-from .._common.pipeline_plan import DecodeJob
+from .._common.pipeline_plan import Codecs, DecodeJob
 from .._common.secure import DEFERRED
 from .._common.security_tags import CIPHERED_TAGS
 from ..errors import DecodeError
@@ -44,10 +44,10 @@ class Workspace:
     generation = 0
 
 
-def codecs() -> tuple[str, Any, Any, Any]:
+def codecs() -> Codecs:
     """(backend name, secure module, APDU codec, program loader or None)
     that the orchestration settles and reads this backend's outcomes with."""
-    return "pure", secure, pure_apdu, None
+    return Codecs("pure", secure, pure_apdu, None)
 
 
 class _Fail(Exception):

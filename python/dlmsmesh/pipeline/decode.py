@@ -76,7 +76,7 @@ def decode_batch(
         layer=layer, security=security, replay_check=replay_check, allow_plain=allow_plain,
         verify_checksum=verify_checksum, contexts=contexts, links=links,
     )  # fmt: skip
-    return decode_with(_backend.module("pipeline"), frames, plan, out)
+    return decode_with(_backend.live.pipeline, frames, plan, out)
 
 
 def decode_with(backend: Any, frames: FramesLike, plan: DecodePlan, out: Any = None) -> DecodedBatch:
@@ -147,7 +147,7 @@ def decode_plan(
 
 def new_workspace() -> Any:
     """Reusable buffers for :func:`decode_batch` ``out=`` on the live backend."""
-    return _backend.module("pipeline").Workspace()
+    return _backend.live.pipeline.Workspace()
 
 
 def _links(links: Links) -> LinkPairs | None:

@@ -50,7 +50,7 @@ def encode_batch(requests: Sequence[Request], **options: Any) -> FrameBuffer:
     """
     requests = list(requests)
     plan = encode_plan(requests, **options)
-    return _backend.module("pipeline").encode(requests, plan)  # type: ignore[no-any-return]
+    return _backend.live.pipeline.encode(requests, plan)
 
 
 def encode_plan(

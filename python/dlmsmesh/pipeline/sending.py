@@ -86,7 +86,7 @@ def reserve(
 def _secure_module() -> Any:
     from .. import _backend
 
-    return _backend.module("secure")
+    return _backend.live.secure
 
 
 def check_service_form(tags: Sequence[int], general: bool) -> None:

@@ -20,10 +20,12 @@ class HlsGmac(KeyMaterial):
         with self._lock:
             if "ak" not in self._secrets:
                 raise EncodeError("HLS-GMAC needs the authentication key (ak)")
-            mod = _backend.module("secure")
+            mod = _backend.live.secure
             key = self.send_key(mod, KeySet.UNICAST)
             ic = self.reserve_counters(KeySet.UNICAST)
-            content = mod.seal(key, SC_AUTHENTICATION | int(self._suite), self._system_title, ic, challenge)
+            title = self._system_title
+            assert title is not None  # reserve_counters refuses a context without one
+            content = mod.seal(key, SC_AUTHENTICATION | int(self._suite), title, ic, challenge)
         return content[:5] + content[-TAG_LENGTH:]
 
     def verify_hls_gmac(self, challenge: bytes, response: bytes) -> None:
@@ -37,7 +39,7 @@ class HlsGmac(KeyMaterial):
             raise SecurityError("HLS-GMAC verification needs the peer's system title")
         if len(response) != 5 + TAG_LENGTH or response[0] != SC_AUTHENTICATION | int(self._suite):
             raise AuthenticationError("HLS-GMAC reply is not SC(0x10|suite) | IC | 12-byte tag")
-        mod = _backend.module("secure")
+        mod = _backend.live.secure
         with self._lock:
             key = self._key(mod, "ek")
             if key is None or "ak" not in self._secrets:

@@ -74,7 +74,7 @@ class ReceiveSide(KeyMaterial):
         if refused is not None:
             self._log_failure(frame, refused)
             raise refused
-        mod = _backend.module("secure")
+        mod = _backend.live.secure
         with self._lock:
             ring = self._ring(mod)
         res = mod.open_batch(ring, frame, (0, len(frame)))
@@ -187,7 +187,7 @@ class ReceiveSide(KeyMaterial):
     ) -> BatchUnprotected:
         """Verify and decrypt many frames in one backend call (then one
         counter-store transaction): per-frame plaintext or error."""
-        return unprotect_frames(_backend.module("secure"), frames, replay_check, self.batch_ring)
+        return unprotect_frames(_backend.live.secure, frames, replay_check, self.batch_ring)
 
 
 # --------------------------------------------------------------------------

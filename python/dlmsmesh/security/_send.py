@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import _backend
+from .._common.secure import FRAME_DED, FRAME_GENERAL_DED, FRAME_GENERAL_GLO, FRAME_GLO
 from ..errors import EncodeError
 from . import envelope as E
 from ._keys import KeyMaterial
@@ -45,13 +46,12 @@ class SendSide(KeyMaterial):
         if prot & Protection.AUTHENTICATION and "ak" not in self._secrets:
             raise EncodeError("authentication asked but no authentication key (ak) configured")
         key_set = KeySet.DEDICATED if dedicated else KeySet.BROADCAST if broadcast else KeySet.UNICAST
-        mod = _backend.module("secure")
         sc = int(prot) | int(self._suite) | (SC_BROADCAST if broadcast else 0)
         if general:
-            framing = mod.FRAME_GENERAL_DED if dedicated else mod.FRAME_GENERAL_GLO
+            framing = FRAME_GENERAL_DED if dedicated else FRAME_GENERAL_GLO
         else:
-            framing = mod.FRAME_DED if dedicated else mod.FRAME_GLO
-        return mod, sc, key_set, framing
+            framing = FRAME_DED if dedicated else FRAME_GLO
+        return _backend.live.secure, sc, key_set, framing
 
     def send_setup(
         self, mod: Any, dedicated: bool, general: bool, broadcast: bool, protection: Protection | int | None

@@ -75,7 +75,7 @@ class Keyring:
         self, frames: Sequence[bytes | bytearray | memoryview], *, replay_check: bool = True
     ) -> BatchUnprotected:
         """Verify and decrypt frames from any of the peers in one backend call."""
-        return unprotect_frames(_backend.module("secure"), frames, replay_check, self.batch_ring)
+        return unprotect_frames(_backend.live.secure, frames, replay_check, self.batch_ring)
 
     def unprotect(self, frame: bytes | bytearray | memoryview, *, replay_check: bool = True) -> Unprotected:
         """Verify and decrypt one frame from any of the peers."""
