@@ -18,7 +18,7 @@ from ..security.envelope import error_for
 from ..security.tags import FrameKind
 
 if TYPE_CHECKING:
-    from ..security.context import SecurityContext
+    from ..security._batch_access import BatchContext
 
 __all__ = ["settle_deferred", "code_of", "relocated", "ACSE_TAGS", "plain_at"]
 
@@ -44,9 +44,7 @@ def plain_at(secure: Any, ciphered: bytes) -> int:
     return env.content + (0 if env.kind is FrameKind.GENERAL_SIGNING else 5)
 
 
-def settle_deferred(
-    out: Outcome, contexts: Sequence[SecurityContext], secure: Any, apdu_codec: Any, replay: bool
-) -> None:
+def settle_deferred(out: Outcome, contexts: Sequence[BatchContext], secure: Any, apdu_codec: Any, replay: bool) -> None:
     """Open and decode every deferred frame, in frame order."""
     flags = memoryview(out.words).cast("B").cast("I")[I.FLAGS :: I.WORDS]
     todo = [i for i, f in enumerate(flags) if f & (I.F_DEFER_SECURITY | I.F_DEFER_APDU)]
@@ -57,7 +55,7 @@ def settle_deferred(
             _decode(out, i, secure, apdu_codec)
 
 
-def _owner(secure: Any, apdu: bytes, contexts: Sequence[SecurityContext]) -> SecurityContext | None:
+def _owner(secure: Any, apdu: bytes, contexts: Sequence[BatchContext]) -> BatchContext | None:
     if len(contexts) == 1:
         return contexts[0]
     try:
@@ -73,7 +71,7 @@ def _owner(secure: Any, apdu: bytes, contexts: Sequence[SecurityContext]) -> Sec
     return None
 
 
-def _open(out: Outcome, i: int, contexts: Sequence[SecurityContext], secure: Any, replay: bool) -> None:
+def _open(out: Outcome, i: int, contexts: Sequence[BatchContext], secure: Any, replay: bool) -> None:
     k = i * I.WORDS
     w = out.words
     w[k + I.FLAGS] &= ~I.F_DEFER_SECURITY & 0xFFFFFFFF

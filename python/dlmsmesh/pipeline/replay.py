@@ -35,7 +35,7 @@ from .._common.pipeline_outcome import Outcome
 from ..security.tags import KeySet
 
 if TYPE_CHECKING:
-    from ..security.context import SecurityContext
+    from ..security._batch_access import BatchContext
 
 __all__ = ["CounterTable", "settle"]
 
@@ -48,7 +48,7 @@ class CounterTable:
     ``dm_rx_counter`` layout (``words``), plus what Python knows of each
     entry (its context, scope, whether the backend may check it)."""
 
-    def __init__(self, contexts: Sequence[SecurityContext]) -> None:
+    def __init__(self, contexts: Sequence[BatchContext]) -> None:
         # weak: the table is kept per security source, which owns the contexts
         self._contexts = [weakref.ref(c) for c in contexts]
         n = I.KEY_SETS * len(self._contexts)
@@ -83,7 +83,7 @@ class CounterTable:
     def __len__(self) -> int:
         return len(self.state)
 
-    def context(self, e: int) -> SecurityContext:
+    def context(self, e: int) -> BatchContext:
         ctx = self._contexts[e // I.KEY_SETS]()
         if ctx is None:
             raise ReferenceError("the security context of this counter entry is gone")

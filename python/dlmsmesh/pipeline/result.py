@@ -22,7 +22,7 @@ from .deferred import ACSE_TAGS
 
 if TYPE_CHECKING:
     from ..ipv6 import IPv6Header, UDPHeader
-    from ..security.context import SecurityContext
+    from ..security._batch_access import BatchContext
     from ..security.info import SecurityInfo
     from ..wrapper import WrapperHeader
 
@@ -50,7 +50,7 @@ class DecodedBatch:
         out: Outcome,
         *,
         layer: int,
-        contexts: Sequence[SecurityContext],
+        contexts: Sequence[BatchContext],
         secure: Any,
         apdu_codec: Any,
         load_program: Callable[[memoryview], Any] | None = None,

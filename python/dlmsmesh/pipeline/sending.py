@@ -1,8 +1,9 @@
 """What one encode call is asked to do, checked once and handed to the
-backend (:class:`~dlmsmesh._common.pipeline_plan.EncodePlan`, plain data): which security context seals each request
-and with which counter (reserved from the counter store before anything is
-sealed, so a counter is never used twice even if the batch fails), where
-each frame goes, and the transport fields."""
+backend as plain data (:class:`~dlmsmesh._common.pipeline_plan.EncodePlan`):
+which security context seals each request and with which counter (reserved
+from the counter store before anything is sealed, so a counter is never
+used twice even if the batch fails), where each frame goes, and the
+transport fields.  :class:`Sender` is the plan's view of one context."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from .._common.pipeline_plan import EncodePlan
 from ..errors import EncodeError
 
 if TYPE_CHECKING:
-    from ..security.context import SecurityContext
+    from ..security._batch_access import BatchContext
     from ..security.tags import KeySet
 
 __all__ = ["Sender", "EncodePlan", "reserve", "check_service_form"]
@@ -27,7 +28,7 @@ class Sender:
     """One key we send under: the context, its key set, the security
     control byte and the framing (``FRAME_*`` of the secure backends)."""
 
-    ctx: SecurityContext
+    ctx: BatchContext
     key_set: KeySet
     sc: int
     framing: int
@@ -44,7 +45,7 @@ class Sender:
 
 
 def reserve(
-    contexts: Sequence[SecurityContext | None],
+    contexts: Sequence[BatchContext | None],
     peer: Sequence[int],
     *,
     dedicated: bool,
