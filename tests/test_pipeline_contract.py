@@ -145,14 +145,21 @@ def test_both_backends_fill_the_same_words() -> None:
 
 
 def _private_reaches(path: Path) -> list[str]:
-    """``x._name`` where ``x`` is not ``self``/``cls`` (a private member of
-    another object), in one source file."""
+    """``x._name`` where ``x`` is not ``self``/``cls`` and ``_name`` is not
+    defined in the same file (a private member of another module's object)."""
+    tree = ast.parse(path.read_text())
+    own = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    own |= {
+        n.attr
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name)
+    }
     found = []
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(tree):
         if not isinstance(node, ast.Attribute):
             continue
         attr = node.attr
-        if not attr.startswith("_") or attr.startswith("__"):
+        if not attr.startswith("_") or attr.startswith("__") or attr in own:
             continue
         if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
             continue
@@ -171,8 +178,10 @@ def test_no_private_member_is_reached_across_objects(package: str) -> None:
 @single
 def test_the_private_reach_check_finds_one(tmp_path: Path) -> None:
     src = tmp_path / "m.py"
-    src.write_text("def f(ctx):\n    return ctx._scope('rx') + self._ok\n")
-    assert _private_reaches(src) == ["m.py:2: ctx._scope"]
+    src.write_text(
+        "def _mine(x):\n    return x\n\ndef f(ctx):\n    return ctx._scope('rx') + self._ok + ctx._mine(1)\n"
+    )
+    assert _private_reaches(src) == ["m.py:5: ctx._scope"]
 
 
 @single

@@ -62,7 +62,7 @@ class ReceiveSide(KeyMaterial):
         )
         return bool(self._policy & want)
 
-    def unsigned_refused(self, frame: bytes, depth: int = 0) -> DlmsError | None:
+    def _unsigned_refused(self, frame: bytes, depth: int) -> DlmsError | None:
         """The policy error for an unsigned frame when the policy asks for
         signatures (the content of a general-signing APDU is signed already)."""
         if depth == 0 and frame[:1] != bytes((E.GENERAL_SIGNING,)) and self._signature_required():
@@ -70,7 +70,7 @@ class ReceiveSide(KeyMaterial):
         return None
 
     def _unprotect(self, frame: bytes, replay_check: bool, depth: int) -> Unprotected:
-        refused = self.unsigned_refused(frame, depth)
+        refused = self._unsigned_refused(frame, depth)
         if refused is not None:
             self._log_failure(frame, refused)
             raise refused
@@ -217,7 +217,7 @@ def unprotect_frames(
         status = res.status[i]
         if status == 0:
             ctx = contexts[res.peer[i]]
-            refused = ctx.unsigned_refused(frames[i], 0)
+            refused = ctx._unsigned_refused(frames[i], 0)
             if refused is not None:
                 plaintexts[i], errors[i] = None, refused
                 continue
@@ -236,7 +236,7 @@ def unprotect_frames(
             try:
                 if ctx is None:
                     raise E.error_for(S.SEC_NO_KEY, 0)
-                refused = ctx.unsigned_refused(frames[i], 0)
+                refused = ctx._unsigned_refused(frames[i], 0)
                 if refused is not None:
                     raise refused
                 plaintexts[i] = ctx.open_deferred(mod, frames[i], replay_check, 0).plaintext
