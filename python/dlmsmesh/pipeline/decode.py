@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping, Sequence
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from .. import _backend
 from .._common import pipeline_items as I
@@ -27,6 +27,9 @@ from .deferred import settle_deferred
 from .plan import DecodePlan, Security
 from .replay import settle
 from .result import DecodedBatch
+
+if TYPE_CHECKING:
+    from .._protocols.pipeline import Backend as PipelineBackend
 
 __all__ = ["decode_batch", "decode_plan", "decode_with", "new_workspace"]
 
@@ -79,7 +82,7 @@ def decode_batch(
     return decode_with(_backend.live.pipeline, frames, plan, out)
 
 
-def decode_with(backend: Any, frames: FramesLike, plan: DecodePlan, out: Any = None) -> DecodedBatch:
+def decode_with(backend: PipelineBackend, frames: FramesLike, plan: DecodePlan, out: Any = None) -> DecodedBatch:
     """Run ``plan`` over ``frames`` on ``backend`` (a pipeline backend module,
     ``dlmsmesh._native.pipeline`` or ``dlmsmesh._pure.pipeline``): what
     :func:`decode_batch` does on the live one (benchmarks run both)."""
