@@ -13,8 +13,8 @@ import pytest
 
 from dlmsmesh import _status as S
 from dlmsmesh import apdu, pipeline
+from dlmsmesh._common import pipeline_items as I
 from dlmsmesh.errors import AuthenticationError, DecodeError, ReplayError, SecurityError
-from dlmsmesh.pipeline import items as I
 from dlmsmesh.security import Keyring, MemoryCounterStore, SqliteCounterStore
 from dlmsmesh.types import DoubleLongUnsigned
 
@@ -66,7 +66,7 @@ def test_counters_move_only_for_verified_frames_in_frame_order(backend: str) -> 
     result = pipeline.decode_batch([frames[4], frames[2], bytes(forged), frames[5], frames[3]], security=ctx)
     assert result.status == [0, S.PIPE_REPLAY, S.SEC_AUTH, 0, S.PIPE_REPLAY]
     assert str(result.error(4)) == "invocation counter 4 is not greater than the last accepted one (6)"
-    assert ctx.counters.last_accepted(ctx._scope("rx", ctx.peer_system_title, 0)) == 6
+    assert ctx.counters.last_accepted(ctx.counter_scope("rx", ctx.peer_system_title, 0)) == 6
 
 
 def test_the_store_moving_between_batches_is_noticed(backend: str) -> None:
@@ -76,7 +76,7 @@ def test_the_store_moving_between_batches_is_noticed(backend: str) -> None:
     ctx.unprotect(frames[6][8:])  # the single-frame path moves the store to 7
     result = pipeline.decode_batch(frames[2:], security=ctx)
     assert result.status == [S.PIPE_REPLAY] * 5 + [0, 0, 0]
-    assert ctx.counters.last_accepted(ctx._scope("rx", ctx.peer_system_title, 0)) == 10
+    assert ctx.counters.last_accepted(ctx.counter_scope("rx", ctx.peer_system_title, 0)) == 10
     with pytest.raises(ReplayError):
         ctx.unprotect(frames[9][8:])
 

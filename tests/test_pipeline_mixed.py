@@ -129,7 +129,7 @@ def _scopes(security: Any) -> dict[str, Any]:
         titles = [ctx.peer_system_title] if ctx.peer_system_title else [meter_title(k) for k in range(METERS)]
         for title in titles:
             for ks in (KeySet.UNICAST, KeySet.BROADCAST):
-                scope = ctx._scope("rx", title, ks)
+                scope = ctx.counter_scope("rx", title, ks)
                 out[f"{m}:{title.hex()}:{ks}"] = ctx.counters.last_accepted(scope)
     return out
 

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from ._protocols import columns as _columns
     from ._protocols import frag as _frag
     from ._protocols import iphc as _iphc
+    from ._protocols import pipeline as _pipeline
+    from ._protocols import secure as _secure
     from ._protocols import wrapper as _wrapper
 
 NAMES = ("native", "pure")
@@ -44,9 +46,8 @@ class _Live:
     iphc: _iphc.Backend
     frag: _frag.Backend
     columns: _columns.Backend
-    # typed by dlmsmesh._protocols.secure / .pipeline (written with the pipeline)
-    secure: Any
-    pipeline: Any
+    secure: _secure.Backend
+    pipeline: _pipeline.Backend
 
 
 live = _Live()

@@ -697,4 +697,3 @@ def long_iip(a: DataNotification) -> int:
         | (0x20000000 if a.processing_option else 0)
         | (0x10000000 if a.self_descriptive else 0)
     )
-

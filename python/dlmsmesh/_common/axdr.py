@@ -68,12 +68,12 @@ BYTE_CACHE: dict[int, tuple[Any, ...]] = {
     Boolean.TAG: (False,) + (True,) * 255,
 }
 
+
 def check_max_depth(max_depth: int) -> None:
     """Callers skip this for the default (``max_depth is DEFAULT_MAX_DEPTH``: small
     ints are cached objects), so the common call pays nothing."""
     if type(max_depth) is not int or not 0 <= max_depth <= MAX_DEPTH_CEILING:
         raise ValueError(f"max_depth must be an int in 0..{MAX_DEPTH_CEILING}, not {max_depth!r}")
-
 
 
 # --------------------------------------------------------------------------

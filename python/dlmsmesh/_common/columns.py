@@ -64,7 +64,18 @@ TAGS: dict[int, tuple[Kind, str, int]] = {
     26: (Kind.FIXED_OCTETS, "", 5),
     27: (Kind.FIXED_OCTETS, "", 4),
 }
-for _code, _size in (("B", 1), ("b", 1), ("H", 2), ("h", 2), ("I", 4), ("i", 4), ("Q", 8), ("q", 8), ("f", 4), ("d", 8)):
+for _code, _size in (
+    ("B", 1),
+    ("b", 1),
+    ("H", 2),
+    ("h", 2),
+    ("I", 4),
+    ("i", 4),
+    ("Q", 8),
+    ("q", 8),
+    ("f", 4),
+    ("d", 8),
+):
     if array(_code).itemsize != _size:  # pragma: no cover - no such platform is supported
         raise ImportError(f"array typecode {_code!r} is not {_size} bytes here")
 
@@ -237,8 +248,15 @@ class ColumnBuffers:
 
     __slots__ = ("field", "values", "offsets", "valid", "deviation", "status")
 
-    def __init__(self, field: Field, values: Any, offsets: Any = None, valid: Any = None,
-                 deviation: Any = None, status: Any = None) -> None:
+    def __init__(
+        self,
+        field: Field,
+        values: Any,
+        offsets: Any = None,
+        valid: Any = None,
+        deviation: Any = None,
+        status: Any = None,
+    ) -> None:
         self.field = field
         self.values = values
         self.offsets = offsets

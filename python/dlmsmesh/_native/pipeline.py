@@ -1,12 +1,15 @@
 """Native batch frame pipeline: csrc/pipeline_decode.c and pipeline_encode.c,
-a whole batch per C call.
+a whole batch per C call.  Decode fills an
+:class:`~dlmsmesh._common.pipeline_outcome.Outcome` and returns it; the
+orchestration (``dlmsmesh.pipeline``) settles it.
 
 The frames cross as one buffer plus offsets; every other buffer (per-frame
 records, decompressed datagrams, staged ciphertext, plaintext, loader
 programs) is a :class:`Workspace` that a receive loop passes as ``out=`` so
 nothing is allocated per call.  The security ring's key locks are held
-during the C call (an EVP context serves one call at a time), the counter
-table's lock from the call until its entries are committed.
+during the C call (an EVP context serves one call at a time); the counter
+table's lock is the orchestration's, held from the call until its entries
+are committed.
 """
 
 from __future__ import annotations
@@ -14,21 +17,18 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from .._common import pipeline_items as I
+from .._common.pipeline_outcome import Outcome
+from .._common.pipeline_plan import Codecs, DecodeJob
 from .._core import ffi, lib
-from ..pipeline import items as I
-from ..pipeline.deferred import settle_deferred
-from ..pipeline.frames import FramesLike, as_buffer, retired_check
-from ..pipeline.outcome import Outcome
-from ..pipeline.plan import DecodePlan
-from ..pipeline.replay import settle
-from ..pipeline.result import DecodedBatch
+from ..frames import FrameBuffer
 from . import apdu as native_apdu
 from . import secure
 from .iphc import context_table, pack_links
 from .loader import loader
 from .pipeline_encode import encode
 
-__all__ = ["decode", "encode", "Workspace"]
+__all__ = ["decode", "encode", "codecs", "Workspace"]
 
 assert ffi.sizeof("dm_pipe_item") == 4 * I.WORDS
 assert ffi.sizeof("dm_rx_counter") == 4 * I.RX_WORDS
@@ -108,82 +108,67 @@ def _keys_locked(ring: Any) -> Any:
     return secure._locked(ring.keys) if ring is not None else contextlib.nullcontext()
 
 
-def decode(frames: FramesLike, plan: DecodePlan, workspace: Workspace | None = None) -> DecodedBatch:
-    """Decode a batch in one C call (see :func:`dlmsmesh.pipeline.decode_batch`)."""
-    fb = as_buffer(frames)
-    data = fb.data
-    offsets = fb.offsets
+def codecs() -> Codecs:
+    """(backend name, secure module, APDU codec, program loader) that the
+    orchestration settles and reads this backend's outcomes with."""
+    return Codecs("native", secure, native_apdu, loader().load)
+
+
+def decode(frames: FrameBuffer, job: DecodeJob, workspace: Workspace | None = None) -> Outcome:
+    """One dm_pipe_decode call over the batch; the per-frame words and
+    buffers (views into the workspace), for the orchestration to settle."""
+    data = frames.data
+    offsets = frames.offsets
     n = len(offsets) - 1
     total = offsets[-1]
-    if plan.links is not None:
-        plan.links.check(n)
-    ring, contexts = plan.ring(secure)
-    table = plan.table("native", ring, contexts)
+    ring = job.ring
+    npeers = ring.npeers if ring is not None else 0
     ws = workspace if workspace is not None else Workspace()
     if not isinstance(ws, Workspace):
         raise TypeError("out= must be a dlmsmesh.pipeline.Workspace of the native backend")
     ws.generation += 1
-    ws.reserve(n, total, plan.layer == I.LOWPAN_LAYER, I.KEY_SETS * len(contexts), ws.program_hint(n, total))
+    ws.reserve(n, total, job.layer == I.LOWPAN_LAYER, I.KEY_SETS * npeers, ws.program_hint(n, total))
 
     cfg = ws.cfg
-    cfg.layer = plan.layer
-    cfg.flags = plan.flags
-    links = plan.links
+    cfg.layer = job.layer
+    cfg.flags = job.flags
+    links = job.links
     ll, ll_count = pack_links(links) if links is not None else (ffi.NULL, 0)
     cfg.ll, cfg.ll_count = ll, ll_count
-    ctx_table = context_table(plan.contexts)
+    ctx_table = context_table(job.contexts)
     cfg.contexts = ctx_table
     if ring is not None:
         cfg.peers, cfg.npeers, cfg.default_peer = ring.array, ring.npeers, ring.default
     else:
         cfg.peers, cfg.npeers, cfg.default_peer = ffi.NULL, 0, 0
-    counters = ffi.from_buffer("dm_rx_counter[]", table.words) if table is not None and len(table) else ffi.NULL
-    cfg.counters = counters if table is not None else ffi.NULL
+    table = job.counters
+    counters = ffi.from_buffer("dm_rx_counter[]", table) if table is not None and len(table) else ffi.NULL
+    cfg.counters = counters
     src = ffi.from_buffer("uint8_t[]", data) if total else ffi.new("uint8_t[1]")
     offs = ffi.from_buffer("uint32_t[]", offsets)
 
-    lock = table.lock if table is not None else contextlib.nullcontext()
-    with lock:
-        with _keys_locked(ring):
-            rc = lib.dm_pipe_decode(cfg, src, offs, n, ws.bufs)
-        if rc < 0:
-            if table is not None:
-                table.forget()  # the call may have stopped half way through the counters
-            raise ValueError(f"dm_pipe_decode refused its arguments (status {rc})")
-        b = ws.bufs
-        out = Outcome(
-            n,
-            memoryview(ffi.buffer(ws.items, 4 * I.WORDS * n)).cast("I") if n else memoryview(b"").cast("I"),
-            data,
-            offsets,
-            ffi.buffer(ws.datagrams, ws._datagrams) if ws._datagrams else b"",
-            ffi.buffer(ws.stage, ws._bytes),
-            ffi.buffer(ws.plain, ws._bytes),
-            ffi.buffer(ws.program, b.program_len),
-            ffi.unpack(ws.touched, b.touched_count) if b.touched_count else [],
-            b.deferred,
-        )
-        if table is not None:
-            settle(table, out, lambda i: _title(out, i))
+    with _keys_locked(ring):
+        rc = lib.dm_pipe_decode(cfg, src, offs, n, ws.bufs)
+    if rc < 0:
+        raise ValueError(f"dm_pipe_decode refused its arguments (status {rc})")
+    b = ws.bufs
+    out = Outcome(
+        n,
+        memoryview(ffi.buffer(ws.items, 4 * I.WORDS * n)).cast("I") if n else memoryview(b"").cast("I"),
+        data,
+        offsets,
+        ffi.buffer(ws.datagrams, ws._datagrams) if ws._datagrams else b"",
+        ffi.buffer(ws.stage, ws._bytes),
+        ffi.buffer(ws.plain, ws._bytes),
+        ffi.buffer(ws.program, b.program_len),
+        ffi.unpack(ws.touched, b.touched_count) if b.touched_count else [],
+        b.deferred,
+        ws.checker(),
+    )
     if out.deferred:
         _note_short_programs(ws, out)
-        settle_deferred(out, contexts, secure, native_apdu, plan.replay)
     del ll, ctx_table, counters, src, offs
-    return DecodedBatch(
-        out,
-        layer=plan.layer,
-        contexts=contexts,
-        secure=secure,
-        apdu_codec=native_apdu,
-        load_program=loader().load,
-        check=retired_check(fb, ws.checker()),
-    )
-
-
-def _title(out: Outcome, i: int) -> bytes:
-    apdu = out.apdu_bytes(i)
-    env = secure.parse(apdu)
-    return apdu[env.title : env.title + 8]
+    return out
 
 
 def _note_short_programs(ws: Workspace, out: Outcome) -> None:

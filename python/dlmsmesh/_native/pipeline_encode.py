@@ -10,13 +10,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import _status as S
+from .._common import pipeline_items as I
+from .._common.apdu import iip_byte, long_iip
+from .._common.pipeline_plan import EncodePlan
 from .._core import ffi, lib
-from .._pure.apdu import iip_byte, long_iip
 from ..apdu import ActionRequestNormal, DataNotification, GetRequestNormal, SetRequestNormal
 from ..errors import EncodeError
-from ..pipeline import items as I
-from ..pipeline.frames import FrameBuffer
-from ..pipeline.sending import EncodePlan
+from ..frames import FrameBuffer
 from ..types import NullData
 from . import apdu as native_apdu
 from . import axdr as native_axdr

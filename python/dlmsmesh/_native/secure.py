@@ -16,20 +16,24 @@ from contextlib import contextmanager
 from typing import Any
 
 from .. import _status as S
-from .._core import ffi, lib
-from .._pure.secure import (
+from .._common.secure import (
     FRAME_CONTENT,
     FRAME_DED,
     FRAME_GENERAL_DED,
     FRAME_GENERAL_GLO,
     FRAME_GLO,
-    _check_ic,
-    _check_title,
+    MAX_BATCH_BYTES,
+    BatchResult,
+    Envelope,
+    PeerKeys,
+    check_ic,
+    check_ring,
+    check_title,
+    error_for,
 )
+from .._common.security_tags import FrameKind, KeyInfoKind
+from .._core import ffi, lib
 from ..errors import EncodeError
-from ..security.batch import MAX_BATCH_BYTES, BatchResult, PeerKeys, check_ring
-from ..security.envelope import Envelope, error_for
-from ..security.tags import FrameKind, KeyInfoKind
 
 __all__ = [
     "Key",
@@ -140,10 +144,10 @@ def parse(frame: bytes | bytearray | memoryview) -> Envelope:
 
 
 def seal(key: Key, sc: int, title: bytes, ic: int, plaintext: bytes, header: bytes = b"") -> bytes:
-    _check_ic(ic)
+    check_ic(ic)
     if not 0 <= sc <= 255:
         raise EncodeError("security control is one byte")
-    title = _check_title(title)
+    title = check_title(title)
     plaintext = bytes(plaintext)
     header = bytes(header)
     cap = len(plaintext) + 5 + 12
@@ -164,7 +168,7 @@ def unseal(key: Key, title: bytes, content: bytes | bytearray | memoryview, head
     n = len(content)
     if n < 5 or (content[0] & _A and n < 17):
         raise error_for(S.TRUNCATED, n)
-    title = _check_title(title)
+    title = check_title(title)
     header = bytes(header)
     out = ffi.new("uint8_t[]", n)
     out_len = ffi.new("size_t *")
@@ -264,9 +268,9 @@ def open_batch(ring: _Ring, data: bytes | bytearray | memoryview, offsets: Seque
 
 
 def seal_batch(key: Key, sc: int, title: bytes, first_ic: int, framing: int, apdus: Sequence[bytes]) -> list[bytes]:
-    title = _check_title(title)
+    title = check_title(title)
     n = len(apdus)
-    _check_ic(first_ic, max(n, 1))
+    check_ic(first_ic, max(n, 1))
     if not 0 <= sc <= 255 or framing not in (0, 1, 2, 3, 4):
         raise EncodeError("bad security control or framing")
     joined = b"".join(apdus)

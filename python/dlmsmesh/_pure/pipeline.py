@@ -1,12 +1,14 @@
 """Pure-Python batch frame pipeline (the twin of csrc/pipeline_decode.c and
 csrc/pipeline_encode.c).
 
-Frame by frame with the pure layers: 6LoWPAN (``lowpan.mesh.parse_mesh``,
+Frame by frame with the pure layers: 6LoWPAN (the mesh header, then
 ``_pure.iphc``), IPv6/UDP (``_pure.checksum``), ``_pure.wrapper``,
 ``_pure.secure`` (one ``open_batch`` over the staged ciphered APDUs, as the
-C core does), the counter table, then ``_pure.apdu``.  It writes the same
-per-frame words (``dlmsmesh.pipeline.items``) as the C core, so counters,
-deferred frames and the result object are shared code.
+C core does), then the counter table.  It writes the same per-frame words
+(``dlmsmesh._common.pipeline_items``) as the C core into an
+:class:`~dlmsmesh._common.pipeline_outcome.Outcome` and returns it: settling
+counters and deferred frames and the result object are the orchestration's
+(``dlmsmesh.pipeline``), one code path for both backends.
 """
 
 from __future__ import annotations
@@ -16,34 +18,36 @@ from array import array
 from typing import Any
 
 from .. import _status as S
+from .._common import pipeline_items as I
+from .._common.link import LinkPairs
+from .._common.pipeline_outcome import Outcome, code_of
+from .._common.pipeline_plan import Codecs, DecodeJob
+from .._common.secure import DEFERRED
+from .._common.security_tags import CIPHERED_TAGS
 from ..errors import DecodeError
-from ..lowpan.link import LinkPairs
-from ..lowpan.mesh import is_mesh, parse_mesh
-from ..pipeline import items as I
-from ..pipeline.deferred import code_of, settle_deferred
-from ..pipeline.frames import FramesLike, as_buffer, retired_check
-from ..pipeline.outcome import Outcome
-from ..pipeline.plan import DecodePlan
-from ..pipeline.replay import settle
-from ..pipeline.result import DecodedBatch
-from ..security.batch import DEFERRED
-from ..security.tags import CIPHERED_TAGS
+from ..frames import FrameBuffer
 from . import apdu as pure_apdu
 from . import checksum, iphc, secure, wrapper
 from .pipeline_encode import encode
 
-__all__ = ["decode", "encode", "Workspace"]
+__all__ = ["decode", "encode", "codecs", "Workspace"]
 
 _H = struct.Struct(">H").unpack_from
 _BROADCAST = 0x50
 _UNCOMPRESSED = 0x41
-_NO_LINK = LinkPairs()
+_DEEP_HOPS = 0x0F
 
 
 class Workspace:
     """The pure backend allocates per call; accepted for the same signature."""
 
     generation = 0
+
+
+def codecs() -> Codecs:
+    """(backend name, secure module, APDU codec, program loader or None)
+    that the orchestration settles and reads this backend's outcomes with."""
+    return Codecs("pure", secure, pure_apdu, None)
 
 
 class _Fail(Exception):
@@ -66,11 +70,11 @@ def _blank(n: int, offsets: Any) -> array:
 class _Walk:
     """One frame's way up to its APDU (the C core's walk())."""
 
-    def __init__(self, plan: DecodePlan, words: array, datagrams: bytearray) -> None:
-        self.plan = plan
+    def __init__(self, job: DecodeJob, words: array, datagrams: bytearray) -> None:
+        self.job = job
         self.w = words
         self.datagrams = datagrams
-        self.links = plan.links or _NO_LINK
+        self.links = job.links
 
     def offset(self, k: int, d: int) -> int:
         return I.frame_offset(self.w, k, d)
@@ -78,16 +82,12 @@ class _Walk:
     def lowpan(self, i: int, k: int, frame: bytes) -> bytes:
         w = self.w
         n = len(frame)
-        src, dst = self.links.pair(i) if len(self.links) else (b"", b"")
+        src, dst = self.links.pair(i) if self.links is not None else (b"", b"")
         p = 0
         if n == 0:
             raise _Fail(S.TRUNCATED, I.LOWPAN_LAYER, 0)
-        if is_mesh(frame[0]):
-            try:
-                mesh, p = parse_mesh(frame, 0)
-            except DecodeError as e:
-                raise _Fail(code_of(e), I.LOWPAN_LAYER, e.offset) from None
-            src, dst = mesh.originator, mesh.final_destination
+        if frame[0] & 0xC0 == 0x80:
+            src, dst, p = _mesh(frame)
             w[k + I.FLAGS] |= I.F_MESH
         if p < n and frame[p] == _BROADCAST:
             if n - p < 2:
@@ -106,9 +106,9 @@ class _Walk:
             return frame[p + 1 :]
         if b & 0xE0 != 0x60:
             raise _Fail(S.LOWPAN_DISPATCH, I.LOWPAN_LAYER, p)
-        links = LinkPairs([(src, dst)]) if src or dst else _NO_LINK
+        link = LinkPairs.single(src, dst)
         try:
-            datagram, hlen, info = iphc.decompress_one(frame[p:], links, self.plan.contexts, 0)
+            datagram, hlen, info = iphc.decompress_one(frame[p:], link, self.job.contexts, 0)
         except iphc.Fail as f:
             raise _Fail(f.code, I.LOWPAN_LAYER, p + f.offset) from None
         w[k + I.LOWPAN] |= info << 8
@@ -144,7 +144,7 @@ class _Walk:
             self.w[k + I.FLAGS] |= I.F_CHECKSUM_CHECKED
             if carried != 0 and carried == checksum.udp_checksum(base[8:24], base[24:40], seg):
                 self.w[k + I.FLAGS] |= I.F_CHECKSUM_OK
-            elif self.plan.flags & I.CHECKSUM:
+            elif self.job.flags & I.CHECKSUM:
                 raise _Fail(S.PIPE_CHECKSUM, I.UDP_LAYER, self.offset(k, u + 6))
         self.w[k + I.WRAPPER] = u + 8
 
@@ -158,7 +158,7 @@ class _Walk:
 
     def walk(self, i: int, k: int, frame: bytes) -> bytes:
         """The frame's base; the APDU offsets are in the words."""
-        layer = self.plan.layer
+        layer = self.job.layer
         base = frame
         self.w[k + I.BASE_LEN] = len(frame)
         if layer == I.LOWPAN_LAYER:
@@ -180,20 +180,38 @@ class _Walk:
         return base
 
 
-def decode(frames: FramesLike, plan: DecodePlan, workspace: Any = None) -> DecodedBatch:
-    """Decode a batch frame by frame (see :func:`dlmsmesh.pipeline.decode_batch`)."""
-    fb = as_buffer(frames)
-    data = bytes(fb.data)
-    offsets = fb.offsets
+def _mesh(frame: bytes) -> tuple[bytes, bytes, int]:
+    """(originator, final destination, offset after) of the RFC 4944 mesh
+    header at the start of ``frame`` (the C core's walk reads it the same way)."""
+    n = len(frame)
+    b = frame[0]
+    olen = 2 if b & 0x20 else 8
+    flen = 2 if b & 0x10 else 8
+    p = 1
+    if b & 0x0F == _DEEP_HOPS:
+        if p >= n:
+            raise _Fail(S.TRUNCATED, I.LOWPAN_LAYER, p)
+        p += 1
+    if n - p < olen:
+        raise _Fail(S.TRUNCATED, I.LOWPAN_LAYER, p)
+    if n - p - olen < flen:
+        raise _Fail(S.TRUNCATED, I.LOWPAN_LAYER, p + olen)
+    q = p + olen
+    return frame[p:q], frame[q : q + flen], q + flen
+
+
+def decode(frames: FrameBuffer, job: DecodeJob, workspace: Any = None) -> Outcome:
+    """Walk, open and counter-check a batch frame by frame; the per-frame
+    words and buffers, for the orchestration to settle."""
+    data = bytes(frames.data)
+    offsets = frames.offsets
     n = len(offsets) - 1
     words = _blank(n, offsets)
-    if plan.links is not None:
-        plan.links.check(n)
     datagrams = bytearray()
     stage = bytearray()
     stage_offsets = [0] * (n + 1)
-    walker = _Walk(plan, words, datagrams)
-    keys = plan.flags & I.KEYS
+    walker = _Walk(job, words, datagrams)
+    keys = job.flags & I.KEYS
     staged = False
     for i in range(n):
         k = i * I.WORDS
@@ -208,7 +226,7 @@ def decode(frames: FramesLike, plan: DecodePlan, workspace: Any = None) -> Decod
                 words[k + I.PLAIN] = len(stage)
                 stage += apdu
                 staged = True
-            elif keys and not plan.flags & I.ALLOW_PLAIN:
+            elif keys and not job.flags & I.ALLOW_PLAIN:
                 raise _Fail(S.PIPE_PLAIN, I.SECURITY_LAYER, walker.offset(k, words[k + I.APDU]))
             else:
                 words[k + I.PLAIN] = words[k + I.APDU]
@@ -219,39 +237,21 @@ def decode(frames: FramesLike, plan: DecodePlan, workspace: Any = None) -> Decod
             words[k + I.ERR_OFFSET] = f.offset
     stage_offsets[n] = len(stage)
 
-    ring, contexts = plan.ring(secure)
-    table = plan.table("pure", ring, contexts)
     plain = bytearray(len(stage))
     out = Outcome(n, words, data, offsets, datagrams, stage, plain, b"", [], 0)
-    if table is not None:
-        table.lock.acquire()
-    try:
-        opened = secure.open_batch(ring, bytes(stage), stage_offsets) if staged else None
-        for i in range(n):
-            k = i * I.WORDS
-            if words[k + I.STATUS]:
-                continue
-            if words[k + I.FLAGS] & I.F_CIPHERED:
-                _security(out, i, k, opened, table)
-            if not words[k + I.STATUS] and not words[k + I.FLAGS] & I.F_DEFER_SECURITY:
-                words[k + I.FLAGS] |= I.F_DEFER_APDU
-            if words[k + I.FLAGS] & I.F_DEFERRED:
-                out.deferred += 1
-        if table is not None:
-            settle(table, out, lambda i: _title(out, i))
-    finally:
-        if table is not None:
-            table.lock.release()
-    settle_deferred(out, contexts, secure, pure_apdu, plan.replay)
-    return DecodedBatch(
-        out, layer=plan.layer, contexts=contexts, secure=secure, apdu_codec=pure_apdu, check=retired_check(fb)
-    )
-
-
-def _title(out: Outcome, i: int) -> bytes:
-    apdu = out.apdu_bytes(i)
-    env = secure.parse(apdu)
-    return apdu[env.title : env.title + 8]
+    table = job.counters
+    opened = secure.open_batch(job.ring, bytes(stage), stage_offsets) if staged else None
+    for i in range(n):
+        k = i * I.WORDS
+        if words[k + I.STATUS]:
+            continue
+        if words[k + I.FLAGS] & I.F_CIPHERED:
+            _security(out, i, k, opened, table)
+        if not words[k + I.STATUS] and not words[k + I.FLAGS] & I.F_DEFER_SECURITY:
+            words[k + I.FLAGS] |= I.F_DEFER_APDU
+        if words[k + I.FLAGS] & I.F_DEFERRED:
+            out.deferred += 1
+    return out
 
 
 def _security(out: Outcome, i: int, k: int, opened: Any, table: Any) -> None:
@@ -280,7 +280,7 @@ def _security(out: Outcome, i: int, k: int, opened: Any, table: Any) -> None:
     if table is None:
         return
     e = peer * I.KEY_SETS + opened.key_set[i]
-    t = table.words
+    t = table
     c = I.RX_WORDS * e
     flags = t[c + 1]
     ic = opened.ic[i]

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import _status as S
+from .._common import pipeline_items as I
+from .._common.link import LinkPairs
+from .._common.pipeline_plan import EncodePlan
 from ..errors import EncodeError
-from ..lowpan.link import LinkPairs
-from ..pipeline import items as I
-from ..pipeline.frames import FrameBuffer
-from ..pipeline.sending import EncodePlan
+from ..frames import FrameBuffer
 from . import apdu as pure_apdu
 from . import checksum, iphc, secure, wrapper
 
@@ -21,6 +21,8 @@ __all__ = ["encode"]
 
 _UDP = struct.Struct(">HHHH")
 _IP = struct.Struct(">IHBB16s16s")
+
+
 _NO_LINK = LinkPairs()
 
 
@@ -31,7 +33,7 @@ def _too_long(i: int) -> EncodeError:
 def encode(requests: Sequence[Any], plan: EncodePlan) -> FrameBuffer:
     """Encode a batch request by request (see :func:`dlmsmesh.pipeline.encode_batch`)."""
     keys = [s.key(secure) for s in plan.senders]
-    links = plan.links or _NO_LINK
+    links = plan.links
     sport, dport = plan.ports >> 16, plan.ports & 0xFFFF
     swp, dwp = plan.wports >> 16, plan.wports & 0xFFFF
     tc, hop = plan.ip >> 24, (plan.ip >> 16) & 0xFF
@@ -58,8 +60,7 @@ def encode(requests: Sequence[Any], plan: EncodePlan) -> FrameBuffer:
             if plan.layer != I.UDP_LAYER:
                 frame = _IP.pack(first, length, 17, hop, plan.source, dst) + frame
             if plan.layer == I.LOWPAN_LAYER:
-                pair = links.pair(p) if len(links) else None
-                link = LinkPairs([pair]) if pair is not None else _NO_LINK
+                link = LinkPairs.single(*links.pair(p)) if links is not None else _NO_LINK
                 try:
                     frame = iphc.compress_one(frame, link, plan.contexts, plan.iphc_flags)[0]
                 except iphc.Fail as f:

@@ -21,10 +21,27 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .. import _status as S
-from ..errors import EncodeError
-from ..security.batch import DEFERRED, MAX_BATCH_BYTES, NO_PEER, BatchResult, PeerKeys, check_offsets, check_ring
-from ..security.envelope import Envelope, error_for, put_length
-from ..security.tags import (
+from .._common.fail import Fail
+from .._common.length import put_length, read_length
+from .._common.secure import (
+    DEFERRED,
+    FRAME_CONTENT,
+    FRAME_DED,
+    FRAME_GENERAL_DED,
+    FRAME_GENERAL_GLO,
+    FRAME_GLO,
+    MAX_BATCH_BYTES,
+    NO_PEER,
+    BatchResult,
+    Envelope,
+    PeerKeys,
+    check_ic,
+    check_offsets,
+    check_ring,
+    check_title,
+    error_for,
+)
+from .._common.security_tags import (
     KINDS,
     PLAIN_NAMES,
     SERVICE_TAGS,
@@ -34,6 +51,7 @@ from ..security.tags import (
     ded_tag,
     glo_tag,
 )
+from ..errors import EncodeError
 
 __all__ = [
     "Key",
@@ -51,12 +69,6 @@ __all__ = [
     "FRAME_GENERAL_DED",
 ]
 
-FRAME_CONTENT = 0
-FRAME_GLO = 1
-FRAME_DED = 2
-FRAME_GENERAL_GLO = 3
-FRAME_GENERAL_DED = 4
-
 _A = 0x10
 _E = 0x20
 _K = 0x40
@@ -68,14 +80,6 @@ _DEDICATED = (FrameKind.SERVICE_DED, FrameKind.GENERAL_DED)
 _UNICAST_SET = int(KeySet.UNICAST)
 _BROADCAST_SET = int(KeySet.BROADCAST)
 _DED_SET = int(KeySet.DEDICATED)
-
-
-class _Fail(Exception):
-    """A status code and offset on their way to ``error_for`` (cheap to raise)."""
-
-    def __init__(self, code: int, offset: int) -> None:
-        self.code = code
-        self.offset = offset
 
 
 class Key:
@@ -114,44 +118,30 @@ def new_key(ek: bytes, ak: bytes | None = None) -> Key:
 # --------------------------------------------------------------------------
 
 
-def _length(buf: bytes, p: int, end: int) -> tuple[int, int]:
-    if p >= end:
-        raise _Fail(S.TRUNCATED, p)
-    b = buf[p]
-    if b < 0x80:
-        return b, p + 1
-    n = b & 0x7F
-    if n == 0 or n > 4:
-        raise _Fail(S.BAD_LENGTH, p)
-    if n > end - p - 1:
-        raise _Fail(S.TRUNCATED, p)
-    return int.from_bytes(buf[p + 1 : p + 1 + n], "big"), p + 1 + n
-
-
 def _octets(buf: bytes, p: int, end: int, title: bool = False) -> tuple[int, int, int]:
     """(offset, length, offset after) of the octet-string at ``p``."""
-    n, q = _length(buf, p, end)
+    n, q = read_length(buf, p, end)
     if title and n != 0 and n != 8:
-        raise _Fail(S.SEC_TITLE, p)
+        raise Fail(S.SEC_TITLE, p)
     if n > end - q:
-        raise _Fail(S.TRUNCATED, p)
+        raise Fail(S.TRUNCATED, p)
     return q, n, q + n
 
 
 def _byte(buf: bytes, p: int, end: int) -> int:
     if p >= end:
-        raise _Fail(S.TRUNCATED, p)
+        raise Fail(S.TRUNCATED, p)
     return buf[p]
 
 
 def _parse(buf: bytes) -> Envelope:
     end = len(buf)
     if end == 0:
-        raise _Fail(S.TRUNCATED, 0)
+        raise Fail(S.TRUNCATED, 0)
     tag = buf[0]
     kind = KINDS.get(tag)
     if kind is None:
-        raise _Fail(S.SEC_TAG, 0)
+        raise Fail(S.SEC_TAG, 0)
     f: dict[str, Any] = {"tag": tag, "kind": kind}
     pos = 1
     if kind is FrameKind.GENERAL_GLO or kind is FrameKind.GENERAL_DED:
@@ -167,7 +157,7 @@ def _parse(buf: bytes) -> Envelope:
     if kind is FrameKind.GENERAL_CIPHERING:
         flag = _byte(buf, pos, end)
         if flag > 1:
-            raise _Fail(S.APDU_FLAG, pos)
+            raise Fail(S.APDU_FLAG, pos)
         pos += 1
         if flag:
             choice = _byte(buf, pos, end)
@@ -184,7 +174,7 @@ def _parse(buf: bytes) -> Envelope:
                 f["key_params"], f["key_params_len"], pos = _octets(buf, pos, end)
                 f["key_data"], f["key_data_len"], pos = _octets(buf, pos, end)
             else:
-                raise _Fail(S.APDU_CHOICE, choice_at)
+                raise Fail(S.APDU_CHOICE, choice_at)
             f["key_info"] = KeyInfoKind(choice + 1)
     content, content_len, pos = _octets(buf, pos, end)
     f["content"], f["content_len"] = content, content_len
@@ -193,14 +183,14 @@ def _parse(buf: bytes) -> Envelope:
     else:
         stop = content + content_len
         if content_len < _HEAD:
-            raise _Fail(S.TRUNCATED, stop)
+            raise Fail(S.TRUNCATED, stop)
         sc = buf[content]
         f["sc"] = sc
         f["ic"] = int.from_bytes(buf[content + 1 : content + 5], "big")
         if sc & _A and content_len < _HEAD + _TAG:
-            raise _Fail(S.TRUNCATED, stop)
+            raise Fail(S.TRUNCATED, stop)
     if pos != end:
-        raise _Fail(S.TRAILING, pos)
+        raise Fail(S.TRAILING, pos)
     return Envelope(**f)
 
 
@@ -208,7 +198,7 @@ def parse(frame: bytes | bytearray | memoryview) -> Envelope:
     """The parts of one ciphered APDU; DecodeError(layer 'security') when malformed."""
     try:
         return _parse(bytes(frame))
-    except _Fail as f:
+    except Fail as f:
         raise error_for(f.code, f.offset) from None
 
 
@@ -220,9 +210,9 @@ def parse(frame: bytes | bytearray | memoryview) -> Envelope:
 def _seal(key: Key, sc: int, title: bytes, ic: int, plaintext: bytes, header: bytes) -> bytes:
     auth = sc & _A
     if sc & _C or not sc & (_A | _E):
-        raise _Fail(S.SEC_CONTROL, 0)
+        raise Fail(S.SEC_CONTROL, 0)
     if auth and not key.has_ak:
-        raise _Fail(S.SEC_NO_KEY, 0)
+        raise Fail(S.SEC_NO_KEY, 0)
     icb = ic.to_bytes(4, "big")
     iv = title + icb
     head = bytes((sc,)) + icb
@@ -236,16 +226,16 @@ def _seal(key: Key, sc: int, title: bytes, ic: int, plaintext: bytes, header: by
 
 def _open(key: Key, title: bytes, buf: bytes, start: int, end: int, header: bytes) -> bytes:
     """The plaintext of the content buf[start:end] = SC IC body [tag]; raises
-    _Fail with offsets into buf."""
+    Fail with offsets into buf."""
     sc = buf[start]
     if sc & _C or not sc & (_A | _E):
-        raise _Fail(S.SEC_CONTROL, start)
+        raise Fail(S.SEC_CONTROL, start)
     iv = title + buf[start + 1 : start + 5]
     aead = key.aead
     if not sc & _A:
         return aead.encrypt(iv, buf[start + 5 : end], None)[:-16]
     if not key.has_ak:
-        raise _Fail(S.SEC_NO_KEY, start)
+        raise Fail(S.SEC_NO_KEY, start)
     stop = end - _TAG
     body = buf[start + 5 : stop]
     aad = key.aad[sc] + header if header else key.aad[sc]
@@ -256,35 +246,23 @@ def _open(key: Key, title: bytes, buf: bytes, start: int, end: int, header: byte
         plain = body
         tag = aead.encrypt(iv, b"", aad + body)[:_TAG]
     if not compare_digest(tag, buf[stop:end]):
-        raise _Fail(S.SEC_AUTH, stop)
+        raise Fail(S.SEC_AUTH, stop)
     return plain
 
 
-def _check_title(title: bytes) -> bytes:
-    title = bytes(title)
-    if len(title) != 8:
-        raise EncodeError(f"a system title is 8 bytes, not {len(title)}")
-    return title
-
-
-def _check_ic(ic: int, count: int = 1) -> None:
-    if not 0 <= ic or ic + count - 1 > 0xFFFFFFFF:
-        raise EncodeError("invocation counters are 32-bit unsigned")
-
-
-def _encode_failure(f: _Fail, what: str = "") -> EncodeError:
+def _encode_failure(f: Fail, what: str = "") -> EncodeError:
     return EncodeError(f"{what}{S.MESSAGES.get(f.code, f'security error {f.code}')}")
 
 
 def seal(key: Key, sc: int, title: bytes, ic: int, plaintext: bytes, header: bytes = b"") -> bytes:
     """Protect one APDU: ``SC | IC | ciphertext-or-plaintext | [tag]``
     under IV = title || IC; ``header`` enters the AAD after AK."""
-    _check_ic(ic)
+    check_ic(ic)
     if not 0 <= sc <= 255:
         raise EncodeError("security control is one byte")
     try:
-        return _seal(key, sc, _check_title(title), ic, bytes(plaintext), bytes(header))
-    except _Fail as f:
+        return _seal(key, sc, check_title(title), ic, bytes(plaintext), bytes(header))
+    except Fail as f:
         raise _encode_failure(f) from None
 
 
@@ -294,8 +272,8 @@ def unseal(key: Key, title: bytes, content: bytes | bytearray | memoryview, head
     if len(content) < _HEAD or (content[0] & _A and len(content) < _HEAD + _TAG):
         raise error_for(S.TRUNCATED, len(content))
     try:
-        return _open(key, _check_title(title), content, 0, len(content), bytes(header))
-    except _Fail as f:
+        return _open(key, check_title(title), content, 0, len(content), bytes(header))
+    except Fail as f:
         raise error_for(f.code, f.offset) from None
 
 
@@ -347,7 +325,7 @@ def _open_frame(
     content is frame[at:at + content_len]).  Fills out = [peer, key_set];
     the order of checks is csrc/secure.c's."""
     if kind is FrameKind.GENERAL_SIGNING or key_info >= KeyInfoKind.WRAPPED:
-        raise _Fail(DEFERRED, 0)
+        raise Fail(DEFERRED, 0)
     if title_len == 8:
         title = frame[title_at : title_at + 8]
         if ring.single_any:
@@ -355,38 +333,38 @@ def _open_frame(
         else:
             index = _find(ring, title)
             if index < 0:
-                raise _Fail(S.SEC_NO_KEY, title_at)
+                raise Fail(S.SEC_NO_KEY, title_at)
         peer = ring.peers[index]
     else:
         if ring.default is None:
-            raise _Fail(S.SEC_NO_TITLE, 0)
+            raise Fail(S.SEC_NO_TITLE, 0)
         index = ring.default
         peer = ring.peers[index]
         if peer.title is None:
-            raise _Fail(S.SEC_NO_TITLE, 0)
+            raise Fail(S.SEC_NO_TITLE, 0)
         title = peer.title
     out[0] = index
     if sc & _C or not sc & (_A | _E):
-        raise _Fail(S.SEC_CONTROL, at)
+        raise Fail(S.SEC_CONTROL, at)
     if sc & 0x0F != peer.suite:
-        raise _Fail(S.SEC_SUITE, at)
+        raise Fail(S.SEC_SUITE, at)
     if peer.required & ~sc & (_A | _E):
-        raise _Fail(S.SEC_POLICY, at)
+        raise Fail(S.SEC_POLICY, at)
     if kind in _DEDICATED:
         if sc & _K:
-            raise _Fail(S.SEC_CONTROL, at)
+            raise Fail(S.SEC_CONTROL, at)
         key = peer.dedicated
         out[1] = _DED_SET
     elif key_info == KeyInfoKind.IDENTIFIED:
         if key_id > 1:
-            raise _Fail(S.SEC_NO_KEY, at)
+            raise Fail(S.SEC_NO_KEY, at)
         key = peer.broadcast if key_id else peer.unicast
         out[1] = _BROADCAST_SET if key_id else _UNICAST_SET
     else:
         key = peer.broadcast if sc & _K else peer.unicast
         out[1] = _BROADCAST_SET if sc & _K else _UNICAST_SET
     if key is None or (sc & _A and not key.has_ak):
-        raise _Fail(S.SEC_NO_KEY, at)
+        raise Fail(S.SEC_NO_KEY, at)
     header = b""
     if kind is FrameKind.GENERAL_CIPHERING and peer.header_aad:
         header = frame[header_at : header_at + header_len]
@@ -394,7 +372,7 @@ def _open_frame(
     if kind in _SERVICE:
         # the tag is not authenticated: only the APDU inside says what it is
         if not plain or plain[0] != SERVICE_TAGS[tag][1]:
-            raise _Fail(S.SEC_MISMATCH, 0)
+            raise Fail(S.SEC_MISMATCH, 0)
     return plain
 
 
@@ -452,7 +430,7 @@ def open_batch(ring: _Ring, data: bytes | bytearray | memoryview, offsets: Seque
                 scs[i] = env.sc
                 ics[i] = env.ic
                 plaintexts[i] = _open_parsed(ring, frame, env, slot)
-        except _Fail as f:
+        except Fail as f:
             status[i] = f.code
             err_offset[i] = f.offset
         peer[i] = slot[0]
@@ -464,8 +442,8 @@ def seal_batch(key: Key, sc: int, title: bytes, first_ic: int, framing: int, apd
     """Protect ``apdus`` with counters first_ic, first_ic + 1, ... and frame
     each as ``framing`` (FRAME_CONTENT, FRAME_GLO, FRAME_DED,
     FRAME_GENERAL_GLO, FRAME_GENERAL_DED)."""
-    title = _check_title(title)
-    _check_ic(first_ic, max(len(apdus), 1))
+    title = check_title(title)
+    check_ic(first_ic, max(len(apdus), 1))
     if not 0 <= sc <= 255 or framing not in (0, 1, 2, 3, 4):
         raise EncodeError("bad security control or framing")
     if sum(map(len, apdus)) + 40 * len(apdus) > MAX_BATCH_BYTES:
@@ -485,7 +463,7 @@ def seal_batch(key: Key, sc: int, title: bytes, first_ic: int, framing: int, apd
             head = bytes(((glo_tag if framing == FRAME_GLO else ded_tag)(apdu[0]),))
         try:
             content = _seal(key, sc, title, first_ic + i, apdu, b"")
-        except _Fail as f:
+        except Fail as f:
             raise _encode_failure(f, f"APDU {i}: ") from None
         if framing == FRAME_CONTENT:
             out.append(content)

@@ -30,10 +30,10 @@ frame with the pure layers, with the same bytes, statuses and errors.
 
 from __future__ import annotations
 
+from .._common.pipeline_items import LAYERS
+from ..frames import FrameBuffer
 from .decode import decode_batch, decode_plan, new_workspace
 from .encode import ENCODE_LAYERS, encode_batch, encode_plan
-from .frames import FrameBuffer
-from .items import LAYERS
 from .result import DecodedBatch
 
 __all__ = [

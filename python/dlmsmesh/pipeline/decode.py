@@ -1,21 +1,37 @@
-""":func:`decode_batch`: the receive side of the pipeline, on the live backend."""
+""":func:`decode_batch`: the receive side of the pipeline.
+
+The one place that runs a decode: the backend walks, opens and checks the
+frames and returns an :class:`~dlmsmesh._common.pipeline_outcome.Outcome`;
+here the counter table is committed (:func:`~dlmsmesh.pipeline.replay.settle`),
+the frames the backend left are settled
+(:func:`~dlmsmesh.pipeline.deferred.settle_deferred`) and the
+:class:`DecodedBatch` is built, the same code for both backends.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from .. import _backend
+from .._common import pipeline_items as I
+from .._common.pipeline_outcome import Outcome
+from .._common.pipeline_plan import DecodeJob
+from ..frames import FramesLike, as_buffer, retired_check
 from ..lowpan.context import ContextTable, PrefixLike
 from ..lowpan.link import LinkPairs
 from ..security.context import SecurityContext
 from ..security.keyring import Keyring
-from . import items as I
-from .frames import FramesLike
+from .deferred import settle_deferred
 from .plan import DecodePlan, Security
+from .replay import settle
 from .result import DecodedBatch
 
-__all__ = ["decode_batch", "decode_plan", "new_workspace"]
+if TYPE_CHECKING:
+    from .._protocols.pipeline import Backend as PipelineBackend
+
+__all__ = ["decode_batch", "decode_plan", "decode_with", "new_workspace"]
 
 Links = Union[LinkPairs, Sequence[tuple[Any, Any]], None]
 
@@ -63,7 +79,47 @@ def decode_batch(
         layer=layer, security=security, replay_check=replay_check, allow_plain=allow_plain,
         verify_checksum=verify_checksum, contexts=contexts, links=links,
     )  # fmt: skip
-    return _backend.module("pipeline").decode(frames, plan, out)  # type: ignore[no-any-return]
+    return decode_with(_backend.live.pipeline, frames, plan, out)
+
+
+def decode_with(backend: PipelineBackend, frames: FramesLike, plan: DecodePlan, out: Any = None) -> DecodedBatch:
+    """Run ``plan`` over ``frames`` on ``backend`` (a pipeline backend module,
+    ``dlmsmesh._native.pipeline`` or ``dlmsmesh._pure.pipeline``): what
+    :func:`decode_batch` does on the live one (benchmarks run both)."""
+    fb = as_buffer(frames)
+    name, secure, apdu_codec, load_program = backend.codecs()
+    if plan.links is not None:
+        plan.links.check(len(fb))
+    ring, contexts = plan.ring(secure)
+    table = plan.table(name, ring, contexts)
+    job = DecodeJob(plan.layer, plan.flags, plan.links, plan.contexts, ring, None if table is None else table.words)
+    with table.lock if table is not None else contextlib.nullcontext():
+        try:
+            result: Outcome = backend.decode(fb, job, out)
+        except BaseException:
+            if table is not None:
+                table.forget()  # the backend may have stopped half way through the counters
+            raise
+        if table is not None:
+            settle(table, result, lambda i: _title(secure, result, i))
+    if result.deferred:
+        settle_deferred(result, contexts, secure, apdu_codec, plan.replay)
+    return DecodedBatch(
+        result,
+        layer=plan.layer,
+        contexts=contexts,
+        secure=secure,
+        apdu_codec=apdu_codec,
+        load_program=load_program,
+        check=retired_check(fb, result.check),
+    )
+
+
+def _title(secure: Any, out: Outcome, i: int) -> bytes:
+    """The system title frame i's ciphered APDU carries."""
+    apdu = out.apdu_bytes(i)
+    env = secure.parse(apdu)
+    return bytes(apdu[env.title : env.title + 8])
 
 
 def decode_plan(
@@ -94,7 +150,7 @@ def decode_plan(
 
 def new_workspace() -> Any:
     """Reusable buffers for :func:`decode_batch` ``out=`` on the live backend."""
-    return _backend.module("pipeline").Workspace()
+    return _backend.live.pipeline.Workspace()
 
 
 def _links(links: Links) -> LinkPairs | None:

@@ -11,34 +11,20 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import _status as S
+from .._common import pipeline_items as I
+from .._common.pipeline_outcome import Outcome, code_of
 from ..errors import DecodeError, DlmsError, ReplayError
 from ..security.envelope import error_for
 from ..security.tags import FrameKind
-from . import items as I
-from .outcome import Outcome
 
 if TYPE_CHECKING:
-    from ..security.context import SecurityContext
+    from ..security._batch_access import BatchContext
 
 __all__ = ["settle_deferred", "code_of", "relocated", "ACSE_TAGS", "plain_at"]
 
 #: first octets of the ACSE APDUs (AARQ, AARE, RLRQ, RLRE)
 ACSE_TAGS = frozenset((0x60, 0x61, 0x62, 0x63))
 _IN_DATA = "in Data: "
-_CODES = {message: code for code, message in S.MESSAGES.items()}
-
-
-def code_of(err: DlmsError) -> int:
-    """The status code an exception stands for (PIPE_OTHER when none does)."""
-    code = getattr(err, "code", None)
-    if isinstance(code, int):
-        return code
-    if isinstance(err, ReplayError):
-        return S.PIPE_REPLAY
-    if isinstance(err, DecodeError):
-        reason = err.reason[len(_IN_DATA) :] if err.reason.startswith(_IN_DATA) else err.reason
-        return _CODES.get(reason, S.PIPE_OTHER)
-    return S.PIPE_OTHER
 
 
 def relocated(err: DlmsError, offset: int) -> DlmsError:
@@ -58,9 +44,7 @@ def plain_at(secure: Any, ciphered: bytes) -> int:
     return env.content + (0 if env.kind is FrameKind.GENERAL_SIGNING else 5)
 
 
-def settle_deferred(
-    out: Outcome, contexts: Sequence[SecurityContext], secure: Any, apdu_codec: Any, replay: bool
-) -> None:
+def settle_deferred(out: Outcome, contexts: Sequence[BatchContext], secure: Any, apdu_codec: Any, replay: bool) -> None:
     """Open and decode every deferred frame, in frame order."""
     flags = memoryview(out.words).cast("B").cast("I")[I.FLAGS :: I.WORDS]
     todo = [i for i, f in enumerate(flags) if f & (I.F_DEFER_SECURITY | I.F_DEFER_APDU)]
@@ -71,7 +55,7 @@ def settle_deferred(
             _decode(out, i, secure, apdu_codec)
 
 
-def _owner(secure: Any, apdu: bytes, contexts: Sequence[SecurityContext]) -> SecurityContext | None:
+def _owner(secure: Any, apdu: bytes, contexts: Sequence[BatchContext]) -> BatchContext | None:
     if len(contexts) == 1:
         return contexts[0]
     try:
@@ -87,7 +71,7 @@ def _owner(secure: Any, apdu: bytes, contexts: Sequence[SecurityContext]) -> Sec
     return None
 
 
-def _open(out: Outcome, i: int, contexts: Sequence[SecurityContext], secure: Any, replay: bool) -> None:
+def _open(out: Outcome, i: int, contexts: Sequence[BatchContext], secure: Any, replay: bool) -> None:
     k = i * I.WORDS
     w = out.words
     w[k + I.FLAGS] &= ~I.F_DEFER_SECURITY & 0xFFFFFFFF
@@ -100,7 +84,7 @@ def _open(out: Outcome, i: int, contexts: Sequence[SecurityContext], secure: Any
         out.errors[i] = error_for(S.SEC_NO_KEY, offset)
         return
     try:
-        plaintext = ctx._unprotect_deferred(secure, apdu, replay, 0).plaintext
+        plaintext = ctx.open_deferred(secure, apdu, replay).plaintext
     except DlmsError as err:
         offset = out.frame_offset(i, at + getattr(err, "offset", 0))
         out.fail(i, code_of(err), I.SECURITY_LAYER, offset)

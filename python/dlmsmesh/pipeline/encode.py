@@ -7,15 +7,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Union
 
 from .. import _backend
+from .._common import pipeline_items as I
 from ..apdu import Apdu
 from ..errors import EncodeError
+from ..frames import FrameBuffer
 from ..ipv6 import DLMS_PORT, AddressLike, address
 from ..lowpan.context import ContextTable, PrefixLike
 from ..lowpan.link import LinkPairs
 from ..security.context import SecurityContext
 from ..wrapper import MANAGEMENT, PUBLIC_CLIENT
-from . import items as I
-from .frames import FrameBuffer
 from .sending import EncodePlan, check_service_form, reserve
 
 __all__ = ["encode_batch", "encode_plan", "ENCODE_LAYERS"]
@@ -50,7 +50,7 @@ def encode_batch(requests: Sequence[Request], **options: Any) -> FrameBuffer:
     """
     requests = list(requests)
     plan = encode_plan(requests, **options)
-    return _backend.module("pipeline").encode(requests, plan)  # type: ignore[no-any-return]
+    return _backend.live.pipeline.encode(requests, plan)
 
 
 def encode_plan(

@@ -10,12 +10,13 @@ import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
-from . import items as I
+from .._common import pipeline_items as I
 from .replay import CounterTable
 
 if TYPE_CHECKING:
     from ..lowpan.context import ContextTable
     from ..lowpan.link import LinkPairs
+    from ..security._batch_access import BatchContext
     from ..security.context import SecurityContext
     from ..security.keyring import Keyring
 
@@ -36,16 +37,15 @@ class DecodePlan:
     security: Security | None
     replay: bool
 
-    def ring(self, secure: Any) -> tuple[Any, list[SecurityContext]]:
+    def ring(self, secure: Any) -> tuple[Any, list[BatchContext]]:
         """(the ring of ``secure``'s keys, the context of each ring peer)."""
         src = self.security
         if src is None:
             return None, []
-        setup = getattr(src, "_batch_setup", None) or src._setup  # type: ignore[union-attr]
-        ring, contexts = setup(secure)
+        ring, contexts = src.batch_ring(secure)
         return ring, list(contexts)
 
-    def table(self, backend: str, ring: Any, contexts: list[SecurityContext]) -> CounterTable | None:
+    def table(self, backend: str, ring: Any, contexts: list[BatchContext]) -> CounterTable | None:
         """The counter table of the security source's current ring (a new
         ring, after keys or titles changed, gets a new table)."""
         if not self.replay or self.security is None:

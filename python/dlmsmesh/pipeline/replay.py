@@ -30,12 +30,12 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import _status as S
+from .._common import pipeline_items as I
+from .._common.pipeline_outcome import Outcome
 from ..security.tags import KeySet
-from . import items as I
-from .outcome import Outcome
 
 if TYPE_CHECKING:
-    from ..security.context import SecurityContext
+    from ..security._batch_access import BatchContext
 
 __all__ = ["CounterTable", "settle"]
 
@@ -48,7 +48,7 @@ class CounterTable:
     ``dm_rx_counter`` layout (``words``), plus what Python knows of each
     entry (its context, scope, whether the backend may check it)."""
 
-    def __init__(self, contexts: Sequence[SecurityContext]) -> None:
+    def __init__(self, contexts: Sequence[BatchContext]) -> None:
         # weak: the table is kept per security source, which owns the contexts
         self._contexts = [weakref.ref(c) for c in contexts]
         n = I.KEY_SETS * len(self._contexts)
@@ -83,7 +83,7 @@ class CounterTable:
     def __len__(self) -> int:
         return len(self.state)
 
-    def context(self, e: int) -> SecurityContext:
+    def context(self, e: int) -> BatchContext:
         ctx = self._contexts[e // I.KEY_SETS]()
         if ctx is None:
             raise ReferenceError("the security context of this counter entry is gone")
@@ -96,10 +96,10 @@ class CounterTable:
         fixed = ctx.peer_system_title
         if fixed is None:
             assert title is not None
-            return ctx._scope("rx", title, KeySet(e % I.KEY_SETS))
+            return ctx.counter_scope("rx", title, KeySet(e % I.KEY_SETS))
         scope = self.scopes[e]
         if scope is None:
-            scope = self.scopes[e] = ctx._scope("rx", fixed, KeySet(e % I.KEY_SETS))
+            scope = self.scopes[e] = ctx.counter_scope("rx", fixed, KeySet(e % I.KEY_SETS))
         return scope
 
     def forget(self) -> None:

@@ -13,16 +13,16 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import _status as S
+from .._common import pipeline_items as I
+from .._common.pipeline_outcome import Outcome
 from ..errors import DecodeError, DlmsError, SecurityError
 from ..security.counters import replay_error
 from ..security.envelope import error_for
-from . import items as I
 from .deferred import ACSE_TAGS
-from .outcome import Outcome
 
 if TYPE_CHECKING:
     from ..ipv6 import IPv6Header, UDPHeader
-    from ..security.context import SecurityContext
+    from ..security._batch_access import BatchContext
     from ..security.info import SecurityInfo
     from ..wrapper import WrapperHeader
 
@@ -50,7 +50,7 @@ class DecodedBatch:
         out: Outcome,
         *,
         layer: int,
-        contexts: Sequence[SecurityContext],
+        contexts: Sequence[BatchContext],
         secure: Any,
         apdu_codec: Any,
         load_program: Callable[[memoryview], Any] | None = None,

@@ -1,8 +1,9 @@
 """What one encode call is asked to do, checked once and handed to the
-backend (:class:`EncodePlan`): which security context seals each request
-and with which counter (reserved from the counter store before anything is
-sealed, so a counter is never used twice even if the batch fails), where
-each frame goes, and the transport fields."""
+backend as plain data (:class:`~dlmsmesh._common.pipeline_plan.EncodePlan`):
+which security context seals each request and with which counter (reserved
+from the counter store before anything is sealed, so a counter is never
+used twice even if the batch fails), where each frame goes, and the
+transport fields.  :class:`Sender` is the plan's view of one context."""
 
 from __future__ import annotations
 
@@ -11,13 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .._common import pipeline_items as I
+from .._common.pipeline_plan import EncodePlan
 from ..errors import EncodeError
-from . import items as I
 
 if TYPE_CHECKING:
-    from ..lowpan.context import ContextTable
-    from ..lowpan.link import LinkPairs
-    from ..security.context import SecurityContext
+    from ..security._batch_access import BatchContext
     from ..security.tags import KeySet
 
 __all__ = ["Sender", "EncodePlan", "reserve", "check_service_form"]
@@ -28,14 +28,14 @@ class Sender:
     """One key we send under: the context, its key set, the security
     control byte and the framing (``FRAME_*`` of the secure backends)."""
 
-    ctx: SecurityContext
+    ctx: BatchContext
     key_set: KeySet
     sc: int
     framing: int
 
     def key(self, secure: Any) -> Any:
         """The backend key object (built once per context)."""
-        return self.ctx._send_key(secure, self.key_set)
+        return self.ctx.send_key(secure, self.key_set)
 
     @property
     def title(self) -> bytes:
@@ -44,34 +44,8 @@ class Sender:
         return title
 
 
-@dataclass(frozen=True, eq=False)
-class EncodePlan:
-    """``sender[i]``/``ic[i]``/``peer[i]``: request i's sender index
-    (:data:`~dlmsmesh.pipeline.items.NONE`: not ciphered), invocation
-    counter and destination index."""
-
-    layer: int
-    senders: list[Sender]
-    sender: array
-    ic: array
-    peer: array
-    wports: int
-    source: bytes
-    destinations: bytes
-    links: LinkPairs | None
-    contexts: ContextTable | None
-    ports: int
-    ip: int
-    flow_label: int
-    iphc_flags: int
-
-    @property
-    def npeers(self) -> int:
-        return len(self.destinations) // 16
-
-
 def reserve(
-    contexts: Sequence[SecurityContext | None],
+    contexts: Sequence[BatchContext | None],
     peer: Sequence[int],
     *,
     dedicated: bool,
@@ -92,9 +66,7 @@ def reserve(
             continue
         s = index.get(id(ctx))
         if s is None:
-            with ctx._lock:
-                _, sc, key_set, framing = ctx._prepare(dedicated, general, broadcast, protection)
-                ctx._send_key(_secure_module(), key_set)  # fails early when the key is missing
+            sc, key_set, framing = ctx.send_setup(_secure_module(), dedicated, general, broadcast, protection)
             s = index[id(ctx)] = len(senders)
             senders.append(Sender(ctx, key_set, sc, framing))
             counts.append(0)
@@ -102,8 +74,7 @@ def reserve(
         counts[s] += 1
     firsts = []
     for snd, count in zip(senders, counts):
-        with snd.ctx._lock:
-            firsts.append(snd.ctx._reserve(snd.key_set, count))
+        firsts.append(snd.ctx.reserve_counters(snd.key_set, count))
     ic = array("I", bytes(4 * n))
     nxt = list(firsts)
     for i, s in enumerate(sender):
@@ -116,7 +87,7 @@ def reserve(
 def _secure_module() -> Any:
     from .. import _backend
 
-    return _backend.module("secure")
+    return _backend.live.secure
 
 
 def check_service_form(tags: Sequence[int], general: bool) -> None:

@@ -80,4 +80,4 @@ def parse(frame: bytes | bytearray | memoryview) -> Envelope:
     (layer ``security``) when the frame is malformed."""
     from .. import _backend
 
-    return _backend.module("secure").parse(frame)  # type: ignore[no-any-return]
+    return _backend.live.secure.parse(frame)

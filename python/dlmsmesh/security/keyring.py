@@ -58,7 +58,8 @@ class Keyring:
     def __repr__(self) -> str:
         return f"Keyring({len(self._by_title)} peers)"
 
-    def _setup(self, mod: Any) -> tuple[Any, list[SecurityContext]]:
+    def batch_ring(self, mod: Any) -> tuple[Any, list[SecurityContext]]:
+        """(``mod``'s ring of every peer's keys, the context of each ring peer)."""
         with self._lock:
             cached = self._rings.get(mod.__name__)
             contexts = cached[2] if cached else [self._by_title[t] for t in sorted(self._by_title)]
@@ -74,7 +75,7 @@ class Keyring:
         self, frames: Sequence[bytes | bytearray | memoryview], *, replay_check: bool = True
     ) -> BatchUnprotected:
         """Verify and decrypt frames from any of the peers in one backend call."""
-        return unprotect_frames(_backend.module("secure"), frames, replay_check, self._setup)
+        return unprotect_frames(_backend.live.secure, frames, replay_check, self.batch_ring)
 
     def unprotect(self, frame: bytes | bytearray | memoryview, *, replay_check: bool = True) -> Unprotected:
         """Verify and decrypt one frame from any of the peers."""

@@ -1,20 +1,37 @@
-"""What one backend call leaves behind: the per-frame words
-(:mod:`~dlmsmesh.pipeline.items`) and the buffers they point into.  Both
-backends fill an :class:`Outcome` the same way; counters, deferred frames
-and the result object work on it without knowing which backend ran."""
+"""What one backend decode call leaves behind: the per-frame words
+(:mod:`~dlmsmesh._common.pipeline_items`) and the buffers they point into.
+Both backends fill an :class:`Outcome` the same way and return it; the
+orchestration above them (``dlmsmesh.pipeline``: counters, deferred
+frames, the result object) works on it without knowing which backend ran."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import DlmsError
-from . import items as I
+from .. import _status as S
+from ..errors import DecodeError, DlmsError, ReplayError
+from . import pipeline_items as I
 
-__all__ = ["Outcome"]
+__all__ = ["Outcome", "code_of"]
 
 _SIGN = 1 << 31
 _WRAP = 1 << 32
+_IN_DATA = "in Data: "
+_CODES = {message: code for code, message in S.MESSAGES.items()}
+
+
+def code_of(err: DlmsError) -> int:
+    """The status code an exception stands for (PIPE_OTHER when none does)."""
+    code = getattr(err, "code", None)
+    if isinstance(code, int):
+        return code
+    if isinstance(err, ReplayError):
+        return S.PIPE_REPLAY
+    if isinstance(err, DecodeError):
+        reason = err.reason[len(_IN_DATA) :] if err.reason.startswith(_IN_DATA) else err.reason
+        return _CODES.get(reason, S.PIPE_OTHER)
+    return S.PIPE_OTHER
 
 
 @dataclass(eq=False)
@@ -25,8 +42,9 @@ class Outcome:
     staged; ``plain``: their plaintexts at the same offsets (writable, so a
     frame rejected later can be wiped); ``program``: APDU loader programs;
     ``touched``: counter entries the backend changed; ``deferred``: frames
-    with a DEFER flag.  ``objects``/``errors``: APDUs built and exceptions
-    raised while settling deferred frames."""
+    with a DEFER flag.  ``check``: raises once the backend's buffers were
+    reused (None: they never are).  ``objects``/``errors``: APDUs built and
+    exceptions raised while settling deferred frames."""
 
     n: int
     words: Any
@@ -38,6 +56,7 @@ class Outcome:
     program: Any
     touched: list[int]
     deferred: int
+    check: Any = None
     objects: dict[int, Any] = field(default_factory=dict)
     errors: dict[int, DlmsError] = field(default_factory=dict)
 

@@ -1,0 +1,44 @@
+"""AES-GCM protection of ciphered APDUs in a backend (``dlmsmesh.security``
+and ``dlmsmesh.pipeline`` call it).
+
+Key and ring objects belong to the backend that made them (``new_key``,
+``make_ring``) and go back only to it; their types are the backend's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .._common.secure import BatchResult, Envelope, PeerKeys
+
+
+class Backend(Protocol):
+    # a backend module's name: the key objects a context keeps are per backend
+    __name__: str
+
+    def new_key(self, ek: bytes, ak: bytes | None = None) -> Any:
+        """A key object for ``ek`` (16 or 32 bytes) and its authentication key."""
+
+    def parse(self, frame: bytes | bytearray | memoryview) -> Envelope:
+        """Where the parts of one ciphered APDU lie; DecodeError (layer
+        "security") for a malformed one."""
+
+    def seal(self, key: Any, sc: int, title: bytes, ic: int, plaintext: bytes, header: bytes = b"") -> bytes:
+        """``SC | IC | ciphertext-or-plaintext | [tag]`` under IV = title || IC."""
+
+    def unseal(self, key: Any, title: bytes, content: bytes | bytearray | memoryview, header: bytes = b"") -> bytes:
+        """The plaintext of one ``SC | IC | body | [tag]``; raises when it does not verify."""
+
+    def make_ring(self, peers: Sequence[PeerKeys], default: int | None = None) -> Any:
+        """The senders a batch is opened against (sorted by title)."""
+
+    def open_batch(self, ring: Any, data: bytes | bytearray | memoryview, offsets: Sequence[int]) -> BatchResult:
+        """Verify and open every frame ``data[offsets[i]:offsets[i + 1]]``."""
+
+    def seal_batch(
+        self, key: Any, sc: int, title: bytes, first_ic: int, framing: int, apdus: Sequence[bytes]
+    ) -> list[bytes]:
+        """Seal ``apdus`` under consecutive counters from ``first_ic``, each
+        framed as ``framing`` (``FRAME_*`` of :mod:`dlmsmesh._common.secure`)."""
