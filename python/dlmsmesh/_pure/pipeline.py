@@ -19,7 +19,9 @@ from typing import Any
 
 from .. import _status as S
 from .._common import pipeline_items as I
+from .._common.fail import Fail
 from .._common.link import LinkPairs
+from .._common.mesh import is_mesh, read_mesh
 from .._common.pipeline_outcome import Outcome, code_of
 from .._common.pipeline_plan import Codecs, DecodeJob
 from .._common.secure import DEFERRED
@@ -35,7 +37,6 @@ __all__ = ["decode", "encode", "codecs", "Workspace"]
 _H = struct.Struct(">H").unpack_from
 _BROADCAST = 0x50
 _UNCOMPRESSED = 0x41
-_DEEP_HOPS = 0x0F
 
 
 class Workspace:
@@ -86,7 +87,7 @@ class _Walk:
         p = 0
         if n == 0:
             raise _Fail(S.TRUNCATED, I.LOWPAN_LAYER, 0)
-        if frame[0] & 0xC0 == 0x80:
+        if is_mesh(frame[0]):
             src, dst, p = _mesh(frame)
             w[k + I.FLAGS] |= I.F_MESH
         if p < n and frame[p] == _BROADCAST:
@@ -181,23 +182,13 @@ class _Walk:
 
 
 def _mesh(frame: bytes) -> tuple[bytes, bytes, int]:
-    """(originator, final destination, offset after) of the RFC 4944 mesh
-    header at the start of ``frame`` (the C core's walk reads it the same way)."""
-    n = len(frame)
-    b = frame[0]
-    olen = 2 if b & 0x20 else 8
-    flen = 2 if b & 0x10 else 8
-    p = 1
-    if b & 0x0F == _DEEP_HOPS:
-        if p >= n:
-            raise _Fail(S.TRUNCATED, I.LOWPAN_LAYER, p)
-        p += 1
-    if n - p < olen:
-        raise _Fail(S.TRUNCATED, I.LOWPAN_LAYER, p)
-    if n - p - olen < flen:
-        raise _Fail(S.TRUNCATED, I.LOWPAN_LAYER, p + olen)
-    q = p + olen
-    return frame[p:q], frame[q : q + flen], q + flen
+    """(originator, final destination, offset after) of the mesh header at
+    the start of ``frame``."""
+    try:
+        _, originator, final_destination, end = read_mesh(frame)
+    except Fail as f:
+        raise _Fail(f.code, I.LOWPAN_LAYER, f.offset) from None
+    return originator, final_destination, end
 
 
 def decode(frames: FrameBuffer, job: DecodeJob, workspace: Any = None) -> Outcome:

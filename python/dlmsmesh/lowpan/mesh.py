@@ -12,16 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import _status as S
+from .._common.fail import Fail
+from .._common.mesh import DEEP_HOPS as _DEEP
+from .._common.mesh import is_mesh, read_mesh
 from .link import link_address
 
 __all__ = ["MeshHeader", "parse_mesh", "is_mesh"]
 
 LAYER = "lowpan"
-_DEEP = 0x0F
-
-
-def is_mesh(dispatch: int) -> bool:
-    return dispatch & 0xC0 == 0x80
 
 
 @dataclass(frozen=True)
@@ -53,23 +51,8 @@ class MeshHeader:
 
 def parse_mesh(frame: bytes, offset: int = 0) -> tuple[MeshHeader, int]:
     """The mesh header at ``offset`` and the offset after it."""
-    n = len(frame)
-    p = offset
-    if p >= n or not is_mesh(frame[p]):
-        raise S.decode_error(S.LOWPAN_DISPATCH, p, LAYER)
-    b = frame[p]
-    olen = 2 if b & 0x20 else 8
-    flen = 2 if b & 0x10 else 8
-    hops = b & 0x0F
-    p += 1
-    if hops == _DEEP:
-        if p >= n:
-            raise S.decode_error(S.TRUNCATED, p, LAYER)
-        hops = frame[p]
-        p += 1
-    if n - p < olen:
-        raise S.decode_error(S.TRUNCATED, p, LAYER)
-    if n - p - olen < flen:
-        raise S.decode_error(S.TRUNCATED, p + olen, LAYER)
-    header = MeshHeader(hops, frame[p : p + olen], frame[p + olen : p + olen + flen])
-    return header, p + olen + flen
+    try:
+        hops, originator, final_destination, end = read_mesh(frame, offset)
+    except Fail as f:
+        raise S.decode_error(f.code, f.offset, LAYER) from None
+    return MeshHeader(hops, originator, final_destination), end
