@@ -24,8 +24,8 @@ from . import _status as S
 from ._common.fail import Fail
 from ._common.fields import check_bytes, check_range, freeze_bytes
 from ._common.length import put_length, read_length
-from .apdu import ConfirmedServiceError, ConfirmedServiceErrorChoice, ServiceErrorChoice
-from .apdu import to_json as _apdu_json
+from .apdu_json import to_json as _apdu_json
+from .apdu_model import ConfirmedServiceError, ConfirmedServiceErrorChoice, ServiceErrorChoice
 from .errors import DecodeError, EncodeError
 
 __all__ = [

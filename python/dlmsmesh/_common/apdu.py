@@ -12,7 +12,7 @@ import struct
 from typing import Any, Callable, Protocol
 
 from .. import _status as S
-from ..apdu import (
+from ..apdu_model import (
     CLASSES,
     ActionRequestNextPblock,
     ActionRequestNormal,

@@ -11,7 +11,7 @@ from .. import _status as S
 from .._common.apdu import LAYER, Codec, iip_fields
 from .._common.axdr import BYTE_CACHE
 from .._core import lib
-from ..apdu import DataAccessResult, GetResponseNormal
+from ..apdu_model import DataAccessResult, GetResponseNormal
 from ..errors import DecodeError
 from ..types import DoubleLong, DoubleLongUnsigned, Long, LongUnsigned, NullData
 from . import axdr as native_axdr

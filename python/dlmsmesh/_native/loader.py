@@ -66,7 +66,7 @@ def memo_objects() -> dict[int, Any]:
 
 
 def _apdu_memo_objects() -> dict[int, Any]:
-    from .. import apdu as A
+    from .. import apdu_model as A
     from ..types import NullData
 
     objs: dict[int, Any] = {

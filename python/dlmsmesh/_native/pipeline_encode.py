@@ -14,7 +14,7 @@ from .._common import pipeline_items as I
 from .._common.apdu import iip_byte, long_iip
 from .._common.pipeline_plan import EncodePlan
 from .._core import ffi, lib
-from ..apdu import ActionRequestNormal, DataNotification, GetRequestNormal, SetRequestNormal
+from ..apdu_model import ActionRequestNormal, DataNotification, GetRequestNormal, SetRequestNormal
 from ..errors import EncodeError
 from ..frames import FrameBuffer
 from ..types import NullData

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from ..apdu import Apdu
+    from ..apdu_model import Apdu
 
 
 class Backend(Protocol):

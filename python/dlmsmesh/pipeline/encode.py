@@ -8,7 +8,7 @@ from typing import Any, Union
 
 from .. import _backend
 from .._common import pipeline_items as I
-from ..apdu import Apdu
+from ..apdu_model import Apdu
 from ..errors import EncodeError
 from ..frames import FrameBuffer
 from ..ipv6 import DLMS_PORT, AddressLike, address
