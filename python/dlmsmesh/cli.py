@@ -327,8 +327,8 @@ def _encode_one(text: str | bytes, encoder: Encoder, layer: str) -> tuple[str, b
         return _error_line(INPUT_LAYER, exc.start, "input is not UTF-8"), False
     except RecursionError:
         return _error_line(INPUT_LAYER, None, "invalid JSON: nested too deeply"), False
-    except ValueError as exc:  # e.g. an integer of more digits than Python converts
-        return _error_line(INPUT_LAYER, None, f"invalid JSON: {exc}"), False
+    except ValueError as exc:  # an integer of more digits than Python converts
+        return _error_line(INPUT_LAYER, None, f"invalid JSON: {str(exc).split(';')[0]}"), False
     try:
         return encoder(obj).hex(), True
     except (ValueError, TypeError, KeyError, OverflowError) as exc:
@@ -495,8 +495,17 @@ for layer "input", else null).
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a help or version text that cannot be written is
+    an error (argparse drops it silently and exits 0)."""
+
+    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+        if message:
+            (file or sys.stderr).write(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dlmsmesh",
         description="DLMS/COSEM over IPv6 mesh networks: decode and encode frames.",
         epilog=_EXIT_CODES,
@@ -605,6 +614,10 @@ def main(argv: list[str] | None = None) -> int:
         except SystemExit:
             _flush_stdout()  # --version and --help print to stdout: a lost line is an error
             raise
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _OutputError(exc.strerror or str(exc)) from None
         if args.command is None:
             parser.print_help(sys.stderr)
             return 2
