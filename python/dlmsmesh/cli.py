@@ -21,7 +21,10 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable
+from typing import IO, TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 from . import __version__, _backend, axdr, lowpan, stack, types
 from .errors import DecodeError
@@ -499,7 +502,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, except that a help or version text that cannot be written is
     an error (argparse drops it silently and exits 0)."""
 
-    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
         if message:
             (file or sys.stderr).write(message)
 
