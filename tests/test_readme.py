@@ -200,3 +200,40 @@ def test_the_setup_commands_are_the_two_documented() -> None:
         "```sh\npython -m pip install . && dlmsmesh decode --layer data < samples/profile_capture.hex\n"
         "python -m pip install '.[test]' && python -m pytest\n```"
     ) in text
+
+
+def shell_examples() -> list[tuple[str, list[str]]]:
+    """The ``$ dlmsmesh ...`` examples of the README's sh blocks: (command,
+    the output lines shown), for those shown in full (no ``...``)."""
+    out: list[tuple[str, list[str]]] = []
+    text = README.read_text(encoding="utf-8")
+    for body in re.findall(r"```sh\n(.*?)```", text, re.S):
+        lines = body.splitlines()
+        i = 0
+        while i < len(lines):
+            if lines[i].startswith("$ "):
+                command = lines[i][2:]
+                while command.endswith("\\"):
+                    i += 1
+                    command = command[:-1] + lines[i].strip()
+                shown = []
+                while i + 1 < len(lines) and not lines[i + 1].startswith("$ "):
+                    i += 1
+                    shown.append(lines[i])
+                if not any("..." in line for line in shown):
+                    out.append((command, shown))
+            i += 1
+    return out
+
+
+@pytest.mark.parametrize(("command", "shown"), shell_examples())
+def test_readme_shell_examples_print_what_they_show(command: str, shown: list[str]) -> None:
+    import shlex
+    import subprocess
+    import sys
+
+    runnable = re.sub(r"(^|\| )dlmsmesh ", lambda m: f"{m.group(1)}{shlex.quote(sys.executable)} -m dlmsmesh ", command)
+    proc = subprocess.run(
+        ["bash", "-c", runnable], capture_output=True, text=True, timeout=60, cwd=README.parent, check=False
+    )
+    assert proc.stdout.splitlines() == shown, command
