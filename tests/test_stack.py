@@ -365,3 +365,23 @@ def test_send_refuses_what_it_cannot_send(backend: str) -> None:
         stack.send(42)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         stack.receive(T1_APDU, "security")  # type: ignore[arg-type]
+
+
+def _hexstrings(obj: Any) -> list[str]:
+    if isinstance(obj, dict):
+        return [h for v in obj.values() for h in _hexstrings(v)]
+    if isinstance(obj, str) and len(obj) >= 2 and len(obj) % 2 == 0:
+        try:
+            bytes.fromhex(obj)
+        except ValueError:
+            return []
+        return [obj]
+    return []
+
+
+@pytest.mark.parametrize("hexstring", sorted(set(_hexstrings(SEC))))
+def test_every_security_vector_string_agrees_on_both_backends(hexstring: str) -> None:
+    frame = bytes.fromhex(hexstring)
+    for layer in ("auto", "apdu"):
+        receive_both(frame, layer, security=KEYS)
+        receive_both(frame, layer)
