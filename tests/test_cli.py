@@ -92,7 +92,6 @@ def error(layer: str, offset: int | None, message: str) -> dict[str, Any]:
     return {"error": {"layer": layer, "offset": offset, "message": message}}
 
 
-
 # --------------------------------------------------------------------------
 # the basics
 # --------------------------------------------------------------------------

@@ -57,7 +57,6 @@ GET_REQUEST = {
 }
 
 
-
 def _bad_apdu_frame() -> tuple[str, int]:
     """general-glo-ciphering around a get-response whose octet-string runs
     past the end, and the frame offset of that length octet."""
