@@ -110,14 +110,34 @@ class FrameError(DecodeError):
     starts), ``partial`` the layers decoded before the failure.
     """
 
-    partial: Received
-
     def __init__(self, message: str, *, layer: str, offset: int) -> None:
         super().__init__(message, layer=layer, offset=offset)
-        self.partial = Received(layer="auto")
+        # the partial Received is built on first use: auto makes and drops
+        # several failed attempts per frame
+        self._partial: Received | None = None
+        self._start = "auto"
+        self._parts: dict[str, Any] = {}
+
+    @property
+    def partial(self) -> Received:
+        """The layers decoded before the failure."""
+        if self._partial is None:
+            self._partial = Received(layer=self._start, **self._parts)
+        return self._partial
+
+    @partial.setter
+    def partial(self, value: Received) -> None:
+        self._partial = value
+
+    def _reached(self) -> int:
+        parts = self._partial.__dict__ if self._partial is not None else self._parts
+        return sum(1 for name in _LAYER_PARTS if parts.get(name) is not None) + (parts.get("top") is not None)
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
         return (_rebuild, (type(self), self.reason, self.layer, self.offset, self.partial))
+
+
+_LAYER_PARTS = ("lowpan", "ipv6", "udp", "wrapper", "security")
 
 
 def _rebuild(cls: type[FrameError], reason: str, layer: str, offset: int, partial: Received) -> FrameError:
@@ -254,8 +274,7 @@ class Received:
     @property
     def layers(self) -> tuple[str, ...]:
         """The names of the layers reached, bottom first."""
-        names = ("lowpan", "ipv6", "udp", "wrapper", "security")
-        reached = tuple(n for n in names if getattr(self, n) is not None)
+        reached = tuple(n for n in _LAYER_PARTS if getattr(self, n) is not None)
         return reached if self.top is None else (*reached, self.top)
 
     def to_json(self) -> dict[str, Any]:
@@ -511,7 +530,7 @@ def _plausibility(err: FrameError, order: int) -> tuple[int, int, int, int, int]
     """How plausible a failed attempt is (higher is more): the layers it
     decoded; whether it got past the first octet; whether it failed above
     the transport layers; how far into the frame; then the earlier attempt."""
-    reached = len(err.partial.layers)
+    reached = err._reached()
     past_first = 1 if reached or err.offset > 0 else 0
     return reached, past_first, 0 if err.layer in _TRANSPORT else 1, err.offset, -order
 
@@ -531,7 +550,7 @@ def _walk_one(layer: str, frame: bytes, walk: _Walk) -> Received:
         else:
             walk.data(frame)
     except FrameError as err:
-        err.partial = walk.result(layer)
+        err._start, err._parts, err._partial = layer, walk.parts, None
         raise
     return walk.result(layer)
 
@@ -607,7 +626,8 @@ def receive(
         try:
             return _walk_one(name, data, walk())
         except FrameError as err:
-            if name == "lowpan" and err.partial.lowpan is not None and err.partial.lowpan.fragment is not None:
+            frag = err._parts.get("lowpan")
+            if name == "lowpan" and frag is not None and frag.fragment is not None:
                 raise  # the fragment is in the reassembler now
             score = _plausibility(err, order)
             if best is None or score > best[0]:
