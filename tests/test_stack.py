@@ -386,3 +386,24 @@ def test_every_security_vector_string_agrees_on_both_backends(hexstring: str) ->
     for layer in ("auto", "apdu"):
         receive_both(frame, layer, security=KEYS)
         receive_both(frame, layer)
+
+
+def test_a_bad_ciphered_user_information_points_into_the_acse_frame(backend: str) -> None:
+    # RLRQ whose user-information is a glo-initiate-request cut after its SC byte
+    frame = bytes.fromhex("6208be06040441023000")
+    err = _fails(frame, "apdu")
+    # the offset is in the RLRQ (its end: the content is cut), not in the user-information
+    assert (err.layer, err.offset) == ("security", len(frame))
+
+
+def test_a_keyring_opens_frames_from_any_of_its_peers(backend: str) -> None:
+    from dlmsmesh.security import Keyring
+
+    ring = Keyring([SecurityContext(CLIENT, peer_system_title=SERVER, ek=EK, ak=AK, policy=SecurityPolicy.NONE,
+                                    counters=MemoryCounterStore())])  # fmt: skip
+    frame = bytes.fromhex(SEC["S4"])  # general-glo-ciphering: carries the server's title
+    got = stack.receive(frame, security=ring)
+    assert got.plaintext == bytes.fromhex(SEC["plaintext"]) and got.security is not None
+    with pytest.raises(stack.FrameReplayError):
+        stack.receive(frame, security=ring)
+    assert stack.receive(frame, security=ring, replay_check=False).top == "apdu"
