@@ -176,9 +176,7 @@ def _frame_error(err: DlmsError, offset: int) -> FrameError:
         cls = FrameReplayError
     else:
         cls = FrameSecurityError
-    new = cls(str(err), layer="security", offset=offset)
-    new.__cause__ = err
-    return new
+    return cls(str(err), layer="security", offset=offset)
 
 
 def _err_offset(err: DlmsError) -> int:
@@ -432,7 +430,9 @@ class _Walk:
             if isinstance(sec, Keys):
                 suite = env.sc & 0x0F if env.kind is not FrameKind.GENERAL_SIGNING else 1
                 if suite > 2:
-                    raise FrameError(f"unknown security suite {suite}", layer="security", offset=where(env.content))
+                    raise FrameSecurityError(
+                        f"unknown security suite {suite}", layer="security", offset=where(env.content)
+                    )
                 opened = sec.context(suite, peer_title).unprotect(frame, replay_check=False)
             else:
                 opened = sec.unprotect(frame, replay_check=self.replay_check)
