@@ -92,11 +92,6 @@ def error(layer: str, offset: int | None, message: str) -> dict[str, Any]:
     return {"error": {"layer": layer, "offset": offset, "message": message}}
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 # --------------------------------------------------------------------------
 # the basics
 # --------------------------------------------------------------------------

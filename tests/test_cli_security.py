@@ -13,7 +13,7 @@ from dlmsmesh import apdu
 from dlmsmesh.errors import DecodeError
 from dlmsmesh.security import MemoryCounterStore, Role, SecurityContext
 
-from .test_cli import BACKENDS, json_lines, run
+from .test_cli import json_lines, run
 from .test_security_vectors import AK, CLIENT, EK, SERVER, V, h
 
 KEYS = ["--ek", EK.hex(), "--ak", AK.hex()]
@@ -55,11 +55,6 @@ GET_REQUEST = {
     "obis": "0.0.1.0.0.255",
     "attribute_id": 2,
 }
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def _bad_apdu_frame() -> tuple[str, int]:

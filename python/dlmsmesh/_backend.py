@@ -1,8 +1,11 @@
 """Which implementation of the hot-path functions is live: ``native`` (the C
 core) or ``pure`` (the Python twins).
 
-``DLMSMESH_BACKEND=pure|native`` chooses at import; the default is native.  If
-the C extension cannot be loaded the package warns once and runs pure.
+``DLMSMESH_BACKEND=pure|native`` chooses at import; unset, the default is
+native, and if the C extension cannot be loaded the package warns once and
+runs pure.  Any other value, or ``native`` asked for by name when the C core
+cannot be loaded, makes every codec call raise :class:`BackendError`
+(:func:`startup_error` says why; the command line prints it and exits 2).
 ``set_backend`` switches at run time (tests and benchmarks use it).
 """
 
@@ -25,6 +28,8 @@ if TYPE_CHECKING:
     from ._protocols import pipeline as _pipeline
     from ._protocols import secure as _secure
     from ._protocols import wrapper as _wrapper
+
+from .errors import DlmsError
 
 NAMES = ("native", "pure")
 _LAYERS = ("axdr", "apdu", "ber", "secure", "wrapper", "checksum", "iphc", "frag", "columns", "pipeline")
@@ -88,15 +93,45 @@ def module(layer: str) -> Any:
     return live.modules[layer]
 
 
+class BackendError(DlmsError, ImportError):
+    """DLMSMESH_BACKEND names no backend, or names one that cannot be loaded."""
+
+
+class _Refused(dict):  # type: ignore[type-arg]
+    """The backend table after a refused DLMSMESH_BACKEND: every codec call
+    raises the refusal (import itself succeeds, so the command line can say
+    why in one line)."""
+
+    def __init__(self, error: BackendError) -> None:
+        super().__init__()
+        self.error = error
+
+    def __missing__(self, layer: str) -> ModuleType:
+        raise self.error
+
+
+def startup_error() -> BackendError | None:
+    """Why the backend DLMSMESH_BACKEND asked for is not live (None when it is)."""
+    modules = live.modules
+    return modules.error if isinstance(modules, _Refused) else None
+
+
 def _initial() -> None:
-    wanted = os.environ.get("DLMSMESH_BACKEND", "native").strip().lower() or "native"
-    if wanted not in NAMES:
-        raise ImportError(f"DLMSMESH_BACKEND must be one of {NAMES}, not {wanted!r}")
-    if wanted == "native":
+    raw = os.environ.get("DLMSMESH_BACKEND")
+    wanted = (raw or "").strip().lower()
+    if wanted and wanted not in NAMES:
+        live.modules = _Refused(BackendError(f"DLMSMESH_BACKEND must be one of {', '.join(NAMES)} (got {raw!r})"))
+        return
+    if wanted in ("", "native"):
         try:
             set_backend("native")
             return
         except ImportError as exc:
+            if wanted:  # asked for by name: running pure instead would hide it
+                live.modules = _Refused(
+                    BackendError(f"DLMSMESH_BACKEND=native: the C core could not be loaded ({exc})")
+                )
+                return
             warnings.warn(
                 f"dlmsmesh: the C core could not be loaded ({exc}); running the pure-Python backend",
                 RuntimeWarning,

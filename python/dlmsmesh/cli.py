@@ -1,14 +1,13 @@
-"""The ``dlmsmesh`` command line (DESIGN.md section 5).
+"""The ``dlmsmesh`` command line (docs/cli.md; the JSON forms: docs/json.md).
 
-``dlmsmesh decode`` turns hex frames into JSON Lines, ``dlmsmesh encode`` turns
-JSON values into hex, ``dlmsmesh backend`` names the live backend.
+``dlmsmesh decode`` turns hex frames into JSON Lines: it is a renderer of
+:func:`dlmsmesh.stack.receive` (one :class:`~dlmsmesh.stack.Received`, or the
+error and the layers before it, per line).  ``dlmsmesh encode`` turns JSON
+values into hex, ``dlmsmesh backend`` names the live backend.
 
 Both codecs read a whole capture in one process: standard input is read in
 large chunks and each chunk's output is written with one ``write`` call, and
 every input line gives exactly one output line, whether it decoded or not.
-
-Adding a decoder for a layer is one function in :data:`DECODERS`; adding an
-encoder is one function in :data:`ENCODERS`.
 """
 
 from __future__ import annotations
@@ -17,22 +16,23 @@ import argparse
 import io
 import ipaddress
 import json
+import math
 import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable
+from typing import IO, TYPE_CHECKING, Any, Callable
 
-from . import __version__, apdu, axdr, types
-from ._backend import backend
-from ._cli_transport import transport_decoders
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
+from . import __version__, _backend, axdr, lowpan, stack, types
 from .errors import DecodeError
-from .security.tags import CIPHERED_TAGS
 
 __all__ = ["main", "DecodeOptions", "DECODERS", "ENCODERS", "DECODE_LAYERS", "ENCODE_LAYERS"]
 
-#: every layer name ``decode --layer`` accepts (DESIGN.md section 5), bottom first
-DECODE_LAYERS = ("auto", "lowpan", "ipv6", "udp", "wrapper", "apdu", "data")
+#: every layer name ``decode --layer`` accepts (docs/cli.md), bottom first
+DECODE_LAYERS = stack.LAYERS
 
 #: the error ``layer`` of a line that is not valid hex or JSON at all
 INPUT_LAYER = "input"
@@ -43,14 +43,17 @@ _CHUNK = 1 << 16
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
+#: the command line's wording of "a ciphered APDU and no keys"
+_NO_KEYS = "ciphered APDU: give --ek/--ak (--bk, --dk) to verify and decrypt it"
+
 
 @dataclass
 class DecodeOptions:
     """What ``decode`` knows besides the frame: keys, addresses, IPHC contexts.
 
-    Holds per-run state too (``transport``: the IPHC context table and the
-    6LoWPAN reassembler, made on first use), which is why one instance serves
-    every frame of a run.
+    One instance serves every frame of a run: it holds the run's IPHC
+    context table, 6LoWPAN reassembler and receive-only security contexts
+    (made on first use).
     """
 
     ek: bytes | None = None
@@ -61,8 +64,34 @@ class DecodeOptions:
     ll_src: bytes | None = None
     ll_dst: bytes | None = None
     contexts: dict[int, ipaddress.IPv6Network] = field(default_factory=dict)
-    transport: Any = field(default=None, repr=False, compare=False)
-    security: Any = field(default=None, repr=False, compare=False)  # receive contexts, made on first use
+    _state: tuple[stack.Keys, lowpan.ContextTable, lowpan.Reassembler] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def receive(self, frame: bytes, layer: stack.Layer) -> stack.Received:
+        """:func:`dlmsmesh.stack.receive` with this run's options and state."""
+        if self._state is None:
+            keys = stack.Keys(ek=self.ek, ak=self.ak, bk=self.bk, dk=self.dk, system_title=self.system_title)
+            self._state = (keys, lowpan.ContextTable(self.contexts), lowpan.Reassembler())
+        keys, table, reassembler = self._state
+        return stack.receive(
+            frame, layer, security=keys, links=(self.ll_src, self.ll_dst), contexts=table, reassembler=reassembler
+        )
+
+
+def render(received: stack.Received) -> dict[str, Any]:
+    """The JSON object of a decoded frame (docs/json.md)."""
+    return received.to_json()
+
+
+def render_error(exc: DecodeError) -> dict[str, Any]:
+    """The JSON object of a frame that failed: the layers decoded before the
+    failure, then ``error`` (docs/json.md)."""
+    partial = getattr(exc, "partial", None)
+    obj: dict[str, Any] = partial.to_json() if isinstance(partial, stack.Received) else {}
+    message = _NO_KEYS if isinstance(exc, stack.NoKeysError) else exc.reason
+    obj["error"] = {"layer": exc.layer, "offset": exc.offset, "message": message}
+    return obj
 
 
 #: a layer decoder: fills ``out`` with one key per layer it reaches, bottom
@@ -71,64 +100,27 @@ class DecodeOptions:
 Decoder = Callable[[bytes, DecodeOptions, "dict[str, Any]"], None]
 
 
-def _decode_data(frame: bytes, opts: DecodeOptions, out: dict[str, Any]) -> None:
-    out["data"] = types.to_json(axdr.decode(frame))
-
-
-#: first octets of the ACSE APDUs (AARQ, AARE, RLRQ, RLRE)
-_ACSE_TAGS = frozenset((0x60, 0x61, 0x62, 0x63))
-
-
-def _decode_apdu(frame: bytes, opts: DecodeOptions, out: dict[str, Any]) -> None:
-    """An ACSE APDU (BER), a ciphered APDU (the security layer, then what it
-    carries) or an xDLMS APDU (A-XDR), told apart by the first octet."""
-    if frame and frame[0] in _ACSE_TAGS:
-        from . import _cli_security, acse
-
-        pdu = _cli_security.open_user_information(frame, acse.decode(frame), opts, out)
-        out["acse"] = acse.to_json(pdu)
-    elif frame and frame[0] in CIPHERED_TAGS:
-        from . import _cli_security
-
-        _cli_security.decode_ciphered(frame, opts, out, _decode_apdu)
-    else:
-        out["apdu"] = apdu.to_json(apdu.decode(frame))
-
-
-def _decode_auto(frame: bytes, opts: DecodeOptions, out: dict[str, Any]) -> None:
-    # Without the lower layers a frame is an APDU or a bare A-XDR value.  The
-    # tags overlap (0x0F is data-notification and integer), so a frame is an
-    # APDU when it decodes whole as one, else a Data value when it decodes whole
-    # as one; when neither, the APDU error is the one reported.
-    try:
-        _decode_apdu(frame, opts, out)
-    except DecodeError as apdu_error:
+def _decoder(layer: stack.Layer) -> Decoder:
+    def decode(frame: bytes, opts: DecodeOptions, out: dict[str, Any]) -> None:
         try:
-            _decode_data(frame, opts, out)
-        except DecodeError:
-            raise apdu_error from None
+            out.update(render(opts.receive(frame, layer)))
+        except DecodeError as exc:
+            partial = getattr(exc, "partial", None)
+            if isinstance(partial, stack.Received):
+                out.update(partial.to_json())
+            raise
+
+    return decode
 
 
-DECODERS: dict[str, Decoder] = {
-    "auto": _decode_auto,
-    "apdu": _decode_apdu,
-    "data": _decode_data,
-}
-# lowpan, ipv6, udp, wrapper; auto then also recognises those frames
-DECODERS.update(transport_decoders(DECODERS))
-
-
-class _NotImplementedLayer:
-    """Stands in for a layer whose decoder does not exist yet: every frame is an error."""
-
-    def __init__(self, layer: str) -> None:
-        self.layer = layer
-
-    def __call__(self, frame: bytes, opts: DecodeOptions, out: dict[str, Any]) -> None:
-        raise DecodeError(f"decoding from layer {self.layer} is not implemented yet", layer=self.layer, offset=0)
+#: the decoder of each layer (what ``--layer`` names)
+DECODERS: dict[str, Decoder] = {layer: _decoder(layer) for layer in stack.LAYERS}  # type: ignore[arg-type]
 
 
 def _encode_data(obj: Any) -> bytes:
+    if isinstance(obj, dict) and set(obj) == {"data"}:
+        obj = obj["data"]  # a line of ``dlmsmesh decode`` output
+    check_data_json(obj)
     return axdr.encode(types.from_json(obj))
 
 
@@ -140,6 +132,77 @@ ENCODERS: dict[str, Encoder] = {
 }
 
 ENCODE_LAYERS = tuple(ENCODERS)
+
+
+# --------------------------------------------------------------------------
+# what encode refuses before types.from_json sees it
+# --------------------------------------------------------------------------
+
+_HEX_TYPES = frozenset(("octet-string", "date-time", "date", "time"))
+_INTEGER_TYPES = frozenset(
+    (
+        "integer", "long", "double-long", "long64", "unsigned", "long-unsigned", "double-long-unsigned",
+        "long64-unsigned", "enum", "bcd",
+    )
+)  # fmt: skip
+_VALUE_KEYS = frozenset(("type", "value"))
+_COMPACT_KEYS = frozenset(("type", "description", "value"))
+_DESCRIPTION_KEYS = {"array": frozenset(("type", "count", "element")), "structure": frozenset(("type", "elements"))}
+
+
+def check_data_json(obj: Any, *, depth: int = 0) -> None:
+    """Refuse what ``types.from_json`` would take but should not: unknown
+    keys, non-ASCII visible-strings, NaN or infinity as an integer, and
+    octet-strings that are not whole hex bytes (with a clear message)."""
+    if depth > 10_000:
+        raise ValueError("value nested too deeply")
+    if not isinstance(obj, dict):
+        return  # types.from_json says what is wrong
+    name = obj.get("type")
+    allowed = _COMPACT_KEYS if name == "compact-array" else _VALUE_KEYS
+    extra = sorted(str(k) for k in obj if k not in allowed)
+    if extra:
+        raise ValueError(
+            f"unknown key {extra[0]!r} in a {name or 'value'} object (allowed: {', '.join(sorted(allowed))})"
+        )
+    value = obj.get("value")
+    if name == "visible-string" and isinstance(value, str) and not value.isascii():
+        bad = next(ch for ch in value if not ch.isascii())
+        raise ValueError(f"visible-string is ASCII only: {bad!r} is not (use utf8-string)")
+    if name in _INTEGER_TYPES and isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{name} takes a JSON integer, not {value}")
+    if name in _HEX_TYPES and isinstance(value, str):
+        _check_hex(name, value)
+    if name == "compact-array":
+        _check_description(obj.get("description"), depth + 1)
+    if isinstance(value, list):
+        for item in value:
+            check_data_json(item, depth=depth + 1)
+
+
+def _check_hex(name: str, value: str) -> None:
+    for i, ch in enumerate(value):
+        if ch not in _HEXDIGITS:
+            raise ValueError(f"{name} takes hex digits: {ch!r} at position {i} is not one")
+    if len(value) % 2:
+        raise ValueError(f"{name} takes whole bytes: {len(value)} hex digits is an odd number")
+
+
+def _check_description(obj: Any, depth: int) -> None:
+    if depth > 10_000:
+        raise ValueError("value nested too deeply")
+    if not isinstance(obj, dict):
+        return
+    allowed = _DESCRIPTION_KEYS.get(obj.get("type"), frozenset(("type",)))  # type: ignore[arg-type]
+    extra = sorted(str(k) for k in obj if k not in allowed)
+    if extra:
+        raise ValueError(f"unknown key {extra[0]!r} in a type description (allowed: {', '.join(sorted(allowed))})")
+    if isinstance(obj.get("element"), dict):
+        _check_description(obj["element"], depth + 1)
+    elements = obj.get("elements")
+    if isinstance(elements, list):
+        for e in elements:
+            _check_description(e, depth + 1)
 
 
 # --------------------------------------------------------------------------
@@ -242,20 +305,17 @@ def _error_line(layer: str, offset: int | None, message: str, out: dict[str, Any
     return _dumps(obj)
 
 
-def _decode_one(text: str, layer: str, decoder: Decoder, opts: DecodeOptions) -> tuple[str, bool]:
+def _decode_one(text: str, layer: stack.Layer, opts: DecodeOptions) -> tuple[str, bool]:
     """(the JSON line for one hex frame, whether it decoded)."""
     try:
         frame = parse_hex(text)
     except _InputError as exc:
         return _error_line(INPUT_LAYER, exc.offset, exc.message), False
-    out: dict[str, Any] = {}
     try:
-        decoder(frame, opts, out)
+        received = opts.receive(frame, layer)
     except DecodeError as exc:
-        return _error_line(exc.layer, exc.offset, exc.reason, out), False
-    except Exception as exc:  # a bug must not cost the rest of the capture its output
-        return _error_line(layer, None, f"internal error: {type(exc).__name__}: {exc}", out), False
-    return _dumps(out), True
+        return _dumps(render_error(exc)), False
+    return _dumps(render(received)), True
 
 
 def _encode_one(text: str | bytes, encoder: Encoder, layer: str) -> tuple[str, bool]:
@@ -268,6 +328,10 @@ def _encode_one(text: str | bytes, encoder: Encoder, layer: str) -> tuple[str, b
         return _error_line(INPUT_LAYER, exc.pos, f"invalid JSON: {exc.msg}"), False
     except UnicodeDecodeError as exc:
         return _error_line(INPUT_LAYER, exc.start, "input is not UTF-8"), False
+    except RecursionError:
+        return _error_line(INPUT_LAYER, None, "invalid JSON: nested too deeply"), False
+    except ValueError as exc:  # an integer of more digits than Python converts
+        return _error_line(INPUT_LAYER, None, f"invalid JSON: {str(exc).split(';')[0]}"), False
     try:
         return encoder(obj).hex(), True
     except (ValueError, TypeError, KeyError, OverflowError) as exc:
@@ -290,27 +354,39 @@ def _describe(exc: Exception) -> str:
 
 def _emit(lines: list[str]) -> None:
     if lines:
-        sys.stdout.write("\n".join(lines) + "\n")
-        sys.stdout.flush()
+        try:
+            sys.stdout.write("\n".join(lines) + "\n")
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _OutputError(exc.strerror or str(exc)) from None
+        _flush_stdout()
 
 
-def _run_batch(batches: Iterable[Iterable[Any]], one: Callable[[Any], tuple[str, bool]], strict: bool) -> int:
+def _run_batch(
+    batches: Iterable[Iterable[Any]], one: Callable[[Any], tuple[str, bool]], strict: bool, layer: str
+) -> int:
     """Process every line and print its result; per-line failures are output,
     not a failed run, unless ``strict``."""
     failed = False
     for batch in batches:
-        out = []
-        for item in batch:
-            line, ok = one(item)
-            out.append(line)
-            failed = failed or not ok
-        _emit(out)
+        out: list[str] = []
+        try:
+            for item in batch:
+                try:
+                    line, ok = one(item)
+                except Exception as exc:  # a bug must not cost the rest of the capture its output
+                    line, ok = _error_line(layer, None, f"internal error: {type(exc).__name__}: {exc}"), False
+                out.append(line)
+                failed = failed or not ok
+        finally:
+            # the lines answered so far are printed even when the run stops here
+            _emit(out)
     return 1 if failed and strict else 0
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
-    layer: str = args.layer
-    decoder = DECODERS.get(layer) or _NotImplementedLayer(layer)
+    layer: stack.Layer = args.layer
     opts = DecodeOptions(
         ek=args.ek,
         ak=args.ak,
@@ -326,11 +402,11 @@ def _cmd_decode(args: argparse.Namespace) -> int:
         # latin-1 maps every byte to one character, so a stray byte is reported
         # as a bad hex digit at its column instead of failing the whole run
         text = item.decode("latin-1") if isinstance(item, bytes) else item
-        return _decode_one(text, layer, decoder, opts)
+        return _decode_one(text, layer, opts)
 
     if args.frames:
-        return _run_batch([args.frames], one, args.strict)
-    return _run_batch(_line_chunks(_stdin_bytes()), one, args.strict)
+        return _run_batch([args.frames], one, args.strict, layer)
+    return _run_batch(_line_chunks(_stdin_bytes()), one, args.strict, layer)
 
 
 def _cmd_encode(args: argparse.Namespace) -> int:
@@ -341,12 +417,12 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         return _encode_one(item, encoder, layer)
 
     if args.values:
-        return _run_batch([args.values], one, args.strict)
-    return _run_batch(_line_chunks(_stdin_bytes()), one, args.strict)
+        return _run_batch([args.values], one, args.strict, layer)
+    return _run_batch(_line_chunks(_stdin_bytes()), one, args.strict, layer)
 
 
 def _cmd_backend(args: argparse.Namespace) -> int:
-    _emit([backend()])
+    _emit([_backend.backend()])
     return 0
 
 
@@ -385,8 +461,9 @@ exit status:
   0  every input line was answered; a line that failed is an error line in
      the output, not a failed run
   1  with --strict: at least one line gave an error line (all lines were
-     still processed); also when standard output closes early
-  2  bad command line
+     still processed); also when standard output closes early or cannot be
+     written (a full disk: one line on standard error)
+  2  bad command line, or a bad DLMSMESH_BACKEND (native, pure)
 """
 
 _DECODE_HELP = """\
@@ -398,21 +475,40 @@ exactly one output line; a blank line or bad hex gives an error line.
 A frame that fails prints {"error": {"layer": L, "offset": N, "message": TEXT}}
 beside the layers decoded before the failure; offset is the byte offset in the
 frame (for layer "input": the 0-based column in the line; null when there is
-no position). Layers not implemented yet print an error line per frame.
+no position). The JSON form of every layer is in docs/json.md.
+
+--layer auto (the default) tries, in this order: wrapper (when the frame
+starts 00 01 and its length field matches), ipv6 (version 6 and a matching
+payload length), lowpan (a 6LoWPAN dispatch octet; a fragment of a datagram
+not yet under way is tried last), apdu (ACSE, ciphered or xDLMS), data (a
+bare A-XDR value). The first that decodes the whole frame wins. When none
+does, the error printed is the most plausible one: of the attempt that
+decoded the most layers, then that got past the first byte, then that failed
+above the transport layers (security, acse, apdu, data), then that got
+furthest into the frame, then the earliest tried.
 """
 
 _ENCODE_HELP = """\
-Encode values given in the JSON form of DESIGN.md section 5, e.g.
+Encode values given in their JSON form (docs/json.md), e.g.
 '{"type": "long-unsigned", "value": 230}', and print the hex (lowercase, no
-spaces) of each. With no JSON arguments, read JSON Lines from standard input:
+spaces) of each; a {"data": VALUE} line of decode output is taken as VALUE. With no JSON arguments, read JSON Lines from standard input:
 one hex line out per line in; a line that fails prints an error line
 {"error": {"layer": L, "offset": N, "message": TEXT}} (offset: the JSON column
 for layer "input", else null).
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a help or version text that cannot be written is
+    an error (argparse drops it silently and exits 0)."""
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        if message:
+            (file or sys.stderr).write(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dlmsmesh",
         description="DLMS/COSEM over IPv6 mesh networks: decode and encode frames.",
         epilog=_EXIT_CODES,
@@ -486,24 +582,63 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help(sys.stderr)
-        return 2
-    if args.command == "decode" and args.context:
-        numbers = [n for n, _ in args.context]
-        dup = sorted({n for n in numbers if numbers.count(n) > 1})
-        if dup:
-            parser.error(f"--context {dup[0]} given more than once")
+class _OutputError(Exception):
+    """Standard output could not be written (not a closed pipe: a full disk, say)."""
+
+
+def _flush_stdout() -> None:
     try:
-        return int(args.func(args))
+        sys.stdout.flush()
     except BrokenPipeError:
-        # the reader went away (| head): stop quietly, and keep Python's exit
-        # flush from raising again on the closed pipe
+        raise
+    except OSError as exc:
+        raise _OutputError(exc.strerror or str(exc)) from None
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, so Python's flush at exit does not
+    raise (and print) again on a stream that already failed."""
+    try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    problem = _backend.startup_error()
+    if problem is not None:
+        print(f"dlmsmesh: error: {problem}", file=sys.stderr)
+        return 2
+    parser = build_parser()
+    try:
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit:
+            _flush_stdout()  # --version and --help print to stdout: a lost line is an error
+            raise
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _OutputError(exc.strerror or str(exc)) from None
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return 2
+        if args.command == "decode" and args.context:
+            numbers = [n for n, _ in args.context]
+            dup = sorted({n for n in numbers if numbers.count(n) > 1})
+            if dup:
+                parser.error(f"--context {dup[0]} given more than once")
+        code = int(args.func(args))
+        _flush_stdout()
+        return code
+    except BrokenPipeError:
+        # the reader went away (| head): stop quietly
+        _quiet_stdout()
+        return 1
+    except _OutputError as exc:
+        _quiet_stdout()
+        print(f"dlmsmesh: error: cannot write the output: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
