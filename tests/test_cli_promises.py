@@ -205,6 +205,8 @@ def test_native_asked_for_by_name_that_cannot_load_is_an_error(monkeypatch: pyte
         assert _backend.startup_error() is None and _backend.live.name == "pure"
     finally:
         _backend.live.modules, _backend.live.name = before
+        for layer, mod in before[0].items():
+            setattr(_backend.live, layer, mod)
 
 
 # --------------------------------------------------------------------------

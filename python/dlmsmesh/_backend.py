@@ -54,6 +54,14 @@ class _Live:
     secure: _secure.Backend
     pipeline: _pipeline.Backend
 
+    def __getattr__(self, layer: str) -> Any:
+        # reached only for a layer attribute that set_backend never set: after a
+        # refused DLMSMESH_BACKEND, every codec call raises the refusal
+        refused = self.__dict__.get("modules")
+        if isinstance(refused, _Refused) and layer in _LAYERS:
+            raise refused.error
+        raise AttributeError(layer)
+
 
 live = _Live()
 
@@ -116,11 +124,17 @@ def startup_error() -> BackendError | None:
     return modules.error if isinstance(modules, _Refused) else None
 
 
+def _refuse(error: BackendError) -> None:
+    live.modules = _Refused(error)
+    for layer in _LAYERS:
+        live.__dict__.pop(layer, None)
+
+
 def _initial() -> None:
     raw = os.environ.get("DLMSMESH_BACKEND")
     wanted = (raw or "").strip().lower()
     if wanted and wanted not in NAMES:
-        live.modules = _Refused(BackendError(f"DLMSMESH_BACKEND must be one of {', '.join(NAMES)} (got {raw!r})"))
+        _refuse(BackendError(f"DLMSMESH_BACKEND must be one of {', '.join(NAMES)} (got {raw!r})"))
         return
     if wanted in ("", "native"):
         try:
@@ -128,9 +142,7 @@ def _initial() -> None:
             return
         except ImportError as exc:
             if wanted:  # asked for by name: running pure instead would hide it
-                live.modules = _Refused(
-                    BackendError(f"DLMSMESH_BACKEND=native: the C core could not be loaded ({exc})")
-                )
+                _refuse(BackendError(f"DLMSMESH_BACKEND=native: the C core could not be loaded ({exc})"))
                 return
             warnings.warn(
                 f"dlmsmesh: the C core could not be loaded ({exc}); running the pure-Python backend",
