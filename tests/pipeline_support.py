@@ -230,7 +230,7 @@ def reference(
 def _secure() -> Any:
     from dlmsmesh import _backend
 
-    return _backend.module("secure")
+    return _backend.live.secure
 
 
 def summary(result: Any, i: int) -> Ref:

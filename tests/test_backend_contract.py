@@ -85,7 +85,7 @@ def test_the_live_attributes_are_the_backend_modules(name: str) -> None:
     try:
         for layer in _backend._LAYERS:
             assert getattr(_backend.live, layer) is importlib.import_module(f"dlmsmesh._{name}.{layer}")
-            assert _backend.module(layer) is getattr(_backend.live, layer)
+            assert _backend.live.modules[layer] is getattr(_backend.live, layer)
     finally:
         _backend.set_backend(before)
 

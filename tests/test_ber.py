@@ -21,7 +21,7 @@ FIXTURE_OK = settings(suppress_health_check=[HealthCheck.function_scoped_fixture
 
 
 def ber():  # the live backend's BER module
-    return _backend.module("ber")
+    return _backend.live.ber
 
 
 def N(cls: int, constructed: bool, number: int, header: int, content: int, length: int, depth: int = 0) -> Node:

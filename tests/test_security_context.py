@@ -272,7 +272,7 @@ def test_keys_never_in_repr_logs_or_exceptions(backend: str, caplog: pytest.LogC
     # the backend key objects and the counter store do not show keys either
     from dlmsmesh import _backend
 
-    mod = _backend.module("secure")
+    mod = _backend.live.secure
     assert not _leaks(repr(mod.new_key(EK, AK)))
     assert not _leaks(repr(client.counters)) and not _leaks(repr(vars(client.counters)))
 

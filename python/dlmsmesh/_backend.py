@@ -96,11 +96,6 @@ def backend() -> str:
     return live.name
 
 
-def module(layer: str) -> Any:
-    """The live backend's module for ``layer`` (untyped; prefer ``live.<layer>``)."""
-    return live.modules[layer]
-
-
 class BackendError(DlmsError, ImportError):
     """DLMSMESH_BACKEND names no backend, or names one that cannot be loaded."""
 

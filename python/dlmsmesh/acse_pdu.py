@@ -46,6 +46,7 @@ __all__ = [
     "RLRQ",
     "RLRE",
     "PDU_CLASSES",
+    "ACSE_TAGS",
     "oid_to_bytes",
     "oid_from_bytes",
     "encode",
@@ -425,6 +426,8 @@ class RLRE(AcsePdu):
 
 
 PDU_CLASSES: dict[int, type[AcsePdu]] = {c.TAG: c for c in (AARQ, AARE, RLRQ, RLRE)}
+#: first octets of the ACSE APDUs (AARQ, AARE, RLRQ, RLRE): how a receiver tells them from xDLMS APDUs
+ACSE_TAGS: frozenset[int] = frozenset(PDU_CLASSES)
 
 
 # --------------------------------------------------------------------------

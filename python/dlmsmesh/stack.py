@@ -37,6 +37,7 @@ from typing import Any, Literal, Union
 from . import acse as _acse
 from . import apdu as _apdu
 from . import axdr, ipv6, lowpan, types, wrapper
+from .acse_pdu import ACSE_TAGS
 from .errors import AuthenticationError, DecodeError, DlmsError, EncodeError, ReplayError, SecurityError
 from .ipv6 import IPv6Header, UDPHeader
 from .lowpan import LowpanFrame
@@ -78,9 +79,6 @@ Layer = Literal["auto", "lowpan", "ipv6", "udp", "wrapper", "apdu", "data"]
 
 #: the order ``auto`` tries the layers in (see :func:`receive`)
 AUTO_ORDER = ("wrapper", "ipv6", "lowpan", "apdu", "data")
-
-#: first octets of the ACSE APDUs (AARQ, AARE, RLRQ, RLRE)
-ACSE_TAGS = frozenset((0x60, 0x61, 0x62, 0x63))
 
 # Any bytes parse a little way as a 6LoWPAN header (inline addresses take
 # whatever comes), so for auto an error above the transport layers is the

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _status as S
 from .._common import pipeline_items as I
 from .._common.pipeline_outcome import Outcome, code_of
+from ..acse_pdu import ACSE_TAGS
 from ..errors import DecodeError, DlmsError, ReplayError
 from ..security.envelope import error_for
 from ..security.tags import FrameKind
@@ -22,8 +23,6 @@ if TYPE_CHECKING:
 
 __all__ = ["settle_deferred", "code_of", "relocated", "ACSE_TAGS", "plain_at"]
 
-#: first octets of the ACSE APDUs (AARQ, AARE, RLRQ, RLRE)
-ACSE_TAGS = frozenset((0x60, 0x61, 0x62, 0x63))
 _IN_DATA = "in Data: "
 
 
