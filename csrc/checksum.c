@@ -1,5 +1,4 @@
-/* UDP checksum over the IPv6 pseudo-header (RFC 8200 section 8.1,
- * spec/transport.md section 7). */
+/* UDP checksum over the IPv6 pseudo-header (RFC 8200 section 8.1, RFC 768). */
 #include "checksum.h"
 
 #include "bytes.h"

@@ -316,7 +316,7 @@ DM_MUST_CHECK int dm_frag_split(const uint8_t *in, size_t in_len, const dm_ll_pa
                                 size_t out_cap, uint32_t *frame_end, size_t max_frames, dm_lowpan_item *res);
 
 /* Security (csrc/secure.c): AES-GCM protection of ciphered xDLMS APDUs
- * (spec/security.md).  Keys live in dm_secure_key contexts created once per
+ * (IEC 62056-5-3).  Keys live in dm_secure_key contexts created once per
  * key (the AES key schedule is computed there, never per frame) and freed
  * explicitly; a context serves one call at a time.  Failing frames leave no
  * plaintext: their output bytes are zeroed. */

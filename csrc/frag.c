@@ -1,4 +1,4 @@
-/* RFC 4944 fragmentation (spec/sixlowpan.md section 6): one IPv6 datagram,
+/* RFC 4944 fragmentation (RFC 4944 section 5.3): one IPv6 datagram,
  * IPHC-compressed, split into FRAG1/FRAGN frames that fit a link MTU.
  *
  * Offsets count uncompressed bytes in units of 8, so every fragment but the

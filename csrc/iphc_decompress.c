@@ -1,4 +1,4 @@
-/* RFC 6282 IPHC + NHC-UDP header decompression (spec/sixlowpan.md sections 2-4).
+/* RFC 6282 IPHC + NHC-UDP header decompression (RFC 6282 sections 3 and 4.3).
  *
  * Both directions work on wire bytes: an uncompressed IPv6 datagram (header,
  * UDP header, payload) on one side, an IPHC frame (compressed headers,

@@ -260,7 +260,8 @@ static int walk(const dm_pipe_config *cfg, size_t i, const uint8_t *frame, size_
  * counters
  * ------------------------------------------------------------------------ */
 
-/* The strict check of spec/security.md section 11 for one verified frame. */
+/* The strict invocation-counter check for one verified frame: a counter not
+ * above the last one accepted for its peer and key is a replay. */
 static int check_counter(const dm_pipe_config *cfg, dm_pipe_buffers *buf, dm_pipe_item *it)
 {
     const size_t e = (size_t)it->peer * KEY_SETS + it->key_set;

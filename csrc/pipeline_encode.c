@@ -38,7 +38,7 @@ static size_t put_descriptor(uint8_t *p, const dm_pipe_request *r)
     return 9;
 }
 
-/* The APDU of one request, as apdu.encode writes it (spec/xdlms-apdus.md). */
+/* The APDU of one request, as apdu.encode writes it (IEC 62056-5-3). */
 static int build_apdu(const dm_pipe_request *r, const uint8_t *values, size_t values_len, uint8_t *out,
                       size_t cap, size_t *len)
 {

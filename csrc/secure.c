@@ -1,4 +1,5 @@
-/* Security layer: AES-GCM protection of ciphered xDLMS APDUs (spec/security.md).
+/* Security layer: AES-GCM protection of ciphered xDLMS APDUs (IEC 62056-5-3;
+ * GCM per NIST SP 800-38D).
  *
  * AES-GCM comes from OpenSSL's libcrypto through EVP.  A dm_secure_key holds
  * one EVP context per direction, keyed once: every frame only re-initialises

@@ -1,5 +1,5 @@
 /* DLMS/COSEM wrapper (IEC 62056-4-7): the 8-byte header in front of every
- * APDU carried over UDP (spec/transport.md section 2). */
+ * APDU carried over UDP. */
 #include "bytes.h"
 #include "dlmsmesh.h"
 

@@ -1,4 +1,5 @@
-"""Every test runs on every backend this build has (DESIGN.md section 3).
+"""Every test runs on every backend this build has (the two must give the same
+bytes, values and errors: README.md, Backends).
 
 A test that asks for the ``backend`` fixture runs once per backend with that
 backend live and gets its name.  Every other test is run once per backend

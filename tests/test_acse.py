@@ -1,4 +1,5 @@
-"""ACSE APDUs: the worked examples of spec/acse-ber.md section 9, conformance
+"""ACSE APDUs: the worked examples B1-B8 (checked against gurux-dlms and
+dlms-cosem), conformance
 bits, generated round trips, and bad input (truncations, mutations) on both
 backends."""
 
@@ -181,7 +182,7 @@ def test_b5_fields(backend: str) -> None:
 
 
 def test_b4_plaintext_initiate_request() -> None:
-    # the decrypted glo-initiate-request of B4 (spec/acse-ber.md section 9, B4)
+    # the decrypted glo-initiate-request of B4
     ui = acse.decode_user_information(hexbytes("01 00 00 00 06 5F 1F 04 00 60 1E 9D 04 00"))
     assert ui == InitiateRequest(conformance=Conformance.from_octets(hexbytes("60 1E 9D")), max_receive_pdu_size=1024)
     assert acse.decode_user_information(hexbytes("08 00 06 5F 1F 04 00 00 1E 1D 04 00 00 07")) == InitiateResponse(

@@ -1,4 +1,4 @@
-"""``dlmsmesh.apdu.to_json``: the ``apdu`` object of DESIGN.md section 5, for
+"""``dlmsmesh.apdu.to_json``: the ``apdu`` object of docs/json.md, for
 representative APDUs decoded on both backends (the native hot path builds its
 objects differently, the JSON must not show it)."""
 

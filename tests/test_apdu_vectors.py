@@ -1,4 +1,4 @@
-"""The worked examples X1-X31 of spec/xdlms-apdus.md section 12, on both backends
+"""The worked examples X1-X31 (checked against gurux-dlms and dlms-cosem), on both backends
 and in both directions.
 
 * decode gives the fields the spec states, each checked explicitly (class,

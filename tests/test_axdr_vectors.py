@@ -1,5 +1,6 @@
-"""Known answers: the worked examples A1-A36 of spec/axdr-data.md section 7 and
-the length forms of section 2, decoded and encoded on both backends.
+"""Known answers: the worked examples A1-A36 of tests/vectors/axdr_examples.json
+(checked against gurux-dlms and dlms-cosem) and the A-XDR length forms,
+decoded and encoded on both backends.
 
 Also home of ``typed_equal``, the comparison the other A-XDR test modules use:
 equal values AND equal types, recursively, so ``Unsigned(5)`` never passes for

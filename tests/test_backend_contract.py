@@ -1,4 +1,5 @@
-"""The backend contract (DESIGN.md section 3): every ``Backend`` protocol of
+"""The backend contract (two backends, one behaviour: README.md, Backends):
+every ``Backend`` protocol of
 ``dlmsmesh._protocols`` is met by the pure backend and, when it is built, the
 native one -- each member present, with the same parameter names, kinds and
 defaults -- and the layer modules reach a backend only through the typed

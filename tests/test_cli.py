@@ -32,7 +32,7 @@ TRANSPORT_SHORT = [
     ("wrapper", (0, "truncated input"), (0, "truncated input")),
 ]
 
-# spec/axdr-data.md section 8 vectors: (hex, JSON form)
+# A14 and A27 of tests/vectors/axdr_examples.json: (hex, JSON form)
 LONG_UNSIGNED_1000 = ("1203e8", {"type": "long-unsigned", "value": 1000})
 SCALER_UNIT = (
     "02020ffd161e",

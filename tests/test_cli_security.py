@@ -1,5 +1,5 @@
 """``dlmsmesh decode`` on ciphered frames: the ``security`` object of
-DESIGN.md section 5, then the APDU inside; a frame that fails verification
+docs/json.md, then the APDU inside; a frame that fails verification
 is an error line of layer ``security`` with the security object and no
 ``apdu``/``acse`` key.  One process per backend decodes a whole capture."""
 

@@ -163,7 +163,7 @@ def test_gurux_aarq_hls_gmac(backend: str, capsys: pytest.CaptureFixture[str]) -
     ui = pdu.user_information
     assert isinstance(ui, CipheredUserInformation) and ui.tag == 0x21 and ui.name == "glo-initiate-request"
     assert ui.security_control == 0x30 and ui.invocation_counter == 1
-    assert ui.to_bytes() == B4_UI  # spec/acse-ber.md B4
+    assert ui.to_bytes() == B4_UI  # example B4
     assert acse.encode(pdu) == data
 
 

@@ -1,5 +1,5 @@
 """xDLMS APDU interoperability with the peer libraries gurux-dlms 1.0.203 and
-dlms-cosem 25.1.0 (spec/xdlms-apdus.md).
+dlms-cosem 25.1.0 (the xDLMS APDUs of IEC 62056-5-3).
 
 The peers are GPL/source-available test oracles: they are imported here only,
 never by the package.  Every test runs on both backends (``backend`` fixture).

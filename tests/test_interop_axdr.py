@@ -1,5 +1,5 @@
 """A-XDR ``Data`` interoperability with the peer libraries gurux-dlms 1.0.203 and
-dlms-cosem 25.1.0 (spec/axdr-data.md).
+dlms-cosem 25.1.0 (the A-XDR ``Data`` type of IEC 62056-6-2).
 
 The peers are GPL/source-available test oracles: they are imported here only,
 never by the package.  Every test runs on both backends (``backend`` fixture).
@@ -11,8 +11,9 @@ Layout:
      equivalent value, compact-array A32-A36 included.
   3. The same both ways with dlms-cosem (``dlms_data`` classes, ``time`` helpers,
      ``DlmsDataParser``).
-  4. Known peer deviations from the spec (spec/axdr-data.md section 8, plus a
-     few more found while writing these tests): each one asserts the peer's
+  4. Known peer deviations from the standard-conforming majority (bit-string
+     length, bcd size, DST month markers, long lengths, weekday; plus a few
+     more found while writing these tests): each one asserts the peer's
      wrong output explicitly, so a peer upgrade that changes it shows up here.
 """
 
@@ -491,7 +492,7 @@ def test_gurux_encoded_decodes_here(backend, gx, gtype, build, expected, hex_pre
 
 def test_gurux_long_length_84_decodes_here(backend, gx):
     """Gurux writes lengths > 65535 as 84 + 4 bytes; we must accept it
-    (spec/axdr-data.md section 2: 'both must be accepted')."""
+    (a decoder accepts every length form, not only the shortest)."""
     data = _pattern(70000)
     raw = gx.enc("OCTET_STRING", data)
     assert raw[:6] == hexbytes("09 84 00 01 11 70")
@@ -821,7 +822,7 @@ def test_dlms_cosem_cannot_encode(backend, dc, cls, value):
 
 
 def test_diff_dlms_cosem_bit_string_writes_byte_count(backend, dc):
-    """spec/axdr-data.md sections 4 and 8: the bit-string length counts bits.
+    """The bit-string length counts bits (as Gurux and Wireshark write it).
     dlms-cosem's BitStringData writes len(bytes) instead (02 for 2 bytes)."""
     peer = dc.D.BitStringData(bytes.fromhex("40C0")).to_bytes()
     assert peer == hexbytes("04 02 40 C0")  # the peer's (wrong) byte count
@@ -838,7 +839,7 @@ def test_diff_dlms_cosem_bit_string_writes_byte_count(backend, dc):
 
 
 def test_diff_dlms_cosem_bcd_is_variable_length(backend, dc):
-    """spec/axdr-data.md section 8: bcd is one octet after the tag.  dlms-cosem
+    """bcd is one octet after the tag (Gurux, Wireshark, the jDLMS ASN.1).  dlms-cosem
     declares BCDData as VARIABLE_LENGTH, so its parser reads the BCD octet as a
     length and swallows that many following bytes (then fails: no from_bytes)."""
     assert dc.D.BCDData.LENGTH == dc.D.VARIABLE_LENGTH
@@ -857,7 +858,7 @@ def test_diff_dlms_cosem_bcd_is_variable_length(backend, dc):
 
 
 def test_diff_gurux_setdatetime_swaps_dst_month_markers(backend, gx):
-    """spec/axdr-data.md sections 6.1 and 8: month FE = DST begin, FD = DST end.
+    """Month FE = DST begin, FD = DST end (IEC 62056-6-2, date and time formats).
     Gurux Python's setDateTime writes them swapped (its setDate and its decoder
     use the standard values)."""
     begin = gx.datetime(dt.datetime(2024, 3, 1, 2, 0, 0, tzinfo=CET), dow=7, extra=("DST_BEGIN", "LAST_DAY"),
@@ -886,8 +887,8 @@ def test_diff_gurux_setdatetime_swaps_dst_month_markers(backend, gx):
 
 
 def test_diff_gurux_long_length_uses_84_and_rejects_83(backend, gx):
-    """spec/axdr-data.md sections 2 and 8: lengths 65536..2^24-1 take the
-    minimal 83 form (ours).  Gurux emits 84 00 xx xx xx (which we accept, see
+    """Lengths 65536..2^24-1 take the minimal 83 form (ours, and dlms-cosem's).
+    Gurux emits 84 00 xx xx xx (which we accept, see
     test_gurux_long_length_84_decodes_here) and its getObjectCount only knows
     81/82/84, so it rejects our 83."""
     data = _pattern(65536)
@@ -910,8 +911,8 @@ def test_diff_gurux_long_length_uses_84_and_rejects_83(backend, gx):
 
 
 def test_diff_dlms_cosem_day_of_week_ff(backend, dc):
-    """spec/axdr-data.md sections 6.3 and 8: a time stamp carries the real
-    weekday (Gurux and we write it).  dlms-cosem's date_to_bytes/datetime_to_bytes
+    """A time stamp carries the real weekday (IEC 62056-6-2, date and time
+    formats; Gurux and we write it).  dlms-cosem's date_to_bytes/datetime_to_bytes
     always write FF; that is legal to receive, so we decode it as 'not specified'."""
     moment = dt.datetime(2024, 3, 15, 12, 30, 45, tzinfo=CET)  # a Friday
     peer = dc.time.datetime_to_bytes(moment)
@@ -930,8 +931,8 @@ def test_diff_dlms_cosem_day_of_week_ff(backend, dc):
     assert item.value[0] == moment
 
 
-# Further peer deviations found while writing these tests (not listed in
-# spec/axdr-data.md section 8; reported for the spec owner).
+# Further peer deviations found while writing these tests (beyond the
+# well-known ones above).
 
 
 def test_diff_dlms_cosem_octet_string_single_length_byte(backend, dc):

@@ -1,4 +1,4 @@
-"""IPv6/UDP headers and the pseudo-header checksum (spec/transport.md sections 5-7, 9)."""
+"""IPv6/UDP headers and the pseudo-header checksum (RFC 8200, RFC 768; T1 and T2 of tests/transport_vectors.py)."""
 
 from __future__ import annotations
 

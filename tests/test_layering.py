@@ -1,6 +1,7 @@
 """The import-linter contracts of pyproject.toml ([tool.importlinter]) hold:
-the layers of DESIGN.md section 2, the backends computing only, the two
-backends independent, and nothing above them reaching one except through
+the layers of the package from the bottom (errors and the data model, the
+backends, the layer modules, stack and pipeline, cli), the backends computing
+only, the two backends independent, and nothing above them reaching one except through
 ``dlmsmesh._backend``.  CI runs ``lint-imports`` too; this test makes a
 local ``pytest`` catch a layering break as well."""
 
@@ -32,7 +33,7 @@ def test_import_contracts_hold() -> None:
 
 
 def test_contracts_name_the_layers() -> None:
-    """The contracts exist and cover what DESIGN.md asks: a check that finds
+    """The contracts exist and cover those layers: a check that finds
     nothing to check would pass for the wrong reason."""
     tomllib = pytest.importorskip("tomllib")
     config = tomllib.loads(CONFIG.read_text())["tool"]["importlinter"]

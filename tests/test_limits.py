@@ -1,4 +1,4 @@
-"""One of each limit (DESIGN.md section 4): the defaults live in
+"""One of each limit (explicit, configurable, kept once): the defaults live in
 ``dlmsmesh.limits`` and every module takes them from there."""
 
 from __future__ import annotations

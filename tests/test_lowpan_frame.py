@@ -1,4 +1,4 @@
-"""The 6LoWPAN dispatch walk (spec/sixlowpan.md section 1): mesh header, BC0,
+"""The 6LoWPAN dispatch walk (RFC 4944 section 5.1, RFC 6282): mesh header, BC0,
 fragment headers, IPHC and uncompressed IPv6, both backends."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The worked examples of spec/sixlowpan.md section 7 and spec/mesh-profile.md
-section 4.6, both directions, both backends."""
+"""The 6LoWPAN worked examples and the registration push of
+tests/transport_vectors.py, both directions, both backends."""
 
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ def test_context_ids_are_reported(backend: str, index: int, sci: int | None, dci
 
 
 def test_example_9_per_byte(backend: str) -> None:
-    """The per-byte decode of spec/sixlowpan.md section 7."""
+    """The per-byte decode of example 9."""
     v = LOWPAN_VECTORS[8]
     d = lowpan.decompress(v.frame, ll_src=v.ll_src, ll_dst=v.ll_dst, contexts=ContextTable(v.contexts))
     assert (d.ipv6.traffic_class, d.ipv6.flow_label, d.ipv6.hop_limit) == (0, 0, 64)
@@ -196,7 +196,7 @@ def test_full_802154_frames(backend: str, full: bytes, index: int | None) -> Non
 
 
 def test_registration_push_compresses_to_22_bytes(backend: str) -> None:
-    """spec/mesh-profile.md section 4.6: 7E 70 <dst> F3 00 01BD.  The note says
+    """The registration push: 7E 70 <dst> F3 00 01BD.  Its worked example says
     "25 B instead of 48 B", but the bytes it lists are 2 + 16 + 2 + 2 = 22."""
     datagram = ipv6.build(
         REGISTRATION_SOURCE, REGISTRATION_DESTINATION, REGISTRATION_WPDU,

@@ -71,7 +71,7 @@ def check(frames: list[bytes], layer: str, *, security: Any = None, make: Any = 
 
 
 # --------------------------------------------------------------------------
-# spec/transport.md T1, T2
+# T1, T2 (tests/transport_vectors.py)
 # --------------------------------------------------------------------------
 
 
@@ -110,7 +110,7 @@ def test_transport_vectors_bad_checksum(backend: str) -> None:
 
 
 # --------------------------------------------------------------------------
-# spec/sixlowpan.md examples 1-14, spec/mesh-profile.md registration push
+# 6LoWPAN examples 1-14 and the registration push (tests/transport_vectors.py)
 # --------------------------------------------------------------------------
 
 
@@ -168,7 +168,7 @@ def test_registration_push(backend: str) -> None:
 
 
 # --------------------------------------------------------------------------
-# spec/security.md S1-S11, spec/xdlms-apdus.md X1-X31
+# S1-S11 (tests/vectors/security_examples.json), X1-X31 (tests/test_apdu_vectors.py)
 # --------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """The A-XDR length in front of a ciphered content, at every length-form
-boundary: both backends write the same bytes, the shortest form (DESIGN.md
-§3/§5), and both read it back, a non-minimal form included.
+boundary: both backends write the same bytes, the shortest form (an
+encoder always writes the shortest length form), and both read it back, a
+non-minimal form included.
 
 Regression: csrc/secure.c wrote contents of 65,536 bytes or more as
 ``84 xxxxxxxx`` where the pure backend writes ``83 xxxxxx``.

@@ -1,5 +1,5 @@
-"""Every worked example of spec/security.md section 12 (S1-S11) and the
-ciphered ACSE examples B4-B6 of spec/acse-ber.md, both ways (we produce the
+"""Every worked example S1-S11 and the ciphered ACSE examples B4-B6 of
+tests/vectors/security_examples.json, both ways (we produce the
 bytes, we open them), on both backends."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Measured: header bytes of a DLMS GET (spec/transport.md T1's APDU, wrapped)
+"""Measured: header bytes of a DLMS GET (the APDU of T1 in tests/transport_vectors.py, wrapped)
 over IPv6/UDP, uncompressed vs IPHC + NHC-UDP.  README.md quotes these
 numbers; this test is where they come from."""
 

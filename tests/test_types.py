@@ -1,6 +1,6 @@
 """The COSEM data type classes of dlmsmesh.types: validation, equality with
 plain values, repr, date/time helpers, OBIS codes, natural() and the JSON
-contract of DESIGN.md section 5."""
+contract of docs/json.md (``data``)."""
 
 from __future__ import annotations
 
@@ -611,7 +611,7 @@ def test_natural_refuses_values_without_a_type(bad: Any) -> None:
 
 
 # --------------------------------------------------------------------------
-# JSON (DESIGN.md section 5)
+# JSON (docs/json.md, ``data``)
 # --------------------------------------------------------------------------
 
 JSON_FORMS: list[tuple[Any, dict[str, Any]]] = [

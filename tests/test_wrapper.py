@@ -1,4 +1,4 @@
-"""The DLMS/COSEM wrapper (spec/transport.md sections 2 and 9), both backends."""
+"""The DLMS/COSEM wrapper (IEC 62056-4-7; T1 and T2 of tests/transport_vectors.py), both backends."""
 
 from __future__ import annotations
 

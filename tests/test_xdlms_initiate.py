@@ -1,7 +1,8 @@
 """The xDLMS Initiate PDUs on their own (``dlmsmesh.xdlms_initiate``, split out
 of ``acse`` in issue 11): the user-information vectors of
-tests/vectors/security_examples.json (spec/acse-ber.md B4, B5) and the plain
-ones of spec/acse-ber.md section 9 as known answers, without the ACSE layer."""
+tests/vectors/security_examples.json (B4, B5) and the plain ones of the ACSE
+worked examples (B1, B2, B7, B8, as tests/test_acse.py has them) as known
+answers, without the ACSE layer."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ KNOWN: dict[str, tuple[bytes, object]] = {
         bytes.fromhex(SEC["B5"]["ciphered"]),
         CipheredUserInformation(tag=0x28, content=bytes.fromhex(SEC["B5"]["ciphered"])[2:]),
     ),
-    # spec/acse-ber.md B1, B2, B7 (initiate refused), B8 (SN)
+    # B1, B2, B7 (initiate refused), B8 (SN)
     "B1": (
         hexbytes("01 00 00 00 06 5F 1F 04 00 00 7E 1F 04 00"),
         InitiateRequest(conformance=Conformance(0x007E1F), max_receive_pdu_size=1024),

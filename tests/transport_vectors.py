@@ -1,10 +1,11 @@
-"""Known-answer vectors of the transport layers, from the spec notes.
+"""Known-answer vectors of the transport layers (worked examples, computed
+independently of this code).
 
-- spec/transport.md section 9: T1 (GET request) and T2 (its response), whole
-  IPv6/UDP datagrams with wrapper and APDU;
-- spec/sixlowpan.md section 7: examples 1-14 (IPHC + NHC-UDP, mesh header,
-  fragments) and the two full 802.15.4 frames;
-- spec/mesh-profile.md section 4.6: the registration push, IPHC-compressed.
+- T1 (GET request) and T2 (its response), whole IPv6/UDP datagrams with
+  wrapper and APDU;
+- 6LoWPAN examples 1-14 (IPHC + NHC-UDP, mesh header, fragments) and the two
+  full 802.15.4 frames;
+- the registration push, IPHC-compressed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from .helpers import hexbytes
 
 # --------------------------------------------------------------------------
-# spec/transport.md section 9
+# T1, T2: a GET of the Clock time and its response
 # --------------------------------------------------------------------------
 
 T1_DATAGRAM = hexbytes(
@@ -35,7 +36,7 @@ T2_DATAGRAM = (
 )
 
 # --------------------------------------------------------------------------
-# spec/sixlowpan.md section 7
+# 6LoWPAN examples 1-14
 # --------------------------------------------------------------------------
 
 METER = hexbytes("00124B0000010203")  # EUI-64, canonical order
@@ -152,7 +153,7 @@ FULL_FRAME_13 = hexbytes(
 )
 
 # --------------------------------------------------------------------------
-# spec/mesh-profile.md section 4.6: the registration push
+# the registration push
 # --------------------------------------------------------------------------
 
 REGISTRATION_CIPHERED = hexbytes(

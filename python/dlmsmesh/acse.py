@@ -1,8 +1,9 @@
 """ACSE APDUs (AARQ, AARE, RLRQ, RLRE) and the xDLMS Initiate PDUs they carry.
 
 ``encode(pdu) -> bytes`` and ``decode(data) -> pdu`` give the exact bytes of
-spec/acse-ber.md.  The ACSE layer is BER; its fields are read with the BER
-walker of the live backend (:func:`ber_walk`).  The user-information field
+the ACSE APDUs as DLMS/COSEM uses them (IEC 62056-5-3, BER per ITU-T X.690).
+The ACSE layer is BER; its fields are read with the BER walker of the live
+backend (:func:`ber_walk`).  The user-information field
 holds an A-XDR xDLMS PDU (``dlmsmesh.xdlms_initiate``): :class:`InitiateRequest`,
 :class:`InitiateResponse`, a :class:`~dlmsmesh.apdu.ConfirmedServiceError`,
 or a ciphered glo-/ded-initiate PDU kept as :class:`CipheredUserInformation`
@@ -394,7 +395,7 @@ def decode(data: bytes | bytearray | memoryview) -> AcsePdu:
 
 
 # --------------------------------------------------------------------------
-# JSON (DESIGN.md section 5, the "acse" object)
+# JSON (the "acse" object of docs/json.md)
 # --------------------------------------------------------------------------
 
 

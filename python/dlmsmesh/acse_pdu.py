@@ -2,7 +2,8 @@
 
 The frozen dataclasses check their fields when built, so every PDU that
 exists can be encoded: :func:`encode` writes the exact bytes of
-spec/acse-ber.md (fields in tag order, shortest length forms).  The
+the DLMS/COSEM ACSE APDUs (IEC 62056-5-3, BER per ITU-T X.690: fields in
+tag order, shortest length forms).  The
 user-information field holds an xDLMS Initiate PDU
 (``dlmsmesh.xdlms_initiate``).  Decoding, which walks the BER with the live
 backend, is ``dlmsmesh.acse``; that module is the public API and re-exports

@@ -113,7 +113,7 @@ class ServiceClass(enum.IntEnum):
 
 
 class DataAccessResult(_NamedIntEnum):
-    """Data-Access-Result (spec/xdlms-apdus.md section 7.1)."""
+    """Data-Access-Result (IEC 62056-5-3)."""
 
     SUCCESS = 0
     HARDWARE_FAULT = 1
@@ -134,7 +134,7 @@ class DataAccessResult(_NamedIntEnum):
 
 
 class ActionResult(_NamedIntEnum):
-    """Action-Result (spec/xdlms-apdus.md section 7.2)."""
+    """Action-Result (IEC 62056-5-3)."""
 
     SUCCESS = 0
     HARDWARE_FAULT = 1

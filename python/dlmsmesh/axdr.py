@@ -9,7 +9,7 @@ array -> list, structure -> tuple) and the typed class otherwise (integers,
 enum, bcd, float32, strings, bit-string, date-time/date/time, dont-care,
 compact-array), so ``encode(decode(b)) == b`` for every canonical encoding
 (except a compact-array whose description is itself an array: decoded, never
-emitted, as spec/axdr-data.md section 5.3 advises).
+emitted: Gurux rejects that form and no meter is known to send it).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""IPv6 and UDP headers (spec/transport.md sections 5-7).
+"""IPv6 and UDP headers (RFC 8200, RFC 768; the checksum over the IPv6
+pseudo-header: RFC 8200 section 8.1).
 
 :class:`IPv6Header` and :class:`UDPHeader` are frozen dataclasses with
 ``pack()``; :func:`build` makes a whole IPv6/UDP datagram with its checksum,
@@ -45,7 +46,8 @@ UDP_HEADER_LENGTH = 8
 NEXT_HEADER_UDP = 17
 #: IANA DLMS/COSEM port (TCP and UDP)
 DLMS_PORT = 4059
-#: the mesh profile's compressible port (spec/mesh-profile.md section 3.3, a design choice)
+#: the mesh port: IEC 62056-8-20 asks for a port that compresses well but its number is not
+#: public; a design choice, the first of the 16 ports NHC-UDP carries in 4 bits (RFC 6282)
 MESH_PORT = 0xF0B0
 
 AddressLike = Union[ipaddress.IPv6Address, str, bytes, bytearray]
@@ -112,7 +114,7 @@ class IPv6Header:
         )  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
-        """The ``ipv6`` object of DESIGN.md section 5 (RFC 5952 addresses)."""
+        """The ``ipv6`` object of docs/json.md (RFC 5952 addresses)."""
         return {
             "source": str(self.source),
             "destination": str(self.destination),
@@ -143,7 +145,7 @@ class UDPHeader:
         return _udp.pack(self.source_port, self.destination_port, self.length, self.checksum)
 
     def to_json(self, checksum_ok: bool | None) -> dict[str, Any]:
-        """The ``udp`` object of DESIGN.md section 5 (``checksum_ok`` None: not checked)."""
+        """The ``udp`` object of docs/json.md (``checksum_ok`` None: not checked)."""
         return {
             "source_port": self.source_port,
             "destination_port": self.destination_port,

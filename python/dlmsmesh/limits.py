@@ -1,4 +1,6 @@
-"""The explicit limits of the codecs, in one place (DESIGN.md section 4).
+"""The explicit limits of the codecs, in one place: every decoder is bounded
+(nesting depth, element counts, reassembly buffers and timeouts), and every
+bound is configurable.
 
 Every module takes its default from here; none keeps a second copy.  The
 values shared with the C core are checked against ``csrc/dlmsmesh.h`` by the

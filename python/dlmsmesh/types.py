@@ -10,7 +10,7 @@ Instances are validated when built by hand (integer ranges, fixed lengths,
 float32 exactness).  The decoders build them without re-validating: they have
 already checked the bytes.
 
-``to_json``/``from_json`` give the JSON form of DESIGN.md section 5.
+``to_json``/``from_json`` give the JSON form of docs/json.md (``data``).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ __all__ = [
 
 
 class DataType(enum.IntEnum):
-    """Tag numbers of the ``Data`` CHOICE (spec/axdr-data.md section 3)."""
+    """Tag numbers of the ``Data`` CHOICE (IEC 62056-6-2; A-XDR, IEC 61334-6)."""
 
     NULL_DATA = 0
     ARRAY = 1
@@ -446,7 +446,7 @@ class BitString(CosemValue, str):
 
 
 class ClockStatus(enum.IntFlag):
-    """Bits of the date-time clock status octet (spec/axdr-data.md section 6.5)."""
+    """Bits of the date-time clock status octet (IEC 62056-6-2, date and time formats)."""
 
     INVALID_VALUE = 0x01
     DOUBTFUL_VALUE = 0x02
@@ -550,7 +550,7 @@ class _FixedOctets(CosemValue, bytes):
 
 
 class DateTime(_DateParts, _FixedOctets):
-    """date-time (tag 25): the 12 octets of spec/axdr-data.md section 6.1.
+    """date-time (tag 25): the 12 octets of IEC 62056-6-2 (date and time formats).
 
     ``deviation`` is in minutes with the standard sign: UTC = local time +
     deviation (CET sends -60).  Meters that use the opposite sign are read with
@@ -1049,7 +1049,7 @@ def _as_described(d: TypeDescription, x: Any) -> Any:
 
 
 def to_json(value: Any) -> dict[str, Any]:
-    """``{"type": ASN.1 name, "value": ...}`` (DESIGN.md section 5)."""
+    """``{"type": ASN.1 name, "value": ...}`` (the ``data`` object of docs/json.md)."""
     v = natural(value)
     name = v.NAME
     out: Any

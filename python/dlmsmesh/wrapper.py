@@ -1,4 +1,4 @@
-"""The DLMS/COSEM wrapper (IEC 62056-4-7, spec/transport.md section 2).
+"""The DLMS/COSEM wrapper (IEC 62056-4-7, the UDP transport layer).
 
 Over UDP every APDU is preceded by 8 bytes: version (always 1), source wPort,
 destination wPort and the APDU length, all big-endian 16-bit.  The wPorts are
@@ -74,5 +74,5 @@ def decode(datagram: bytes | bytearray | memoryview) -> tuple[WrapperHeader, byt
 
 
 def to_json(header: WrapperHeader) -> dict[str, Any]:
-    """The ``wrapper`` object of DESIGN.md section 5."""
+    """The ``wrapper`` object of docs/json.md."""
     return header.to_json()

@@ -4,9 +4,10 @@
 :class:`~dlmsmesh.apdu.ConfirmedServiceError` (0x0E) that refuses an
 association, and a glo-/ded-ciphered Initiate PDU kept as
 :class:`CipheredUserInformation` (the security layer decrypts it and calls
-:func:`decode_user_information` on the plaintext), spec/acse-ber.md sections
-7 and 8.  These are A-XDR, not BER: the ACSE layer (``dlmsmesh.acse``) finds
-the OCTET STRING of user-information and hands its content here.
+:func:`decode_user_information` on the plaintext), IEC 62056-5-3 (the
+Initiate PDUs and the conformance block).  These are A-XDR, not BER: the ACSE
+layer (``dlmsmesh.acse``) finds the OCTET STRING of user-information and
+hands its content here.
 
 Decoding is total: any byte string gives a PDU or a
 :class:`~dlmsmesh.errors.DecodeError` with ``layer == "acse"`` (the layer
@@ -53,7 +54,7 @@ def _fail(message: str, offset: int) -> NoReturn:
 
 
 class Conformance(enum.IntFlag):
-    """The 24-bit xDLMS conformance block (spec/acse-ber.md section 8).
+    """The 24-bit xDLMS conformance block (IEC 62056-5-3).
 
     Member values are the three wire octets read as a big-endian integer:
     ASN.1 bit n is bit ``7 - n % 8`` of octet ``n // 8``.
@@ -119,7 +120,7 @@ _CONFORMANCE_BY_NAME: dict[str, Conformance] = {v: k for k, v in _CONFORMANCE_NA
 
 @dataclass(frozen=True, kw_only=True)
 class InitiateRequest:
-    """xDLMS InitiateRequest (tag 0x01), spec/acse-ber.md section 7.1."""
+    """xDLMS InitiateRequest (tag 0x01), IEC 62056-5-3."""
 
     TAG: ClassVar[int] = 0x01
     TYPE: ClassVar[str] = "initiate-request"
@@ -145,7 +146,7 @@ class InitiateRequest:
 
 @dataclass(frozen=True, kw_only=True)
 class InitiateResponse:
-    """xDLMS InitiateResponse (tag 0x08), spec/acse-ber.md section 7.2.
+    """xDLMS InitiateResponse (tag 0x08), IEC 62056-5-3.
     ``vaa_name`` is 0x0007 for logical-name referencing."""
 
     TAG: ClassVar[int] = 0x08
@@ -396,7 +397,7 @@ def read_user_information(buf: bytes, pos: int, end: int) -> UserInformation:
 
 
 # --------------------------------------------------------------------------
-# JSON (the user-information fields of the "acse" object, DESIGN.md section 5)
+# JSON (the user-information fields of the "acse" object, docs/json.md)
 # --------------------------------------------------------------------------
 
 

@@ -81,7 +81,7 @@ static uint8_t *hex(const char *s, size_t *n)
 
 /* ------------------------------------------------------------------------ */
 
-/* spec/axdr-data.md examples A1-A36 (tests/vectors/axdr_examples.json) */
+/* examples A1-A36 (tests/vectors/axdr_examples.json) */
 static const char *AXDR_EXAMPLES[] = {
     "00",
     "0301",
@@ -266,7 +266,7 @@ static void test_apdu(void)
     free(in);
 }
 
-/* spec/security.md section 12 */
+/* examples S1-S11 (tests/vectors/security_examples.json) */
 static void test_secure(void)
 {
     size_t n, ekn, akn, tn, pn;
@@ -346,7 +346,7 @@ static void test_secure(void)
     free(plain);
 }
 
-/* spec/transport.md section 9: T1 */
+/* T1 (tests/transport_vectors.py) */
 #define T1_DATAGRAM                                                                                     \
     "60000000001D114020010DB8FFFF0000000000000000001020010DB80001000002124B0000010203"                  \
     "0FDB0FDB001DAD3F000100100001000DC001C100080000010000FF0200"
@@ -525,7 +525,7 @@ static void test_transport(void)
     uint32_t fend = it.length;
     EXPECT(dm_iphc_decompress(frame, &fend, 1, NULL, 0, ctx, 0, back, sizeof back, &bi) == 0 && bi.length == n &&
            memcmp(back, d, n) == 0);
-    /* example 1 of spec/sixlowpan.md: link-local from EUI-64s, ports F0B1/F0B2 */
+    /* 6LoWPAN example 1 (tests/transport_vectors.py): link-local from EUI-64s, ports F0B1/F0B2 */
     size_t fn;
     uint8_t *ex1 = hex("7E 33 F3 12 F711 0001001000010005C001C10008", &fn);
     dm_ll_pair ll = {{0x00, 0x12, 0x4B, 0x00, 0x00, 0x01, 0x02, 0x03}, {0x00, 0x12, 0x4B, 0x00, 0x00, 0x04, 0x05, 0x06}, 8, 8};

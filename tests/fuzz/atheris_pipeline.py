@@ -4,7 +4,7 @@ on both backends, differential.
 
 Input: the framing of the C pipeline harness: byte 0 the layer (0 lowpan,
 1 ipv6, 2 udp, 3 wrapper, 4 apdu), byte 1 options (bit 0: a security
-context with the keys of spec/security.md, bit 1: plain APDUs allowed, bit 2:
+context with the keys of tests/vectors/security_examples.json, bit 1: plain APDUs allowed, bit 2:
 the UDP checksum required, bit 3: replay check), then up to 8 frames, each
 after its length octet.  Per frame, the status, the failing layer, the
 error (class, layer, offset), the plaintext, the APDU and the JSON object

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """atheris harness: the security layer (dlmsmesh.security: parse,
 SecurityContext.unprotect, unprotect_batch) on both backends, differential,
-with the keys and titles of spec/security.md section 12.
+with the keys and titles of tests/vectors/security_examples.json.
 
 Input: one ciphered APDU.  parse and unprotect (under the default policy and
 under a policy that requires nothing, unicast/broadcast/dedicated keys of

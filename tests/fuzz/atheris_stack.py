@@ -5,7 +5,8 @@ on both backends, differential.
 
 Input: one frame.  For each layer the command line starts from (auto,
 lowpan, ipv6, udp, wrapper, apdu, data), with the keys, titles, link-layer
-addresses and IPHC context of spec/security.md and spec/sixlowpan.md, the
+addresses and IPHC context of the worked examples (tests/vectors/security_examples.json,
+tests/transport_vectors.py), the
 JSON object (or the error's class, layer and offset, with the layers decoded
 before it) agrees between the backends; an ``internal error`` line (an
 exception that is not a DlmsError) is a finding.

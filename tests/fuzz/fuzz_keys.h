@@ -1,5 +1,5 @@
 /* The keys, titles and key rings of the security and pipeline harnesses:
- * those of spec/security.md section 12 (S1-S11), so that the seed frames
+ * those of S1-S11 (tests/vectors/security_examples.json), so that the seed frames
  * verify and the fuzzer works past authentication from them. */
 #ifndef DLMSMESH_FUZZ_KEYS_H
 #define DLMSMESH_FUZZ_KEYS_H

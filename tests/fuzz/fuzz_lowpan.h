@@ -1,5 +1,5 @@
 /* Fixed link-layer addresses and IPHC context table of the 6LoWPAN
- * harnesses (the addresses and prefixes of spec/sixlowpan.md section 7, plus
+ * harnesses (the addresses and prefixes of tests/transport_vectors.py, plus
  * odd prefix lengths and a missing entry). */
 #ifndef DLMSMESH_FUZZ_LOWPAN_H
 #define DLMSMESH_FUZZ_LOWPAN_H

@@ -9,9 +9,10 @@
  * empty), byte 2 the request count (% 9), byte 3 the two senders' framings,
  * byte 4 their security control, then REQ_BYTES per request, then the
  * values buffer.
- * Checks, against a reference written here from spec/xdlms-apdus.md,
- * spec/transport.md and RFC 6282: a request that is out of range is
- * DM_ERR_BAD_ARGUMENT at its index, and the first one decides; otherwise every
+ * Checks, against a reference written here from IEC 62056-5-3 (the APDU),
+ * IEC 62056-4-7 (the wrapper), RFC 8200 / RFC 768 and RFC 6282: a request
+ * that is out of range is DM_ERR_BAD_ARGUMENT at its index, and the first one
+ * decides; otherwise every
  * frame is, byte for byte, the reference APDU (or, sealed, a frame that opens
  * with the sender's key and title to it, with its SC and IC), behind a wrapper,
  * UDP header with a correct checksum and IPv6 header of the reference, and at

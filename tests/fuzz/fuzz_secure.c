@@ -2,7 +2,7 @@
  * dm_secure_open_batch, dm_secure_open) with fixed keys, and the protect ->
  * unprotect round trip (dm_secure_seal_batch, dm_secure_seal).
  *
- * Keys and titles are those of spec/security.md section 12 (S1-S11), so the
+ * Keys and titles are those of S1-S11 (tests/vectors/security_examples.json), so the
  * seed frames verify and the fuzzer works past authentication from them.
  * Input: one ciphered APDU (glo-/ded-, general-glo/-ded, general-ciphering,
  * general-signing), as received.

@@ -60,7 +60,7 @@ SAMPLE = ROOT / "samples" / "profile_capture.hex"
 SEC = json.loads((VECTORS / "security_examples.json").read_text(encoding="utf-8"))
 AXDR = json.loads((VECTORS / "axdr_examples.json").read_text(encoding="utf-8"))
 
-#: the keys and titles of spec/security.md section 12 (the server sends)
+#: the keys and titles of tests/vectors/security_examples.json (the server sends)
 KEYS = ["--ek", SEC["ek"], "--ak", SEC["ak"], "--bk", SEC["S5"]["bk"], "--system-title", SEC["server_title"]]
 #: the link-layer addresses and IPHC context most lowpan vectors use
 LINKS = ["--ll-src", "00124B0000010203", "--ll-dst", "00124B0000040506", "--context", "0=2001:db8:1::/64"]

@@ -1,4 +1,5 @@
-"""The xDLMS APDU walk both backends share (spec/xdlms-apdus.md).
+"""The xDLMS APDU walk both backends share (IEC 62056-5-3, logical-name
+referencing).
 
 ``Codec`` is parametrised by the A-XDR ``Data`` codec it uses for the values
 inside the APDUs: the pure backend runs it over the pure Data codec, the
@@ -425,7 +426,7 @@ class Codec:
             p += 1
         elif flag == 1 or flag == 9:
             # present: 01 (OPTIONAL flag) or 09 (octet-string tag) then the length 0C, or
-            # the older fixed-size form 01 + 12 octets (spec/xdlms-apdus.md 8.2)
+            # the fixed-size form 01 + 12 octets an older COSEM ASN.1 declares (jDLMS)
             second = self._u8(buf, p + 1, end)
             if second == 12:
                 q = p + 2

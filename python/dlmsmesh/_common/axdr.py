@@ -222,7 +222,7 @@ def _compact_contents(d: TypeDescription, v: Any, out: bytearray) -> None:
 
 def _enc_compact_array(v: Any, out: bytearray, depth: int) -> None:
     if isinstance(v.description, ArrayDescription):
-        # spec/axdr-data.md 5.3: Gurux rejects it and no meter is known to send it
+        # the ASN.1 allows it, but Gurux rejects it and no meter is known to send it
         raise EncodeError("a compact-array whose description is an array is decoded but never emitted")
     out.append(19)
     put_description(out, v.description)

@@ -1,6 +1,6 @@
 """What the security layer's bytes mean: ciphered APDU tags, the security
-control byte, suites, key sets (spec/security.md sections 1, 3, 6 and
-spec/xdlms-apdus.md section 1.1).  Shared by both backends."""
+control byte, suites, key sets (IEC 62056-5-3: security suites, the security
+header, the ciphered APDU tags).  Shared by both backends."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pure-Python xDLMS APDU codec (spec/xdlms-apdus.md): the shared walk of
+"""Pure-Python xDLMS APDU codec (IEC 62056-5-3): the shared walk of
 ``dlmsmesh._common.apdu`` over the pure A-XDR ``Data`` codec."""
 
 from __future__ import annotations

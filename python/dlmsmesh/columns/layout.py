@@ -63,7 +63,7 @@ _DATETIME = struct.Struct(">HBBBBBBBhB")
 
 def looks_like_datetime(octets: bytes) -> bool:
     """Whether 12 octets read as a date-time: every field in its range or
-    'not specified' (spec/axdr-data.md section 6.1)."""
+    'not specified' (IEC 62056-6-2, date and time formats)."""
     if len(octets) != 12:
         return False
     _, mo, d, wd, h, mi, s, c, dev, _ = _DATETIME.unpack(octets)

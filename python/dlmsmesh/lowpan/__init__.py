@@ -1,5 +1,5 @@
 """6LoWPAN adaptation (RFC 6282 IPHC + NHC-UDP, RFC 4944 fragmentation and
-mesh header) for IEEE 802.15.4 neighbourhood networks: spec/sixlowpan.md.
+mesh header) for IEEE 802.15.4 neighbourhood networks.
 
 - :func:`compress` / :func:`decompress` (and the ``_datagram`` / ``_batch``
   forms): IPHC on the live backend, with a :class:`ContextTable`;

@@ -1,4 +1,5 @@
-"""One 6LoWPAN frame payload: the dispatch walk of spec/sixlowpan.md section 1.
+"""One 6LoWPAN frame payload: the dispatch walk of RFC 4944 section 5.1
+(dispatch values as updated by RFC 6282).
 
 Mesh -> BC0 -> FRAG1/FRAGN -> IPHC (+ NHC) or uncompressed IPv6 (0x41).
 :func:`decode_frame` reads the headers, decompresses the IPHC header, and
@@ -41,7 +42,8 @@ def is_fragn(b: int) -> bool:
 
 
 def dispatch_name(b: int) -> str | None:
-    """The DESIGN.md name of the header a dispatch octet starts, or None."""
+    """The name of the header a dispatch octet starts (the ``dispatch`` of the
+    ``lowpan`` JSON object, docs/json.md), or None."""
     if is_mesh(b):
         return "mesh"
     if is_frag1(b):
@@ -103,7 +105,7 @@ class LowpanFrame:
         return datagram_offset - self.datagram_header_length + self.header_length
 
     def to_json(self) -> dict[str, Any]:
-        """The ``lowpan`` object of DESIGN.md section 5."""
+        """The ``lowpan`` object of docs/json.md."""
         obj: dict[str, Any] = {"dispatch": self.dispatch, "header_length": self.header_length}
         if self.sci is not None:
             obj["sci"] = self.sci

@@ -5,7 +5,8 @@ header: every TF, NH, HLIM and SAM/DAM mode, stateless or from a context of
 the :class:`~dlmsmesh.lowpan.ContextTable`, the multicast forms, IIDs from the
 link-layer addresses, NHC-UDP with either port range.  The UDP checksum is
 elided only when the caller allows it (``elide_checksum=True``; never for
-DLMS traffic, spec/sixlowpan.md section 4); the decompressor then recomputes
+DLMS traffic: RFC 6282 section 4.3 allows it only when an upper layer
+authorises it, and DLMS security does not count); the decompressor then recomputes
 it.  Headers with IPv6 extension headers are carried with NH inline (NHC for
 extension headers is not implemented, and decompressing it is a DecodeError).
 

@@ -1,5 +1,5 @@
 """IEEE 802.15.4 link-layer addresses and the interface identifiers they
-stand for (spec/sixlowpan.md section 3).
+stand for (RFC 4944 section 6, RFC 6282 section 3.2.2).
 
 Addresses are bytes in canonical (big-endian) order: 8 bytes for an EUI-64,
 2 for a short address.  802.15.4 frames carry them little-endian; reverse

@@ -1,4 +1,4 @@
-"""RFC 4944 mesh addressing header (spec/sixlowpan.md section 5).
+"""RFC 4944 mesh addressing header (RFC 4944 section 5.2).
 
 ``10 V F HopsLeft`` then the originator and the final destination, each an
 EUI-64 (V/F = 0) or a short address (V/F = 1), big-endian.  Hops left 0xF

@@ -1,4 +1,4 @@
-"""RFC 4944 reassembly with bounded memory (spec/sixlowpan.md section 6).
+"""RFC 4944 reassembly (fragmentation header: RFC 4944 section 5.3) with bounded memory.
 
 A partial datagram is identified by (source, destination, datagram_size,
 datagram_tag), the link-layer (or mesh originator/final) addresses.  Limits:

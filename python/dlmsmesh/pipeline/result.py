@@ -176,7 +176,7 @@ class DecodedBatch:
     # ------------------------------------------------------------ headers
 
     def lowpan(self, i: int) -> dict[str, Any] | None:
-        """The ``lowpan`` object of DESIGN.md section 5 for frame i."""
+        """The ``lowpan`` object of docs/json.md for frame i."""
         if self._layer != I.LOWPAN_LAYER or (self._reached(i) <= I.LOWPAN_LAYER):
             return None
         flags = self._word(i, I.FLAGS)

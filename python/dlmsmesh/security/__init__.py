@@ -1,4 +1,4 @@
-"""DLMS/COSEM security (spec/security.md): ciphered APDUs of suites 0, 1 and
+"""DLMS/COSEM security (IEC 62056-5-3): ciphered APDUs of suites 0, 1 and
 2, HLS authentication, key wrap and invocation counters.
 
 The hot paths (AES-GCM protect/unprotect, batches) run on the live backend:

@@ -1,4 +1,4 @@
-"""Invocation counters (spec/security.md section 11).
+"""Invocation counters (IEC 62056-5-3).
 
 Sending: a 32-bit counter per (sender, key) that never repeats, because GCM
 with a repeated IV under one key gives away the authentication key and the

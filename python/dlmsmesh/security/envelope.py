@@ -5,7 +5,7 @@ ciphered content.  Parsing itself is a backend function
 (``dlmsmesh._pure.secure`` / ``dlmsmesh._native.secure``); both give the
 same Envelope for the same bytes.
 
-Frame shapes (spec/security.md section 6):
+Frame shapes (the ciphered APDUs of IEC 62056-5-3):
 
 - service-specific ``glo-``/``ded-``: ``tag | length | content``
 - general-glo/ded-ciphering: ``tag | title | length | content``

@@ -1,4 +1,4 @@
-"""HLS authentication (spec/security.md section 9) and the LLS password check.
+"""HLS authentication (IEC 62056-5-3) and the LLS password check.
 
 Mechanism 5 (GMAC) needs the invocation counters and keys of a
 :class:`~dlmsmesh.security.SecurityContext`: :func:`gmac_reply` /

@@ -1,5 +1,5 @@
 """What the security layer says about a frame: :class:`SecurityInfo` (the
-``security`` object of the CLI, DESIGN.md section 5), and the results of
+``security`` object of docs/json.md), and the results of
 unprotecting one frame or a batch."""
 
 from __future__ import annotations

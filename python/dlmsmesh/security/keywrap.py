@@ -1,5 +1,5 @@
-"""Key transfer (spec/security.md section 8): RFC 3394 AES key wrap with the
-master key (KEK), and the A-XDR parameter of Security setup method 2
+"""Key transfer: RFC 3394 AES key wrap with the master key (KEK), and the
+A-XDR parameter of Security setup (IEC 62056-6-2) method 2
 ``key_transfer``: ``array of structure {key_id: enum, key_wrapped: octet-string}``."""
 
 from __future__ import annotations

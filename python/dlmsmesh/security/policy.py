@@ -1,5 +1,5 @@
 """Who protects what: the association role, the security policy (Security
-setup version 1 bits, spec/security.md section 7) and the general-ciphering
+setup version 1 bits, IEC 62056-6-2) and the general-ciphering
 AAD variant."""
 
 from __future__ import annotations
@@ -55,11 +55,11 @@ def _protection(auth: int, enc: int) -> Protection:
 class GeneralCipheringAad(enum.Enum):
     """What general-ciphering adds to the AAD after ``SC || AK``.
 
-    UNVERIFIED (spec/security.md sections 5 and 13): the standard text was not
-    available; two public implementations disagree.  ``HEADER`` (the default,
-    as the notes recommend: the Green Book is recalled to authenticate the
-    header) adds the A-XDR fields transaction-id .. other-information exactly
-    as the frame carries them, as gurux-dlms (Python) does for suites 1/2;
+    UNVERIFIED against IEC 62056-5-3 / the Green Book: the standard text was
+    not available; two public implementations disagree.  ``HEADER`` (the
+    default: the Green Book is recalled to authenticate the header) adds the
+    A-XDR fields transaction-id .. other-information exactly as the frame
+    carries them, as gurux-dlms (Python) does for suites 1/2;
     for authentication-only frames the APDU follows them.  ``PLAIN`` adds
     nothing, as Gurux.DLMS.Net does.  Pick what the meter does.
     """

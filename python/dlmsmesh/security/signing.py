@@ -1,6 +1,6 @@
 """ECDSA for suites 1 and 2 (general-signing, HLS mechanism 7): P-256 with
-SHA-256 or P-384 with SHA-384, signatures as raw ``r || s`` (spec/security.md
-sections 1, 6.3 and 9)."""
+SHA-256 or P-384 with SHA-384, signatures as raw ``r || s`` (IEC 62056-5-3:
+security suites, general-signing, HLS)."""
 
 from __future__ import annotations
 
