@@ -14,12 +14,13 @@ import calendar
 import importlib
 from typing import Any, Callable, List
 
-import workloads as W
+import workloads_axdr as A
+from bench_support import DLMS_COSEM, NATIVE, PURE, Workload, pure_axdr
 from dlmsmesh import columns
 
 
-def _columns_op(backend: str) -> Callable[[], Callable[[W.ProfileInput], Any]]:
-    def factory() -> Callable[[W.ProfileInput], Any]:
+def _columns_op(backend: str) -> Callable[[], Callable[[A.ProfileInput], Any]]:
+    def factory() -> Callable[[A.ProfileInput], Any]:
         module = importlib.import_module(f"dlmsmesh._{backend}.columns")
         decode = columns._decode
         return lambda inp: decode(module, inp.data, None, 0, "s", None, True)
@@ -27,32 +28,32 @@ def _columns_op(backend: str) -> Callable[[], Callable[[W.ProfileInput], Any]]:
     return factory
 
 
-def _check_columns(inp: W.ProfileInput, table: Any) -> None:
+def _check_columns(inp: A.ProfileInput, table: Any) -> None:
     assert isinstance(table, columns.Table), type(table)
-    assert len(table) == W.PROFILE_ROWS
+    assert len(table) == A.PROFILE_ROWS
     assert table.layout == columns.Layout((columns.DATETIME_OCTETS, columns.Field(6), columns.Field(6), columns.Field(17)))
     clock = table[0]
-    for r in range(W.PROFILE_ROWS):
-        local = W.PROFILE_START + r * W.PROFILE_STEP  # UTC = local time + deviation
-        assert int(clock.epoch[r]) == calendar.timegm(local.timetuple()) + 60 * W.CET_DEVIATION, r
-        assert int(clock.deviation[r]) == W.CET_DEVIATION and int(clock.status[r]) == 0
+    for r in range(A.PROFILE_ROWS):
+        local = A.PROFILE_START + r * A.PROFILE_STEP  # UTC = local time + deviation
+        assert int(clock.epoch[r]) == calendar.timegm(local.timetuple()) + 60 * A.CET_DEVIATION, r
+        assert int(clock.deviation[r]) == A.CET_DEVIATION and int(clock.status[r]) == 0
     for k in (1, 2, 3):
         assert list(map(int, table[k])) == [row[k] for row in inp.value]
 
 
-WORKLOADS: List[W.Workload] = [
-    W.Workload(
+WORKLOADS: List[Workload] = [
+    Workload(
         name="profile-generic 1,000 rows: decode into columns",
         description="native: columns.decode of the 1,000-row buffer (layout inferred, date-time column as "
         "int64 epoch + deviation + status); pure: axdr.decode into Python values; dlms-cosem: DlmsDataParser",
-        setup=W.profile_input,
+        setup=A.profile_input,
         ops={
-            W.NATIVE: _columns_op("native"),
-            W.PURE: W._decode_op(W._pure_axdr),
-            W.DLMS_COSEM: lambda: W._dlms_cosem_decode(),
+            NATIVE: _columns_op("native"),
+            PURE: A.decode_op(pure_axdr),
+            DLMS_COSEM: lambda: A.dlms_cosem_decode(),
         },
-        check=W._check_profile_decode,
-        checks={W.NATIVE: _check_columns, W.DLMS_COSEM: W._check_dlms_cosem_decode},
+        check=A.check_profile_decode,
+        checks={NATIVE: _check_columns, DLMS_COSEM: A.check_dlms_cosem_decode},
         targets={"native/pure": 30.0, "native/dlms-cosem": 150.0},
         suite="columns",
     ),

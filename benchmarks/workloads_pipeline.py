@@ -31,14 +31,14 @@ import io
 import struct
 from typing import Any, Callable, List
 
-import workloads as W
+import workloads_apdu
 import workloads_security as WS
+from bench_support import DLMS_COSEM, GURUX, NATIVE, PURE, ReferencedWorkload, Workload
 from dlmsmesh import apdu, ipv6
 from dlmsmesh.pipeline import FrameBuffer, decode_plan, encode_plan
 from dlmsmesh.security import Keyring, MemoryCounterStore, SecurityContext
 from dlmsmesh.types import Obis
 
-GURUX = W.GURUX
 HEAD_END = WS.HEAD_END
 HEAD_END_IP = "2001:db8:ffff::10"
 HEAD_END_MAC = bytes.fromhex("0000")
@@ -121,7 +121,7 @@ def _decode_op(impl: str, build: bool = False) -> Callable[[], Callable[[FrameBu
 
 
 def _expected_notifications() -> List[Any]:
-    return W.data_notifications_input().expected()
+    return workloads_apdu.data_notifications_input().expected()
 
 
 def _check_decode(frames: FrameBuffer, result: Any) -> None:
@@ -281,43 +281,43 @@ def _check_encode(requests: List[Any], result: Any) -> None:
 RECEIVE = "10,000 ciphered data-notifications: decode_batch (verify+decrypt+parse)"
 SEND = "10,000 GET requests: encode_batch (build+encrypt+wrap+IPHC)"
 
-WORKLOADS: List[W.Workload] = [
-    WS.ReferencedWorkload(
+WORKLOADS: List[Workload] = [
+    ReferencedWorkload(
         name=RECEIVE,
         description="decode_batch of 10,000 UDP payloads (wrapper + general-glo-ciphering data-notification, "
         "121 bytes, AES-128-GCM, 100 meters with their own keys) in one call: wrapper, security header, sender, "
         "counter check, verify+decrypt, APDU + A-XDR body parsed; dlms-cosem and gurux-dlms per frame",
         setup=receive_input,
         ops={
-            W.NATIVE: _decode_op(W.NATIVE),
-            W.PURE: _decode_op(W.PURE),
-            W.DLMS_COSEM: _dlms_cosem_decode,
+            NATIVE: _decode_op(NATIVE),
+            PURE: _decode_op(PURE),
+            DLMS_COSEM: _dlms_cosem_decode,
             GURUX: _gurux_decode,
         },
         check=_check_decode,
-        checks={W.DLMS_COSEM: _check_dlms_cosem, GURUX: _check_gurux},
+        checks={DLMS_COSEM: _check_dlms_cosem, GURUX: _check_gurux},
         targets={"native/pure": 8.0, "native/dlms-cosem": 30.0},
         suite="pipeline",
         items_per_op=COUNT,
         reference=WS.openssl_rate,
         reference_target=0.5,
     ),
-    W.Workload(
+    Workload(
         name=SEND,
         description="encode_batch of 10,000 get-request-normal to 100 meters in one call: APDU, counters reserved, "
         "glo-get-request AES-128-GCM, wrapper, UDP + checksum, IPv6, IPHC (context 0, IIDs from link addresses)",
         setup=send_input,
-        ops={W.NATIVE: _encode_op(W.NATIVE), W.PURE: _encode_op(W.PURE)},
+        ops={NATIVE: _encode_op(NATIVE), PURE: _encode_op(PURE)},
         check=_check_encode,
         targets={"native/pure": 8.0},
         suite="pipeline",
     ),
-    W.Workload(
+    Workload(
         name="10,000 ciphered data-notifications: decode_batch + every APDU object built",
         description="as the receive workload, then result.apdu(i) for every frame (information: what "
         "materializing costs over the C parse)",
         setup=receive_input,
-        ops={W.NATIVE: _decode_op(W.NATIVE, build=True), W.PURE: _decode_op(W.PURE, build=True)},
+        ops={NATIVE: _decode_op(NATIVE, build=True), PURE: _decode_op(PURE, build=True)},
         check=_check_decode_built,
         suite="pipeline",
     ),

@@ -24,8 +24,8 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Callable, List, Tuple
 
+from bench_support import NATIVE, PURE, Workload
 from dlmsmesh.lowpan import ContextTable, LinkPairs
-from workloads import NATIVE, PURE, Workload
 
 HEADERS = 10_000
 SEED = 20240105
