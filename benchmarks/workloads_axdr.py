@@ -163,6 +163,7 @@ def dlms_cosem_decode() -> Callable[[ProfileInput], Any]:
 
     return lambda inp: DlmsDataParser().parse(inp.data)
 
+
 WORKLOADS: List[Workload] = [
     Workload(
         name="profile-generic 1,000 rows: decode",

@@ -31,7 +31,9 @@ def _columns_op(backend: str) -> Callable[[], Callable[[A.ProfileInput], Any]]:
 def _check_columns(inp: A.ProfileInput, table: Any) -> None:
     assert isinstance(table, columns.Table), type(table)
     assert len(table) == A.PROFILE_ROWS
-    assert table.layout == columns.Layout((columns.DATETIME_OCTETS, columns.Field(6), columns.Field(6), columns.Field(17)))
+    assert table.layout == columns.Layout(
+        (columns.DATETIME_OCTETS, columns.Field(6), columns.Field(6), columns.Field(17))
+    )
     clock = table[0]
     for r in range(A.PROFILE_ROWS):
         local = A.PROFILE_START + r * A.PROFILE_STEP  # UTC = local time + deviation

@@ -27,7 +27,5 @@ def test_the_modules_are_found() -> None:
 @pytest.mark.parametrize("module", MODULES)
 def test_imports_alone(module: str, tmp_path: Path) -> None:
     program = f"import sys; sys.path.insert(0, {str(BENCHMARKS)!r}); import {module}"
-    proc = subprocess.run(
-        [sys.executable, "-c", program], cwd=tmp_path, capture_output=True, text=True, timeout=120
-    )
+    proc = subprocess.run([sys.executable, "-c", program], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
