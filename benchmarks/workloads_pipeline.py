@@ -255,8 +255,10 @@ def _encode_op(impl: str) -> Callable[[], Callable[[List[Any]], Any]]:
         encode = mod.encode
 
         def op(requests: List[Any]) -> Any:
-            # the counters are reserved (from each meter context's store) inside the op
-            return encode(requests, encode_plan(requests, security=contexts, **_SEND))
+            # The counters are reserved (from each meter context's store)
+            # inside the op, so every op sends under new counters; the
+            # contexts go with the frames for the check to know which.
+            return encode(requests, encode_plan(requests, security=contexts, **_SEND)), contexts
 
         return op
 
@@ -266,14 +268,22 @@ def _encode_op(impl: str) -> Callable[[], Callable[[List[Any]], Any]]:
 def _check_encode(requests: List[Any], result: Any) -> None:
     from dlmsmesh import lowpan, wrapper
 
-    assert len(result) == COUNT
-    twins = _head_end_contexts()
+    frames, contexts = result
+    assert len(frames) == COUNT
+    # The frames are the latest op's: each meter's first counter is where its
+    # store stands now less the requests it was sent (the same in every op).
+    sent = [_PEERS.count(m) for m in range(WS.METERS)]
+    twins = []
+    for m, ctx in enumerate(contexts):
+        title, ek, ak = WS._meter(m)
+        store = MemoryCounterStore(first_counter=ctx.next_invocation_counter() - sent[m])
+        twins.append(SecurityContext(HEAD_END, peer_system_title=title, ek=ek, ak=ak, counters=store))
     for i in range(0, 300):
         m = _PEERS[i]
         wp = wrapper.encode(16, 1, twins[m].protect(apdu.encode(requests[i])))
         datagram = ipv6.build(HEAD_END_IP, _meter_ip(m), wp, destination_port=MESH_PORT)
         frame = lowpan.compress_datagram(datagram, ll_src=HEAD_END_MAC, ll_dst=_meter_mac(m), contexts=PAN)
-        assert result[i] == frame, i
+        assert frames[i] == frame, i
 
 
 # --------------------------------------------------------------------------
