@@ -11,8 +11,13 @@ backend, ``dlms-cosem`` its ``DlmsDataParser``.  Targets (issue 6): native
 from __future__ import annotations
 
 import calendar
+import contextlib
 import importlib
-from typing import Any, Callable, List
+import os
+import sys
+from array import array
+from importlib.machinery import ModuleSpec, PathFinder
+from typing import Any, Callable, Iterator, List, Sequence
 
 import workloads_axdr as A
 from bench_support import DLMS_COSEM, NATIVE, PURE, Workload, pure_axdr
@@ -26,6 +31,52 @@ def _columns_op(backend: str) -> Callable[[], Callable[[A.ProfileInput], Any]]:
         return lambda inp: decode(module, inp.data, None, 0, "s", None, True)
 
     return factory
+
+
+class _NumpyNotInstalled:
+    """A meta path finder that makes ``import numpy`` fail as it does where
+    numpy is not installed: after a search of every sys.path entry but the
+    ones holding numpy (the cost a failed import pays each time it is tried)."""
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        self.paths = list(paths)
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
+        if name != "numpy":
+            return None
+        if PathFinder.find_spec(name, self.paths) is not None:
+            raise AssertionError("numpy found outside the paths it was taken out of")
+        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+
+@contextlib.contextmanager
+def numpy_not_installed() -> Iterator[None]:
+    """The process as if numpy were not installed, for the length of one
+    workload.  dlmsmesh remembers a failed numpy lookup; that memory starts
+    empty here and is put back on exit, with numpy, so the workloads after
+    this one see numpy again."""
+    from dlmsmesh.columns import table
+
+    paths = [p for p in sys.path if not os.path.exists(os.path.join(p or os.curdir, "numpy"))]
+    finder = _NumpyNotInstalled(paths)
+    module = sys.modules.pop("numpy", None)
+    remembered = getattr(table, "_numpy_missing", None)
+    if hasattr(table, "_numpy_missing"):
+        table._numpy_missing = None
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+        if module is not None:
+            sys.modules["numpy"] = module
+        if hasattr(table, "_numpy_missing"):
+            table._numpy_missing = remembered
+
+
+def _check_columns_without_numpy(inp: A.ProfileInput, table: Any) -> None:
+    assert all(isinstance(c, array) for c in (table[0].epoch, table[1], table[2], table[3])), [type(c) for c in table]
+    _check_columns(inp, table)
 
 
 def _check_columns(inp: A.ProfileInput, table: Any) -> None:
@@ -58,5 +109,18 @@ WORKLOADS: List[Workload] = [
         checks={NATIVE: _check_columns, DLMS_COSEM: A.check_dlms_cosem_decode},
         targets={"native/pure": 30.0, "native/dlms-cosem": 150.0},
         suite="columns",
+    ),
+    Workload(
+        name="profile-generic 1,000 rows: decode into columns (no numpy, array.array)",
+        description="columns.decode of the same buffer in a process without numpy (its import fails after a "
+        "search of sys.path): the columns are array.array; native on the C core, pure on the pure backend",
+        setup=A.profile_input,
+        ops={NATIVE: _columns_op("native"), PURE: _columns_op("pure")},
+        check=_check_columns_without_numpy,
+        # the native/pure target of the row above: without numpy, a numpy
+        # lookup on every call took native to about 23x
+        targets={"native/pure": 30.0},
+        suite="columns",
+        environment=numpy_not_installed,
     ),
 ]
