@@ -14,7 +14,7 @@ result that ``check(input, result)`` verifies.  Each layer's workloads live in
 
 from __future__ import annotations
 
-from typing import List
+from typing import Dict, List
 
 import workloads_apdu
 import workloads_axdr
@@ -32,3 +32,15 @@ WORKLOADS: List[Workload] = [
     *workloads_transport.WORKLOADS,
     *workloads_pipeline.WORKLOADS,
 ]
+
+#: the headline workloads the library's speed is judged by (benchmarks/README.md),
+#: by number; compare.py ends with one table of them
+HEADLINE: Dict[int, List[str]] = {
+    1: [workloads_pipeline.RECEIVE],
+    2: [workloads_pipeline.SEND],
+    3: [
+        "profile-generic 1,000 rows: decode into columns",
+        "profile-generic 1,000 rows: decode into columns (no numpy, array.array)",
+    ],
+    4: ["10,000 IPv6/UDP headers: IPHC compress", "10,000 IPHC frames: decompress"],
+}

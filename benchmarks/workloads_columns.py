@@ -1,11 +1,16 @@
-"""Workload 3 of DESIGN.md section 6, columns: the 1,000-row profile-generic
-buffer of ``workloads.py`` decoded straight into typed columns.
+"""Headline workload 3 (benchmarks/README.md), columns: the 1,000-row
+profile-generic buffer of ``workloads_axdr.py`` decoded straight into typed
+columns.
 
 ``native`` is ``dlmsmesh.columns.decode`` on the C core (layout inferred from
 the first row, numpy arrays when numpy is installed); the baselines decode
 the same bytes into Python values: ``pure`` is ``axdr.decode`` on the pure
 backend, ``dlms-cosem`` its ``DlmsDataParser``.  Targets (issue 6): native
 >= 30x pure, >= 150x dlms-cosem.
+
+The same decode again in a process without numpy (numpy made unimportable
+for that workload only), native and pure ``columns.decode``: the columns
+are ``array.array``, and native must stay >= 30x pure there too.
 """
 
 from __future__ import annotations

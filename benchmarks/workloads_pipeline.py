@@ -1,4 +1,5 @@
-"""Pipeline workloads (issue 6; DESIGN.md section 6 items 1 and 2): the whole
+"""Pipeline workloads (issue 6; headline workloads 1 and 2, see
+benchmarks/README.md): the whole
 receive path and the whole send path of 10,000 frames, one batch call each,
 on the native and the pure backend, and the peers where they can do it.
 
@@ -332,11 +333,3 @@ WORKLOADS: List[Workload] = [
         suite="pipeline",
     ),
 ]
-
-#: the workloads of DESIGN.md section 6, by item (compare.py prints them in one table)
-DESIGN_SECTION_6 = {
-    1: [RECEIVE],
-    2: [SEND],
-    3: ["profile-generic 1,000 rows: decode into columns"],
-    4: ["10,000 IPv6/UDP headers: IPHC compress", "10,000 IPHC frames: decompress"],
-}

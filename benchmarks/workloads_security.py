@@ -1,5 +1,5 @@
-"""Security workloads (issue 4; DESIGN.md section 6 workloads 1 and 2's
-ciphering): verify + decrypt 10,000 general-glo-ciphered data-notifications
+"""Security workloads (issue 4; the ciphering of headline workloads 1 and 2,
+see benchmarks/README.md): verify + decrypt 10,000 general-glo-ciphered data-notifications
 in one batch call, and protect 10,000 GET requests as glo-get-requests in one
 batch call, on the native and the pure backend.
 

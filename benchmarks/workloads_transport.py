@@ -1,4 +1,4 @@
-"""Transport workloads (DESIGN.md section 6, item 4): IPHC compression and
+"""Transport workloads (headline workload 4, see benchmarks/README.md): IPHC compression and
 decompression of 10,000 IPv6/UDP headers, one batch call each.
 
 The datagrams are what a head-end sends to (and receives from) the meters

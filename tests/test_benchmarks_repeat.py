@@ -41,3 +41,12 @@ def test_check_holds_after_repeated_ops(workload: Any) -> None:
         for _ in range(CALLS):
             result = op(inp)
         workload.verify(bench_support.NATIVE, inp, result)
+
+
+def test_headline_names_are_workloads() -> None:
+    # compare.py's headline table silently leaves out a name that is no workload's
+    names = {wl.name for wl in workloads.WORKLOADS}
+    headline = [name for names_ in workloads.HEADLINE.values() for name in names_]
+    assert sorted(workloads.HEADLINE) == [1, 2, 3, 4]
+    assert [n for n in headline if n not in names] == []
+    assert len(headline) == 6
