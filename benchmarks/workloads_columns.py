@@ -62,6 +62,8 @@ def numpy_not_installed() -> Iterator[None]:
     this one see numpy again."""
     from dlmsmesh.columns import table
 
+    # hasattr: a dlmsmesh that retried the import on every call has no such
+    # memory, and the row then measures that
     paths = [p for p in sys.path if not os.path.exists(os.path.join(p or os.curdir, "numpy"))]
     finder = _NumpyNotInstalled(paths)
     module = sys.modules.pop("numpy", None)
