@@ -17,20 +17,22 @@ from typing import Any, Callable, List
 
 import pytest
 
-import bench_support
+import bench_pytest
+import bench_support as B
 import workloads as W
+import workloads_apdu as WA
 
 SUITE = "apdu"
 
 
-@pytest.mark.parametrize(("workload", "impl"), bench_support.params(SUITE))
-def test_bench(benchmark: Any, workload: W.Workload, impl: str) -> None:
-    bench_support.run(benchmark, workload, impl, lambda inp: {"apdus": len(inp.data), "input_bytes": inp.total_bytes})
+@pytest.mark.parametrize(("workload", "impl"), bench_pytest.params(SUITE))
+def test_bench(benchmark: Any, workload: B.Workload, impl: str) -> None:
+    bench_pytest.run(benchmark, workload, impl, lambda inp: {"apdus": len(inp.data), "input_bytes": inp.total_bytes})
 
 
 _BATCHES: List[Any] = [
-    pytest.param(W.get_responses_input, id="get-responses"),
-    pytest.param(W.data_notifications_input, id="data-notifications"),
+    pytest.param(WA.get_responses_input, id="get-responses"),
+    pytest.param(WA.data_notifications_input, id="data-notifications"),
 ]
 
 
@@ -46,9 +48,9 @@ def test_suite_has_both_workloads() -> None:
 
 
 @pytest.mark.parametrize("setup", _BATCHES)
-def test_backends_agree(setup: Callable[[], W.ApduBatch]) -> None:
+def test_backends_agree(setup: Callable[[], WA.ApduBatch]) -> None:
     """Native and pure decode give equal APDUs with the same field types."""
-    if not W.native_available():
+    if not B.native_available():
         pytest.skip("native backend not available")
     from dlmsmesh._native import apdu as native
     from dlmsmesh._pure import apdu as pure
@@ -69,13 +71,13 @@ def _field_types(obj: Any) -> tuple:
     return out + tuple(map(type, body)) if isinstance(body, tuple) else out
 
 
-@pytest.mark.parametrize("backend", [W.NATIVE, W.PURE])
+@pytest.mark.parametrize("backend", [B.NATIVE, B.PURE])
 @pytest.mark.parametrize("setup", _BATCHES)
-def test_inputs_are_what_encode_gives(setup: Callable[[], W.ApduBatch], backend: str) -> None:
+def test_inputs_are_what_encode_gives(setup: Callable[[], WA.ApduBatch], backend: str) -> None:
     """The hand-written inputs are the bytes ``apdu.encode`` writes for the expected objects."""
-    if not W.available(backend):
+    if not B.available(backend):
         pytest.skip(f"{backend} is not available here")
-    encode = (W._native_apdu if backend == W.NATIVE else W._pure_apdu)().encode
+    encode = (B.native_apdu if backend == B.NATIVE else B.pure_apdu)().encode
     inp = setup()
     got = [encode(obj) for obj in inp.expected()]
     bad = [i for i, (g, d) in enumerate(zip(got, inp.data)) if g != d]
@@ -87,31 +89,31 @@ def test_batches_look_like_the_field() -> None:
     result kinds in their proportions, 85-byte notifications with incrementing ids."""
     from dlmsmesh import apdu, types
 
-    g = W.get_responses_input()
+    g = WA.get_responses_input()
     g_expected = g.expected()
-    assert len(g.data) == len(set(g.data)) == W.APDU_COUNT
+    assert len(g.data) == len(set(g.data)) == WA.APDU_COUNT
     assert [e.invoke_id for e in g_expected[:32]] == list(range(16)) * 2
     kinds: dict = {}
     for e in g_expected:
         kinds[type(e.result)] = kinds.get(type(e.result), 0) + 1
-    assert kinds[types.DoubleLongUnsigned] > 0.8 * W.APDU_COUNT
+    assert kinds[types.DoubleLongUnsigned] > 0.8 * WA.APDU_COUNT
     for cls in (types.LongUnsigned, types.Long, bytes, apdu.DataAccessResult):
-        assert 0 < kinds[cls] < 0.1 * W.APDU_COUNT, cls
-    assert sum(e.priority == apdu.Priority.HIGH for e in g_expected) > 0.9 * W.APDU_COUNT
+        assert 0 < kinds[cls] < 0.1 * WA.APDU_COUNT, cls
+    assert sum(e.priority == apdu.Priority.HIGH for e in g_expected) > 0.9 * WA.APDU_COUNT
 
-    d = W.data_notifications_input()
+    d = WA.data_notifications_input()
     d_expected = d.expected()
-    assert len(d.data) == len(set(d.data)) == W.APDU_COUNT
+    assert len(d.data) == len(set(d.data)) == WA.APDU_COUNT
     assert {len(b) for b in d.data} == {85}
     ids = [e.long_invoke_id for e in d_expected]
     assert all((b - a) & 0xFFFFFF == 1 for a, b in zip(ids, ids[1:]))
     assert ids[-1] < ids[0]  # wrapped past 0xFFFFFF
-    assert all(e.date_time is not None and e.date_time.deviation == W.CET_DEVIATION for e in d_expected[:100])
-    assert all(e.body[0] == W.PUSH_SETUP_LN and len(e.body) == 12 for e in d_expected)
+    assert all(e.date_time is not None and e.date_time.deviation == WA.CET_DEVIATION for e in d_expected[:100])
+    assert all(e.body[0] == WA.PUSH_SETUP_LN and len(e.body) == 12 for e in d_expected)
 
 
 @pytest.mark.parametrize("setup", _BATCHES)
-def test_inputs_stay_out_of_the_collector(setup: Callable[[], W.ApduBatch]) -> None:
+def test_inputs_stay_out_of_the_collector(setup: Callable[[], WA.ApduBatch]) -> None:
     """The cached inputs hold no GC-tracked objects per APDU, so a full
     collection during the timed op does not walk the harness's data."""
     import gc

@@ -16,23 +16,24 @@ from typing import Any
 
 import pytest
 
-import bench_support
-import workloads as W
+import bench_pytest
+import bench_support as B
+import workloads_axdr as WX
 
 
-@pytest.mark.parametrize(("workload", "impl"), bench_support.params("axdr"))
-def test_bench(benchmark: Any, workload: W.Workload, impl: str) -> None:
-    bench_support.run(benchmark, workload, impl, lambda inp: {"input_bytes": len(getattr(inp, "data", b""))})
+@pytest.mark.parametrize(("workload", "impl"), bench_pytest.params("axdr"))
+def test_bench(benchmark: Any, workload: B.Workload, impl: str) -> None:
+    bench_pytest.run(benchmark, workload, impl, lambda inp: {"input_bytes": len(getattr(inp, "data", b""))})
 
 
 def test_backends_agree() -> None:
     """Native and pure decode give equal values of identical types."""
-    if not W.native_available():
+    if not B.native_available():
         pytest.skip("native backend not available")
     from dlmsmesh._native import axdr as native
     from dlmsmesh._pure import axdr as pure
 
-    inp = W.profile_input()
+    inp = WX.profile_input()
     a, b = native.decode(inp.data), pure.decode(inp.data)
     assert a == b
     assert [tuple(map(type, r)) for r in a] == [tuple(map(type, r)) for r in b]

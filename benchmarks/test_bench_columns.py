@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-import bench_support
-import workloads as W
+import bench_pytest
+import bench_support as B
 
 
-@pytest.mark.parametrize(("workload", "impl"), bench_support.params("columns"))
-def test_bench(benchmark: Any, workload: W.Workload, impl: str) -> None:
-    bench_support.run(benchmark, workload, impl)
+@pytest.mark.parametrize(("workload", "impl"), bench_pytest.params("columns"))
+def test_bench(benchmark: Any, workload: B.Workload, impl: str) -> None:
+    bench_pytest.run(benchmark, workload, impl)

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-import bench_support
-import workloads as W
+import bench_pytest
+import bench_support as B
 
 SUITE = "pipeline"
 
 
-@pytest.mark.parametrize(("workload", "impl"), bench_support.params(SUITE, slow=(W.GURUX,)))
-def test_bench(benchmark: Any, workload: W.Workload, impl: str) -> None:
-    bench_support.run(benchmark, workload, impl)
+@pytest.mark.parametrize(("workload", "impl"), bench_pytest.params(SUITE, slow=(B.GURUX,)))
+def test_bench(benchmark: Any, workload: B.Workload, impl: str) -> None:
+    bench_pytest.run(benchmark, workload, impl)

@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 
-import bench_support
-import workloads as W
+import bench_pytest
+import bench_support as B
 
 SUITE = "security"
 
 
-@pytest.mark.parametrize(("workload", "impl"), bench_support.params(SUITE))
-def test_bench(benchmark: Any, workload: W.Workload, impl: str) -> None:
-    bench_support.run(benchmark, workload, impl)
+@pytest.mark.parametrize(("workload", "impl"), bench_pytest.params(SUITE))
+def test_bench(benchmark: Any, workload: B.Workload, impl: str) -> None:
+    bench_pytest.run(benchmark, workload, impl)
 
 
 def test_openssl_reference_is_parsed() -> None:

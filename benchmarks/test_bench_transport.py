@@ -13,15 +13,16 @@ from typing import Any
 
 import pytest
 
-import bench_support
-import workloads as W  # first: it registers the transport workloads
+import bench_pytest
+import bench_support as B
+import workloads as W
 
 SUITE = "transport"
 
 
-@pytest.mark.parametrize(("workload", "impl"), bench_support.params(SUITE))
-def test_bench(benchmark: Any, workload: W.Workload, impl: str) -> None:
-    bench_support.run(
+@pytest.mark.parametrize(("workload", "impl"), bench_pytest.params(SUITE))
+def test_bench(benchmark: Any, workload: B.Workload, impl: str) -> None:
+    bench_pytest.run(
         benchmark, workload, impl, lambda inp: {"headers": len(inp.datagrams), "input_bytes": inp.total_bytes}
     )
 

@@ -1,4 +1,5 @@
-"""Pipeline workloads (issue 6; DESIGN.md section 6 items 1 and 2): the whole
+"""Pipeline workloads (issue 6; headline workloads 1 and 2, see
+benchmarks/README.md): the whole
 receive path and the whole send path of 10,000 frames, one batch call each,
 on the native and the pure backend, and the peers where they can do it.
 
@@ -31,14 +32,14 @@ import io
 import struct
 from typing import Any, Callable, List
 
-import workloads as W
+import workloads_apdu
 import workloads_security as WS
+from bench_support import DLMS_COSEM, GURUX, NATIVE, PURE, ReferencedWorkload, Workload
 from dlmsmesh import apdu, ipv6
 from dlmsmesh.pipeline import FrameBuffer, decode_plan, encode_plan
 from dlmsmesh.security import Keyring, MemoryCounterStore, SecurityContext
 from dlmsmesh.types import Obis
 
-GURUX = W.GURUX
 HEAD_END = WS.HEAD_END
 HEAD_END_IP = "2001:db8:ffff::10"
 HEAD_END_MAC = bytes.fromhex("0000")
@@ -121,7 +122,7 @@ def _decode_op(impl: str, build: bool = False) -> Callable[[], Callable[[FrameBu
 
 
 def _expected_notifications() -> List[Any]:
-    return W.data_notifications_input().expected()
+    return workloads_apdu.data_notifications_input().expected()
 
 
 def _check_decode(frames: FrameBuffer, result: Any) -> None:
@@ -255,8 +256,10 @@ def _encode_op(impl: str) -> Callable[[], Callable[[List[Any]], Any]]:
         encode = mod.encode
 
         def op(requests: List[Any]) -> Any:
-            # the counters are reserved (from each meter context's store) inside the op
-            return encode(requests, encode_plan(requests, security=contexts, **_SEND))
+            # The counters are reserved (from each meter context's store)
+            # inside the op, so every op sends under new counters; the
+            # contexts go with the frames for the check to know which.
+            return encode(requests, encode_plan(requests, security=contexts, **_SEND)), contexts
 
         return op
 
@@ -266,14 +269,22 @@ def _encode_op(impl: str) -> Callable[[], Callable[[List[Any]], Any]]:
 def _check_encode(requests: List[Any], result: Any) -> None:
     from dlmsmesh import lowpan, wrapper
 
-    assert len(result) == COUNT
-    twins = _head_end_contexts()
+    frames, contexts = result
+    assert len(frames) == COUNT
+    # The frames are the latest op's: each meter's first counter is where its
+    # store stands now less the requests it was sent (the same in every op).
+    sent = [_PEERS.count(m) for m in range(WS.METERS)]
+    twins = []
+    for m, ctx in enumerate(contexts):
+        title, ek, ak = WS._meter(m)
+        store = MemoryCounterStore(first_counter=ctx.next_invocation_counter() - sent[m])
+        twins.append(SecurityContext(HEAD_END, peer_system_title=title, ek=ek, ak=ak, counters=store))
     for i in range(0, 300):
         m = _PEERS[i]
         wp = wrapper.encode(16, 1, twins[m].protect(apdu.encode(requests[i])))
         datagram = ipv6.build(HEAD_END_IP, _meter_ip(m), wp, destination_port=MESH_PORT)
         frame = lowpan.compress_datagram(datagram, ll_src=HEAD_END_MAC, ll_dst=_meter_mac(m), contexts=PAN)
-        assert result[i] == frame, i
+        assert frames[i] == frame, i
 
 
 # --------------------------------------------------------------------------
@@ -281,52 +292,44 @@ def _check_encode(requests: List[Any], result: Any) -> None:
 RECEIVE = "10,000 ciphered data-notifications: decode_batch (verify+decrypt+parse)"
 SEND = "10,000 GET requests: encode_batch (build+encrypt+wrap+IPHC)"
 
-WORKLOADS: List[W.Workload] = [
-    WS.ReferencedWorkload(
+WORKLOADS: List[Workload] = [
+    ReferencedWorkload(
         name=RECEIVE,
         description="decode_batch of 10,000 UDP payloads (wrapper + general-glo-ciphering data-notification, "
         "121 bytes, AES-128-GCM, 100 meters with their own keys) in one call: wrapper, security header, sender, "
         "counter check, verify+decrypt, APDU + A-XDR body parsed; dlms-cosem and gurux-dlms per frame",
         setup=receive_input,
         ops={
-            W.NATIVE: _decode_op(W.NATIVE),
-            W.PURE: _decode_op(W.PURE),
-            W.DLMS_COSEM: _dlms_cosem_decode,
+            NATIVE: _decode_op(NATIVE),
+            PURE: _decode_op(PURE),
+            DLMS_COSEM: _dlms_cosem_decode,
             GURUX: _gurux_decode,
         },
         check=_check_decode,
-        checks={W.DLMS_COSEM: _check_dlms_cosem, GURUX: _check_gurux},
+        checks={DLMS_COSEM: _check_dlms_cosem, GURUX: _check_gurux},
         targets={"native/pure": 8.0, "native/dlms-cosem": 30.0},
         suite="pipeline",
         items_per_op=COUNT,
         reference=WS.openssl_rate,
         reference_target=0.5,
     ),
-    W.Workload(
+    Workload(
         name=SEND,
         description="encode_batch of 10,000 get-request-normal to 100 meters in one call: APDU, counters reserved, "
         "glo-get-request AES-128-GCM, wrapper, UDP + checksum, IPv6, IPHC (context 0, IIDs from link addresses)",
         setup=send_input,
-        ops={W.NATIVE: _encode_op(W.NATIVE), W.PURE: _encode_op(W.PURE)},
+        ops={NATIVE: _encode_op(NATIVE), PURE: _encode_op(PURE)},
         check=_check_encode,
         targets={"native/pure": 8.0},
         suite="pipeline",
     ),
-    W.Workload(
+    Workload(
         name="10,000 ciphered data-notifications: decode_batch + every APDU object built",
         description="as the receive workload, then result.apdu(i) for every frame (information: what "
         "materializing costs over the C parse)",
         setup=receive_input,
-        ops={W.NATIVE: _decode_op(W.NATIVE, build=True), W.PURE: _decode_op(W.PURE, build=True)},
+        ops={NATIVE: _decode_op(NATIVE, build=True), PURE: _decode_op(PURE, build=True)},
         check=_check_decode_built,
         suite="pipeline",
     ),
 ]
-
-#: the workloads of DESIGN.md section 6, by item (compare.py prints them in one table)
-DESIGN_SECTION_6 = {
-    1: [RECEIVE],
-    2: [SEND],
-    3: ["profile-generic 1,000 rows: decode into columns"],
-    4: ["10,000 IPv6/UDP headers: IPHC compress", "10,000 IPHC frames: decompress"],
-}

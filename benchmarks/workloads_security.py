@@ -1,5 +1,5 @@
-"""Security workloads (issue 4; DESIGN.md section 6 workloads 1 and 2's
-ciphering): verify + decrypt 10,000 general-glo-ciphered data-notifications
+"""Security workloads (issue 4; the ciphering of headline workloads 1 and 2,
+see benchmarks/README.md): verify + decrypt 10,000 general-glo-ciphered data-notifications
 in one batch call, and protect 10,000 GET requests as glo-get-requests in one
 batch call, on the native and the pure backend.
 
@@ -23,7 +23,8 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List
 
-import workloads as W
+import workloads_apdu
+from bench_support import NATIVE, PURE, ReferencedWorkload, Workload
 from dlmsmesh.errors import SecurityError
 from dlmsmesh.security.batch import PeerKeys
 from dlmsmesh.security.counters import MemoryCounterStore
@@ -67,7 +68,7 @@ def notifications_input() -> CipheredBatch:
     """The 10,000 push data-notifications of workloads.py (85 bytes), each sent
     by meter i % 100 as general-glo-ciphering (authenticated encryption,
     suite 0, the meter's own counter): 113-byte frames."""
-    apdus = W.data_notifications_input().data
+    apdus = workloads_apdu.data_notifications_input().data
     pure = _secure("pure")
     frames: List[bytes] = [b""] * len(apdus)
     for m in range(METERS):
@@ -186,25 +187,14 @@ def openssl_rate(cached: float | None = None) -> Dict[str, Any]:
     return {"name": name, "items_per_s": float(match.group(1)) * 1000 / 128, "source": "measured"}
 
 
-@dataclass(frozen=True)
-class ReferencedWorkload(W.Workload):
-    """A workload also compared with a physical reference rate: compare.py
-    divides the native rate (ops/s x ``items_per_op``) by ``reference(cached)``
-    and checks the quotient against ``reference_target``."""
-
-    items_per_op: int = 1
-    reference: Callable[[float | None], Dict[str, Any]] | None = None
-    reference_target: float | None = None
-
-
-WORKLOADS: List[W.Workload] = [
+WORKLOADS: List[Workload] = [
     ReferencedWorkload(
         name="10,000 ciphered data-notifications: verify+decrypt",
         description="open_batch of 10,000 general-glo-ciphered data-notifications (113-byte frames, "
         "AES-128-GCM authenticated encryption, 100 meters each with its own keys) in one call: "
         "find the sender, check, verify the tag, decrypt",
         setup=notifications_input,
-        ops={W.NATIVE: _open_op(W.NATIVE), W.PURE: _open_op(W.PURE)},
+        ops={NATIVE: _open_op(NATIVE), PURE: _open_op(PURE)},
         check=_check_open,
         targets={"native/pure": 5.0},
         suite="security",
@@ -212,12 +202,12 @@ WORKLOADS: List[W.Workload] = [
         reference=openssl_rate,
         reference_target=0.4,
     ),
-    W.Workload(
+    Workload(
         name="10,000 GET requests: protect",
         description="seal_batch of 10,000 get-request-normal APDUs (15 bytes) as glo-get-request "
         "(authenticated encryption, consecutive counters reserved once) in one call",
         setup=get_requests_input,
-        ops={W.NATIVE: _seal_op(W.NATIVE), W.PURE: _seal_op(W.PURE)},
+        ops={NATIVE: _seal_op(NATIVE), PURE: _seal_op(PURE)},
         check=_check_seal,
         suite="security",
     ),

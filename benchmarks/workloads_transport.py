@@ -1,4 +1,4 @@
-"""Transport workloads (DESIGN.md section 6, item 4): IPHC compression and
+"""Transport workloads (headline workload 4, see benchmarks/README.md): IPHC compression and
 decompression of 10,000 IPv6/UDP headers, one batch call each.
 
 The datagrams are what a head-end sends to (and receives from) the meters
@@ -24,8 +24,8 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Callable, List, Tuple
 
+from bench_support import NATIVE, PURE, Workload
 from dlmsmesh.lowpan import ContextTable, LinkPairs
-from workloads import NATIVE, PURE, Workload
 
 HEADERS = 10_000
 SEED = 20240105

@@ -4,6 +4,7 @@ otherwise, and the two composite columns (date-times, octet strings)."""
 from __future__ import annotations
 
 import datetime as _dt
+import sys
 from array import array
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -19,14 +20,31 @@ UNITS: dict[str, int] = {"s": 1, "ms": 1000, "us": 1_000_000}
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 
 
+# The message of the ImportError of ``import numpy`` once it failed with numpy
+# absent: Python does not remember a failed import, and searching sys.path
+# again on every decode costs more than decoding a small profile.
+_numpy_missing: str | None = None
+
+
 def numpy_module(use: bool | None) -> Any:
     """numpy when ``use`` allows it and it imports, else None (``use=True``
-    without numpy is an ImportError)."""
+    without numpy is an ImportError).
+
+    A failed import is not tried again while ``"numpy"`` stays out of
+    ``sys.modules``; ``sys.modules["numpy"] = None`` (how tests make numpy
+    unimportable) is obeyed on every call and not remembered."""
+    global _numpy_missing
     if use is False:
+        return None
+    if _numpy_missing is not None and "numpy" not in sys.modules:
+        if use:
+            raise ImportError(_numpy_missing, name="numpy")
         return None
     try:
         import numpy
-    except ImportError:
+    except ImportError as exc:
+        if "numpy" not in sys.modules:
+            _numpy_missing = str(exc)
         if use:
             raise
         return None
