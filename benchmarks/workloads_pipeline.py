@@ -37,6 +37,7 @@ import workloads_security as WS
 from bench_support import DLMS_COSEM, GURUX, NATIVE, PURE, ReferencedWorkload, Workload
 from dlmsmesh import apdu, ipv6
 from dlmsmesh.pipeline import FrameBuffer, decode_plan, encode_plan
+from dlmsmesh.pipeline.decode import decode_with
 from dlmsmesh.security import Keyring, MemoryCounterStore, SecurityContext
 from dlmsmesh.types import Obis
 
@@ -107,11 +108,12 @@ def _decode_op(impl: str, build: bool = False) -> Callable[[], Callable[[FrameBu
         ring = _keyring()
         plan = decode_plan(layer="wrapper", security=ring)
         workspace = mod.Workspace()
-        decode = mod.decode
 
         def op(frames: FrameBuffer) -> Any:
             _forget_counters(ring)
-            result = decode(frames, plan, workspace)
+            # the backend fills an outcome; decode_with settles it (counters,
+            # deferred frames) into the DecodedBatch, as decode_batch does
+            result = decode_with(mod, frames, plan, workspace)
             if build:
                 return result, [obj for _, obj in result.apdus()]
             return result
