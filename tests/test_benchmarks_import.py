@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.single_backend  # subprocesses; the benchmarks call both backends themselves
+
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 MODULES = sorted(p.stem for p in BENCHMARKS.glob("*.py"))
 

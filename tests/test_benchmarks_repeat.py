@@ -25,6 +25,8 @@ if BENCHMARKS not in sys.path:
 import bench_support  # noqa: E402
 import workloads  # noqa: E402
 
+pytestmark = pytest.mark.single_backend  # the workloads call the backend modules themselves
+
 CALLS = 3
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.single_backend  # pytest runs: nothing runs on a backend
+
 ROOT = Path(__file__).resolve().parent.parent
 
 TESTS = """
