@@ -197,6 +197,8 @@ def test_native_asked_for_by_name_that_cannot_load_is_an_error(monkeypatch: pyte
         assert problem is not None and "could not be loaded (no _core here)" in str(problem)
         with pytest.raises(_backend.BackendError):
             axdr.decode(b"\x00")
+        with pytest.raises(_backend.BackendError):
+            _backend.backend()  # no backend is live: it names none
         # unset: the default falls back to pure with one warning
         monkeypatch.delenv("DLMSMESH_BACKEND")
         monkeypatch.setattr(_backend, "_load", lambda name: no_core(name) if name == "native" else before[0])

@@ -92,7 +92,14 @@ def set_backend(name: str) -> None:
 
 
 def backend() -> str:
-    """The name of the live backend: ``native`` or ``pure``."""
+    """The name of the live backend: ``native`` or ``pure``.
+
+    Raises :class:`BackendError` when ``DLMSMESH_BACKEND`` was refused (no
+    backend is live then: naming one would be wrong).
+    """
+    refused = live.__dict__.get("modules")
+    if isinstance(refused, _Refused):
+        raise refused.error
     return live.name
 
 
