@@ -23,6 +23,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Union
 
+from .errors import EncodeError
+
 __all__ = [
     "DataType",
     "CosemValue",
@@ -962,8 +964,6 @@ def natural(value: Any) -> CosemValue:
     tuple -> Structure, datetime/date/time -> DateTime/Date/Time.  A bare int
     has no natural type; that is an error naming the choices.
     """
-    from .errors import EncodeError
-
     if isinstance(value, CosemValue):
         return value
     if value is None:
