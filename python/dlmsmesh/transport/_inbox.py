@@ -1,0 +1,105 @@
+"""The bounded receive queue both transports share.
+
+Waiting receivers are plain futures, never tasks, so closing leaves nothing
+running: close() fails each waiting future with TransportClosed.  A timeout
+is a clock callback (the loop's or the virtual clock's) that fails the
+future with DlmsTimeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+from dlmsmesh.errors import DlmsTimeout
+from dlmsmesh.transport.clock import Clock
+from dlmsmesh.transport.interface import Address, TransportClosed
+
+Item = tuple[bytes, Address]
+
+
+class Inbox:
+    __slots__ = ("_clock", "_capacity", "_items", "_waiters", "_closed", "dropped", "received", "_name")
+
+    def __init__(self, clock: Clock, capacity: int, name: str) -> None:
+        if capacity < 1:
+            raise ValueError("the receive queue holds at least one datagram")
+        self._clock = clock
+        self._capacity = capacity
+        self._items: deque[Item] = deque()
+        self._waiters: deque[asyncio.Future[Item]] = deque()
+        self._closed = False
+        self._name = name
+        self.dropped = 0
+        self.received = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, data: bytes, source: Address) -> bool:
+        """Queue one datagram; False (and counted) when full or closed."""
+        if self._closed:
+            return False
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self.received += 1
+                waiter.set_result((data, source))
+                return True
+        if len(self._items) >= self._capacity:
+            self.dropped += 1
+            return False
+        self.received += 1
+        self._items.append((data, source))
+        return True
+
+    async def get(self, timeout: float | None) -> Item:
+        if self._closed:
+            raise TransportClosed(f"{self._name} is closed")
+        if self._items:
+            return self._items.popleft()
+        if timeout is not None and timeout <= 0:
+            raise DlmsTimeout(f"{self._name}: no datagram waiting")
+        future: asyncio.Future[Item] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        timer = None if timeout is None else self._clock.call_later(timeout, self._expire, future, timeout)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            # the caller was cancelled after a datagram was handed to it:
+            # put it back first in line rather than lose it
+            if future.done() and not future.cancelled() and future.exception() is None:
+                self._items.appendleft(future.result())
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+            # a timed-out or cancelled waiter must not pile up in a quiet queue
+            if not future.done() or future.cancelled() or future.exception() is not None:
+                try:
+                    self._waiters.remove(future)
+                except ValueError:
+                    pass
+
+    async def get_batch(self, max_count: int, timeout: float | None) -> list[Item]:
+        if max_count < 1:
+            raise ValueError("max_count is at least 1")
+        batch = [await self.get(timeout)]
+        items = self._items
+        while items and len(batch) < max_count:
+            batch.append(items.popleft())
+        return batch
+
+    def _expire(self, future: asyncio.Future[Item], timeout: float) -> None:
+        if not future.done():
+            future.set_exception(DlmsTimeout(f"{self._name}: no datagram within {timeout} s"))
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._items.clear()
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(TransportClosed(f"{self._name} closed while receiving"))
