@@ -19,7 +19,7 @@ Item = tuple[bytes, Address]
 
 
 class Inbox:
-    __slots__ = ("_clock", "_capacity", "_items", "_waiters", "_closed", "dropped", "received", "_name")
+    __slots__ = ("_clock", "_capacity", "_items", "_waiters", "_closed", "dropped", "received", "name")
 
     def __init__(self, clock: Clock, capacity: int, name: str) -> None:
         if capacity < 1:
@@ -29,7 +29,7 @@ class Inbox:
         self._items: deque[Item] = deque()
         self._waiters: deque[asyncio.Future[Item]] = deque()
         self._closed = False
-        self._name = name
+        self.name = name
         self.dropped = 0
         self.received = 0
 
@@ -55,11 +55,11 @@ class Inbox:
 
     async def get(self, timeout: float | None) -> Item:
         if self._closed:
-            raise TransportClosed(f"{self._name} is closed")
+            raise TransportClosed(f"{self.name} is closed")
         if self._items:
             return self._items.popleft()
         if timeout is not None and timeout <= 0:
-            raise DlmsTimeout(f"{self._name}: no datagram waiting")
+            raise DlmsTimeout(f"{self.name}: no datagram waiting")
         future: asyncio.Future[Item] = asyncio.get_running_loop().create_future()
         self._waiters.append(future)
         timer = None if timeout is None else self._clock.call_later(timeout, self._expire, future, timeout)
@@ -92,7 +92,7 @@ class Inbox:
 
     def _expire(self, future: asyncio.Future[Item], timeout: float) -> None:
         if not future.done():
-            future.set_exception(DlmsTimeout(f"{self._name}: no datagram within {timeout} s"))
+            future.set_exception(DlmsTimeout(f"{self.name}: no datagram within {timeout} s"))
 
     def close(self) -> None:
         if self._closed:
@@ -102,4 +102,4 @@ class Inbox:
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
-                waiter.set_exception(TransportClosed(f"{self._name} closed while receiving"))
+                waiter.set_exception(TransportClosed(f"{self.name} closed while receiving"))

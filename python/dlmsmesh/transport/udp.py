@@ -1,4 +1,12 @@
-"""Datagrams over the operating system's UDP sockets (asyncio datagram endpoints)."""
+"""Datagrams over the operating system's UDP sockets.
+
+A non-blocking socket watched by the event loop (``loop.add_reader``)
+rather than asyncio's datagram transport: that one reads a single datagram
+per loop turn and buffers unsent ones without limit, so a burst fills the
+kernel buffer and valid traffic is lost while memory grows.  Here each
+readiness drains up to ``read_burst`` datagrams into the bounded queue, and
+a send the kernel cannot take now is dropped and counted, as UDP may.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,6 @@ import asyncio
 import ipaddress
 import socket
 import struct
-from typing import Any
 
 from dlmsmesh.transport._inbox import Inbox
 from dlmsmesh.transport.clock import RealClock
@@ -21,36 +28,9 @@ from dlmsmesh.transport.interface import (
 
 __all__ = ["UdpTransport"]
 
-# asyncio buffers a datagram the socket cannot take yet, without limit; past
-# this many bytes waiting we drop instead (UDP promises no delivery).
-_SEND_BUFFER_LIMIT = 1 << 20
 
-
-class _Protocol(asyncio.DatagramProtocol):
-    def __init__(self, inbox: Inbox) -> None:
-        self.inbox = inbox
-        self.errors = 0
-        self.last_error: TransportError | None = None
-        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        # IPv6 addresses come as (host, port, flowinfo, scope_id)
-        self.inbox.put(data, Address(addr[0], addr[1]))
-
-    def error_received(self, exc: Exception) -> None:
-        # ICMP errors (port unreachable...) about earlier sends: counted, not
-        # raised into an unrelated receive, as UDP owes the sender nothing
-        self.errors += 1
-        self.last_error = _wrap(exc, "socket error")
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.lost.done():
-            self.lost.set_result(None)
-
-
-def _wrap(exc: BaseException, what: str) -> TransportError:
-    code = getattr(exc, "errno", None)
-    return TransportError(f"{what}: {exc}", errno=code if isinstance(code, int) else None)
+def _wrap(exc: OSError, what: str) -> TransportError:
+    return TransportError(f"{what}: {exc.strerror or exc}", errno=exc.errno)
 
 
 class UdpTransport:
@@ -59,20 +39,29 @@ class UdpTransport:
     Open with ``await UdpTransport.open(host, port)``; ``host`` picks the
     family (``"::1"`` IPv6, ``"127.0.0.1"`` IPv4).  ``queue_size`` bounds the
     datagrams waiting to be received; more are dropped and counted.
-    ``errors`` counts errors the socket reported about earlier sends, the
-    last one is ``last_error``.
+    ``receive_buffer`` asks the kernel for that many bytes of socket buffer
+    (SO_RCVBUF), for bursts that arrive while the loop is busy elsewhere.
+    ``errors`` counts errors the socket reported while receiving (ICMP
+    errors about earlier sends, on systems that report them), the last one
+    is ``last_error``; they never end a receive, as UDP owes the sender
+    nothing.  Needs an event loop with ``add_reader`` (the selector loops:
+    every loop on POSIX).
     """
 
-    def __init__(self, transport: asyncio.DatagramTransport, protocol: _Protocol, inbox: Inbox) -> None:
-        self._transport = transport
-        self._protocol = protocol
+    def __init__(self, sock: socket.socket, loop: asyncio.AbstractEventLoop, inbox: Inbox, read_burst: int) -> None:
+        self._sock = sock
+        self._loop = loop
         self._inbox = inbox
-        sock = transport.get_extra_info("socket")
-        self._family: int = sock.family
+        self._read_burst = read_burst
+        self._family = sock.family
         name = sock.getsockname()
         self._local = Address(name[0], name[1])
+        inbox.name = f"udp {self._local.host} port {self._local.port}"
+        self._closed = False
         self.sent = 0
         self.send_dropped = 0
+        self.errors = 0
+        self.last_error: TransportError | None = None
 
     @classmethod
     async def open(
@@ -82,27 +71,50 @@ class UdpTransport:
         *,
         queue_size: int = 4096,
         reuse_port: bool = False,
+        receive_buffer: int | None = None,
+        read_burst: int = 256,
     ) -> UdpTransport:
         local = as_address((host, port))
         loop = asyncio.get_running_loop()
-        inbox = Inbox(RealClock(), queue_size, f"udp {local.host} {local.port}")
-        family: int
         try:
-            family = (
-                socket.AF_INET6 if ipaddress.ip_address(local.host.partition("%")[0]).version == 6 else socket.AF_INET
-            )
+            version = ipaddress.ip_address(local.host.partition("%")[0]).version
         except ValueError:
-            family = 0  # a host name: let the resolver choose
+            raise AddressError(f"open needs an IP address, not {local.host!r}") from None
+        family = socket.AF_INET6 if version == 6 else socket.AF_INET
+        inbox = Inbox(RealClock(), queue_size, f"udp {local.host} port {local.port}")
+        sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
-            transport, protocol = await loop.create_datagram_endpoint(
-                lambda: _Protocol(inbox),
-                local_addr=(local.host, local.port),
-                family=family,
-                reuse_port=reuse_port or None,
-            )
+            sock.setblocking(False)
+            if reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            if receive_buffer is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+            # getaddrinfo resolves a scoped address's zone to its index
+            info = socket.getaddrinfo(local.host, local.port, family, socket.SOCK_DGRAM)
+            sock.bind(info[0][4])
+            transport = cls(sock, loop, inbox, read_burst)
+            loop.add_reader(sock.fileno(), transport._read_ready)
         except OSError as exc:
+            sock.close()
             raise _wrap(exc, f"cannot open UDP {local.host} port {local.port}") from exc
-        return cls(transport, protocol, inbox)
+        except NotImplementedError:
+            sock.close()
+            raise TransportError("UdpTransport needs an event loop with add_reader (a selector loop)") from None
+        return transport
+
+    def _read_ready(self) -> None:
+        sock, put = self._sock, self._inbox.put
+        for _ in range(self._read_burst):
+            try:
+                data, addr = sock.recvfrom(65536)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self.errors += 1
+                self.last_error = _wrap(exc, "socket error")
+                return
+            # IPv6 addresses come as (host, port, flowinfo, scope_id)
+            put(data, Address(addr[0], addr[1]))
 
     @property
     def local_address(self) -> Address:
@@ -117,42 +129,36 @@ class UdpTransport:
         return self._inbox.received
 
     @property
-    def errors(self) -> int:
-        return self._protocol.errors
-
-    @property
-    def last_error(self) -> TransportError | None:
-        return self._protocol.last_error
-
-    @property
     def closed(self) -> bool:
-        return self._transport.is_closing()
+        return self._closed
 
-    async def send(self, data: bytes | bytearray | memoryview, address: tuple[str, int]) -> None:
-        if self._transport.is_closing():
-            raise TransportClosed(f"udp {self._local.host} {self._local.port} is closed")
-        peer = as_address(address)
-        if len(data) > MAX_DATAGRAM:
-            raise TransportError(f"datagram of {len(data)} bytes exceeds the UDP maximum of {MAX_DATAGRAM}")
-        if peer.port == 0:
-            raise AddressError("cannot send to port 0")
-        target: tuple[Any, ...] = (peer.host, peer.port)
-        if self._family == socket.AF_INET and ":" in peer.host:
+    def _target(self, peer: Address) -> tuple[str, int]:
+        v6 = ":" in peer.host
+        if self._family == socket.AF_INET and v6:
             raise AddressError(f"an IPv4 socket cannot reach {peer.host}")
-        if self._family == socket.AF_INET6 and ":" not in peer.host:
+        if self._family == socket.AF_INET6 and not v6:
             try:
                 ipaddress.IPv4Address(peer.host)
             except ValueError:
-                pass
-            else:
-                target = (f"::ffff:{peer.host}", peer.port)  # dual-stack socket: v4-mapped
-        buffered = getattr(self._transport, "get_write_buffer_size", None)
-        if buffered is not None and buffered() > _SEND_BUFFER_LIMIT:
-            self.send_dropped += 1
-            return
+                raise AddressError(f"{peer.host!r} is not an IPv6 address") from None
+            return (f"::ffff:{peer.host}", peer.port)  # v4-mapped, if the socket is dual-stack
+        return (peer.host, peer.port)
+
+    async def send(self, data: bytes | bytearray | memoryview, address: tuple[str, int]) -> None:
+        if self._closed:
+            raise TransportClosed(f"udp {self._local.host} port {self._local.port} is closed")
+        peer = as_address(address)
+        if peer.port == 0:
+            raise AddressError("cannot send to port 0")
+        if len(data) > MAX_DATAGRAM:
+            raise TransportError(f"datagram of {len(data)} bytes exceeds the UDP maximum of {MAX_DATAGRAM}")
+        target = self._target(peer)
         try:
-            self._transport.sendto(bytes(data), target)
-        except OSError as exc:  # asyncio reports most errors to error_received; some raise
+            self._sock.sendto(data, target)
+        except (BlockingIOError, InterruptedError):
+            self.send_dropped += 1  # the kernel's send buffer is full: UDP may drop, memory stays bounded
+            return
+        except OSError as exc:
             raise _wrap(exc, f"cannot send to {peer.host} port {peer.port}") from exc
         self.sent += 1
 
@@ -164,14 +170,15 @@ class UdpTransport:
 
     def join_group(self, group: str, interface: int | str = 0) -> None:
         """Join multicast ``group``: ``interface`` is an IPv6 interface index
-        (0: the system's choice) or, for IPv4, the local interface address."""
+        or name (0: the system's choice) or, for IPv4, the local interface
+        address."""
         self._membership(group, interface, join=True)
 
     def leave_group(self, group: str, interface: int | str = 0) -> None:
         self._membership(group, interface, join=False)
 
     def _membership(self, group: str, interface: int | str, *, join: bool) -> None:
-        if self._transport.is_closing():
+        if self._closed:
             raise TransportClosed("udp endpoint is closed")
         try:
             address = ipaddress.ip_address(group)
@@ -179,31 +186,28 @@ class UdpTransport:
             raise AddressError(f"{group!r} is not an IP address") from None
         if not address.is_multicast:
             raise AddressError(f"{group} is not a multicast address")
-        sock: socket.socket = self._transport.get_extra_info("socket")
+        if (address.version == 6) != (self._family == socket.AF_INET6):
+            raise AddressError(f"a socket of the other IP version cannot join {group}")
         try:
             if address.version == 6:
-                if self._family != socket.AF_INET6:
-                    raise AddressError("an IPv4 socket cannot join an IPv6 group")
                 index = interface if isinstance(interface, int) else socket.if_nametoindex(interface)
                 option = socket.IPV6_JOIN_GROUP if join else socket.IPV6_LEAVE_GROUP
-                sock.setsockopt(socket.IPPROTO_IPV6, option, address.packed + struct.pack("@I", index))
+                self._sock.setsockopt(socket.IPPROTO_IPV6, option, address.packed + struct.pack("@I", index))
             else:
-                if self._family != socket.AF_INET:
-                    raise AddressError("join IPv4 groups from an IPv4 socket")
                 local = socket.inet_aton(interface) if isinstance(interface, str) else bytes(4)
                 option = socket.IP_ADD_MEMBERSHIP if join else socket.IP_DROP_MEMBERSHIP
-                sock.setsockopt(socket.IPPROTO_IP, option, address.packed + local)
+                self._sock.setsockopt(socket.IPPROTO_IP, option, address.packed + local)
         except OSError as exc:
             verb = "join" if join else "leave"
             raise _wrap(exc, f"cannot {verb} multicast group {group}") from exc
 
     async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         self._inbox.close()
-        if not self._transport.is_closing():
-            self._transport.close()
-        # connection_lost comes one loop turn later: wait for it so the
-        # socket is really released when close() returns
-        await asyncio.wait([self._protocol.lost], timeout=1.0)
+        self._loop.remove_reader(self._sock.fileno())
+        self._sock.close()
 
     async def __aenter__(self) -> UdpTransport:
         return self
@@ -212,5 +216,5 @@ class UdpTransport:
         await self.close()
 
     def __repr__(self) -> str:
-        state = "closed" if self.closed else "open"
+        state = "closed" if self._closed else "open"
         return f"<UdpTransport {self._local.host} port {self._local.port} {state}>"

@@ -1,0 +1,205 @@
+"""UDP specifics: the ports, socket errors as DlmsErrors, address families,
+multicast membership where the OS allows it.  Loopback only."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+
+import pytest
+
+from dlmsmesh import ipv6
+from dlmsmesh.errors import DlmsError
+from dlmsmesh.transport import (
+    DLMS_UDP_PORT,
+    MESH_UDP_PORT,
+    AddressError,
+    TransportClosed,
+    TransportError,
+    UdpTransport,
+)
+
+pytestmark = pytest.mark.single_backend  # sockets only, no codec
+
+
+def test_the_ports_are_the_codecs_ports() -> None:
+    assert DLMS_UDP_PORT == ipv6.DLMS_PORT == 4059
+    assert MESH_UDP_PORT == ipv6.MESH_PORT == 0xF0B0 == 61616
+
+
+@pytest.mark.asyncio
+async def test_a_port_in_use_is_a_transport_error() -> None:
+    async with await UdpTransport.open("127.0.0.1", 0) as first:
+        with pytest.raises(TransportError) as info:
+            await UdpTransport.open("127.0.0.1", first.local_address.port)
+    assert info.value.errno == errno.EADDRINUSE
+    assert isinstance(info.value, DlmsError)
+
+
+@pytest.mark.asyncio
+async def test_an_address_not_on_this_host_is_a_transport_error() -> None:
+    with pytest.raises(TransportError) as info:
+        await UdpTransport.open("192.0.2.1", 0)  # TEST-NET-1, never local
+    assert info.value.errno == errno.EADDRNOTAVAIL
+
+
+@pytest.mark.asyncio
+async def test_an_ipv4_socket_refuses_an_ipv6_peer() -> None:
+    async with await UdpTransport.open("127.0.0.1", 0) as t:
+        with pytest.raises(AddressError):
+            await t.send(b"x", ("::1", 4059))
+        assert t.sent == 0
+
+
+@pytest.mark.asyncio
+async def test_ipv6_addresses_come_back_canonical() -> None:
+    try:
+        t = await UdpTransport.open("0:0:0:0:0:0:0:1", 0)
+    except TransportError:
+        pytest.skip("no IPv6 loopback here")
+    async with t, await UdpTransport.open("::1", 0) as u:
+        assert t.local_address.host == "::1"
+        await u.send(b"v6", ("0::1", t.local_address.port))  # any spelling reaches it
+        data, source = await t.recv(timeout=2)
+        assert (data, source) == (b"v6", u.local_address)
+
+
+@pytest.mark.asyncio
+async def test_socket_errors_are_counted_as_transport_errors() -> None:
+    async with await UdpTransport.open("127.0.0.1", 0) as t:
+        assert t.errors == 0 and t.last_error is None
+        # a socket whose recvfrom fails (as an ICMP error for an earlier send does on some systems)
+        real = t._sock
+        t._sock = _Failing(errno.ECONNREFUSED)  # type: ignore[assignment]
+        t._read_ready()
+        t._sock = real
+        assert t.errors == 1
+        assert isinstance(t.last_error, TransportError) and t.last_error.errno == errno.ECONNREFUSED
+        # and the endpoint still works
+        await t.send(b"self", t.local_address)
+        assert (await t.recv(timeout=2))[0] == b"self"
+
+
+class _Failing:
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+    def recvfrom(self, size: int) -> tuple[bytes, tuple[str, int]]:
+        raise OSError(self.code, "Connection refused")
+
+    def sendto(self, data: bytes, address: tuple[str, int]) -> int:
+        if self.code == errno.EAGAIN:
+            raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+        raise OSError(self.code, "Network is unreachable")
+
+
+@pytest.mark.asyncio
+async def test_a_full_send_buffer_drops_instead_of_growing() -> None:
+    async with await UdpTransport.open("127.0.0.1", 0) as t:
+        real = t._sock
+        t._sock = _Failing(errno.EAGAIN)  # type: ignore[assignment]
+        try:
+            await t.send(b"x", ("127.0.0.1", 9))
+        finally:
+            t._sock = real
+        assert (t.sent, t.send_dropped) == (0, 1)
+
+
+@pytest.mark.asyncio
+async def test_a_send_the_kernel_refuses_is_a_transport_error() -> None:
+    async with await UdpTransport.open("127.0.0.1", 0) as t:
+        real = t._sock
+        t._sock = _Failing(errno.ENETUNREACH)  # type: ignore[assignment]
+        try:
+            with pytest.raises(TransportError) as info:
+                await t.send(b"x", ("127.0.0.1", 9))
+        finally:
+            t._sock = real
+        assert info.value.errno == errno.ENETUNREACH and t.sent == 0
+
+
+@pytest.mark.asyncio
+async def test_a_burst_larger_than_one_loop_turn_is_not_lost() -> None:
+    """2,000 datagrams, the sender yielding once per 200: each readiness
+    drains many (asyncio's own datagram transport reads one per loop turn
+    and would leave most to overflow the kernel buffer)."""
+    async with await UdpTransport.open("127.0.0.1", 0, receive_buffer=1 << 20) as b:
+        async with await UdpTransport.open("127.0.0.1", 0) as a:
+            for i in range(2000):
+                await a.send(i.to_bytes(2, "big"), b.local_address)
+                if i % 200 == 199:
+                    await asyncio.sleep(0)
+            got = []
+            for _ in range(2000):  # bounded
+                if len(got) == 2000:
+                    break
+                got.extend(d for d, _ in await b.recv_batch(512, timeout=2))
+        assert len(got) == 2000 and b.dropped == 0
+
+
+@pytest.mark.asyncio
+async def test_close_releases_the_port() -> None:
+    t = await UdpTransport.open("127.0.0.1", 0)
+    port = t.local_address.port
+    await t.close()
+    assert t.closed
+    async with await UdpTransport.open("127.0.0.1", port) as again:
+        assert again.local_address.port == port
+    with pytest.raises(TransportClosed):
+        t.join_group("239.255.0.1")
+
+
+@pytest.mark.asyncio
+async def test_multicast_membership_checks_and_os_refusals() -> None:
+    async with await UdpTransport.open("127.0.0.1", 0) as t:
+        with pytest.raises(AddressError):
+            t.join_group("127.0.0.1")  # not a group
+        with pytest.raises(AddressError):
+            t.join_group("ff03::d1:1")  # wrong family
+        try:
+            t.join_group("239.255.0.1", "127.0.0.1")
+        except TransportError as exc:  # an OS without multicast on loopback says so as a DlmsError
+            assert exc.errno is not None
+        else:
+            t.leave_group("239.255.0.1", "127.0.0.1")
+
+
+@pytest.mark.asyncio
+async def test_ipv6_multicast_join_on_loopback_or_a_clear_refusal() -> None:
+    try:
+        t = await UdpTransport.open("::1", 0)
+    except TransportError:
+        pytest.skip("no IPv6 loopback here")
+    async with t:
+        try:
+            t.join_group("ff03::d1:1", socket.if_nametoindex("lo"))
+        except OSError as exc:
+            assert isinstance(exc, TransportError), "a raw OSError escaped"
+        else:
+            t.leave_group("ff03::d1:1", socket.if_nametoindex("lo"))
+
+
+@pytest.mark.asyncio
+async def test_many_datagrams_arrive_in_batches() -> None:
+    async with await UdpTransport.open("127.0.0.1", 0) as a, await UdpTransport.open("127.0.0.1", 0) as b:
+        for i in range(500):
+            await a.send(i.to_bytes(2, "big"), b.local_address)
+            if i % 50 == 49:
+                await asyncio.sleep(0)  # let the receiver read: a socket buffer is finite
+        got: list[bytes] = []
+        for _ in range(500):  # bounded
+            if len(got) == 500:
+                break
+            got.extend(d for d, _ in await b.recv_batch(128, timeout=2))
+        assert got == [i.to_bytes(2, "big") for i in range(500)]
+        assert b.received == 500 and b.dropped == 0
+
+
+@pytest.mark.asyncio
+async def test_receive_buffer_and_names_carry_the_real_port() -> None:
+    async with await UdpTransport.open("127.0.0.1", 0, receive_buffer=1 << 20) as t:
+        assert t._sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) >= 1 << 19  # Linux doubles, others cap
+        with pytest.raises(DlmsError, match=f"port {t.local_address.port}"):
+            await t.recv(timeout=0)
+        assert repr(t) == f"<UdpTransport 127.0.0.1 port {t.local_address.port} open>"
