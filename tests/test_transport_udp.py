@@ -120,6 +120,20 @@ async def test_a_send_the_kernel_refuses_is_a_transport_error() -> None:
 
 
 @pytest.mark.asyncio
+async def test_one_readiness_drains_up_to_read_burst_datagrams() -> None:
+    async with await UdpTransport.open("127.0.0.1", 0, receive_buffer=1 << 20, read_burst=100) as b:
+        async with await UdpTransport.open("127.0.0.1", 0) as a:
+            for i in range(250):  # loopback delivers into b's socket buffer at once, no yield needed
+                await a.send(i.to_bytes(2, "big"), b.local_address)
+            b._read_ready()
+            assert b.received == 100
+            b._read_ready()
+            b._read_ready()
+            assert b.received == 250
+            assert [d for d, _ in await b.recv_batch(300, timeout=0)] == [i.to_bytes(2, "big") for i in range(250)]
+
+
+@pytest.mark.asyncio
 async def test_a_burst_larger_than_one_loop_turn_is_not_lost() -> None:
     """2,000 datagrams, the sender yielding once per 200: each readiness
     drains many (asyncio's own datagram transport reads one per loop turn
