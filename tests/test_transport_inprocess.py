@@ -168,6 +168,29 @@ async def test_multicast_reaches_every_member_on_the_port() -> None:
 
 
 @pytest.mark.asyncio
+async def test_one_endpoint_serves_many_addresses_and_knows_which() -> None:
+    """A server hosting many meters: one endpoint, one queue, the destination
+    of each datagram telling the meter (or the group) it was meant for."""
+    net = InProcessNetwork(link=LinkProfile(delay=0.01))
+    meters = [f"2001:db8:1::{i:x}" for i in range(1, 101)]
+    server = net.endpoint(meters[0], MESH_UDP_PORT, aliases=meters[1:])
+    assert server.addresses[0] == server.local_address and len(server.addresses) == 100
+    server.join_group("ff03::d1:7")
+    head_end = net.endpoint("2001:db8:ffff::10", MESH_UDP_PORT)
+    for host in reversed(meters):
+        await head_end.send(host.encode(), (host, MESH_UDP_PORT))
+    await head_end.send(b"group", ("ff03::d1:7", MESH_UDP_PORT))
+    await net.run_until_idle()
+    got = await server.recv_batch_incoming(200, timeout=0)
+    assert [(d, dst) for d, _, dst in got[:100]] == [(h.encode(), Address(h, MESH_UDP_PORT)) for h in reversed(meters)]
+    assert got[100] == (b"group", head_end.local_address, Address("ff03::d1:7", MESH_UDP_PORT))
+    with pytest.raises(TransportError, match="in use"):
+        net.endpoint("2001:db8::5", MESH_UDP_PORT, aliases=[meters[5]])
+    await server.close()
+    assert net.endpoint(meters[5], MESH_UDP_PORT).local_address == (meters[5], MESH_UDP_PORT)  # all freed
+
+
+@pytest.mark.asyncio
 async def test_multicast_addresses_are_checked() -> None:
     net = InProcessNetwork()
     ep = net.endpoint(A, 1)

@@ -118,6 +118,12 @@ async def test_round_trip_both_ways(harness: Harness) -> None:
     assert isinstance(source, Address) and source.port == a.local_address.port
     await b.send(bytearray(b"reply"), source)
     assert await a.recv(timeout=2) == (b"reply", b.local_address)
+    await a.send(memoryview(b"again"), b.local_address)
+    incoming = await b.recv_incoming(timeout=2)
+    assert incoming == (b"again", a.local_address, b.local_address)
+    assert incoming.destination == b.local_address
+    await a.send(b"batch", b.local_address)
+    assert await b.recv_batch_incoming(4, timeout=2) == [(b"batch", a.local_address, b.local_address)]
 
 
 @pytest.mark.asyncio

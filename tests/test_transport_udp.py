@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
+import struct
+import sys
 
 import pytest
 
@@ -14,11 +16,13 @@ from dlmsmesh.errors import DlmsError
 from dlmsmesh.transport import (
     DLMS_UDP_PORT,
     MESH_UDP_PORT,
+    Address,
     AddressError,
     TransportClosed,
     TransportError,
     UdpTransport,
 )
+from dlmsmesh.transport.udp import _destination
 
 pytestmark = pytest.mark.single_backend  # sockets only, no codec
 
@@ -86,6 +90,9 @@ class _Failing:
         self.code = code
 
     def recvfrom(self, size: int) -> tuple[bytes, tuple[str, int]]:
+        raise OSError(self.code, "Connection refused")
+
+    def recvmsg(self, size: int, ancillary: int) -> tuple[bytes, list[tuple[int, int, bytes]], int, tuple[str, int]]:
         raise OSError(self.code, "Connection refused")
 
     def sendto(self, data: bytes, address: tuple[str, int]) -> int:
@@ -217,3 +224,19 @@ async def test_receive_buffer_and_names_carry_the_real_port() -> None:
         with pytest.raises(DlmsError, match=f"port {t.local_address.port}"):
             await t.recv(timeout=0)
         assert repr(t) == f"<UdpTransport 127.0.0.1 port {t.local_address.port} open>"
+
+
+@pytest.mark.asyncio
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="packet info checked where its layout is known")
+async def test_the_destination_comes_from_packet_info() -> None:
+    async with await UdpTransport.open("127.0.0.1", 0) as a, await UdpTransport.open("127.0.0.1", 0) as b:
+        assert b._pktinfo
+        await a.send(b"x", b.local_address)
+        incoming = await b.recv_incoming(timeout=2)
+        assert incoming == (b"x", a.local_address, b.local_address)
+    local = Address("::", 61616)
+    in6 = socket.inet_pton(socket.AF_INET6, "ff03::d1:1") + struct.pack("@I", 1)
+    assert _destination([(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, in6)], local) == ("ff03::d1:1", 61616)
+    in4 = struct.pack("@i", 1) + socket.inet_aton("127.0.0.1") + socket.inet_aton("239.255.0.1")
+    assert _destination([(socket.IPPROTO_IP, 8, in4)], local) == ("239.255.0.1", 61616)
+    assert _destination([], local) == local

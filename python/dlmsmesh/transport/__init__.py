@@ -15,6 +15,7 @@ from dlmsmesh.transport.interface import (
     Address,
     AddressError,
     Datagram,
+    Incoming,
     TransportClosed,
     TransportError,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "MAX_DATAGRAM",
     "Address",
     "Datagram",
+    "Incoming",
     "TransportError",
     "TransportClosed",
     "AddressError",

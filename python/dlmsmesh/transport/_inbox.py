@@ -13,9 +13,9 @@ from collections import deque
 
 from dlmsmesh.errors import DlmsTimeout
 from dlmsmesh.transport.clock import Clock
-from dlmsmesh.transport.interface import Address, TransportClosed
+from dlmsmesh.transport.interface import Address, Incoming, TransportClosed
 
-Item = tuple[bytes, Address]
+Item = Incoming
 
 
 class Inbox:
@@ -36,7 +36,7 @@ class Inbox:
     def __len__(self) -> int:
         return len(self._items)
 
-    def put(self, data: bytes, source: Address) -> bool:
+    def put(self, data: bytes, source: Address, destination: Address) -> bool:
         """Queue one datagram; False (and counted) when full or closed."""
         if self._closed:
             return False
@@ -44,13 +44,13 @@ class Inbox:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 self.received += 1
-                waiter.set_result((data, source))
+                waiter.set_result(Incoming(data, source, destination))
                 return True
         if len(self._items) >= self._capacity:
             self.dropped += 1
             return False
         self.received += 1
-        self._items.append((data, source))
+        self._items.append(Incoming(data, source, destination))
         return True
 
     async def get(self, timeout: float | None) -> Item:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from dlmsmesh.transport._inbox import Inbox
@@ -25,6 +26,7 @@ from dlmsmesh.transport.interface import (
     MAX_DATAGRAM,
     Address,
     AddressError,
+    Incoming,
     TransportClosed,
     TransportError,
     as_address,
@@ -125,17 +127,30 @@ class InProcessNetwork:
     def link(self, source: str, destination: str) -> LinkProfile:
         return self._links.get((normalize_host(source), normalize_host(destination)), self.default_link)
 
-    def endpoint(self, host: str, port: int = 0, *, queue_size: int | None = None) -> InProcessEndpoint:
-        """Open an endpoint at (``host``, ``port``); port 0 picks a free one."""
+    def endpoint(
+        self, host: str, port: int = 0, *, aliases: Iterable[str] = (), queue_size: int | None = None
+    ) -> InProcessEndpoint:
+        """Open an endpoint at (``host``, ``port``); port 0 picks a free one.
+
+        ``aliases`` are more hosts the endpoint receives on at the same port
+        (``Incoming.destination`` tells which): one endpoint, one queue and
+        one receiving task for many simulated meters.  It sends from ``host``.
+        """
         local = as_address((host, port))
-        if _is_multicast(local.host):
-            raise AddressError(f"cannot bind to multicast address {local.host}: join the group instead")
         if local.port == 0:
             local = Address(local.host, self._free_port(local.host))
-        elif local in self._endpoints:
-            raise TransportError(f"address in use: {local.host} port {local.port}")
+        bound = [local, *(as_address((alias, local.port)) for alias in aliases)]
+        for address in bound:
+            if _is_multicast(address.host):
+                raise AddressError(f"cannot bind to multicast address {address.host}: join the group instead")
+            if address in self._endpoints:
+                raise TransportError(f"address in use: {address.host} port {address.port}")
+        if len(set(bound)) != len(bound):
+            raise AddressError("an alias repeats an address of the endpoint")
         ep = InProcessEndpoint(self, local, self.queue_size if queue_size is None else queue_size)
-        self._endpoints[local] = ep
+        ep._bound = tuple(bound)
+        for address in bound:
+            self._endpoints[address] = ep
         return ep
 
     def _free_port(self, host: str) -> int:
@@ -198,14 +213,15 @@ class InProcessNetwork:
         if ep is None or (sent_to != target and sent_to.host not in ep._groups):
             self.stats.unroutable += 1  # closed, or left the group while the datagram flew
             return
-        if ep._inbox.put(data, source):
+        if ep._inbox.put(data, source, sent_to):
             self.stats.delivered += 1
         else:
             self.stats.dropped += 1
 
     def _forget(self, ep: InProcessEndpoint) -> None:
-        if self._endpoints.get(ep.local_address) is ep:
-            del self._endpoints[ep.local_address]
+        for address in ep._bound:
+            if self._endpoints.get(address) is ep:
+                del self._endpoints[address]
         for group in ep._groups:
             self._groups.get(group, {}).pop(ep, None)
 
@@ -218,8 +234,14 @@ class InProcessEndpoint:
         self._local = local
         self._inbox = Inbox(network.clock, queue_size, f"endpoint {local.host} {local.port}")
         self._groups: dict[str, None] = {}
+        self._bound: tuple[Address, ...] = (local,)
         self._closed = False
         self.sent = 0
+
+    @property
+    def addresses(self) -> tuple[Address, ...]:
+        """Every address the endpoint receives on: its own, then its aliases."""
+        return self._bound
 
     @property
     def local_address(self) -> Address:
@@ -250,9 +272,16 @@ class InProcessEndpoint:
         self.network._transmit(self, bytes(data), peer)
 
     async def recv(self, timeout: float | None = None) -> tuple[bytes, Address]:
-        return await self._inbox.get(timeout)
+        item = await self._inbox.get(timeout)
+        return item[0], item[1]
 
     async def recv_batch(self, max_count: int = 64, timeout: float | None = None) -> list[tuple[bytes, Address]]:
+        return [(item[0], item[1]) for item in await self._inbox.get_batch(max_count, timeout)]
+
+    async def recv_incoming(self, timeout: float | None = None) -> Incoming:
+        return await self._inbox.get(timeout)
+
+    async def recv_batch_incoming(self, max_count: int = 64, timeout: float | None = None) -> list[Incoming]:
         return await self._inbox.get_batch(max_count, timeout)
 
     def join_group(self, group: str) -> None:

@@ -21,6 +21,7 @@ __all__ = [
     "MESH_UDP_PORT",
     "MAX_DATAGRAM",
     "Address",
+    "Incoming",
     "Datagram",
     "TransportError",
     "TransportClosed",
@@ -74,6 +75,16 @@ class Address(NamedTuple):
 
     host: str
     port: int
+
+
+class Incoming(NamedTuple):
+    """A received datagram with both ends: ``destination`` is the address it
+    was sent to (a multicast group, or which of a server's addresses), so one
+    endpoint can host many meters and tell a group request from a unicast one."""
+
+    data: bytes
+    source: Address
+    destination: Address
 
 
 def normalize_host(host: str) -> str:
@@ -143,6 +154,14 @@ class Datagram(Protocol):
     async def recv_batch(self, max_count: int = 64, timeout: float | None = None) -> list[tuple[bytes, Address]]:
         """At least one and at most ``max_count`` datagrams: waits for the
         first, then takes those already queued, for batch decoding."""
+        ...
+
+    async def recv_incoming(self, timeout: float | None = None) -> Incoming:
+        """The next datagram with its source and destination addresses."""
+        ...
+
+    async def recv_batch_incoming(self, max_count: int = 64, timeout: float | None = None) -> list[Incoming]:
+        """:meth:`recv_batch` with destination addresses."""
         ...
 
     def join_group(self, group: str) -> None:

@@ -14,6 +14,7 @@ import asyncio
 import ipaddress
 import socket
 import struct
+import sys
 
 from dlmsmesh.transport._inbox import Inbox
 from dlmsmesh.transport.clock import RealClock
@@ -21,6 +22,7 @@ from dlmsmesh.transport.interface import (
     MAX_DATAGRAM,
     Address,
     AddressError,
+    Incoming,
     TransportClosed,
     TransportError,
     as_address,
@@ -28,9 +30,40 @@ from dlmsmesh.transport.interface import (
 
 __all__ = ["UdpTransport"]
 
+# the destination address of each datagram comes as ancillary data (RFC 3542
+# for IPv6); Python names IP_PKTINFO only on some builds, Linux's value is 8
+_IP_PKTINFO: int | None = getattr(socket, "IP_PKTINFO", 8 if sys.platform.startswith("linux") else None)
+_IPV6_RECVPKTINFO: int | None = getattr(socket, "IPV6_RECVPKTINFO", None)
+_IPV6_PKTINFO: int | None = getattr(socket, "IPV6_PKTINFO", None)
+_CMSG_SPACE = 64
+
 
 def _wrap(exc: OSError, what: str) -> TransportError:
     return TransportError(f"{what}: {exc.strerror or exc}", errno=exc.errno)
+
+
+def _enable_pktinfo(sock: socket.socket) -> bool:
+    try:
+        if sock.family == socket.AF_INET6 and _IPV6_RECVPKTINFO is not None:
+            sock.setsockopt(socket.IPPROTO_IPV6, _IPV6_RECVPKTINFO, 1)
+            return True
+        if sock.family == socket.AF_INET and _IP_PKTINFO is not None:
+            sock.setsockopt(socket.IPPROTO_IP, _IP_PKTINFO, 1)
+            return True
+    except OSError:
+        pass
+    return False
+
+
+def _destination(ancillary: list[tuple[int, int, bytes]], local: Address) -> Address:
+    """The address a datagram was sent to, from its packet-info ancillary data
+    (in6_pktinfo: address first; in_pktinfo: ifindex, spec_dst, then address)."""
+    for level, kind, blob in ancillary:
+        if level == socket.IPPROTO_IPV6 and kind == _IPV6_PKTINFO and len(blob) >= 16:
+            return Address(socket.inet_ntop(socket.AF_INET6, blob[:16]), local.port)
+        if level == socket.IPPROTO_IP and kind == _IP_PKTINFO and len(blob) >= 12:
+            return Address(socket.inet_ntop(socket.AF_INET, blob[8:12]), local.port)
+    return local
 
 
 class UdpTransport:
@@ -44,7 +77,10 @@ class UdpTransport:
     ``errors`` counts errors the socket reported while receiving (ICMP
     errors about earlier sends, on systems that report them), the last one
     is ``last_error``; they never end a receive, as UDP owes the sender
-    nothing.  Needs an event loop with ``add_reader`` (the selector loops:
+    nothing.  :meth:`recv_incoming` also gives the address each datagram
+    was sent to (from IP packet info where the OS gives it, else the bound
+    address): a socket bound to ``::`` serves many addresses and groups.
+    Needs an event loop with ``add_reader`` (the selector loops:
     every loop on POSIX).
     """
 
@@ -58,6 +94,7 @@ class UdpTransport:
         self._local = Address(name[0], name[1])
         inbox.name = f"udp {self._local.host} port {self._local.port}"
         self._closed = False
+        self._pktinfo = _enable_pktinfo(sock)
         self.sent = 0
         self.send_dropped = 0
         self.errors = 0
@@ -103,10 +140,16 @@ class UdpTransport:
         return transport
 
     def _read_ready(self) -> None:
-        sock, put = self._sock, self._inbox.put
+        sock, put, local = self._sock, self._inbox.put, self._local
+        pktinfo = self._pktinfo
         for _ in range(self._read_burst):
             try:
-                data, addr = sock.recvfrom(65536)
+                if pktinfo:
+                    data, ancillary, _flags, addr = sock.recvmsg(65536, _CMSG_SPACE)
+                    destination = _destination(ancillary, local)
+                else:
+                    data, addr = sock.recvfrom(65536)
+                    destination = local
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
@@ -114,7 +157,7 @@ class UdpTransport:
                 self.last_error = _wrap(exc, "socket error")
                 return
             # IPv6 addresses come as (host, port, flowinfo, scope_id)
-            put(data, Address(addr[0], addr[1]))
+            put(data, Address(addr[0], addr[1]), destination)
 
     @property
     def local_address(self) -> Address:
@@ -163,9 +206,16 @@ class UdpTransport:
         self.sent += 1
 
     async def recv(self, timeout: float | None = None) -> tuple[bytes, Address]:
-        return await self._inbox.get(timeout)
+        item = await self._inbox.get(timeout)
+        return item[0], item[1]
 
     async def recv_batch(self, max_count: int = 64, timeout: float | None = None) -> list[tuple[bytes, Address]]:
+        return [(item[0], item[1]) for item in await self._inbox.get_batch(max_count, timeout)]
+
+    async def recv_incoming(self, timeout: float | None = None) -> Incoming:
+        return await self._inbox.get(timeout)
+
+    async def recv_batch_incoming(self, max_count: int = 64, timeout: float | None = None) -> list[Incoming]:
         return await self._inbox.get_batch(max_count, timeout)
 
     def join_group(self, group: str, interface: int | str = 0) -> None:
