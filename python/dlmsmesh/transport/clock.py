@@ -60,11 +60,6 @@ class _Timer:
     def cancel(self) -> None:
         self.cancelled = True
 
-    def __lt__(self, other: _Timer) -> bool:
-        # the sequence number breaks ties: timers due at one instant fire in
-        # the order they were set, which is what makes a run repeatable
-        return (self.when, self.seq) < (other.when, other.seq)
-
 
 class VirtualClock:
     """Time that advances only when asked; starts at ``start`` seconds.
@@ -77,7 +72,10 @@ class VirtualClock:
 
     def __init__(self, start: float = 0.0, *, max_settle: int = 10_000) -> None:
         self._now = float(start)
-        self._heap: list[_Timer] = []
+        # (due, sequence, timer): the sequence number breaks ties, so timers
+        # due at one instant fire in the order they were set, which is what
+        # makes a run repeatable (and tuples compare without a Python call)
+        self._heap: list[tuple[float, int, _Timer]] = []
         self._seq = 0
         self._max_settle = max_settle
 
@@ -87,15 +85,16 @@ class VirtualClock:
     @property
     def pending(self) -> int:
         """Timers set and not yet fired or cancelled."""
-        return sum(1 for t in self._heap if not t.cancelled)
+        return sum(1 for _, _, t in self._heap if not t.cancelled)
 
     def call_later(self, delay: float, callback: Callable[..., object], *args: Any) -> TimerHandle:
         return self.call_at(self._now + max(0.0, delay), callback, *args)
 
     def call_at(self, when: float, callback: Callable[..., object], *args: Any) -> TimerHandle:
         self._seq += 1
-        timer = _Timer(max(when, self._now), self._seq, callback, args)
-        heapq.heappush(self._heap, timer)
+        due = max(when, self._now)
+        timer = _Timer(due, self._seq, callback, args)
+        heapq.heappush(self._heap, (due, self._seq, timer))
         return timer
 
     async def sleep(self, delay: float) -> None:
@@ -124,13 +123,13 @@ class VirtualClock:
         await self._settle()
         while True:
             self._drop_cancelled()
-            if not self._heap or (until is not None and self._heap[0].when > until):
+            if not self._heap or (until is not None and self._heap[0][0] > until):
                 break
-            due = self._heap[0].when
+            due = self._heap[0][0]
             self._now = due
             # every timer of this instant, including ones they set for it
-            while self._heap and self._heap[0].when <= due:
-                timer = heapq.heappop(self._heap)
+            while self._heap and self._heap[0][0] <= due:
+                timer = heapq.heappop(self._heap)[2]
                 if timer.cancelled:
                     continue
                 fired += 1
@@ -144,7 +143,7 @@ class VirtualClock:
         return fired
 
     def _drop_cancelled(self) -> None:
-        while self._heap and self._heap[0].cancelled:
+        while self._heap and self._heap[0][2].cancelled:
             heapq.heappop(self._heap)
 
     async def _settle(self) -> None:

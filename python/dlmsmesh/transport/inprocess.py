@@ -15,6 +15,7 @@ event loop's time.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import random
 from collections.abc import Iterable
@@ -80,6 +81,7 @@ class NetworkStats:
     unroutable: int = 0  # no open endpoint at the address when it arrived
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _is_multicast(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_multicast

@@ -11,6 +11,7 @@ simulated mesh, whatever frame the simulation chooses to carry.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import NamedTuple, Protocol, runtime_checkable
 
@@ -87,6 +88,7 @@ class Incoming(NamedTuple):
     destination: Address
 
 
+@functools.lru_cache(maxsize=1 << 16)  # parsed on every send: a simulation reuses a few thousand hosts
 def normalize_host(host: str) -> str:
     """The canonical text of an IP address (RFC 5952 for IPv6), or ``host``
     unchanged when it is not an IP address (a simulated node's name).
@@ -115,7 +117,10 @@ def as_address(address: tuple[str, int]) -> Address:
         raise AddressError(f"address host must be non-empty text, not {host!r}")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 0xFFFF:
         raise AddressError(f"address port must be an integer 0..65535, not {port!r}")
-    return Address(normalize_host(host), port)
+    canonical = normalize_host(host)
+    if type(address) is Address and canonical == host:
+        return address  # already checked and canonical: most sends reply to a received source
+    return Address(canonical, port)
 
 
 @runtime_checkable
