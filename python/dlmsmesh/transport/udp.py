@@ -123,7 +123,10 @@ class UdpTransport:
         try:
             sock.setblocking(False)
             if reuse_port:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                option = getattr(socket, "SO_REUSEPORT", None)
+                if option is None:
+                    raise TransportError("this system has no SO_REUSEPORT")
+                sock.setsockopt(socket.SOL_SOCKET, option, 1)
             if receive_buffer is not None:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
             # getaddrinfo resolves a scoped address's zone to its index
@@ -137,6 +140,9 @@ class UdpTransport:
         except NotImplementedError:
             sock.close()
             raise TransportError("UdpTransport needs an event loop with add_reader (a selector loop)") from None
+        except TransportError:
+            sock.close()
+            raise
         return transport
 
     def _read_ready(self) -> None:
