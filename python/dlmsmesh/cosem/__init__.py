@@ -24,6 +24,7 @@ from .base import (
     attribute,
     method,
 )
+from .clock import EU_DST_BEGIN, EU_DST_END, Clock, ClockBase
 from .container import ObjectList
 from .registers import Data, ExtendedRegister, Register, Unit, invocation_counter, utc_now
 from .typespec import ANY, DATE_TIME, SIMPLE, ArrayOf, Is, Octets, OneOf, StructureOf, TypeMismatch, TypeSpec
@@ -44,6 +45,10 @@ __all__ = [
     "attribute",
     "method",
     "ObjectList",
+    "Clock",
+    "ClockBase",
+    "EU_DST_BEGIN",
+    "EU_DST_END",
     "Data",
     "Register",
     "ExtendedRegister",
