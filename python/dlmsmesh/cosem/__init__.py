@@ -26,6 +26,7 @@ from .base import (
 )
 from .clock import EU_DST_BEGIN, EU_DST_END, Clock, ClockBase
 from .container import ObjectList
+from .profile import CAPTURE_OBJECT, GeneratedRows, ProfileGeneric
 from .registers import Data, ExtendedRegister, Register, Unit, invocation_counter, utc_now
 from .typespec import ANY, DATE_TIME, SIMPLE, ArrayOf, Is, Octets, OneOf, StructureOf, TypeMismatch, TypeSpec
 
@@ -49,6 +50,9 @@ __all__ = [
     "ClockBase",
     "EU_DST_BEGIN",
     "EU_DST_END",
+    "ProfileGeneric",
+    "GeneratedRows",
+    "CAPTURE_OBJECT",
     "Data",
     "Register",
     "ExtendedRegister",
