@@ -56,12 +56,20 @@ def test_register_value_and_scaler_unit() -> None:
     assert run(r.set(3, t.Integer(1))) == DataAccessResult.TYPE_UNMATCHED
 
 
-def test_register_value_must_be_simple() -> None:
+def test_register_value_must_be_simple_and_keeps_its_type() -> None:
     r = Register("1.0.1.8.0.255")
     assert run(r.set(2, [t.Unsigned(1)])) == DataAccessResult.TYPE_UNMATCHED
-    assert run(r.set(2, t.Long64Unsigned(5))) == DataAccessResult.SUCCESS
+    assert run(r.set(2, t.Long64Unsigned(5))) == DataAccessResult.TYPE_UNMATCHED
+    assert run(r.set(2, t.DoubleLongUnsigned(5))) == DataAccessResult.SUCCESS
+    assert type(r.value) is t.DoubleLongUnsigned and r.value == 5
     with pytest.raises(TypeError):
         r.value = (t.Unsigned(1),)
+    with pytest.raises(TypeError):
+        r.value = t.Long64Unsigned(6)
+    x = ExtendedRegister("1.0.1.6.0.255", t.Float32(1.5))
+    assert run(x.set(2, t.Float64(2.5))) == DataAccessResult.TYPE_UNMATCHED and x.value == 1.5
+    with pytest.raises(TypeError, match="default"):
+        Register("1.0.1.8.0.255", t.DoubleLongUnsigned(1), default=t.Long(0))
 
 
 def test_register_reset_restores_the_default() -> None:

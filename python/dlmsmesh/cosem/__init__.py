@@ -5,11 +5,14 @@ and the object list of a logical device.
 A server dispatches onto an object with ``await obj.get(attribute_id,
 selector, parameters)``, ``await obj.set(attribute_id, value)`` and ``await
 obj.action(method_id, parameters)`` after asking the association's
-:class:`AccessRights` (``check_get``/``check_set``/``check_action``).
+:class:`AccessRights` (``check_get``/``check_set``/``check_action``);
+:mod:`dlmsmesh.cosem.dispatch` does the three steps (find the object in an
+:class:`ObjectList`, check, call) for one request descriptor.
 """
 
 from __future__ import annotations
 
+from . import dispatch
 from .access import AccessRights, AttributeAccess, MethodAccess
 from .base import (
     NO_ACCESS,
@@ -31,6 +34,7 @@ from .registers import Data, ExtendedRegister, Register, Unit, invocation_counte
 from .typespec import ANY, DATE_TIME, SIMPLE, ArrayOf, Is, Octets, OneOf, StructureOf, TypeMismatch, TypeSpec
 
 __all__ = [
+    "dispatch",
     "AccessRights",
     "AttributeAccess",
     "MethodAccess",

@@ -165,6 +165,8 @@ class Attribute:
         try:
             self.write(obj, checked)
         except DataAccessError as exc:
+            if exc.result is DataAccessResult.TYPE_UNMATCHED:
+                raise TypeError(f"{type(obj).__name__}.{self.name}: {exc}") from None
             raise AttributeError(f"{type(obj).__name__}.{self.name}: {exc}") from None
 
 

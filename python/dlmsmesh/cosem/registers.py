@@ -8,6 +8,7 @@ import enum
 from collections.abc import Callable
 from typing import Any
 
+from ..apdu_model import DataAccessResult
 from ..types import (
     CosemValue,
     DateTime,
@@ -21,7 +22,7 @@ from ..types import (
     OctetString,
     Structure,
 )
-from .base import READ_ONLY, CosemObject, attribute, method
+from .base import READ_ONLY, CosemObject, DataAccessError, attribute, method
 from .typespec import ANY, DATE_TIME, SIMPLE, StructureOf
 
 __all__ = ["Unit", "Data", "Register", "ExtendedRegister", "invocation_counter", "utc_now", "Now"]
@@ -82,12 +83,25 @@ class Register(CosemObject):
 
     The physical value is ``value * 10**scaler`` in ``unit``; ``reset`` (method 1)
     puts back ``default`` (zero of the value's type unless given).
+    The value keeps the type it was built with: a SET of another type is
+    type-unmatched, as on a meter whose register has one wire type.
     """
 
     class_id = 3
     version = 0
 
-    value = attribute(2, SIMPLE, access=READ_ONLY)
+    def _read_value(self) -> CosemValue:
+        return self._value
+
+    def _write_value(self, new: CosemValue) -> None:
+        current = self.__dict__.get("_value")
+        if current is not None and type(new) is not type(current):
+            raise DataAccessError(
+                DataAccessResult.TYPE_UNMATCHED, f"the value is {type(current).__name__}, not {type(new).__name__}"
+            )
+        self._value = new
+
+    value = attribute(2, SIMPLE, access=READ_ONLY)(_read_value).setter(_write_value)
     scaler_unit = attribute(3, StructureOf(Integer, Enum), access=READ_ONLY)
 
     def __init__(
@@ -102,7 +116,9 @@ class Register(CosemObject):
         super().__init__(logical_name)
         self.value = DoubleLongUnsigned(0) if value is None else value
         self.scaler_unit = Structure((Integer(scaler), Enum(int(unit))))
-        self._default: CosemValue = _zero_of(self.value) if default is None else type(self).value.type.check(default)
+        self._default: CosemValue = _zero_of(self.value) if default is None else SIMPLE.check(default)
+        if type(self._default) is not type(self.value):
+            raise TypeError(f"the default must be a {type(self.value).__name__} like the value")
 
     @property
     def scaler(self) -> int:
@@ -148,14 +164,11 @@ class ExtendedRegister(Register):
         super().__init__(logical_name, value, scaler=scaler, unit=unit, default=default)
         self.status = NullData() if status is None else status
 
-    def _read_value(self) -> CosemValue:
-        return self._value
-
-    def _write_value(self, new: CosemValue) -> None:
-        self._value = new
+    def _write_stamped(self, new: CosemValue) -> None:
+        self._write_value(new)
         self.capture_time = _octets(DateTime.from_datetime(self._now()))
 
-    value = attribute(2, SIMPLE, access=READ_ONLY)(_read_value).setter(_write_value)
+    value = attribute(2, SIMPLE, access=READ_ONLY)(Register._read_value).setter(_write_stamped)
 
 
 class _InvocationCounter(Data):
