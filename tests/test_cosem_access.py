@@ -6,8 +6,8 @@ import pytest
 
 from dlmsmesh import axdr
 from dlmsmesh import types as t
-from dlmsmesh.apdu_model import ActionResult, DataAccessResult
-from dlmsmesh.cosem import AccessRights, AttributeAccess, Data, MethodAccess, ObjectList, Register
+from dlmsmesh.apdu_model import ActionResult, CaptureObject, DataAccessResult
+from dlmsmesh.cosem import AccessRights, AttributeAccess, Data, MethodAccess, ObjectList, ProfileGeneric, Register
 
 from .helpers import hexbytes
 
@@ -122,3 +122,11 @@ def test_object_list_of_data_lists_selectors_as_null_and_every_attribute() -> No
         "0101" "0204" "120001" "1100" "0906"
         "00002a0000ff" "0202" "0102" "0203" "0f01" "1601" "00" "0203" "0f02" "1601" "00" "0100"
     )  # fmt: skip
+
+
+def test_object_list_names_the_access_selectors_of_the_profile_buffer() -> None:
+    profile = ProfileGeneric("1.0.99.1.0.255", [CaptureObject(8, "0.0.1.0.0.255", 2)])
+    attributes, methods = AccessRights().to_data(profile)
+    assert attributes[1] == (2, 1, [1, 2]) and attributes[0] == (1, 1, None)
+    assert axdr.encode(attributes[1]).hex() == "02030f021601010 20f010f02".replace(" ", "")
+    assert methods == [(1, 1), (2, 1)]

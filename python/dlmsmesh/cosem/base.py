@@ -9,7 +9,9 @@ handler.  Handlers may be plain functions or coroutines.  Python code reads
 and writes attributes as Python attributes (``register.value``, type-checked
 on assignment); the Server calls the async dispatch surface :meth:`CosemObject.get`,
 :meth:`~CosemObject.set` and :meth:`~CosemObject.action`, which never raise:
-every failure becomes a DataAccessResult or ActionResult.
+every failure becomes a DataAccessResult or ActionResult.  (Reading an
+attribute with an async getter from Python gives an awaitable; one with an
+async setter is written with ``await obj.set(...)``.)
 """
 
 from __future__ import annotations
