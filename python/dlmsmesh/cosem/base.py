@@ -90,7 +90,7 @@ class Attribute:
         name: str = "",
     ) -> None:
         if not -128 <= index <= 127 or index == 0:
-            raise ValueError(f"attribute index must be 1..127, got {index}")
+            raise ValueError(f"attribute index must be -128..127 and not 0, got {index}")
         self.index = index
         self.type: TypeSpec = spec_of(type)
         self.access = AttributeAccess(access)
@@ -197,7 +197,7 @@ class Method:
         handler: Callable[[Any, Any], Any] | None = None,
     ) -> None:
         if not -128 <= index <= 127 or index == 0:
-            raise ValueError(f"method index must be 1..127, got {index}")
+            raise ValueError(f"method index must be -128..127 and not 0, got {index}")
         self.index = index
         self.parameter: TypeSpec | None = None if parameter is None else spec_of(parameter)
         self.access = MethodAccess(access)
