@@ -1,0 +1,76 @@
+"""The COSEM object model: interface classes as Python classes with typed
+attributes and methods (IEC 62056-6-2), the access rights of an association,
+and the object list of a logical device.
+
+A server dispatches onto an object with ``await obj.get(attribute_id,
+selector, parameters)``, ``await obj.set(attribute_id, value)`` and ``await
+obj.action(method_id, parameters)`` after asking the association's
+:class:`AccessRights` (``check_get``/``check_set``/``check_action``);
+:mod:`dlmsmesh.cosem.dispatch` does the three steps (find the object in an
+:class:`ObjectList`, check, call) for one request descriptor.
+"""
+
+from __future__ import annotations
+
+from . import dispatch
+from .access import AccessRights, AttributeAccess, MethodAccess
+from .base import (
+    NO_ACCESS,
+    READ_ONLY,
+    READ_WRITE,
+    WRITE_ONLY,
+    ActionError,
+    Attribute,
+    CosemObject,
+    DataAccessError,
+    Method,
+    attribute,
+    method,
+)
+from .clock import EU_DST_BEGIN, EU_DST_END, Clock, ClockBase
+from .container import ObjectList
+from .profile import CAPTURE_OBJECT, GeneratedRows, ProfileGeneric
+from .registers import Data, ExtendedRegister, Register, Unit, invocation_counter, utc_now
+from .typespec import ANY, DATE_TIME, SIMPLE, ArrayOf, Is, Octets, OneOf, StructureOf, TypeMismatch, TypeSpec
+
+__all__ = [
+    "dispatch",
+    "AccessRights",
+    "AttributeAccess",
+    "MethodAccess",
+    "NO_ACCESS",
+    "READ_ONLY",
+    "READ_WRITE",
+    "WRITE_ONLY",
+    "ActionError",
+    "Attribute",
+    "CosemObject",
+    "DataAccessError",
+    "Method",
+    "attribute",
+    "method",
+    "ObjectList",
+    "Clock",
+    "ClockBase",
+    "EU_DST_BEGIN",
+    "EU_DST_END",
+    "ProfileGeneric",
+    "GeneratedRows",
+    "CAPTURE_OBJECT",
+    "Data",
+    "Register",
+    "ExtendedRegister",
+    "Unit",
+    "invocation_counter",
+    "utc_now",
+    "ANY",
+    "DATE_TIME",
+    "SIMPLE",
+    "ArrayOf",
+    "Is",
+    "Octets",
+    "OneOf",
+    "StructureOf",
+    "TypeMismatch",
+    "TypeSpec",
+]
