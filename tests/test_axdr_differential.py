@@ -248,7 +248,7 @@ def test_differential_float_bits() -> None:
 
 @pytest.mark.slow
 def test_differential_long_run() -> None:
-    # deselected by default (pyproject addopts); run with -m slow
+    # deselected by default (the root conftest.py); run with -m slow
     for k in range(16):
         for data, offset, depth in cases(SEED + 1000 + k, 100_000):
             check(data, offset, depth)
