@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from . import dispatch
 from .access import AccessRights, AttributeAccess, MethodAccess
+from .association import CURRENT_ASSOCIATION, AssociationLN, AssociationStatus, context_name, mechanism_name
 from .base import (
     NO_ACCESS,
     READ_ONLY,
@@ -50,6 +51,11 @@ __all__ = [
     "attribute",
     "method",
     "ObjectList",
+    "AssociationLN",
+    "AssociationStatus",
+    "CURRENT_ASSOCIATION",
+    "context_name",
+    "mechanism_name",
     "Clock",
     "ClockBase",
     "EU_DST_BEGIN",
