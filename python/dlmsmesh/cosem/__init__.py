@@ -32,6 +32,7 @@ from .clock import EU_DST_BEGIN, EU_DST_END, Clock, ClockBase
 from .container import ObjectList
 from .profile import CAPTURE_OBJECT, GeneratedRows, ProfileGeneric
 from .registers import Data, ExtendedRegister, Register, Unit, invocation_counter, utc_now
+from .sap import SAP_ASSIGNMENT, SapAssignment
 from .typespec import ANY, DATE_TIME, SIMPLE, ArrayOf, Is, Octets, OneOf, StructureOf, TypeMismatch, TypeSpec
 
 __all__ = [
@@ -51,6 +52,8 @@ __all__ = [
     "attribute",
     "method",
     "ObjectList",
+    "SapAssignment",
+    "SAP_ASSIGNMENT",
     "AssociationLN",
     "AssociationStatus",
     "CURRENT_ASSOCIATION",
