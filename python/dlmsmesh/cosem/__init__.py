@@ -31,6 +31,7 @@ from .base import (
 from .clock import EU_DST_BEGIN, EU_DST_END, Clock, ClockBase
 from .container import ObjectList
 from .profile import CAPTURE_OBJECT, GeneratedRows, ProfileGeneric
+from .push import MessageType, PushSender, PushSetup, TransportService
 from .registers import Data, ExtendedRegister, Register, Unit, invocation_counter, utc_now
 from .sap import SAP_ASSIGNMENT, SapAssignment
 from .typespec import ANY, DATE_TIME, SIMPLE, ArrayOf, Is, Octets, OneOf, StructureOf, TypeMismatch, TypeSpec
@@ -52,6 +53,10 @@ __all__ = [
     "attribute",
     "method",
     "ObjectList",
+    "PushSetup",
+    "PushSender",
+    "TransportService",
+    "MessageType",
     "SapAssignment",
     "SAP_ASSIGNMENT",
     "AssociationLN",
