@@ -30,6 +30,7 @@ from .base import (
 )
 from .clock import EU_DST_BEGIN, EU_DST_END, Clock, ClockBase
 from .container import ObjectList
+from .network import AddressConfigMode, Ipv6AddressType, Ipv6Setup, TcpUdpSetup
 from .profile import CAPTURE_OBJECT, GeneratedRows, ProfileGeneric
 from .push import MessageType, PushSender, PushSetup, TransportService
 from .registers import Data, ExtendedRegister, Register, Unit, invocation_counter, utc_now
@@ -53,6 +54,10 @@ __all__ = [
     "attribute",
     "method",
     "ObjectList",
+    "TcpUdpSetup",
+    "Ipv6Setup",
+    "AddressConfigMode",
+    "Ipv6AddressType",
     "PushSetup",
     "PushSender",
     "TransportService",
