@@ -35,6 +35,7 @@ from .profile import CAPTURE_OBJECT, GeneratedRows, ProfileGeneric
 from .push import MessageType, PushSender, PushSetup, TransportService
 from .registers import Data, ExtendedRegister, Register, Unit, invocation_counter, utc_now
 from .sap import SAP_ASSIGNMENT, SapAssignment
+from .security_setup import SecurityPolicyV0, SecuritySetup, SecuritySetupV0
 from .typespec import ANY, DATE_TIME, SIMPLE, ArrayOf, Is, Octets, OneOf, StructureOf, TypeMismatch, TypeSpec
 
 __all__ = [
@@ -54,6 +55,9 @@ __all__ = [
     "attribute",
     "method",
     "ObjectList",
+    "SecuritySetup",
+    "SecuritySetupV0",
+    "SecurityPolicyV0",
     "TcpUdpSetup",
     "Ipv6Setup",
     "AddressConfigMode",
