@@ -19,7 +19,18 @@ from dlmsmesh.apdu_model import (
     MethodDescriptor,
     SetRequestNormal,
 )
-from dlmsmesh.cosem import AccessRights, Clock, Data, ObjectList, PushSetup, Register, TransportService
+from dlmsmesh.cosem import (
+    AccessRights,
+    Clock,
+    Data,
+    Ipv6Setup,
+    ObjectList,
+    PushSetup,
+    Register,
+    SecuritySetup,
+    TcpUdpSetup,
+    TransportService,
+)
 
 from .helpers import hexbytes
 
@@ -170,3 +181,34 @@ def test_push_without_a_sender_still_succeeds_and_sender_errors_fail() -> None:
 
     push.sender = broken
     assert run(push.action(1, t.Integer(0))) == (ActionResult.OTHER_REASON, None)
+
+
+def test_registration_push_of_the_mesh_profile() -> None:
+    """The address registration push (IEC 62056-8-20 profile): push setup name,
+    server system title, unicast addresses and UDP port, stamped with the time."""
+    security = SecuritySetup(server_system_title=hexbytes("4D4D4D0000BC614E"))
+    ipv6 = Ipv6Setup(unicast=["2001:db8:1::212:4b00:1:203"])
+    udp = TcpUdpSetup(port=61616)
+    notes: list[DataNotification] = []
+    registration = PushSetup(
+        "0.1.25.9.0.255",
+        objects=ObjectList([security, ipv6, udp]),
+        destination="[2001:db8:ffff::10]:61616",
+        sender=lambda note, origin: notes.append(note),
+        now=lambda: dt.datetime(2024, 10, 15, 12, 30, tzinfo=dt.timezone.utc),
+    )
+    registration.push_object_list = t.Array(
+        [
+            (t.LongUnsigned(40), bytes(t.Obis("0.1.25.9.0.255")), t.Integer(1), t.LongUnsigned(0)),
+            (t.LongUnsigned(64), bytes(t.Obis("0.0.43.0.0.255")), t.Integer(5), t.LongUnsigned(0)),
+            (t.LongUnsigned(48), bytes(t.Obis("0.0.25.7.0.255")), t.Integer(4), t.LongUnsigned(0)),
+            (t.LongUnsigned(41), bytes(t.Obis("0.0.25.0.0.255")), t.Integer(2), t.LongUnsigned(0)),
+        ]
+    )
+    registration.objects.add(registration)  # type: ignore[union-attr]
+    assert run(registration.action(1, t.Integer(0))) == (ActionResult.SUCCESS, None)
+    assert registration.client_sap == 0x66
+    assert apdu.encode(notes[0]) == hexbytes(
+        "0F 00000001 0C 07E80A0F020C1E0000000000 02 04 09 06 0001190900FF 09 08 4D4D4D0000BC614E"
+        " 01 01 09 10 20010DB80001000002124B0000010203 12 F0B0"
+    )
