@@ -35,6 +35,7 @@ from .profile import CAPTURE_OBJECT, GeneratedRows, ProfileGeneric
 from .push import MessageType, PushSender, PushSetup, TransportService
 from .registers import Data, ExtendedRegister, Register, Unit, invocation_counter, utc_now
 from .sap import SAP_ASSIGNMENT, SapAssignment
+from .script import ScriptAction, ScriptTable, action_spec
 from .security_setup import SecurityPolicyV0, SecuritySetup, SecuritySetupV0
 from .typespec import ANY, DATE_TIME, SIMPLE, ArrayOf, Is, Octets, OneOf, StructureOf, TypeMismatch, TypeSpec
 
@@ -55,6 +56,9 @@ __all__ = [
     "attribute",
     "method",
     "ObjectList",
+    "ScriptTable",
+    "ScriptAction",
+    "action_spec",
     "SecuritySetup",
     "SecuritySetupV0",
     "SecurityPolicyV0",
