@@ -30,6 +30,7 @@ from .base import (
 )
 from .clock import EU_DST_BEGIN, EU_DST_END, Clock, ClockBase
 from .container import ObjectList
+from .demand import DemandRegister
 from .network import AddressConfigMode, Ipv6AddressType, Ipv6Setup, TcpUdpSetup
 from .profile import CAPTURE_OBJECT, GeneratedRows, ProfileGeneric
 from .push import MessageType, PushSender, PushSetup, TransportService
@@ -56,6 +57,7 @@ __all__ = [
     "attribute",
     "method",
     "ObjectList",
+    "DemandRegister",
     "ScriptTable",
     "ScriptAction",
     "action_spec",
