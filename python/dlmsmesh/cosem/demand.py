@@ -1,8 +1,8 @@
 """Demand register (class 5, version 0), IEC 62056-6-2: the average of a
 quantity over the current period and the last completed one.
 
-Attributes and methods as gurux-dlms has them (the notes have no table for
-this class): 2 current_average_value, 3 last_average_value, 4 scaler_unit,
+Attributes and methods as gurux-dlms has them (read from its object model,
+not from the standard's text): 2 current_average_value, 3 last_average_value, 4 scaler_unit,
 5 status, 6 capture_time, 7 start_time_current, 8 period (seconds,
 double-long-unsigned), 9 number_of_periods (long-unsigned); method 1 reset,
 method 2 next_period.  The averaging itself is the caller's: it writes
