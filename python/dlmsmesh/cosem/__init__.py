@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from . import dispatch
 from .access import AccessRights, AttributeAccess, MethodAccess
+from .association import CURRENT_ASSOCIATION, AssociationLN, AssociationStatus, context_name, mechanism_name
 from .base import (
     NO_ACCESS,
     READ_ONLY,
@@ -29,8 +30,14 @@ from .base import (
 )
 from .clock import EU_DST_BEGIN, EU_DST_END, Clock, ClockBase
 from .container import ObjectList
+from .demand import DemandRegister
+from .network import AddressConfigMode, Ipv6AddressType, Ipv6Setup, TcpUdpSetup
 from .profile import CAPTURE_OBJECT, GeneratedRows, ProfileGeneric
+from .push import MessageType, PushSender, PushSetup, TransportService
 from .registers import Data, ExtendedRegister, Register, Unit, invocation_counter, utc_now
+from .sap import SAP_ASSIGNMENT, SapAssignment
+from .script import ScriptAction, ScriptTable, action_spec
+from .security_setup import SecurityPolicyV0, SecuritySetup, SecuritySetupV0
 from .typespec import ANY, DATE_TIME, SIMPLE, ArrayOf, Is, Octets, OneOf, StructureOf, TypeMismatch, TypeSpec
 
 __all__ = [
@@ -50,6 +57,28 @@ __all__ = [
     "attribute",
     "method",
     "ObjectList",
+    "DemandRegister",
+    "ScriptTable",
+    "ScriptAction",
+    "action_spec",
+    "SecuritySetup",
+    "SecuritySetupV0",
+    "SecurityPolicyV0",
+    "TcpUdpSetup",
+    "Ipv6Setup",
+    "AddressConfigMode",
+    "Ipv6AddressType",
+    "PushSetup",
+    "PushSender",
+    "TransportService",
+    "MessageType",
+    "SapAssignment",
+    "SAP_ASSIGNMENT",
+    "AssociationLN",
+    "AssociationStatus",
+    "CURRENT_ASSOCIATION",
+    "context_name",
+    "mechanism_name",
     "Clock",
     "ClockBase",
     "EU_DST_BEGIN",
