@@ -38,6 +38,7 @@ from .registers import Data, ExtendedRegister, Register, Unit, invocation_counte
 from .sap import SAP_ASSIGNMENT, SapAssignment
 from .script import ScriptAction, ScriptTable, action_spec
 from .security_setup import SecurityPolicyV0, SecuritySetup, SecuritySetupV0
+from .template import Binder, MeterTemplate
 from .typespec import ANY, DATE_TIME, SIMPLE, ArrayOf, Is, Octets, OneOf, StructureOf, TypeMismatch, TypeSpec
 
 __all__ = [
@@ -57,6 +58,8 @@ __all__ = [
     "attribute",
     "method",
     "ObjectList",
+    "MeterTemplate",
+    "Binder",
     "DemandRegister",
     "ScriptTable",
     "ScriptAction",

@@ -135,7 +135,11 @@ class Attribute:
     def read(self, obj: Any, selector: int | None = None, parameters: Any = None) -> Any:
         """The value, or an awaitable of it when the getter is a coroutine."""
         if self.fget is None:
-            value = obj.__dict__.get(self._slot, self.default)
+            value = obj.__dict__.get(self._slot, _MISSING)
+            if value is _MISSING:
+                # an object instantiated from a MeterTemplate reads the
+                # template's value from its class until it writes its own
+                value = getattr(type(obj), self._slot, self.default)
             if value is _MISSING:
                 raise DataAccessError(DataAccessResult.OBJECT_UNAVAILABLE, f"{self.name} has no value")
             return value

@@ -54,7 +54,7 @@ class DemandRegister(CosemObject):
     version = 0
 
     def _typed(self, new: CosemValue) -> CosemValue:
-        current = self.__dict__.get("_current")
+        current = getattr(self, "_current", None)
         if current is not None and type(new) is not type(current):
             raise DataAccessError(
                 DataAccessResult.TYPE_UNMATCHED, f"the average is {type(current).__name__}, not {type(new).__name__}"

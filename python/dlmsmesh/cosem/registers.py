@@ -94,7 +94,7 @@ class Register(CosemObject):
         return self._value
 
     def _write_value(self, new: CosemValue) -> None:
-        current = self.__dict__.get("_value")
+        current = getattr(self, "_value", None)
         if current is not None and type(new) is not type(current):
             raise DataAccessError(
                 DataAccessResult.TYPE_UNMATCHED, f"the value is {type(current).__name__}, not {type(new).__name__}"
