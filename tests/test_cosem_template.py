@@ -21,6 +21,7 @@ from dlmsmesh.apdu_model import (
     entry_descriptor,
 )
 from dlmsmesh.cosem import (
+    READ_ONLY,
     AccessRights,
     AssociationLN,
     Clock,
@@ -35,8 +36,10 @@ from dlmsmesh.cosem import (
     Register,
     SecuritySetup,
     Unit,
+    attribute,
     dispatch,
     invocation_counter,
+    method,
 )
 
 UTC = dt.timezone.utc
@@ -252,3 +255,49 @@ def test_ten_thousand_meters_from_one_template_cost_little_each() -> None:
     # they are live, separate meters
     assert run(meters[7].get(LDN).get(2)) == b"MTR00007"  # type: ignore[union-attr]
     assert run(meters[9999].get(IC).get(2)) == 9999  # type: ignore[union-attr]
+
+
+class Tally(CosemObject):
+    """A custom object whose state names another object of the device: a
+    source register, a handler bound to it, and a list changed in place."""
+
+    class_id = 1
+    version = 0
+
+    def __init__(self, logical_name: str, source: Register) -> None:
+        super().__init__(logical_name)
+        self.source = source
+        self.on_tally = source.reset
+        self.seen: list[int] = []
+
+    @attribute(2, t.Array, access=READ_ONLY)
+    def value(self) -> t.Array:
+        return t.Array(t.DoubleLongUnsigned(v) for v in self.seen)
+
+    @method(1, t.Integer)
+    def tally(self, parameters: Any) -> None:
+        self.seen.append(int(self.source.value))
+        self.on_tally(parameters)
+
+
+def test_a_custom_objects_references_lists_and_bound_handlers_are_the_meters_own() -> None:
+    def device() -> ObjectList:
+        objects = ObjectList()
+        register = objects.add(Register(IMPORT, t.DoubleLongUnsigned(10)))
+        assert isinstance(register, Register)
+        objects.add(Tally("0.0.96.0.0.255", register))
+        return objects
+
+    tpl = MeterTemplate(device)
+    a, b = tpl.instantiate(), tpl.instantiate()
+    tally_a, register_a = a.get("0.0.96.0.0.255"), a.get(IMPORT)
+    assert isinstance(tally_a, Tally) and isinstance(register_a, Register)
+    assert tally_a.source is register_a and tally_a.on_tally.__self__ is register_a
+    register_a.value = t.DoubleLongUnsigned(25)
+    assert run(tally_a.action(1, t.Integer(0))) == (ActionResult.SUCCESS, None)
+    assert run(tally_a.get(2)) == [25]
+    assert register_a.value == 0  # the bound reset ran on meter A's register
+    assert run(b.get(IMPORT).get(2)) == 10  # type: ignore[union-attr]
+    assert run(b.get("0.0.96.0.0.255").get(2)) == []  # type: ignore[union-attr]
+    template_tally = tpl.objects.get("0.0.96.0.0.255")
+    assert isinstance(template_tally, Tally) and template_tally.seen == []

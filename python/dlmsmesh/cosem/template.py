@@ -14,8 +14,10 @@ attribute lookup is the copy-on-write, per object and per attribute.
 What cannot be shared is copied at instantiation, and only that: the plain
 mutable containers a handler changes in place (a Profile generic's captured
 rows are a ``list``), and any state that names another object of the same
-template (a profile's capture columns, an association's object list), which
-is rebuilt pointing at the meter's own objects.  Attribute values (``Array``
+template (a profile's capture columns, an association's object list, a
+handler bound to another object), which is rebuilt pointing at the meter's
+own objects.  References hidden inside other objects (a closure over a
+template object, say) are not seen: rebind those with a binder.  Attribute values (``Array``
 included) are treated as values: handlers replace them, never mutate them.
 
 Per-meter parameters (a logical device name, a system title, a row seed, a
@@ -28,6 +30,7 @@ meter's own state.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from types import MethodType
 from typing import Any
 
 from ..types import Obis
@@ -39,8 +42,6 @@ __all__ = ["MeterTemplate", "Binder"]
 #: ``binder(meter_object, params)``: writes one meter's own values
 Binder = Callable[[Any, Mapping[str, Any]], None]
 
-_CONTAINERS = (list, dict, set, bytearray, tuple, frozenset)
-
 
 def _names_template(value: Any, targets: set[int], seen: set[int]) -> bool:
     """Whether ``value`` must be copied per meter: it is (or holds) a plain
@@ -48,6 +49,8 @@ def _names_template(value: Any, targets: set[int], seen: set[int]) -> bool:
     if id(value) in targets:
         return True
     kind = type(value)
+    if kind is MethodType:
+        return id(value.__self__) in targets
     if kind in (list, dict, set, bytearray):
         return True
     if kind not in (tuple, frozenset) or id(value) in seen:
@@ -83,6 +86,10 @@ def _own(value: Any, memo: dict[int, Any]) -> Any:
         copied = bytearray(value)
         memo[key] = copied
         return copied
+    if kind is MethodType:
+        # a handler bound to another template object calls the meter's object
+        owner = memo.get(id(value.__self__), value.__self__)
+        return value if owner is value.__self__ else MethodType(value.__func__, owner)
     if kind is tuple or kind is frozenset:
         items = [_own(item, memo) for item in value]
         if all(a is b for a, b in zip(items, value)):
