@@ -76,6 +76,7 @@ EXPECTED = {
     "0.0.25.7.0.255": (48, 0),
     "0.0.25.0.0.255": (41, 0),
     "0.1.25.9.0.255": (40, 0),
+    "0.0.25.9.0.255": (40, 0),
     "0.0.40.0.1.255": (15, 2),
     "0.0.40.0.2.255": (15, 2),
 }
@@ -279,3 +280,27 @@ def test_default_address_is_link_local_from_the_system_title() -> None:
     assert get_bytes(m, "0.0.25.7.0.255", 4) == hexbytes("01 01 09 10 FE 80 00 00 00 00 00 00") + TITLE
     assert get_bytes(m, "0.0.25.0.0.255", 2) == hexbytes("12 F0 B0")
     assert get_bytes(m, "0.0.41.0.0.255", 2) == hexbytes("01 01 02 02 12 00 01 09 10") + b"MMM0000012345678"
+
+
+def test_identification_push_carries_its_name_the_ldn_and_the_clock() -> None:
+    m = meter()
+    sent: list[bytes] = []
+    m.push.sender = lambda note, setup: sent.append(apdu.encode(note))
+    assert run(m.push.action(1, t.Integer(0))) == (ActionResult.SUCCESS, None)
+    # the layout of the IEC 62056-6-2 push example: no date-time, structure of 3
+    assert sent == [
+        hexbytes("0F 00 00 00 01 00 02 03 09 06 00 00 19 09 00 FF 09 10")
+        + b"MMM0000012345678"
+        + hexbytes("09 0C 07 E8 0A 0F 02 0C 1E 00 00 00 00 00")
+    ]
+
+
+def test_energy_registers_are_never_reset() -> None:
+    m = meter()
+    management = m.associations[MANAGEMENT_CLIENT]
+    md = MethodDescriptor(3, t.Obis("1.0.1.8.0.255"), 1)
+    assert run(dispatch.action(management.objects, md, t.Integer(0), management.rights)) == (
+        ActionResult.READ_WRITE_DENIED,
+        None,
+    )
+    assert run(m.import_energy.action(1, t.Integer(0))) == (ActionResult.READ_WRITE_DENIED, None)

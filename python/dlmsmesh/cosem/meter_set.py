@@ -28,6 +28,10 @@ with the same bytes, and a meter costs no stored history:
   import, export): one row per quarter-hour boundary from 00:00 UTC thirty
   days before the current UTC day up to and including now, i.e. 2,880 rows of
   the thirty past days plus the rows of today; built row by row when read.
+* two push setups: 0.1.25.9.0.255 announces the meter (the registration of
+  IEC 62056-8-20: {push setup name, system title, unicast IPv6 addresses,
+  UDP port}); 0.0.25.9.0.255 pushes {push setup name, logical device name,
+  clock time}, the usual identification push.
 
 The clock runs in UTC (time_zone 0, no daylight saving) so the profile's
 time column never jumps.
@@ -46,9 +50,9 @@ from ..apdu_model import ActionResult, CaptureObject, DataAccessResult
 from ..security.tags import SecuritySuite
 from ..types import CosemValue, DateTime, DoubleLongUnsigned, Enum, Integer, Obis, OctetString, Structure
 from ..xdlms_initiate import Conformance
-from .access import AccessRights
+from .access import AccessRights, MethodAccess
 from .association import CURRENT_ASSOCIATION, AssociationLN, HlsResponder
-from .base import READ_ONLY, CosemObject, attribute
+from .base import READ_ONLY, ActionError, CosemObject, attribute, method
 from .clock import Clock
 from .container import ObjectList
 from .network import Ipv6Setup, TcpUdpSetup
@@ -67,6 +71,7 @@ __all__ = [
     "MANAGEMENT_CLIENT",
     "MANAGEMENT_LOGICAL_DEVICE",
     "REGISTRATION_PUSH",
+    "PUSH",
     "PROFILE_DAYS",
 ]
 
@@ -75,6 +80,8 @@ MANAGEMENT_CLIENT = 0x01
 MANAGEMENT_LOGICAL_DEVICE = 0x01
 #: the push setup whose notification announces {push LN, system title, IPv6 addresses, port}
 REGISTRATION_PUSH = Obis("0.1.25.9.0.255")
+#: the general push setup: {its own logical name, logical device name, clock time}
+PUSH = Obis("0.0.25.9.0.255")
 #: full days of load profile before the current day
 PROFILE_DAYS = 30
 #: authentication_mechanism_name ids (2.16.756.5.8.2.x) by the names the command line uses
@@ -149,6 +156,11 @@ class _EnergyRegister(Register):
 
     value = attribute(2, DoubleLongUnsigned, access=READ_ONLY)(_read_energy)
 
+    @method(1, Integer, access=MethodAccess.NO_ACCESS)
+    def reset(self, parameters: Any) -> None:
+        # a billing register's total is never reset from outside the meter
+        raise ActionError(ActionResult.READ_WRITE_DENIED, "a cumulative energy register is not reset")
+
 
 class _CurrentAssociation(AssociationLN):
     """0.0.40.0.0.255 as one client sees it: every GET, SET and ACTION goes to
@@ -196,6 +208,7 @@ class MeterObjects:
     security_setup: SecuritySetup
     ipv6_setup: Ipv6Setup
     registration_push: PushSetup
+    push: PushSetup
 
 
 def _link_local(system_title: bytes) -> ipaddress.IPv6Address:
@@ -271,6 +284,16 @@ def default_meter(
         now=clock.utc,
     )
     device.add(registration)
+    push = PushSetup(
+        PUSH,
+        [CaptureObject(40, PUSH, 1), (name, 2), (clock, 2)],
+        objects=device,
+        destination=push_destination,
+        transport=TransportService.UDP,
+        client_sap=push_client_sap,
+        sender=push_sender,
+    )
+    device.add(push)
 
     public_rights = AccessRights(default_read_only=True)
     public = AssociationLN(
@@ -317,6 +340,7 @@ def default_meter(
         security_setup=security,
         ipv6_setup=ipv6,
         registration_push=registration,
+        push=push,
     )
 
 
