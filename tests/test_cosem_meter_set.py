@@ -304,3 +304,35 @@ def test_energy_registers_are_never_reset() -> None:
         None,
     )
     assert run(m.import_energy.action(1, t.Integer(0))) == (ActionResult.READ_WRITE_DENIED, None)
+
+
+@pytest.mark.interop
+def test_gurux_reads_the_object_lists_and_the_values() -> None:
+    gx = pytest.importorskip("gurux_dlms")
+    from gurux_dlms.enums import AccessMode, MethodAccessMode
+    from gurux_dlms.internal._GXCommon import _GXCommon
+    from gurux_dlms.internal._GXDataInfo import _GXDataInfo
+
+    m = meter()
+    for client in (PUBLIC_CLIENT, MANAGEMENT_CLIENT):
+        data = get_bytes(m, "0.0.40.0.0.255", 2, client)
+        parsed = gx.GXDLMSClient(True).parseObjects(gx.GXByteBuffer(data), True)
+        assert [(int(p.objectType), p.logicalName, p.version) for p in parsed] == [
+            (obj.class_id, str(obj.logical_name), obj.version) for obj in m.associations[client].objects
+        ]
+        if client == PUBLIC_CLIENT:
+            clock = parsed[0]
+            assert [clock.getAccess(i) for i in range(1, 10)] == [AccessMode.READ] * 9
+            assert clock.getMethodAccess(1) == MethodAccessMode.NO_ACCESS
+    # every value the public client reads parses whole in gurux-dlms
+    public = m.associations[PUBLIC_CLIENT]
+    for obj in public.objects:
+        for index in obj.attribute_specs():
+            value = run(obj.get(index))
+            if isinstance(value, DataAccessResult):
+                continue
+            data = axdr.encode(value)
+            info = _GXDataInfo()
+            buf = gx.GXByteBuffer(data)
+            _GXCommon.getData(gx.GXDLMSSettings(False, None), buf, info)
+            assert info.complete and buf.position == len(data), (obj, index)
