@@ -193,7 +193,10 @@ class MeterObjects:
     ``logical_devices`` maps each server SAP to every object of that logical
     device; ``associations`` maps each client SAP to its Association LN,
     whose ``objects`` is what that client can address (and lists in
-    object_list) and whose ``rights`` is what it may do.  The named fields
+    object_list) and whose ``rights`` is what it may do: a server resolves a
+    request in the association's ``objects``, the only place the current
+    association 0.0.40.0.0.255 exists (one per client, each reaching that
+    client's own instance 0.0.40.0.e.255: e = 1 public, 2 management).  The named fields
     are the same objects, for a caller that drives them (a simulator
     advancing the clock, a server sending the registration push).
     """
@@ -371,6 +374,8 @@ def _profile_rows(utc: Now, import_curve: _EnergyCurve, export_curve: _EnergyCur
         return window()[1]
 
     def row_at(i: int) -> tuple[Any, ...]:
+        # the first row moves only at 00:00 UTC, so a read that spans a
+        # quarter boundary still gets consistent rows
         quarter = window()[0] + i
         moment = _EPOCH + _dt.timedelta(seconds=quarter * _QUARTER)
         stamp = bytes.__new__(OctetString, bytes(DateTime.from_datetime(moment, clock_status=0)))
