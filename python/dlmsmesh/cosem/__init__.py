@@ -31,6 +31,7 @@ from .base import (
 from .clock import EU_DST_BEGIN, EU_DST_END, Clock, ClockBase
 from .container import ObjectList
 from .demand import DemandRegister
+from .meter_set import MeterObjects, default_meter, logical_device_name
 from .network import AddressConfigMode, Ipv6AddressType, Ipv6Setup, TcpUdpSetup
 from .profile import CAPTURE_OBJECT, GeneratedRows, ProfileGeneric
 from .push import MessageType, PushSender, PushSetup, TransportService
@@ -61,6 +62,9 @@ __all__ = [
     "MeterTemplate",
     "Binder",
     "DemandRegister",
+    "MeterObjects",
+    "default_meter",
+    "logical_device_name",
     "ScriptTable",
     "ScriptAction",
     "action_spec",
