@@ -21,13 +21,13 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from dlmsmesh.transport._endpoint import InboxEndpoint
 from dlmsmesh.transport._inbox import Inbox
 from dlmsmesh.transport.clock import Clock, VirtualClock
 from dlmsmesh.transport.interface import (
     MAX_DATAGRAM,
     Address,
     AddressError,
-    Incoming,
     TransportClosed,
     TransportError,
     as_address,
@@ -228,38 +228,21 @@ class InProcessNetwork:
             self._groups.get(group, {}).pop(ep, None)
 
 
-class InProcessEndpoint:
+class InProcessEndpoint(InboxEndpoint):
     """An endpoint of an :class:`InProcessNetwork` (a :class:`~dlmsmesh.transport.Datagram`)."""
 
+    KIND = "InProcessEndpoint"
+
     def __init__(self, network: InProcessNetwork, local: Address, queue_size: int) -> None:
+        super().__init__(local, Inbox(network.clock, queue_size, f"endpoint {local.host} {local.port}"))
         self.network = network
-        self._local = local
-        self._inbox = Inbox(network.clock, queue_size, f"endpoint {local.host} {local.port}")
         self._groups: dict[str, None] = {}
         self._bound: tuple[Address, ...] = (local,)
-        self._closed = False
-        self.sent = 0
 
     @property
     def addresses(self) -> tuple[Address, ...]:
         """Every address the endpoint receives on: its own, then its aliases."""
         return self._bound
-
-    @property
-    def local_address(self) -> Address:
-        return self._local
-
-    @property
-    def dropped(self) -> int:
-        return self._inbox.dropped
-
-    @property
-    def received(self) -> int:
-        return self._inbox.received
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
     async def send(self, data: bytes | bytearray | memoryview, address: tuple[str, int]) -> None:
         if self._closed:
@@ -272,19 +255,6 @@ class InProcessEndpoint:
         self.sent += 1
         # a copy: the sender may reuse its buffer while the datagram flies
         self.network._transmit(self, bytes(data), peer)
-
-    async def recv(self, timeout: float | None = None) -> tuple[bytes, Address]:
-        item = await self._inbox.get(timeout)
-        return item[0], item[1]
-
-    async def recv_batch(self, max_count: int = 64, timeout: float | None = None) -> list[tuple[bytes, Address]]:
-        return [(item[0], item[1]) for item in await self._inbox.get_batch(max_count, timeout)]
-
-    async def recv_incoming(self, timeout: float | None = None) -> Incoming:
-        return await self._inbox.get(timeout)
-
-    async def recv_batch_incoming(self, max_count: int = 64, timeout: float | None = None) -> list[Incoming]:
-        return await self._inbox.get_batch(max_count, timeout)
 
     def join_group(self, group: str) -> None:
         if self._closed:
@@ -300,19 +270,5 @@ class InProcessEndpoint:
         self._groups.pop(host, None)
         self.network._groups.get(host, {}).pop(self, None)
 
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._inbox.close()
+    def _release(self) -> None:
         self.network._forget(self)
-
-    async def __aenter__(self) -> InProcessEndpoint:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    def __repr__(self) -> str:
-        state = "closed" if self._closed else "open"
-        return f"<InProcessEndpoint {self._local.host} port {self._local.port} {state}>"

@@ -16,13 +16,13 @@ import socket
 import struct
 import sys
 
+from dlmsmesh.transport._endpoint import InboxEndpoint
 from dlmsmesh.transport._inbox import Inbox
 from dlmsmesh.transport.clock import RealClock
 from dlmsmesh.transport.interface import (
     MAX_DATAGRAM,
     Address,
     AddressError,
-    Incoming,
     TransportClosed,
     TransportError,
     as_address,
@@ -66,7 +66,7 @@ def _destination(ancillary: list[tuple[int, int, bytes]], local: Address) -> Add
     return local
 
 
-class UdpTransport:
+class UdpTransport(InboxEndpoint):
     """One UDP socket as a :class:`~dlmsmesh.transport.Datagram`.
 
     Open with ``await UdpTransport.open(host, port)``; ``host`` picks the
@@ -84,18 +84,17 @@ class UdpTransport:
     every loop on POSIX).
     """
 
+    KIND = "UdpTransport"
+
     def __init__(self, sock: socket.socket, loop: asyncio.AbstractEventLoop, inbox: Inbox, read_burst: int) -> None:
+        name = sock.getsockname()
+        super().__init__(Address(name[0], name[1]), inbox)
         self._sock = sock
         self._loop = loop
-        self._inbox = inbox
         self._read_burst = read_burst
         self._family = sock.family
-        name = sock.getsockname()
-        self._local = Address(name[0], name[1])
         inbox.name = f"udp {self._local.host} port {self._local.port}"
-        self._closed = False
         self._pktinfo = _enable_pktinfo(sock)
-        self.sent = 0
         self.send_dropped = 0
         self.errors = 0
         self.last_error: TransportError | None = None
@@ -165,22 +164,6 @@ class UdpTransport:
             # IPv6 addresses come as (host, port, flowinfo, scope_id)
             put(data, Address(addr[0], addr[1]), destination)
 
-    @property
-    def local_address(self) -> Address:
-        return self._local
-
-    @property
-    def dropped(self) -> int:
-        return self._inbox.dropped
-
-    @property
-    def received(self) -> int:
-        return self._inbox.received
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def _target(self, peer: Address) -> tuple[str, int]:
         v6 = ":" in peer.host
         if self._family == socket.AF_INET and v6:
@@ -210,19 +193,6 @@ class UdpTransport:
         except OSError as exc:
             raise _wrap(exc, f"cannot send to {peer.host} port {peer.port}") from exc
         self.sent += 1
-
-    async def recv(self, timeout: float | None = None) -> tuple[bytes, Address]:
-        item = await self._inbox.get(timeout)
-        return item[0], item[1]
-
-    async def recv_batch(self, max_count: int = 64, timeout: float | None = None) -> list[tuple[bytes, Address]]:
-        return [(item[0], item[1]) for item in await self._inbox.get_batch(max_count, timeout)]
-
-    async def recv_incoming(self, timeout: float | None = None) -> Incoming:
-        return await self._inbox.get(timeout)
-
-    async def recv_batch_incoming(self, max_count: int = 64, timeout: float | None = None) -> list[Incoming]:
-        return await self._inbox.get_batch(max_count, timeout)
 
     def join_group(self, group: str, interface: int | str = 0) -> None:
         """Join multicast ``group``: ``interface`` is an IPv6 interface index
@@ -257,20 +227,6 @@ class UdpTransport:
             verb = "join" if join else "leave"
             raise _wrap(exc, f"cannot {verb} multicast group {group}") from exc
 
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._inbox.close()
+    def _release(self) -> None:
         self._loop.remove_reader(self._sock.fileno())
         self._sock.close()
-
-    async def __aenter__(self) -> UdpTransport:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    def __repr__(self) -> str:
-        state = "closed" if self._closed else "open"
-        return f"<UdpTransport {self._local.host} port {self._local.port} {state}>"
