@@ -9,14 +9,12 @@ Regression: csrc/secure.c wrote contents of 65,536 bytes or more as
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 
 import dlmsmesh
-from dlmsmesh import _backend
 from dlmsmesh.security import Protection, Role, SecurityContext, SecurityPolicy
+
+from .helpers import on_backend
 
 pytestmark = pytest.mark.skipif(not dlmsmesh.native_available(), reason="C core not built")
 
@@ -49,16 +47,6 @@ GLO_GET_RESPONSE = 0xCC
 GENERAL_GLO = 0xDB
 
 
-@contextmanager
-def _live(name: str) -> Iterator[None]:
-    before = _backend.backend()
-    _backend.set_backend(name)
-    try:
-        yield
-    finally:
-        _backend.set_backend(before)
-
-
 def _pair(protection: Protection) -> tuple[SecurityContext, SecurityContext]:
     """A fresh (client, meter) pair asking ``protection``: fresh counter
     stores, so both backends seal with the same invocation counter."""
@@ -75,7 +63,7 @@ def _apdu(content_length: int, protection: Protection) -> bytes:
 
 def _protect(name: str, apdu: bytes, general: bool, protection: Protection) -> bytes:
     client, _ = _pair(protection)
-    with _live(name):
+    with on_backend(name):
         return client.protect(apdu, general=general, protection=protection)
 
 
@@ -115,7 +103,7 @@ def test_both_backends_read_every_length_form(
     apdu = _apdu(content_length, protection)
     client, meter = _pair(protection)
     # sealed by the pure backend, whose length form the first test pins
-    with _live("pure"):
+    with on_backend("pure"):
         frame = client.protect(apdu, general=general, protection=protection)
     if not minimal:
         frame = _non_minimal(frame, general, content_length)

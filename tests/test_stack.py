@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import json
 import pickle
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from dlmsmesh import _backend, apdu, ipv6, lowpan, stack, wrapper
+from dlmsmesh import apdu, ipv6, lowpan, stack, wrapper
 from dlmsmesh.errors import AuthenticationError, DecodeError, EncodeError, ReplayError, SecurityError
 from dlmsmesh.security import MemoryCounterStore, SecurityContext, SecurityPolicy
 from dlmsmesh.types import Obis, OctetString
 
 from .conftest import BACKENDS
+from .helpers import on_backend
 from .test_apdu_vectors import VECTORS as APDU_VECTORS
 from .transport_vectors import (
     COLLECTOR,
@@ -61,16 +61,6 @@ AK = bytes.fromhex(SEC["ak"])
 KEYS = stack.Keys(ek=EK, ak=AK, bk=bytes.fromhex(SEC["S5"]["bk"]), system_title=SERVER)
 
 
-@contextmanager
-def live(name: str) -> Iterator[None]:
-    before = _backend.backend()
-    _backend.set_backend(name)
-    try:
-        yield
-    finally:
-        _backend.set_backend(before)
-
-
 def outcome(call: Callable[[], stack.Received]) -> Any:
     """What a receive gave, comparable across backends."""
     try:
@@ -84,7 +74,7 @@ def outcome(call: Callable[[], stack.Received]) -> Any:
 def same_on_both(call: Callable[[], stack.Received]) -> Any:
     results = []
     for name in BACKENDS:
-        with live(name):
+        with on_backend(name):
             results.append(outcome(call))
     assert all(r == results[0] for r in results[1:]), results
     return results[0]

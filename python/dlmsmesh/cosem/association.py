@@ -13,9 +13,8 @@ checks it and returns the server's f(CtoS), or raises
 from __future__ import annotations
 
 import enum
-import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, Union
+from typing import Union
 
 from ..apdu_model import ActionResult, DataAccessResult
 from ..errors import AuthenticationError
@@ -33,9 +32,9 @@ from ..types import (
     VisibleString,
 )
 from .access import AccessRights
-from .base import READ_ONLY, WRITE_ONLY, ActionError, CosemObject, DataAccessError, attribute, method
+from .base import READ_ONLY, WRITE_ONLY, ActionError, CosemObject, DataAccessError, attribute, method, settle
 from .container import ObjectList
-from .typespec import ArrayOf, Octets, OneOf, StructureOf
+from .typespec import ArrayOf, Octets, OneOf, StructureOf, octets
 
 __all__ = [
     "AssociationLN",
@@ -85,14 +84,6 @@ class AssociationStatus(enum.IntEnum):
     ASSOCIATED = 2
 
 
-async def _settle(value: Any) -> Any:
-    if inspect.isawaitable(value):
-        return await value
-    return value
-
-
-def _octets(data: bytes) -> OctetString:
-    return bytes.__new__(OctetString, bytes(data))
 
 
 class AssociationLN(CosemObject):
@@ -144,11 +135,11 @@ class AssociationLN(CosemObject):
                 LongUnsigned(max_send_pdu_size),
                 Unsigned(dlms_version),
                 Integer(0),
-                _octets(b""),
+                octets(b""),
             )
         )
         self.authentication_mechanism_name = mechanism_name(mechanism_id)
-        self.security_setup_reference = _octets(bytes(Obis(security_setup)))
+        self.security_setup_reference = octets(bytes(Obis(security_setup)))
 
     # ------------------------------------------------------------ attributes
 
@@ -204,12 +195,12 @@ class AssociationLN(CosemObject):
         if self.hls_responder is None:
             raise ActionError(ActionResult.READ_WRITE_DENIED, "this association has no HLS")
         try:
-            reply = await _settle(self.hls_responder(bytes(parameters)))
+            reply = await settle(self.hls_responder(bytes(parameters)))
         except AuthenticationError:
             self.status = AssociationStatus.NON_ASSOCIATED
             raise ActionError(ActionResult.READ_WRITE_DENIED, "f(StoC) does not verify") from None
         self.status = AssociationStatus.ASSOCIATED
-        return _octets(reply)
+        return octets(reply)
 
     @method(2, Octets())
     async def change_hls_secret(self, parameters: OctetString) -> None:
@@ -218,7 +209,7 @@ class AssociationLN(CosemObject):
             raise ActionError(ActionResult.READ_WRITE_DENIED, "an empty HLS secret")
         self._secret = bytes(parameters)
         if self.on_secret_changed is not None:
-            await _settle(self.on_secret_changed(bytes(parameters)))
+            await settle(self.on_secret_changed(bytes(parameters)))
 
     @method(5, USER)
     def add_user(self, parameters: Structure) -> None:

@@ -225,7 +225,8 @@ def method(index: int, parameter: SpecLike | None, *, access: MethodAccess = Met
     return Method(index, parameter, access=access)
 
 
-async def _settle(value: Any) -> Any:
+async def settle(value: Any) -> Any:
+    """The value of a sync or async handler's result."""
     if inspect.isawaitable(value):
         return await value
     return value
@@ -292,7 +293,7 @@ class CosemObject:
         if selector is not None and selector not in spec.selectors:
             return DataAccessResult.OTHER_REASON
         try:
-            return natural(await _settle(spec.read(self, selector, parameters)))
+            return natural(await settle(spec.read(self, selector, parameters)))
         except DataAccessError as exc:
             return exc.result
         except (TypeMismatch, EncodeError):
@@ -312,7 +313,7 @@ class CosemObject:
         except TypeMismatch:
             return DataAccessResult.TYPE_UNMATCHED
         try:
-            await _settle(spec.write(self, checked))
+            await settle(spec.write(self, checked))
         except DataAccessError as exc:
             return exc.result
         except Exception:
@@ -330,7 +331,7 @@ class CosemObject:
         except TypeMismatch:
             return ActionResult.TYPE_UNMATCHED, None
         try:
-            returned = await _settle(spec.handler(self, checked))
+            returned = await settle(spec.handler(self, checked))
             return ActionResult.SUCCESS, None if returned is None else natural(returned)
         except ActionError as exc:
             return exc.result, None

@@ -32,7 +32,7 @@ from ..types import (
 )
 from .base import READ_ONLY, READ_WRITE, ActionError, CosemObject, DataAccessError, attribute, method
 from .registers import Now, utc_now
-from .typespec import DATE_TIME, StructureOf
+from .typespec import DATE_TIME, StructureOf, octets
 
 __all__ = ["Clock", "ClockBase", "EU_DST_BEGIN", "EU_DST_END"]
 
@@ -48,13 +48,10 @@ class ClockBase(enum.IntEnum):
     RADIO_CONTROLLED = 5
 
 
-def _octets(stamp: bytes) -> OctetString:
-    return bytes.__new__(OctetString, bytes(stamp))
-
 
 #: the European rule as patterns: last Sunday of March 02:00, last Sunday of October 03:00
-EU_DST_BEGIN = _octets(DateTime.from_fields(None, 3, _LAST_DAY, 7, 2, 0, 0, 0))
-EU_DST_END = _octets(DateTime.from_fields(None, 10, _LAST_DAY, 7, 3, 0, 0, 0))
+EU_DST_BEGIN = octets(DateTime.from_fields(None, 3, _LAST_DAY, 7, 2, 0, 0, 0))
+EU_DST_END = octets(DateTime.from_fields(None, 10, _LAST_DAY, 7, 3, 0, 0, 0))
 
 
 def _resolve(pattern: bytes, year: int) -> _dt.datetime | None:
@@ -123,8 +120,8 @@ class Clock(CosemObject):
         self.status_bits = ClockStatus(0)
         self.measuring_period = measuring_period
         self.time_zone = Long(time_zone)
-        self.daylight_savings_begin = _octets(dst_begin)
-        self.daylight_savings_end = _octets(dst_end)
+        self.daylight_savings_begin = octets(dst_begin)
+        self.daylight_savings_end = octets(dst_end)
         self.daylight_savings_deviation = Integer(dst_deviation)
         self.daylight_savings_enabled = bool(dst_enabled)
         self.clock_base = Enum(int(clock_base))
@@ -168,7 +165,7 @@ class Clock(CosemObject):
     def _read_time(self) -> OctetString:
         utc = self.utc()
         dst = self.dst_active(utc)
-        return _octets(DateTime.from_datetime(utc.astimezone(self._zone(dst)), clock_status=self._status(dst)))
+        return octets(DateTime.from_datetime(utc.astimezone(self._zone(dst)), clock_status=self._status(dst)))
 
     def _moment(self, value: bytes) -> _dt.datetime:
         moment = bytes.__new__(DateTime, bytes(value)).to_datetime()

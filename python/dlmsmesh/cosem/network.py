@@ -15,7 +15,7 @@ from typing import Any, Union
 from ..apdu_model import ActionResult
 from ..types import Array, DoubleLongUnsigned, Enum, LongUnsigned, Obis, OctetString, Structure, Unsigned
 from .base import READ_WRITE, ActionError, CosemObject, attribute, method
-from .typespec import ArrayOf, Octets, StructureOf, TypeMismatch, TypeSpec
+from .typespec import ArrayOf, Octets, StructureOf, TypeMismatch, TypeSpec, octets
 
 __all__ = [
     "TcpUdpSetup",
@@ -37,14 +37,11 @@ ADDRESS_CHANGE = StructureOf(Enum, IPV6_ADDRESS)
 NEIGHBOR_DISCOVERY = StructureOf(Unsigned, LongUnsigned, DoubleLongUnsigned)
 
 
-def _octets(data: bytes) -> OctetString:
-    return bytes.__new__(OctetString, bytes(data))
-
 
 def _address(value: Address) -> OctetString:
     if isinstance(value, (bytes, bytearray)) and len(value) == 16:
-        return _octets(bytes(value))
-    return _octets(ipaddress.IPv6Address(value).packed)  # type: ignore[arg-type]
+        return octets(bytes(value))
+    return octets(ipaddress.IPv6Address(value).packed)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -84,7 +81,7 @@ class TcpUdpSetup(CosemObject):
         # mss 576 and time-out 180 s are gurux-dlms's defaults
         super().__init__(logical_name)
         self.tcp_udp_port = LongUnsigned(port)
-        self.ip_reference = _octets(bytes(Obis(ip_reference)))
+        self.ip_reference = octets(bytes(Obis(ip_reference)))
         self.mss = LongUnsigned(mss)
         self.nb_of_sim_conn = Unsigned(max_connections)
         self.inactivity_time_out = LongUnsigned(inactivity_time_out)
@@ -115,8 +112,8 @@ class Ipv6Setup(CosemObject):
     unicast_ipv6_addresses = attribute(4, ArrayOf(IPV6_ADDRESS), access=READ_WRITE)
     multicast_ipv6_addresses = attribute(5, ArrayOf(IPV6_ADDRESS), access=READ_WRITE)
     gateway_ipv6_addresses = attribute(6, ArrayOf(IPV6_ADDRESS), access=READ_WRITE)
-    primary_dns_address = attribute(7, _OptionalAddress(), access=READ_WRITE, default=_octets(b""))
-    secondary_dns_address = attribute(8, _OptionalAddress(), access=READ_WRITE, default=_octets(b""))
+    primary_dns_address = attribute(7, _OptionalAddress(), access=READ_WRITE, default=octets(b""))
+    secondary_dns_address = attribute(8, _OptionalAddress(), access=READ_WRITE, default=octets(b""))
     traffic_class = attribute(9, Unsigned, access=READ_WRITE, default=Unsigned(0))
     neighbor_discovery_setup = attribute(10, ArrayOf(NEIGHBOR_DISCOVERY), access=READ_WRITE, default=Array())
 
@@ -131,7 +128,7 @@ class Ipv6Setup(CosemObject):
         config_mode: int = AddressConfigMode.AUTO_CONFIGURATION,
     ) -> None:
         super().__init__(logical_name)
-        self.dl_reference = _octets(bytes(Obis(dl_reference)))
+        self.dl_reference = octets(bytes(Obis(dl_reference)))
         self.address_config_mode = Enum(int(config_mode))
         self.unicast_ipv6_addresses = Array(_address(a) for a in unicast)
         self.multicast_ipv6_addresses = Array(_address(a) for a in multicast)

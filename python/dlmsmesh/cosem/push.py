@@ -32,7 +32,6 @@ from ..types import (
     LongUnsigned,
     NullData,
     Obis,
-    OctetString,
     Structure,
     Unsigned,
 )
@@ -40,7 +39,7 @@ from .base import READ_WRITE, CosemObject, attribute, method
 from .container import ObjectList
 from .profile import CAPTURE_OBJECT, Column
 from .registers import Now
-from .typespec import DATE_TIME, ArrayOf, Octets, StructureOf
+from .typespec import DATE_TIME, ArrayOf, Octets, StructureOf, octets
 
 __all__ = ["PushSetup", "PushSender", "TransportService", "MessageType", "DESTINATION_AND_METHOD", "WINDOW"]
 
@@ -70,9 +69,6 @@ class MessageType(enum.IntEnum):
     AXDR_APDU = 0
     XML_APDU = 1
 
-
-def _octets(data: bytes) -> OctetString:
-    return bytes.__new__(OctetString, bytes(data))
 
 
 def _cod(definition: CaptureObject) -> Structure:
@@ -131,7 +127,7 @@ class PushSetup(CosemObject):
                 self._definitions.append(CaptureObject(obj.class_id, obj.logical_name, index, rest[0] if rest else 0))
         self._next_invoke_id = 1
         target = destination.encode("ascii") if isinstance(destination, str) else bytes(destination)
-        self.send_destination_and_method = Structure((Enum(int(transport)), _octets(target), Enum(int(message))))
+        self.send_destination_and_method = Structure((Enum(int(transport)), octets(target), Enum(int(message))))
 
     # ------------------------------------------------------------ attributes
 

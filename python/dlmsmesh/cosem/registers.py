@@ -19,11 +19,10 @@ from ..types import (
     Integer,
     NullData,
     Obis,
-    OctetString,
     Structure,
 )
 from .base import READ_ONLY, CosemObject, DataAccessError, attribute, method
-from .typespec import ANY, DATE_TIME, SIMPLE, StructureOf
+from .typespec import ANY, DATE_TIME, SIMPLE, StructureOf, octets
 
 __all__ = ["Unit", "Data", "Register", "ExtendedRegister", "invocation_counter", "utc_now", "Now"]
 
@@ -73,9 +72,6 @@ def _zero_of(value: CosemValue) -> CosemValue:
         return type(value)(0.0)
     return value
 
-
-def _octets(stamp: DateTime) -> OctetString:
-    return bytes.__new__(OctetString, bytes(stamp))
 
 
 class Register(CosemObject):
@@ -166,7 +162,7 @@ class ExtendedRegister(Register):
 
     def _write_stamped(self, new: CosemValue) -> None:
         self._write_value(new)
-        self.capture_time = _octets(DateTime.from_datetime(self._now()))
+        self.capture_time = octets(DateTime.from_datetime(self._now()))
 
     value = attribute(2, SIMPLE, access=READ_ONLY)(Register._read_value).setter(_write_stamped)
 

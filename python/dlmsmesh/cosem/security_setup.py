@@ -19,18 +19,17 @@ answers object-undefined.
 from __future__ import annotations
 
 import enum
-import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, Union
+from typing import Union
 
 from ..apdu_model import ActionResult
 from ..errors import AuthenticationError, DecodeError
 from ..security.keywrap import KeyId, unwrap_key
 from ..security.policy import SecurityPolicy
 from ..security.tags import SecuritySuite
-from ..types import Array, Enum, Obis, OctetString, Structure
-from .base import READ_ONLY, ActionError, CosemObject, attribute, method
-from .typespec import ArrayOf, Octets, OneOf, StructureOf
+from ..types import Array, Enum, Obis, Structure
+from .base import READ_ONLY, ActionError, CosemObject, attribute, method, settle
+from .typespec import ArrayOf, Octets, OneOf, StructureOf, octets
 
 __all__ = [
     "SecuritySetup",
@@ -57,14 +56,6 @@ class SecurityPolicyV0(enum.IntEnum):
     AUTHENTICATED_ENCRYPTED = 3
 
 
-async def _settle(value: Any) -> Any:
-    if inspect.isawaitable(value):
-        return await value
-    return value
-
-
-def _octets(data: bytes) -> OctetString:
-    return bytes.__new__(OctetString, bytes(data))
 
 
 class _SecuritySetupBase(CosemObject):
@@ -90,8 +81,8 @@ class _SecuritySetupBase(CosemObject):
         super().__init__(logical_name)
         self.security_policy = Enum(self._valid_policy(int(policy)))
         self.security_suite = Enum(int(SecuritySuite(suite)))
-        self.server_system_title = _octets(server_system_title)
-        self.client_system_title = _octets(client_system_title)
+        self.server_system_title = octets(server_system_title)
+        self.client_system_title = octets(client_system_title)
         self._kek = kek
         self.key_store = key_store
         self.on_policy = on_policy
@@ -116,7 +107,7 @@ class _SecuritySetupBase(CosemObject):
             raise ActionError(ActionResult.READ_WRITE_DENIED, "the security policy may only be raised")
         self.security_policy = Enum(new)
         if self.on_policy is not None:
-            await _settle(self.on_policy(new))
+            await settle(self.on_policy(new))
 
     @method(2, KEY_TRANSFER)
     async def key_transfer(self, parameters: Array) -> None:
@@ -139,7 +130,7 @@ class _SecuritySetupBase(CosemObject):
                 # a failed RFC 3394 integrity check: a failure result, e.g. other-reason
                 raise ActionError(ActionResult.OTHER_REASON, f"the {kind.name} key does not unwrap") from None
         for kind, key in keys:
-            await _settle(self.key_store(kind, key))
+            await settle(self.key_store(kind, key))
 
 
 class SecuritySetup(_SecuritySetupBase):

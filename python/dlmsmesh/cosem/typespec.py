@@ -157,3 +157,9 @@ def spec_of(spec: TypeSpec | type[CosemValue]) -> TypeSpec:
 
 
 SpecLike = Union[TypeSpec, type[CosemValue]]
+
+
+def octets(data: bytes | bytearray | memoryview) -> OctetString:
+    """``data`` as an octet-string value, without OctetString's checks (the
+    caller's bytes are already the value)."""
+    return bytes.__new__(OctetString, bytes(data))
