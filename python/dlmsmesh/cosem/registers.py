@@ -24,7 +24,7 @@ from ..types import (
 from .base import READ_ONLY, CosemObject, DataAccessError, attribute, method
 from .typespec import ANY, DATE_TIME, SIMPLE, StructureOf, octets
 
-__all__ = ["Unit", "Data", "Register", "ExtendedRegister", "invocation_counter", "utc_now", "Now"]
+__all__ = ["Unit", "Data", "Register", "ExtendedRegister", "InvocationCounter", "invocation_counter", "utc_now", "Now"]
 
 Now = Callable[[], _dt.datetime]
 
@@ -167,7 +167,10 @@ class ExtendedRegister(Register):
     value = attribute(2, SIMPLE, access=READ_ONLY)(Register._read_value).setter(_write_stamped)
 
 
-class _InvocationCounter(Data):
+class InvocationCounter(Data):
+    """Data 0.x.43.1.x.255: the invocation counter, read from ``counter`` at every GET
+    (a server points ``counter`` at its counter store: :meth:`rebind`)."""
+
     def __init__(self, logical_name: Obis | str | bytes, counter: Callable[[], int]) -> None:
         self._counter = counter
         CosemObject.__init__(self, logical_name)
@@ -176,6 +179,13 @@ class _InvocationCounter(Data):
         return DoubleLongUnsigned(self._counter())
 
     value = attribute(2, DoubleLongUnsigned, access=READ_ONLY)(_read_value)
+
+    def rebind(self, counter: Callable[[], int]) -> None:
+        """Read the value from ``counter`` from now on (this object's own state)."""
+        self._counter = counter
+
+
+_InvocationCounter = InvocationCounter
 
 
 def invocation_counter(counter: Callable[[], int], *, instance: int = 0, channel: int = 0) -> Data:

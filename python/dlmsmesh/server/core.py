@@ -1,0 +1,548 @@
+"""The asyncio Server: meters behind one datagram transport.
+
+Every datagram is a wrapper PDU (IEC 62056-47 UDP wrapper): its destination
+host picks the meter (a meter with no ``address`` takes whatever no other
+meter claims), its destination wPort the logical device, its source wPort
+and source address the association.  One datagram is served by one task
+(at most ``max_tasks`` at once; more are dropped and counted, as a busy
+meter would); the datagrams of one association are served in arrival order.
+
+Nothing a peer sends makes the server raise: a datagram is answered (an
+AARE, an RLRE, a response, an exception-response) or dropped, and every
+outcome is counted in :attr:`Server.stats`.  A datagram is only ever
+answered from the meter, logical device and association it addressed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
+from typing import Any
+
+from .. import acse as _acse
+from .. import apdu as A
+from .. import stack, wrapper
+from ..acse_pdu import AARQ, RLRQ
+from ..apdu_model import ServiceError
+from ..errors import DecodeError, DlmsError, DlmsTimeout
+from ..security import KeySet, SecurityPolicy
+from ..security.tags import CIPHERED_TAGS, GENERAL_DED_CIPHERING, GENERAL_GLO_CIPHERING, SC_AUTHENTICATION
+from ..transport import Datagram, Incoming, TransportClosed
+from ..xdlms_initiate import Conformance
+from . import services
+from .associate import open_association, release
+from .meter import ALL_STATION, Meter
+from .replies import DEFAULT_MAX_PDU_SIZE, Framing, gbt_next, limit_of, shape
+from .session import IncomingBlocks, Session, SessionKey
+
+__all__ = ["Server", "ServerStats", "DEFAULT_IDLE_TIMEOUT", "DEFAULT_MAX_ASSOCIATIONS"]
+
+log = logging.getLogger(__name__)
+
+#: an association nobody used for this long is forgotten (IEC 62056-8-20
+#: lets them live for hours over UDP)
+DEFAULT_IDLE_TIMEOUT = 24 * 3600.0
+#: associations kept at once (the least recently used goes first)
+DEFAULT_MAX_ASSOCIATIONS = 100_000
+#: an HLS association not through pass 3 after this long is forgotten
+PENDING_TIMEOUT = 60.0
+
+_AARQ_TAG, _RLRQ_TAG = 0x60, 0x62
+_REQUEST_TYPES = (
+    A.GetRequestNormal, A.GetRequestNext, A.GetRequestWithList,
+    A.SetRequestNormal, A.SetRequestWithFirstDatablock, A.SetRequestWithDatablock, A.SetRequestWithList,
+    A.SetRequestWithListAndFirstDatablock,
+    A.ActionRequestNormal, A.ActionRequestNextPblock, A.ActionRequestWithList, A.ActionRequestWithFirstPblock,
+    A.ActionRequestWithListAndFirstPblock, A.ActionRequestWithPblock,
+)  # fmt: skip
+
+
+@dataclass
+class ServerStats:
+    """What the server did with the datagrams it received."""
+
+    received: int = 0
+    answered: int = 0
+    #: not a wrapper PDU, or an APDU that does not decode
+    malformed: int = 0
+    #: addressed to no meter or logical device here
+    unknown_destination: int = 0
+    #: xDLMS requests outside any association
+    unassociated: int = 0
+    #: ciphered APDUs that failed verification (wrong key, bad tag, policy)
+    security_failures: int = 0
+    #: ciphered APDUs whose invocation counter did not move forward
+    replays: int = 0
+    associations_opened: int = 0
+    associations_refused: int = 0
+    associations_released: int = 0
+    associations_expired: int = 0
+    #: dropped because ``max_tasks`` datagrams were being served already
+    busy: int = 0
+    #: failures of the server itself (logged): a bug, always 0
+    internal_errors: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class Server:
+    """Meters served over one :class:`~dlmsmesh.transport.Datagram` endpoint.
+
+    ``max_pdu_size`` caps every APDU the server sends and is the
+    max-receive-pdu-size it announces; ``idle_timeout`` and
+    ``max_associations`` bound how long and how many associations are kept.
+    Use as ``async with Server(transport) as server:`` (or :meth:`start` and
+    :meth:`close`); :meth:`handle` serves one datagram without a transport
+    loop (tests, simulators).
+    """
+
+    def __init__(
+        self,
+        transport: Datagram,
+        *,
+        max_pdu_size: int = DEFAULT_MAX_PDU_SIZE,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        max_associations: int = DEFAULT_MAX_ASSOCIATIONS,
+        max_tasks: int = 256,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not 64 <= max_pdu_size <= 0xFFFF:
+            raise ValueError("max_pdu_size is 64..65535")
+        self.transport = transport
+        self.max_pdu_size = max_pdu_size
+        self.idle_timeout = float(idle_timeout)
+        self.max_associations = int(max_associations)
+        self.max_tasks = int(max_tasks)
+        self.clock = clock
+        self.stats = ServerStats()
+        self._meters: list[Meter | None] = []
+        self._by_title: dict[bytes, int] = {}
+        self._by_address: dict[str, int] = {}
+        self._default: int | None = None
+        self._sessions: collections.OrderedDict[SessionKey, Session] = collections.OrderedDict()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._last_sweep = 0.0
+
+    # ------------------------------------------------------------------ meters
+
+    def add_meter(self, meter: Meter) -> Meter:
+        """Host ``meter`` (at ``meter.address``, or as the default meter)."""
+        if meter.system_title in self._by_title:
+            raise ValueError(f"a meter with system title {meter.system_title.hex()} is here already")
+        host = meter.address
+        if host is None and self._default is not None:
+            raise ValueError("two meters without an address: give each meter the address it answers at")
+        if host is not None and host in self._by_address:
+            raise ValueError(f"a meter answers at {host} already")
+        index = len(self._meters)
+        self._meters.append(meter)
+        self._by_title[meter.system_title] = index
+        if host is None:
+            self._default = index
+        else:
+            self._by_address[host] = index
+        return meter
+
+    def add_meters(self, meters: Iterable[Meter]) -> None:
+        for meter in meters:
+            self.add_meter(meter)
+
+    def remove_meter(self, system_title: bytes) -> Meter:
+        """Stop serving a meter (its associations end)."""
+        index = self._by_title.pop(bytes(system_title))
+        meter = self._meters[index]
+        assert meter is not None
+        self._meters[index] = None
+        if meter.address is None:
+            self._default = None
+        else:
+            self._by_address.pop(meter.address, None)
+        for key in [k for k in self._sessions if k[0] == index]:
+            del self._sessions[key]
+        return meter
+
+    def meter(self, system_title: bytes) -> Meter:
+        index = self._by_title[bytes(system_title)]
+        found = self._meters[index]
+        assert found is not None
+        return found
+
+    @property
+    def meters(self) -> list[Meter]:
+        return [m for m in self._meters if m is not None]
+
+    @property
+    def associations(self) -> int:
+        """Associations open now (pre-established ones in use included)."""
+        return len(self._sessions)
+
+    def _meter_at(self, host: str) -> tuple[int, Meter] | None:
+        index = self._by_address.get(host, self._default)
+        if index is None:
+            return None
+        meter = self._meters[index]
+        return None if meter is None else (index, meter)
+
+    # ------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        """Serve in the background until :meth:`close`."""
+        if self._loop_task is None:
+            self._loop_task = asyncio.get_running_loop().create_task(self._receive_loop(), name="dlmsmesh server")
+
+    async def close(self) -> None:
+        """Stop serving: every task is cancelled and awaited; the transport closes."""
+        loop_task, self._loop_task = self._loop_task, None
+        if loop_task is not None:
+            loop_task.cancel()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*(t for t in [loop_task, *tasks] if t is not None), return_exceptions=True)
+        self._tasks.clear()
+        await self.transport.close()
+
+    async def __aenter__(self) -> Server:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def serve_forever(self) -> None:
+        """Serve until cancelled (then close)."""
+        await self.start()
+        try:
+            assert self._loop_task is not None
+            await self._loop_task
+        finally:
+            await self.close()
+
+    async def _receive_loop(self) -> None:
+        sweep_every = min(60.0, max(1.0, self.idle_timeout / 4))
+        while True:
+            try:
+                batch = await self.transport.recv_batch_incoming(64, timeout=sweep_every)
+            except DlmsTimeout:
+                self._sweep()
+                continue
+            except TransportClosed:
+                return
+            for incoming in batch:
+                if len(self._tasks) >= self.max_tasks:
+                    self.stats.received += 1
+                    self.stats.busy += 1
+                    continue
+                task = asyncio.get_running_loop().create_task(self._serve_one(incoming))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            if self.clock() - self._last_sweep > sweep_every:
+                self._sweep()
+
+    async def _serve_one(self, incoming: Incoming) -> None:
+        replies = await self.handle(incoming)
+        for reply in replies:
+            try:
+                await self.transport.send(reply, incoming.source)
+            except TransportClosed:
+                return
+            except DlmsError as err:
+                log.warning("reply to %s not sent: %s", incoming.source, err)
+
+    def _sweep(self) -> None:
+        """Forget associations idle too long (pending HLS ones sooner)."""
+        now = self.clock()
+        self._last_sweep = now
+        for key, session in list(self._sessions.items()):
+            limit = self.idle_timeout if session.authenticated else min(self.idle_timeout, PENDING_TIMEOUT)
+            if now - session.last_used > limit:
+                del self._sessions[key]
+                self.stats.associations_expired += 1
+
+    # ---------------------------------------------------------------- serving
+
+    async def handle(self, incoming: Incoming) -> list[bytes]:
+        """Serve one datagram: the datagrams to send back to its source.
+        Never raises (a failure of the server itself is logged and counted)."""
+        self.stats.received += 1
+        try:
+            replies = await self._handle(incoming)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("serving a datagram from %s failed", incoming.source)
+            self.stats.internal_errors += 1
+            return []
+        if replies:
+            self.stats.answered += 1
+        return replies
+
+    async def _handle(self, incoming: Incoming) -> list[bytes]:
+        try:
+            header, payload = wrapper.decode(incoming.data)
+        except DecodeError:
+            self.stats.malformed += 1
+            return []
+        found = self._meter_at(incoming.destination.host)
+        client_sap, server_sap = header.source_wport, header.destination_wport
+        if found is None or (server_sap not in found[1].logical_devices and server_sap != ALL_STATION):
+            self.stats.unknown_destination += 1
+            return []
+        index, meter = found
+        if not payload:
+            self.stats.malformed += 1
+            return []
+        key = (index, server_sap, client_sap, incoming.source)
+        apdus = await self._serve_apdu(meter, index, key, payload)
+        reply_from = server_sap if server_sap != ALL_STATION else min(meter.logical_devices)
+        return [wrapper.encode(reply_from, client_sap, out) for out in apdus]
+
+    def _remember(self, session: Session) -> None:
+        session.last_used = self.clock()
+        self._sessions[session.key] = session
+        self._sessions.move_to_end(session.key)
+        while len(self._sessions) > self.max_associations:
+            self._sessions.popitem(last=False)
+            self.stats.associations_expired += 1
+
+    async def _serve_apdu(self, meter: Meter, index: int, key: SessionKey, payload: bytes) -> list[bytes]:
+        _, server_sap, client_sap, peer = key
+        tag = payload[0]
+        if tag == _AARQ_TAG:
+            return self._associate(meter, index, key, payload)
+        if tag == _RLRQ_TAG:
+            return self._release(key, payload)
+        session = self._sessions.get(key)
+        if session is None:
+            association = meter.pre_established(client_sap, server_sap)
+            if association is None:
+                return self._unassociated(payload)
+            session = Session(
+                meter=meter, meter_index=index, association=association, client_sap=client_sap,
+                server_sap=server_sap, peer=peer, pre_established=True,
+                policy=_pre_established_policy(meter, association),
+                conformance=Conformance.from_octets(association.xdlms_context_info[0].to_bytes()),
+                client_max_pdu=self.max_pdu_size, keys_version=meter.keys_version,
+            )  # fmt: skip
+        elif self.clock() - session.last_used > self.idle_timeout:
+            del self._sessions[key]
+            self.stats.associations_expired += 1
+            return self._unassociated(payload)
+        async with session.lock:
+            if not session.pre_established and self._sessions.get(key) is not session:
+                return self._unassociated(payload)  # released or replaced while this datagram waited
+            self._remember(session)
+            return await self._serve_in_session(session, payload)
+
+    # -- ACSE ------------------------------------------------------------------
+
+    def _associate(self, meter: Meter, index: int, key: SessionKey, payload: bytes) -> list[bytes]:
+        try:
+            received = stack.receive(payload, "apdu")
+        except DlmsError:
+            self.stats.malformed += 1
+            return []
+        pdu = received.acse
+        if not isinstance(pdu, AARQ):
+            self.stats.malformed += 1
+            return []
+        _, server_sap, client_sap, peer = key
+        aare, session = open_association(
+            meter=meter, meter_index=index, client_sap=client_sap, server_sap=server_sap, peer=peer,
+            pdu=pdu, frame=payload, max_pdu_size=self.max_pdu_size,
+        )  # fmt: skip
+        if session is None:
+            self.stats.associations_refused += 1
+        else:
+            self.stats.associations_opened += 1
+            self._remember(session)
+        return [_acse.encode(aare)]
+
+    def _release(self, key: SessionKey, payload: bytes) -> list[bytes]:
+        try:
+            received = stack.receive(payload, "apdu")
+        except DlmsError:
+            self.stats.malformed += 1
+            return []
+        if not isinstance(received.acse, RLRQ):
+            self.stats.malformed += 1
+            return []
+        session = self._sessions.pop(key, None)
+        if session is not None:
+            self.stats.associations_released += 1
+        return [_acse.encode(release(session, received.acse, payload))]
+
+    def _unassociated(self, payload: bytes) -> list[bytes]:
+        """A request outside any association: an exception-response when it
+        is a confirmed request (or a ciphered APDU, which we cannot read)."""
+        self.stats.unassociated += 1
+        if payload[0] in CIPHERED_TAGS:
+            return [A.encode(services.not_allowed())]
+        try:
+            request = A.decode(payload)
+        except DecodeError:
+            self.stats.malformed += 1
+            return []
+        if isinstance(request, _REQUEST_TYPES) and request.service_class == A.ServiceClass.CONFIRMED:
+            return [A.encode(services.not_allowed())]
+        return []
+
+    # -- xDLMS -----------------------------------------------------------------
+
+    async def _serve_in_session(self, session: Session, payload: bytes) -> list[bytes]:
+        framing: Framing | None = None
+        authenticated = False
+        if payload[0] in CIPHERED_TAGS:
+            opened = self._open(session, payload)
+            if isinstance(opened, list):
+                return opened
+            received, framing, authenticated = opened
+        else:
+            if session.policy.requests() or session.pre_established and session.meter.keys:
+                # the policy asks for protected requests: a plain one is refused unread
+                self.stats.security_failures += 1
+                return [A.encode(services.not_allowed())]
+            try:
+                received = stack.receive(payload, "apdu")
+            except DlmsError:
+                self.stats.malformed += 1
+                return [A.encode(services.not_allowed(ServiceError.OTHER_REASON))]
+        request = received.apdu
+        if request is None:
+            self.stats.malformed += 1
+            return []
+        if isinstance(request, A.GeneralBlockTransfer):
+            return await self._general_block(session, request, framing, authenticated)
+        reply = await services.serve(session, request, authenticated=authenticated)
+        out = [] if reply is None else shape(session, reply, framing, self.max_pdu_size)
+        self._rekey(session)
+        return out
+
+    def _open(self, session: Session, payload: bytes) -> tuple[stack.Received, Framing, bool] | list[bytes]:
+        """Verify and decipher a ciphered request: (received, framing,
+        authenticated), or the replies refusing it."""
+        meter = session.meter
+        ctx = session.context
+        if ctx is None and session.pre_established and meter.keys:
+            title = _frame_title(payload)
+            if title is None:
+                self.stats.security_failures += 1
+                return [A.encode(services.not_allowed(ServiceError.DECIPHERING_ERROR))]
+            ctx = meter.shared_context(title, session.policy)
+            session.client_title = title
+        if ctx is None:
+            self.stats.security_failures += 1
+            return [A.encode(services.not_allowed(ServiceError.DECIPHERING_ERROR))]
+        try:
+            received = stack.receive(payload, "apdu", security=ctx)
+        except stack.FrameReplayError as err:
+            self.stats.replays += 1
+            info = err.partial.security
+            if info is not None and info.security_control is not None and info.security_control & 0x40:
+                return []  # broadcast: dropped silently
+            return [A.encode(_counter_error(ctx, info))]
+        except stack.FrameSecurityError as err:
+            self.stats.security_failures += 1
+            info = err.partial.security
+            if info is not None and info.security_control is not None and info.security_control & 0x40:
+                return []
+            return [A.encode(services.not_allowed(ServiceError.DECIPHERING_ERROR))]
+        except stack.FrameError:
+            self.stats.malformed += 1
+            return [A.encode(services.not_allowed(ServiceError.OTHER_REASON))]
+        info = received.security
+        assert info is not None
+        if info.key_set == KeySet.UNICAST:
+            meter.received(info.invocation_counter)
+        sc = info.security_control or 0
+        framing = Framing(general=info.tag in (GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING), dedicated=info.key_set == KeySet.DEDICATED)
+        if session.context is None:
+            session.context = ctx
+        return received, framing, bool(sc & SC_AUTHENTICATION)
+
+    async def _general_block(
+        self, session: Session, block: A.GeneralBlockTransfer, framing: Framing | None, authenticated: bool
+    ) -> list[bytes]:
+        if not session.allows(Conformance.GENERAL_BLOCK_TRANSFER):
+            return [A.encode(services.not_supported())]
+        session.gbt_window = max(1, block.window)
+        if not block.block_data and session.gbt_out is not None:
+            return gbt_next(session, block.block_number_ack)
+        gathering = session.gbt_in
+        if block.block_number == 1:
+            gathering = session.gbt_in = IncomingBlocks("gbt", 0, 1, bytearray(block.block_data))
+        elif gathering is not None and block.block_number == gathering.block_number + 1:
+            gathering.block_number = block.block_number
+            gathering.data += block.block_data
+        else:
+            session.gbt_in = None
+            return []
+        session.gbt_received = block.block_number
+        if len(gathering.data) > services.MAX_BLOCKED_REQUEST:
+            session.gbt_in = None
+            return [A.encode(services.not_allowed(ServiceError.PDU_TOO_LONG))]
+        if not block.last_block:
+            if block.streaming:
+                return []
+            ack = A.GeneralBlockTransfer(b"", last_block=False, window=session.gbt_window, block_number=0,
+                                         block_number_ack=block.block_number)  # fmt: skip
+            return [A.encode(ack)]
+        whole = bytes(gathering.data)
+        session.gbt_in = None
+        if not whole:
+            return []
+        if whole[0] in (_AARQ_TAG, _RLRQ_TAG):
+            return [A.encode(services.not_supported())]
+        return await self._serve_in_session(session, whole)
+
+    def _rekey(self, session: Session) -> None:
+        """After a reply under the old keys: a key_transfer took effect."""
+        meter = session.meter
+        if session.keys_version == meter.keys_version:
+            return
+        session.keys_version = meter.keys_version
+        if session.context is not None and not session.pre_established:
+            keys = meter.keys
+            session.context.set_keys(ek=keys.ek, ak=keys.ak, bk=keys.bk, kek=keys.kek)
+        elif session.pre_established:
+            session.context = None
+
+    def limit(self, session: Session) -> int:
+        """The largest APDU the server sends in ``session``."""
+        return limit_of(session, self.max_pdu_size)
+
+
+def _pre_established_policy(meter: Meter, association: Any) -> SecurityPolicy:
+    policy = meter.policy(association)
+    if meter.keys and not policy.requests():
+        # global keys and no AARQ: only an authenticated request shows who sent it
+        policy |= SecurityPolicy.AUTHENTICATED_REQUEST
+    return policy
+
+
+def _frame_title(payload: bytes) -> bytes | None:
+    """The sender's system title of a general-glo/ded-ciphering APDU."""
+    if payload[0] in (GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING) and len(payload) >= 10 and payload[1] == 8:
+        return payload[2:10]
+    return None
+
+
+def _counter_error(ctx: Any, info: Any) -> A.ExceptionResponse:
+    """exception-response invocation-counter-error with the counter the
+    server expects next (the last one accepted, plus one)."""
+    expected = 0
+    title = ctx.peer_system_title
+    if info is not None and info.system_title is not None:
+        title = info.system_title
+    if title is not None and info is not None and info.key_set is not None:
+        last = ctx.counters.last_accepted(ctx.counter_scope("rx", title, info.key_set))
+        expected = 0 if last is None else min(last + 1, 0xFFFFFFFF)
+    return A.ExceptionResponse(
+        services.StateError.SERVICE_NOT_ALLOWED, ServiceError.INVOCATION_COUNTER_ERROR, invocation_counter=expected
+    )

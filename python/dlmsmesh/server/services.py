@@ -1,0 +1,347 @@
+"""GET, SET and ACTION in every variant, as one association runs them.
+
+:func:`serve` takes a decoded request APDU and gives the response APDU
+(never raises for anything a client sends).  Objects are found in the
+association's view and checked against its access rights by
+:mod:`dlmsmesh.cosem.dispatch`.  Long replies are cut into blocks by
+:mod:`dlmsmesh.server.replies`; this module answers the requests that walk
+through them (get-request-next, action-request-next-pblock) and gathers
+requests that arrive in blocks (set-request-with-(first-)datablock,
+action-request-with-(first-)pblock).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .. import apdu as A
+from .. import axdr
+from .._common.fail import Fail
+from .._common.length import read_length
+from ..apdu_model import (
+    ActionResult,
+    DataAccessResult,
+    ExceptionResponse,
+    ServiceError,
+    StateError,
+)
+from ..cosem import CURRENT_ASSOCIATION, dispatch
+from ..cosem.typespec import octets
+from ..errors import AuthenticationError, DecodeError
+from ..xdlms_initiate import Conformance
+from .associate import hls_pass3
+from .session import IncomingBlocks, Session
+
+__all__ = ["serve", "not_allowed", "not_supported", "MAX_BLOCKED_REQUEST"]
+
+log = logging.getLogger(__name__)
+
+#: the most raw data a request sent in blocks may gather (bounds what one
+#: association can make the server hold)
+MAX_BLOCKED_REQUEST = 1 << 20
+
+
+def not_allowed(error: ServiceError = ServiceError.OPERATION_NOT_POSSIBLE) -> ExceptionResponse:
+    return ExceptionResponse(StateError.SERVICE_NOT_ALLOWED, error)
+
+
+def not_supported() -> ExceptionResponse:
+    return ExceptionResponse(StateError.SERVICE_NOT_ALLOWED, ServiceError.SERVICE_NOT_SUPPORTED)
+
+
+_GET = (A.GetRequestNormal, A.GetRequestNext, A.GetRequestWithList)
+_SET = (
+    A.SetRequestNormal,
+    A.SetRequestWithFirstDatablock,
+    A.SetRequestWithDatablock,
+    A.SetRequestWithList,
+    A.SetRequestWithListAndFirstDatablock,
+)
+_ACTION = (
+    A.ActionRequestNormal,
+    A.ActionRequestNextPblock,
+    A.ActionRequestWithList,
+    A.ActionRequestWithFirstPblock,
+    A.ActionRequestWithListAndFirstPblock,
+    A.ActionRequestWithPblock,
+)
+
+
+def _needs(request: A.Apdu) -> Conformance:
+    """The conformance bits a request needs."""
+    if isinstance(request, _GET):
+        need = Conformance.GET
+        if isinstance(request, A.GetRequestWithList):
+            need |= Conformance.MULTIPLE_REFERENCES
+        if isinstance(request, A.GetRequestNext):
+            need |= Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ
+        return need
+    if isinstance(request, _SET):
+        need = Conformance.SET
+        if isinstance(request, (A.SetRequestWithList, A.SetRequestWithListAndFirstDatablock)):
+            need |= Conformance.MULTIPLE_REFERENCES
+        if isinstance(request, (A.SetRequestWithFirstDatablock, A.SetRequestWithDatablock, A.SetRequestWithListAndFirstDatablock)):
+            need |= Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE
+        return need
+    need = Conformance.ACTION
+    if isinstance(request, (A.ActionRequestWithList, A.ActionRequestWithListAndFirstPblock)):
+        need |= Conformance.MULTIPLE_REFERENCES
+    if isinstance(
+        request,
+        (A.ActionRequestNextPblock, A.ActionRequestWithFirstPblock, A.ActionRequestWithListAndFirstPblock, A.ActionRequestWithPblock),
+    ):
+        need |= Conformance.BLOCK_TRANSFER_WITH_ACTION
+    return need
+
+
+def _uses_selective_access(request: A.Apdu) -> bool:
+    descriptors: Any = ()
+    if isinstance(request, (A.GetRequestNormal, A.SetRequestNormal, A.SetRequestWithFirstDatablock)):
+        descriptors = (request.descriptor,)
+    elif isinstance(request, (A.GetRequestWithList, A.SetRequestWithList, A.SetRequestWithListAndFirstDatablock)):
+        descriptors = request.descriptors
+    return any(d.access is not None for d in descriptors)
+
+
+async def serve(session: Session, request: A.Apdu, *, authenticated: bool) -> A.Apdu | None:
+    """The response to one GET/SET/ACTION request (None: an unconfirmed one,
+    answered by nothing).  ``authenticated`` says the request arrived
+    authenticated (cipher with an authentication tag), which the
+    authenticated-* access modes ask for."""
+    if not isinstance(request, (*_GET, *_SET, *_ACTION)):
+        return ExceptionResponse(StateError.SERVICE_UNKNOWN, ServiceError.SERVICE_NOT_SUPPORTED)
+    if not session.allows(_needs(request)):
+        return not_supported()
+    if _uses_selective_access(request) and not session.allows(Conformance.SELECTIVE_ACCESS):
+        return not_supported()
+    if not session.authenticated:
+        # only pass 3 of HLS may run before the association is authenticated
+        if not _is_hls_reply(request):
+            return not_allowed()
+        return _hls_pass3(session, request)
+    objects = session.association.objects
+    rights = session.association.rights
+    reply: A.Apdu
+    if isinstance(request, A.GetRequestNormal):
+        result = await dispatch.get(objects, request.descriptor, rights, authenticated=authenticated)
+        session.outgoing = None
+        reply = A.GetResponseNormal(result, invoke_id=request.invoke_id, priority=request.priority)
+    elif isinstance(request, A.GetRequestWithList):
+        results = [await dispatch.get(objects, d, rights, authenticated=authenticated) for d in request.descriptors]
+        session.outgoing = None
+        reply = A.GetResponseWithList(tuple(results), invoke_id=request.invoke_id, priority=request.priority)
+    elif isinstance(request, A.GetRequestNext):
+        reply = _next_get_block(session, request)
+    elif isinstance(request, A.SetRequestNormal):
+        code = await dispatch.set(objects, request.descriptor, request.value, rights, authenticated=authenticated)
+        reply = A.SetResponseNormal(code, invoke_id=request.invoke_id, priority=request.priority)
+    elif isinstance(request, A.SetRequestWithList):
+        codes = [
+            await dispatch.set(objects, d, v, rights, authenticated=authenticated)
+            for d, v in zip(request.descriptors, request.values)
+        ]
+        reply = A.SetResponseWithList(tuple(codes), invoke_id=request.invoke_id, priority=request.priority)
+    elif isinstance(request, (A.SetRequestWithFirstDatablock, A.SetRequestWithListAndFirstDatablock, A.SetRequestWithDatablock)):
+        reply = await _set_block(session, request, authenticated)
+    elif isinstance(request, A.ActionRequestNormal):
+        acode, returned = await dispatch.action(objects, request.descriptor, request.parameters, rights, authenticated=authenticated)
+        session.outgoing = None
+        reply = A.ActionResponseNormal(acode, _return(acode, returned), invoke_id=request.invoke_id, priority=request.priority)
+    elif isinstance(request, A.ActionRequestWithList):
+        pairs: list[tuple[ActionResult, Any]] = []
+        for d, p in zip(request.descriptors, request.parameters):
+            acode, returned = await dispatch.action(objects, d, p, rights, authenticated=authenticated)
+            pairs.append((acode, _return(acode, returned)))
+        session.outgoing = None
+        reply = A.ActionResponseWithList(tuple(pairs), invoke_id=request.invoke_id, priority=request.priority)
+    elif isinstance(request, A.ActionRequestNextPblock):
+        reply = _next_action_block(session, request)
+    else:
+        reply = await _action_block(session, request, authenticated)
+    if getattr(request, "service_class", None) == A.ServiceClass.UNCONFIRMED:
+        return None
+    return reply
+
+
+def _is_hls_reply(request: A.Apdu) -> bool:
+    return (
+        isinstance(request, A.ActionRequestNormal)
+        and request.descriptor.class_id == 15
+        and request.descriptor.method_id == 1
+        and bytes(request.descriptor.instance_id) == bytes(CURRENT_ASSOCIATION)
+    )
+
+
+def _hls_pass3(session: Session, request: Any) -> A.Apdu:
+    iid = {"invoke_id": request.invoke_id, "priority": request.priority}
+    parameters = request.parameters
+    if not isinstance(parameters, bytes):
+        return A.ActionResponseNormal(ActionResult.TYPE_UNMATCHED, **iid)
+    try:
+        answer = hls_pass3(session, bytes(parameters))
+    except (AuthenticationError, DecodeError):
+        # the association stays unauthenticated: the client can only release
+        return A.ActionResponseNormal(ActionResult.READ_WRITE_DENIED, **iid)
+    return A.ActionResponseNormal(ActionResult.SUCCESS, octets(answer), **iid)
+
+
+def _return(code: ActionResult, returned: Any) -> Any:
+    # a return value goes with success only; a failure carries none
+    if code != ActionResult.SUCCESS or returned is None:
+        return None
+    return returned
+
+
+# ----------------------------------------------------------- GET in blocks
+
+
+def _next_get_block(session: Session, request: A.GetRequestNext) -> A.Apdu:
+    out = session.outgoing
+    if out is None or out.kind != "get":
+        return A.GetResponseWithDatablock(
+            True, request.block_number, DataAccessResult.NO_LONG_GET_IN_PROGRESS,
+            invoke_id=request.invoke_id, priority=request.priority,
+        )  # fmt: skip
+    if request.block_number != out.sent:
+        # the client acknowledges a block we did not send last: the transfer is lost
+        session.outgoing = None
+        return A.GetResponseWithDatablock(
+            True, request.block_number, DataAccessResult.LONG_GET_ABORTED,
+            invoke_id=request.invoke_id, priority=request.priority,
+        )  # fmt: skip
+    block = out.blocks[out.sent]
+    out.sent += 1
+    last = out.done
+    if last:
+        session.outgoing = None
+    return A.GetResponseWithDatablock(last, out.sent, block, invoke_id=request.invoke_id, priority=request.priority)
+
+
+def _next_action_block(session: Session, request: A.ActionRequestNextPblock) -> A.Apdu:
+    out = session.outgoing
+    if out is None or out.kind != "action" or request.block_number != out.sent:
+        session.outgoing = None
+        return A.ActionResponseNormal(ActionResult.NO_LONG_ACTION_IN_PROGRESS, invoke_id=request.invoke_id, priority=request.priority)
+    block = out.blocks[out.sent]
+    out.sent += 1
+    last = out.done
+    if last:
+        session.outgoing = None
+    return A.ActionResponseWithPblock(last, out.sent, block, invoke_id=request.invoke_id, priority=request.priority)
+
+
+# ---------------------------------------------------- SET and ACTION in blocks
+
+
+def _gather(session: Session, kind: str, request: Any, first: bool, descriptors: Any) -> IncomingBlocks | str:
+    """Add a block to the request being gathered; the gathered request, or
+    why the block is refused ("number", "none", "size")."""
+    if first:
+        if request.block_number != 1:
+            session.incoming = None
+            return "number"
+        session.incoming = IncomingBlocks(kind, request.invoke_id, 1, bytearray(request.raw_data), descriptors)
+    else:
+        gathering = session.incoming
+        if gathering is None or not gathering.kind.startswith(kind.split("-")[0]):
+            return "none"
+        if request.block_number != gathering.block_number + 1:
+            session.incoming = None
+            return "number"
+        gathering.block_number = request.block_number
+        gathering.data += request.raw_data
+    gathered = session.incoming
+    assert gathered is not None
+    if len(gathered.data) > MAX_BLOCKED_REQUEST:
+        session.incoming = None
+        return "size"
+    return gathered
+
+
+async def _set_block(session: Session, request: Any, authenticated: bool) -> A.Apdu:
+    first = not isinstance(request, A.SetRequestWithDatablock)
+    kind = "set-list" if isinstance(request, A.SetRequestWithListAndFirstDatablock) else "set"
+    descriptors: Any = None
+    if isinstance(request, A.SetRequestWithFirstDatablock):
+        descriptors = request.descriptor
+    elif isinstance(request, A.SetRequestWithListAndFirstDatablock):
+        descriptors = request.descriptors
+    gathered = _gather(session, "set" if kind == "set" else kind, request, first, descriptors)
+    iid = {"invoke_id": request.invoke_id, "priority": request.priority}
+    if isinstance(gathered, str):
+        code = {
+            "number": DataAccessResult.DATA_BLOCK_NUMBER_INVALID,
+            "none": DataAccessResult.NO_LONG_SET_IN_PROGRESS,
+            "size": DataAccessResult.LONG_SET_ABORTED,
+        }[gathered]
+        return A.SetResponseLastDatablock(code, request.block_number, **iid)
+    if not request.last_block:
+        return A.SetResponseDatablock(request.block_number, **iid)
+    session.incoming = None
+    objects, rights = session.association.objects, session.association.rights
+    if gathered.kind == "set":
+        try:
+            value = axdr.decode(bytes(gathered.data))
+        except DecodeError:
+            return A.SetResponseLastDatablock(DataAccessResult.TYPE_UNMATCHED, request.block_number, **iid)
+        code = await dispatch.set(objects, gathered.descriptors, value, rights, authenticated=authenticated)
+        return A.SetResponseLastDatablock(code, request.block_number, **iid)
+    values = _decode_list(bytes(gathered.data), len(gathered.descriptors))
+    if values is None:
+        codes = tuple(DataAccessResult.TYPE_UNMATCHED for _ in gathered.descriptors)
+    else:
+        codes = tuple(
+            [await dispatch.set(objects, d, v, rights, authenticated=authenticated) for d, v in zip(gathered.descriptors, values)]
+        )
+    return A.SetResponseLastDatablockWithList(codes, request.block_number, **iid)
+
+
+def _decode_list(data: bytes, count: int) -> list[Any] | None:
+    """``count`` values as a SEQUENCE OF Data carries them (a length, then each)."""
+    try:
+        n, p = read_length(data, 0, len(data))
+        if n != count:
+            return None
+        values = []
+        for _ in range(n):
+            value, p = axdr.decode_prefix(data, p)
+            values.append(value)
+    except (DecodeError, Fail):
+        return None
+    return values if p == len(data) else None
+
+
+async def _action_block(session: Session, request: Any, authenticated: bool) -> A.Apdu:
+    first = not isinstance(request, A.ActionRequestWithPblock)
+    kind = "action-list" if isinstance(request, A.ActionRequestWithListAndFirstPblock) else "action"
+    descriptors: Any = None
+    if isinstance(request, A.ActionRequestWithFirstPblock):
+        descriptors = request.descriptor
+    elif isinstance(request, A.ActionRequestWithListAndFirstPblock):
+        descriptors = request.descriptors
+    iid = {"invoke_id": request.invoke_id, "priority": request.priority}
+    gathered = _gather(session, kind, request, first, descriptors)
+    if isinstance(gathered, str):
+        code = ActionResult.NO_LONG_ACTION_IN_PROGRESS if gathered == "none" else ActionResult.LONG_ACTION_ABORTED
+        return A.ActionResponseNormal(code, **iid)
+    if not request.last_block:
+        return A.ActionResponseNextPblock(request.block_number, **iid)
+    session.incoming = None
+    objects, rights = session.association.objects, session.association.rights
+    if gathered.kind == "action":
+        try:
+            parameters = axdr.decode(bytes(gathered.data)) if gathered.data else None
+        except DecodeError:
+            return A.ActionResponseNormal(ActionResult.TYPE_UNMATCHED, **iid)
+        code, returned = await dispatch.action(objects, gathered.descriptors, parameters, rights, authenticated=authenticated)
+        return A.ActionResponseNormal(code, _return(code, returned), **iid)
+    values = _decode_list(bytes(gathered.data), len(gathered.descriptors))
+    pairs: list[tuple[ActionResult, Any]] = []
+    for i, d in enumerate(gathered.descriptors):
+        if values is None:
+            pairs.append((ActionResult.TYPE_UNMATCHED, None))
+            continue
+        code, returned = await dispatch.action(objects, d, values[i], rights, authenticated=authenticated)
+        pairs.append((code, _return(code, returned)))
+    return A.ActionResponseWithList(tuple(pairs), **iid)
