@@ -33,4 +33,20 @@ __all__ = [
     "AssociationError",
     "DlmsTimeout",
     "__version__",
+    "Server",
+    "Meter",
+    "MeterKeys",
 ]
+
+#: names of the layers above the codec, imported on first use (``import
+#: dlmsmesh`` stays light for a decoder that never serves)
+_LAZY = {"Server": "server", "Meter": "server", "MeterKeys": "server"}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dlmsmesh' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f".{module}", __name__), name)
