@@ -4,8 +4,9 @@ Every datagram is a wrapper PDU (IEC 62056-47 UDP wrapper): its destination
 host picks the meter (a meter with no ``address`` takes whatever no other
 meter claims), its destination wPort the logical device, its source wPort
 and source address the association.  One datagram is served by one task
-(at most ``max_tasks`` at once; more are dropped and counted, as a busy
-meter would); the datagrams of one association are served in arrival order.
+(at most ``max_tasks`` at once; beyond that datagrams wait in the
+transport's bounded queue); the datagrams of one association are served in
+arrival order.
 
 Nothing a peer sends makes the server raise: a datagram is answered (an
 AARE, an RLRE, a response, an exception-response) or dropped, and every
@@ -32,6 +33,7 @@ from ..errors import DecodeError, DlmsError, DlmsTimeout
 from ..security import KeySet, SecurityPolicy
 from ..security.tags import CIPHERED_TAGS, GENERAL_DED_CIPHERING, GENERAL_GLO_CIPHERING, SC_AUTHENTICATION
 from ..transport import Datagram, Incoming, TransportClosed
+from ..transport.interface import normalize_host
 from ..xdlms_initiate import Conformance
 from . import services
 from .associate import open_association, release
@@ -81,8 +83,6 @@ class ServerStats:
     associations_refused: int = 0
     associations_released: int = 0
     associations_expired: int = 0
-    #: dropped because ``max_tasks`` datagrams were being served already
-    busy: int = 0
     #: failures of the server itself (logged): a bug, always 0
     internal_errors: int = 0
 
@@ -135,7 +135,7 @@ class Server:
         """Host ``meter`` (at ``meter.address``, or as the default meter)."""
         if meter.system_title in self._by_title:
             raise ValueError(f"a meter with system title {meter.system_title.hex()} is here already")
-        host = meter.address
+        host = None if meter.address is None else normalize_host(meter.address)
         if host is None and self._default is not None:
             raise ValueError("two meters without an address: give each meter the address it answers at")
         if host is not None and host in self._by_address:
@@ -162,7 +162,7 @@ class Server:
         if meter.address is None:
             self._default = None
         else:
-            self._by_address.pop(meter.address, None)
+            self._by_address.pop(normalize_host(meter.address), None)
         for key in [k for k in self._sessions if k[0] == index]:
             del self._sessions[key]
         return meter
@@ -236,9 +236,9 @@ class Server:
                 return
             for incoming in batch:
                 if len(self._tasks) >= self.max_tasks:
-                    self.stats.received += 1
-                    self.stats.busy += 1
-                    continue
+                    # back-pressure: datagrams wait in the transport's bounded
+                    # queue (which drops and counts beyond its size)
+                    await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
                 task = asyncio.get_running_loop().create_task(self._serve_one(incoming))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
