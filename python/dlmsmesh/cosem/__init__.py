@@ -8,10 +8,17 @@ obj.action(method_id, parameters)`` after asking the association's
 :class:`AccessRights` (``check_get``/``check_set``/``check_action``);
 :mod:`dlmsmesh.cosem.dispatch` does the three steps (find the object in an
 :class:`ObjectList`, check, call) for one request descriptor.
+
+``Obis`` and the request descriptors (``AttributeDescriptor``,
+``MethodDescriptor``, ``SelectiveAccess``, ``CaptureObject``) are re-exported
+here; they are defined in :mod:`dlmsmesh.types` and :mod:`dlmsmesh.apdu_model`
+because the codec layers below this package use them too.
 """
 
 from __future__ import annotations
 
+from ..apdu_model import AttributeDescriptor, CaptureObject, MethodDescriptor, SelectiveAccess
+from ..types import Obis
 from . import dispatch
 from .access import AccessRights, AttributeAccess, MethodAccess
 from .association import CURRENT_ASSOCIATION, AssociationLN, AssociationStatus, context_name, mechanism_name
@@ -43,6 +50,11 @@ from .template import Binder, MeterTemplate
 from .typespec import ANY, DATE_TIME, SIMPLE, ArrayOf, Is, Octets, OneOf, StructureOf, TypeMismatch, TypeSpec
 
 __all__ = [
+    "Obis",
+    "AttributeDescriptor",
+    "MethodDescriptor",
+    "CaptureObject",
+    "SelectiveAccess",
     "dispatch",
     "AccessRights",
     "AttributeAccess",
