@@ -45,7 +45,15 @@ from .push import MessageType, PushSender, PushSetup, TransportService
 from .registers import Data, ExtendedRegister, Register, Unit, invocation_counter, utc_now
 from .sap import SAP_ASSIGNMENT, SapAssignment
 from .script import ScriptAction, ScriptTable, action_spec
-from .security_setup import SecurityPolicyV0, SecuritySetup, SecuritySetupV0
+from .security_setup import (
+    CertificateEntity,
+    CertificateType,
+    SecurityPolicyV0,
+    SecuritySetup,
+    SecuritySetupV0,
+    certificate_type,
+    system_title_subject,
+)
 from .template import Binder, MeterTemplate
 from .typespec import ANY, DATE_TIME, SIMPLE, ArrayOf, Is, Octets, OneOf, StructureOf, TypeMismatch, TypeSpec
 
@@ -83,6 +91,10 @@ __all__ = [
     "SecuritySetup",
     "SecuritySetupV0",
     "SecurityPolicyV0",
+    "CertificateEntity",
+    "CertificateType",
+    "certificate_type",
+    "system_title_subject",
     "TcpUdpSetup",
     "Ipv6Setup",
     "AddressConfigMode",
