@@ -41,7 +41,17 @@ from .demand import DemandRegister
 from .meter_set import MeterObjects, default_meter, logical_device_name
 from .network import AddressConfigMode, Ipv6AddressType, Ipv6Setup, TcpUdpSetup
 from .profile import CAPTURE_OBJECT, GeneratedRows, ProfileGeneric
-from .push import MessageType, PushSender, PushSetup, TransportService
+from .push import (
+    MessageType,
+    PushOperationMethod,
+    PushSender,
+    PushSetup,
+    PushSetupV1,
+    PushSetupV2,
+    Restriction,
+    RestrictionType,
+    TransportService,
+)
 from .registers import Data, ExtendedRegister, Register, Unit, invocation_counter, utc_now
 from .sap import SAP_ASSIGNMENT, SapAssignment
 from .script import ScriptAction, ScriptTable, action_spec
@@ -100,6 +110,11 @@ __all__ = [
     "AddressConfigMode",
     "Ipv6AddressType",
     "PushSetup",
+    "PushSetupV1",
+    "PushSetupV2",
+    "PushOperationMethod",
+    "Restriction",
+    "RestrictionType",
     "PushSender",
     "TransportService",
     "MessageType",
