@@ -174,7 +174,7 @@ def test_key_pair_request_certificate_round_trip(suite: int) -> None:
     exported = run(setup.action(7, by_entity(0, 0, SERVER_TITLE)))
     assert exported == (ActionResult.SUCCESS, der(cert))
     # by serial: DER INTEGER or bare octets, issuer as DER Name or RFC 4514 text
-    for number in (serial, cert.serial_number.to_bytes(2, "big")):
+    for number in (serial, cert.serial_number.to_bytes(2, "big"), str(cert.serial_number).encode()):
         for issuer in (ca.name.public_bytes(), ca.name.rfc4514_string().encode()):
             assert run(setup.action(7, by_serial(number, issuer))) == (ActionResult.SUCCESS, der(cert))
     assert run(setup.action(8, by_serial(serial, ca.name.public_bytes()))) == (ActionResult.SUCCESS, None)
@@ -223,6 +223,10 @@ def test_suite_0_has_no_key_pairs_or_certificates() -> None:
     assert run(setup.get(6)) == []
     with pytest.raises(ValueError):
         setup_for(0, key_pairs={CertificateType.DIGITAL_SIGNATURE: ec.generate_private_key(ec.SECP256R1())})
+    with pytest.raises(ValueError):
+        setup_for(0, certificates=[client])
+    with pytest.raises(ValueError):
+        setup_for(2, key_pairs={CertificateType.DIGITAL_SIGNATURE: ec.generate_private_key(ec.SECP256R1())})
 
 
 def test_import_refuses_bad_certificates() -> None:

@@ -31,8 +31,9 @@ them); the points below are UNVERIFIED against the Blue Book:
 * export/remove_certificate's parameter = {identification_type enum,
   {certificate_entity, certificate_type, system_title} (0, by entity) or
   {serial_number, issuer} (1, by serial)}; a serial number is accepted as a
-  DER INTEGER or as bare big-endian octets, an issuer as its DER Name or
-  its RFC 4514 text.
+  DER INTEGER, as bare big-endian octets or as decimal text (what
+  gurux-dlms's removeCertificateBySerial sends), an issuer as its DER Name
+  or its RFC 4514 text.
 * generate_certificate_request returns a PKCS #10 request (DER) whose
   subject is ``CN=<server system title in upper-case hex>``, signed with the
   key pair itself, asking for the key usage of its type.
@@ -255,11 +256,15 @@ def _der_integer(value: int) -> bytes:
     return bytes([0x02, len(body)]) + body if len(body) < 0x80 else bytes([0x02, 0x81, len(body)]) + body
 
 
-def _serial_of(data: bytes) -> int:
-    """A serial number given as a DER INTEGER or as bare big-endian octets."""
+def _serials_of(data: bytes) -> set[int]:
+    """The serial numbers ``data`` may give: a DER INTEGER (Gurux.DLMS.Net),
+    bare big-endian octets, or decimal text (gurux-dlms's remove by serial)."""
+    candidates = {int.from_bytes(data, "big")}
     if len(data) >= 3 and data[0] == 0x02 and data[1] == len(data) - 2:
-        return int.from_bytes(data[2:], "big", signed=True)
-    return int.from_bytes(data, "big")
+        candidates.add(int.from_bytes(data[2:], "big", signed=True))
+    if data.isdigit():
+        candidates.add(int(data))
+    return candidates
 
 
 def _issuer_matches(cert: x509.Certificate, issuer: bytes) -> bool:
@@ -322,7 +327,10 @@ class SecuritySetup(_SecuritySetupBase):
         for kind, key in (key_pairs or {}).items():
             self._set_key_pair(CertificateType(kind), key)
         for cert in certificates:
-            self._import(cert)
+            try:
+                self._import(cert)
+            except ActionError as exc:
+                raise ValueError(f"certificate {cert.serial_number}: {exc}") from None
 
     def _valid_policy(self, value: int) -> int:
         if value & ~0xFC or not 0 <= value <= 0xFF:
@@ -445,9 +453,9 @@ class SecuritySetup(_SecuritySetupBase):
                     found = None
             elif int(kind) == 1:
                 serial, issuer = _BY_SERIAL.check(identification)
-                number = _serial_of(bytes(serial))
+                numbers = _serials_of(bytes(serial))
                 found = next(
-                    (c for c in self._certificates if c.serial_number == number and _issuer_matches(c, bytes(issuer))),
+                    (c for c in self._certificates if c.serial_number in numbers and _issuer_matches(c, bytes(issuer))),
                     None,
                 )
             else:
