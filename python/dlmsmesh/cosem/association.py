@@ -105,8 +105,6 @@ class AssociationStatus(enum.IntEnum):
     ASSOCIATED = 2
 
 
-
-
 class AssociationLN(CosemObject):
     """Association LN (class 15, version 2).
 

@@ -128,9 +128,7 @@ _DATE = OneOf(DATE_TIME, Is(DateTime))
 #: an entry number: long-unsigned as gurux-dlms writes it, or double-long-unsigned
 _ENTRY = OneOf(Is(LongUnsigned), Is(DoubleLongUnsigned))
 #: restriction_element {restriction_type, restriction_value}
-_RESTRICTION = StructureOf(
-    Enum, OneOf(Is(NullData), StructureOf(_DATE, _DATE), StructureOf(_ENTRY, _ENTRY))
-)
+_RESTRICTION = StructureOf(Enum, OneOf(Is(NullData), StructureOf(_DATE, _DATE), StructureOf(_ENTRY, _ENTRY)))
 _ELEMENT_V1 = StructureOf(LongUnsigned, Octets(6), Integer, LongUnsigned, _RESTRICTION)
 _ELEMENT_V2 = StructureOf(LongUnsigned, Octets(6), Integer, LongUnsigned, _RESTRICTION, ArrayOf(CAPTURE_OBJECT))
 #: push_protection_parameters element: {protection_type, protection_options}
@@ -170,9 +168,10 @@ class Restriction:
             return cls()
         dates = isinstance(bounds, Structure) and isinstance(bounds[0], (OctetString, DateTime))
         if not isinstance(bounds, Structure) or dates != (restriction is RestrictionType.BY_DATE):
-            raise DataAccessError(DataAccessResult.TYPE_UNMATCHED, f"a {restriction.name} restriction with other bounds")
+            raise DataAccessError(
+                DataAccessResult.TYPE_UNMATCHED, f"a {restriction.name} restriction with other bounds"
+            )
         return cls(restriction, bounds[0], bounds[1])
-
 
 
 def _cod(definition: CaptureObject) -> Structure:

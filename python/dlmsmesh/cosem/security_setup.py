@@ -108,8 +108,6 @@ class SecurityPolicyV0(enum.IntEnum):
     AUTHENTICATED_ENCRYPTED = 3
 
 
-
-
 class _SecuritySetupBase(CosemObject):
     class_id = 64
 
@@ -400,7 +398,9 @@ class SecuritySetup(_SecuritySetupBase):
         curve = self._curve()
         key = cert.public_key()
         if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != curve.name:
-            raise ActionError(ActionResult.OTHER_REASON, f"suite {int(self.suite)} certificates carry {curve.name} keys")
+            raise ActionError(
+                ActionResult.OTHER_REASON, f"suite {int(self.suite)} certificates carry {curve.name} keys"
+            )
         entity = self.certificate_entity(cert)
         kind = certificate_type(cert)
         if kind is CertificateType.OTHER and entity is not CertificateEntity.CERTIFICATION_AUTHORITY:
@@ -415,9 +415,7 @@ class SecuritySetup(_SecuritySetupBase):
             for old in self._certificates
             if not (old.serial_number == cert.serial_number and old.issuer == cert.issuer)
             and not (
-                self.certificate_entity(old) == entity
-                and certificate_type(old) == kind
-                and old.subject == cert.subject
+                self.certificate_entity(old) == entity and certificate_type(old) == kind and old.subject == cert.subject
             )
         )
         self._certificates = (*kept, cert)
@@ -507,11 +505,15 @@ class SecuritySetup(_SecuritySetupBase):
                 raise ActionError(ActionResult.OTHER_REASON, f"key_data is {4 * size} octets in this suite")
             point, signature = data[: 2 * size], data[2 * size :]
             if not verify_raw(client_key, bytes([kind]) + point, signature):
-                raise ActionError(ActionResult.OTHER_REASON, "the client's ephemeral key is not signed by its certificate")
+                raise ActionError(
+                    ActionResult.OTHER_REASON, "the client's ephemeral key is not signed by its certificate"
+                )
             try:
                 peer = ec.EllipticCurvePublicKey.from_encoded_point(curve, b"\x04" + point)
             except ValueError:
-                raise ActionError(ActionResult.OTHER_REASON, "the client's ephemeral key is no point of the curve") from None
+                raise ActionError(
+                    ActionResult.OTHER_REASON, "the client's ephemeral key is no point of the curve"
+                ) from None
             ephemeral = ec.generate_private_key(curve)
             shared = ephemeral.exchange(ec.ECDH(), peer)
             digest = hashes.Hash(hash_cls())
