@@ -9,7 +9,6 @@ took, for the issue note.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import gc
 import time
