@@ -188,11 +188,19 @@ class GuruxUdpClient:
         # transport.md §2 rule 6: the answer comes from where the request went
         if tuple(peer[:2]) != tuple(self.server[:2]):
             raise PeerError(f"reply from {peer[:2]}, request went to {self.server[:2]}")
-        version, _, _, length = wrapper_header(payload)
+        version, source, destination, length = wrapper_header(payload)
         if version != WRAPPER_VERSION:
             raise PeerError(f"wrapper version {version:#06x}")
+        # gurux itself would take a reply with other wPorts for a notification and wait on: say why instead
+        expected = (self.client.serverAddress, self.client.clientAddress)
+        if (source, destination) != expected:
+            raise PeerError(
+                f"reply wPorts {source}->{destination}, not the request's swapped {expected[0]}->{expected[1]}"
+            )
         if length != len(payload) - WRAPPER_HEADER_LEN:
-            raise PeerError(f"wrapper length {length} but {len(payload) - WRAPPER_HEADER_LEN} APDU bytes: one WPDU per datagram")
+            raise PeerError(
+                f"wrapper length {length} but {len(payload) - WRAPPER_HEADER_LEN} APDU bytes: one WPDU per datagram"
+            )
         return payload
 
     # -- request/response through gurux --------------------------------

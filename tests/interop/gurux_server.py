@@ -53,6 +53,7 @@ from gurux_dlms.enums import (
     AccessMode,
     AssociationResult,
     Authentication,
+    Conformance,
     InterfaceType,
     MethodAccessMode,
     ObjectType,
@@ -62,7 +63,6 @@ from gurux_dlms.enums import (
 )
 from gurux_dlms.GXDLMSLongTransaction import GXDLMSLongTransaction
 from gurux_dlms.GXSecure import GXSecure
-from gurux_dlms.objects.enums import AssociationStatus
 from gurux_dlms.objects import (
     GXDLMSAssociationLogicalName,
     GXDLMSCaptureObject,
@@ -71,6 +71,7 @@ from gurux_dlms.objects import (
     GXDLMSProfileGeneric,
     GXDLMSRegister,
 )
+from gurux_dlms.objects.enums import AssociationStatus
 from gurux_dlms.secure import GXDLMSSecureServer
 
 WRAPPER_HEADER_LEN = 8
@@ -109,6 +110,7 @@ class MeterConfig:
     energy: int = 123456
     energy_scaler: int = -3
     rows: int = 400
+    general_block_transfer: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -158,6 +160,8 @@ class GuruxMeter(GXDLMSSecureServer):
         cipher.authenticationKey = bytearray(config.authentication_key)
         self.settings.cipher = cipher
         self.settings.maxServerPDUSize = config.max_pdu_size
+        if config.general_block_transfer:
+            self.conformance |= Conformance.GENERAL_BLOCK_TRANSFER
         # the next-data-block handler reads this misspelt name
         self.settings.gbtWndowSize = self.settings.gbtWindowSize
         self._transaction: Any = None
@@ -370,7 +374,9 @@ class GuruxMeter(GXDLMSSecureServer):
         ok = settings.authentication == Authentication.HIGH_GMAC and len(proof) == 17
         if ok:
             ic = int.from_bytes(proof[1:5], "big")
-            expected = GXSecure.secure(settings, settings.cipher, ic, settings.stoCChallenge, settings.sourceSystemTitle)
+            expected = GXSecure.secure(
+                settings, settings.cipher, ic, settings.stoCChallenge, settings.sourceSystemTitle
+            )
             ok = bytes(expected) == proof
         self.events.append(("hls-pass3", ok))
         if not ok:
@@ -378,7 +384,11 @@ class GuruxMeter(GXDLMSSecureServer):
             return bytes([0xC7, 0x01, invoke_id, 250, 0x00])
         answer = bytes(
             GXSecure.secure(
-                settings, settings.cipher, settings.cipher.invocationCounter, settings.ctoSChallenge, settings.cipher.systemTitle
+                settings,
+                settings.cipher,
+                settings.cipher.invocationCounter,
+                settings.ctoSChallenge,
+                settings.cipher.systemTitle,
             )
         )
         settings.cipher.invocationCounter += 1
