@@ -44,7 +44,7 @@ TX = "tx"
 RX = "rx"
 WRAPPER_HEADER_LEN = 8
 WRAPPER_VERSION = 1
-# mesh-profile.md §10: 1280-byte IPv6 MTU less the IPv6, UDP and wrapper headers
+# the profile's APDU budget: the 1280-byte IPv6 minimum MTU (RFC 8200) less the IPv6, UDP and wrapper headers
 MESH_MAX_PDU = 1224
 
 
@@ -185,7 +185,7 @@ class GuruxUdpClient:
         except TimeoutError as exc:  # socket.timeout is TimeoutError since 3.10
             raise PeerError(f"no datagram from {self.server} within {self.timeout} s") from exc
         self.datagrams.append(Datagram(RX, payload, tuple(peer)))
-        # transport.md §2 rule 6: the answer comes from where the request went
+        # UDP wrapper (IEC 62056-4-7): the answer comes from where the request went
         if tuple(peer[:2]) != tuple(self.server[:2]):
             raise PeerError(f"reply from {peer[:2]}, request went to {self.server[:2]}")
         version, source, destination, length = wrapper_header(payload)

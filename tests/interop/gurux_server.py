@@ -372,13 +372,13 @@ class GuruxMeter(GXDLMSSecureServer):
         invoke_id = apdu[2]
         proof = apdu[_HLS_PASS3_LEN + 2 :]  # after the octet-string tag and length
         ok = settings.authentication == Authentication.HIGH_GMAC and len(proof) == 17
+        ic = int.from_bytes(proof[1:5], "big") if ok else -1
         if ok:
-            ic = int.from_bytes(proof[1:5], "big")
             expected = GXSecure.secure(
                 settings, settings.cipher, ic, settings.stoCChallenge, settings.sourceSystemTitle
             )
             ok = bytes(expected) == proof
-        self.events.append(("hls-pass3", ok))
+        self.events.append(("hls-pass3", (ok, ic)))
         if not ok:
             self.association.associationStatus = AssociationStatus.NON_ASSOCIATED
             return bytes([0xC7, 0x01, invoke_id, 250, 0x00])

@@ -151,6 +151,24 @@ def test_public_client_no_security_reads_everything_and_the_profile_in_blocks() 
     assert ("connected", PUBLIC_CLIENT) in meter.events
 
 
+def test_ipv6_loopback() -> None:
+    try:
+        probe = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        probe.bind(("::1", 0))
+        probe.close()
+    except OSError:
+        pytest.skip("no IPv6 loopback on this host")
+    with (
+        serving(MeterConfig(), host="::1") as (_meter, (host, port)),
+        GuruxUdpClient(host, port, client_address=PUBLIC_CLIENT) as client,
+    ):
+        client.associate()
+        assert bytes(client.read(GXDLMSData(LDN_LN), 2)) == MeterConfig().logical_device_name
+        client.release()
+        assert client.local_address[0] == "::1"
+        assert {d.peer[0] for d in client.datagrams} == {"::1"}
+
+
 def test_management_client_lls() -> None:
     config = MeterConfig(authentication=Authentication.LOW, password=PASSWORD, rows=200)
     with (
@@ -229,7 +247,11 @@ def test_management_client_hls_gmac_with_authenticated_encryption() -> None:
         assert pass3[0] == GLO_ACTION_REQUEST
         assert pass3[2:7].hex() == "3000000003"
         assert _apdus(client, RX)[1][0] == GLO_ACTION_RESPONSE
-        assert ("hls-pass3", True) in meter.events
+        # f(StoC) = 10 | IC 2 | GMAC: the proof carries IC 2, the envelope around it IC 3
+        assert ("hls-pass3", (True, 2)) in meter.events
+        aare = _apdus(client, RX)[0]
+        assert bytes.fromhex("a305a10302010e") in aare  # accepted, authentication-required
+        assert bytes.fromhex("a40a0408") + config.system_title in aare
         assert bytes(client.client.sourceSystemTitle) == config.system_title  # from the AARE's responding-AP-title
 
         client.clear_capture()
