@@ -31,7 +31,14 @@ from ..acse_pdu import AARQ, RLRQ
 from ..apdu_model import ServiceError
 from ..errors import DecodeError, DlmsError, DlmsTimeout
 from ..security import KeySet, SecurityPolicy
-from ..security.tags import CIPHERED_TAGS, GENERAL_DED_CIPHERING, GENERAL_GLO_CIPHERING, SC_AUTHENTICATION
+from ..security.tags import (
+    CIPHERED_TAGS,
+    GENERAL_DED_CIPHERING,
+    GENERAL_GLO_CIPHERING,
+    SC_AUTHENTICATION,
+    SERVICE_TAGS,
+    FrameKind,
+)
 from ..transport import Datagram, Incoming, TransportClosed
 from ..transport.interface import normalize_host
 from ..xdlms_initiate import Conformance
@@ -540,8 +547,14 @@ def _counter_error(ctx: Any, info: Any) -> A.ExceptionResponse:
     title = ctx.peer_system_title
     if info is not None and info.system_title is not None:
         title = info.system_title
-    if title is not None and info is not None and info.key_set is not None:
-        last = ctx.counters.last_accepted(ctx.counter_scope("rx", title, info.key_set))
+    if title is not None and info is not None:
+        key_set = info.key_set
+        if key_set is None:  # the header of a refused frame: its key set from tag and control byte
+            kind = SERVICE_TAGS.get(info.tag, (None, 0))[0]
+            dedicated = info.tag == GENERAL_DED_CIPHERING or kind == FrameKind.SERVICE_DED
+            broadcast = bool((info.security_control or 0) & 0x40)
+            key_set = KeySet.DEDICATED if dedicated else KeySet.BROADCAST if broadcast else KeySet.UNICAST
+        last = ctx.counters.last_accepted(ctx.counter_scope("rx", title, key_set))
         expected = 0 if last is None else min(last + 1, 0xFFFFFFFF)
     return A.ExceptionResponse(
         services.StateError.SERVICE_NOT_ALLOWED, ServiceError.INVOCATION_COUNTER_ERROR, invocation_counter=expected
