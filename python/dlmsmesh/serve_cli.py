@@ -305,13 +305,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     # and override the --config file
     p.add_argument("--host", metavar="H", help=f"the address to bind (default {DEFAULT_HOST}; :: or ::1 for IPv6)")
     p.add_argument("--port", metavar="P", help=f"the UDP port (default {DEFAULT_PORT}; 0: any free port, printed)")
-    p.add_argument(
-        "--auth", choices=AUTHENTICATIONS, help="the management client's authentication (default none)"
-    )
+    p.add_argument("--auth", choices=AUTHENTICATIONS, help="the management client's authentication (default none)")
     p.add_argument("--password", metavar="PW", help="the LLS password (needed by --auth lls)")
-    p.add_argument(
-        "--security", choices=SECURITIES, help="the management client's security policy (default none)"
-    )
+    p.add_argument("--security", choices=SECURITIES, help="the management client's security policy (default none)")
     p.add_argument("--ek", metavar="HEX", help="global unicast encryption key, 16 bytes (default: random)")
     p.add_argument("--ak", metavar="HEX", help="authentication key, 16 bytes (default: random)")
     p.add_argument(
@@ -356,13 +352,15 @@ def build_meter(config: ServeConfig, port: int) -> Meter:
     from .server import Meter, MeterKeys
 
     host = ipaddress.ip_address(config.host.partition("%")[0])
-    addresses = [host] if host.version == 6 and not host.is_unspecified else None
+    # the registration push announces the address served at; a wildcard or
+    # IPv4 bind leaves the meter its link-local address
+    addresses = [host] if isinstance(host, ipaddress.IPv6Address) and not host.is_unspecified else None
     objects = default_meter(
         config.system_title,
         authentication=config.auth,
         secret=(config.password or "").encode("utf-8"),
         policy=int(policy_of(config.security)),
-        addresses=addresses,  # type: ignore[arg-type]
+        addresses=addresses,
         port=port,
     )
     keys = MeterKeys(ek=config.ek, ak=config.ak) if config.needs_keys else None
@@ -393,8 +391,13 @@ def describe(config: ServeConfig, meter: Meter, host: str, port: int) -> dict[st
         if meter.keys and not policy.requests():
             policy |= SecurityPolicy.AUTHENTICATED_REQUEST
         clients.append(
-            {"sap": sap, "name": "pre-established", "authentication": "none", "security": _security_name(policy),
-             "application_context": None}  # fmt: skip
+            {
+                "sap": sap,
+                "name": "pre-established",
+                "authentication": "none",
+                "security": _security_name(policy),
+                "application_context": None,
+            }  # fmt: skip
         )
     keys = None
     if meter.keys:
@@ -455,7 +458,7 @@ async def _serve(config: ServeConfig, seconds: float | None, as_json: bool) -> N
         sys.stdout.flush()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        handled: list[int] = []
+        handled: list[signal.Signals] = []
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 loop.add_signal_handler(sig, stop.set)
