@@ -138,11 +138,14 @@ def _hex(size: int) -> Callable[[Any, str], bytes]:
 
 
 def _port(value: Any, where: str) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 0xFFFF:
         raise ServeError(f"{where}: expected a port number 0..65535, got {value!r}")
     return value
+
+
+def _port_flag(value: str, where: str) -> int:
+    # a flag is text; in a file a port is a number, as TOML and JSON can say
+    return _port(int(value) if value.strip().isdigit() else value, where)
 
 
 def _host(value: Any, where: str) -> str:
@@ -253,7 +256,7 @@ def resolve(args: argparse.Namespace) -> ServeConfig:
         given = getattr(args, key)
         if given is not None:
             flag = "--" + key.replace("_", "-")
-            values[key] = _PARSERS[key](given, flag)
+            values[key] = (_port_flag if key == "port" else _PARSERS[key])(given, flag)
             sources[key] = flag
     return ServeConfig(**values, sources=sources).check()
 
