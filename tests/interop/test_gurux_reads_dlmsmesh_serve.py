@@ -30,7 +30,8 @@ pytest.importorskip("gurux_dlms")
 from gurux_dlms.enums import Authentication, ObjectType, Security, Unit  # noqa: E402
 from gurux_dlms.objects import GXDLMSClock, GXDLMSData, GXDLMSProfileGeneric, GXDLMSRegister  # noqa: E402
 
-from dlmsmesh.cosem import PROFILE_DAYS, logical_device_name  # noqa: E402
+from dlmsmesh.cosem import logical_device_name  # noqa: E402
+from dlmsmesh.cosem.meter_set import PROFILE_DAYS  # noqa: E402
 
 from .dlmsmesh_meter import serve  # noqa: E402
 from .gurux_client import RX, TX, GuruxUdpClient, wrapper_header  # noqa: E402
