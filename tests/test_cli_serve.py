@@ -19,6 +19,7 @@ import os
 import queue
 import re
 import secrets
+import shlex
 import signal
 import socket
 import subprocess
@@ -43,10 +44,10 @@ from dlmsmesh.acse_pdu import (
     AssociationResult,
     Mechanism,
 )
-from dlmsmesh.apdu_model import ActionResult, AttributeDescriptor, MethodDescriptor
+from dlmsmesh.apdu_model import ActionResult, AttributeDescriptor, DataAccessResult, MethodDescriptor
 from dlmsmesh.cli import build_parser
 from dlmsmesh.security import Role, SecurityContext, SecurityPolicy
-from dlmsmesh.types import DateTime, Enum, Integer, OctetString, Structure
+from dlmsmesh.types import DateTime, DoubleLongUnsigned, Enum, Integer, OctetString, Structure
 from dlmsmesh.xdlms_initiate import (
     Conformance,
     InitiateRequest,
@@ -275,8 +276,8 @@ def test_the_public_client_cannot_read_security_setup() -> None:
     # the public client's view holds what reads the meter, not its configuration
     with serve() as served, Peer(served.port, 16) as peer:
         peer.associate(_plain_aarq())
-        result = peer.get(AttributeDescriptor(64, "0.0.43.0.0.255", 2))
-        assert not isinstance(result, (Structure, Integer, Enum, OctetString)), result
+        assert peer.get(AttributeDescriptor(64, "0.0.43.0.0.255", 2)) == DataAccessResult.OBJECT_UNDEFINED
+        assert isinstance(peer.get(AttributeDescriptor(3, "1.0.1.8.0.255", 2)), DoubleLongUnsigned)
 
 
 def test_management_client_with_lls_reads_the_scaler_unit() -> None:
@@ -673,6 +674,50 @@ def test_help_says_what_the_emulator_is_and_its_defaults() -> None:
 def test_the_top_level_help_lists_serve() -> None:
     proc = subprocess.run([sys.executable, "-m", "dlmsmesh", "--help"], capture_output=True, text=True, timeout=WAIT)
     assert re.search(r"\n +serve +run an emulated meter on UDP \(a test emulator\)\n", proc.stdout)
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.index(heading + "\n")
+    end = text.find("\n## ", start + len(heading))
+    return text[start : end if end >= 0 else len(text)]
+
+
+def _with_free_port(command: str) -> list[str]:
+    """A documented command line, on any free port and stopping at once."""
+    args = shlex.split(command.partition("#")[0])
+    assert args[:2] == ["dlmsmesh", "serve"], command
+    args = args[2:]
+    if "--port" in args:
+        del args[args.index("--port") : args.index("--port") + 2]
+    return [*args, "--port", "0", "--seconds", "0"]
+
+
+def test_the_readme_serve_commands_run() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    body = _section(readme, "## Run a meter emulator")
+    commands = [line for line in re.findall(r"```sh\n(.*?)```", body, re.S)[0].splitlines() if line.strip()]
+    assert len(commands) == 3
+    for command in commands:
+        proc = _run(*_with_free_port(command))
+        assert proc.returncode == 0 and proc.stderr == "", (command, proc.stderr)
+        first = proc.stdout.splitlines()[0]
+        assert first.startswith("{") if "--json" in command else first.startswith("dlmsmesh serve: a test meter")
+
+
+def test_the_documented_start_up_block_is_what_serve_prints() -> None:
+    docs = _section((ROOT / "docs" / "cli.md").read_text(encoding="utf-8"), "## serve")
+    shown = re.search(r"```sh\n\$ (dlmsmesh serve --config .*?)\n(.*?)\n\^C\n(.*?)\n```", docs, re.S)
+    assert shown is not None
+    command, block = shown.group(1), shown.group(2).splitlines()
+    proc = _run(*_with_free_port(command))
+    assert proc.returncode == 0, proc.stderr
+    printed = proc.stdout.splitlines()
+    port = re.fullmatch(r"address +udp 127\.0\.0\.1 port (\d+)", printed[3]).group(1)  # type: ignore[union-attr]
+    assert printed[:-2] == [line.replace("port 61616", f"port {port}") for line in block[:-1]]
+    assert (
+        block[-1] == "serving until Ctrl-C or SIGTERM" and printed[-2] == "serving for 0 s or until Ctrl-C or SIGTERM"
+    )
+    assert re.fullmatch(r"stopped: \d+ datagrams received, \d+ answered", shown.group(3))
 
 
 def test_docs_and_readme_show_the_serve_command() -> None:

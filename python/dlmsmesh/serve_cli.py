@@ -450,33 +450,35 @@ async def _serve(config: ServeConfig, seconds: float | None, as_json: bool) -> N
         transport = await UdpTransport.open(config.host, config.port)
     except TransportError as exc:
         raise ServeError(str(exc)) from None
-    host, port = transport.local_address
+    port = transport.local_address.port
     server = Server(transport)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
     try:
-        meter = server.add_meter(build_meter(config, port))
-        await server.start()
-        info = describe(config, meter, config.host, port)
-        out = json.dumps(info) + "\n" if as_json else _text_block(info, seconds)
-        sys.stdout.write(out)
-        sys.stdout.flush()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        handled: list[signal.Signals] = []
+        # the handlers go in before the start-up block is out: whoever reads
+        # the block and signals at once still gets a clean stop
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 loop.add_signal_handler(sig, stop.set)
                 handled.append(sig)
             except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover - not POSIX
                 pass
+        meter = server.add_meter(build_meter(config, port))
+        await server.start()
+        info = describe(config, meter, config.host, port)
+        out = json.dumps(info) + "\n" if as_json else _text_block(info, seconds)
+        sys.stdout.write(out)
+        sys.stdout.flush()
         try:
             await asyncio.wait_for(stop.wait(), seconds)
         except asyncio.TimeoutError:
             pass
-        finally:
-            for sig in handled:
-                loop.remove_signal_handler(sig)
     finally:
+        # still handled while closing: a second Ctrl-C does not cut it short
         await server.close()
+        for sig in handled:
+            loop.remove_signal_handler(sig)
     stats = server.stats
     if as_json:
         sys.stdout.write(json.dumps({"stopped": stats.as_dict()}) + "\n")
