@@ -11,6 +11,7 @@ process is killed in ``finally``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import datetime as dt
 import ipaddress
@@ -32,7 +33,7 @@ from typing import IO, Any
 
 import pytest
 
-from dlmsmesh import acse, serve_cli, wrapper
+from dlmsmesh import acse, axdr, serve_cli, wrapper
 from dlmsmesh import apdu as A
 from dlmsmesh.acse_pdu import (
     AARE,
@@ -46,7 +47,8 @@ from dlmsmesh.acse_pdu import (
 )
 from dlmsmesh.apdu_model import ActionResult, AttributeDescriptor, DataAccessResult, MethodDescriptor
 from dlmsmesh.cli import build_parser
-from dlmsmesh.security import Role, SecurityContext, SecurityPolicy
+from dlmsmesh.cosem import default_meter
+from dlmsmesh.security import KeySet, Role, SecurityContext, SecurityPolicy
 from dlmsmesh.types import DateTime, DoubleLongUnsigned, Enum, Integer, OctetString, Structure
 from dlmsmesh.xdlms_initiate import (
     Conformance,
@@ -280,6 +282,49 @@ def test_the_public_client_cannot_read_security_setup() -> None:
         assert isinstance(peer.get(AttributeDescriptor(3, "1.0.1.8.0.255", 2)), DoubleLongUnsigned)
 
 
+def _rows_now() -> int:
+    """Load profile rows at this moment: thirty whole days, then today's quarters up to now."""
+    now = dt.datetime.now(dt.timezone.utc)
+    since_midnight = now - now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return 30 * 96 + int(since_midnight.total_seconds()) // 900 + 1
+
+
+def test_the_load_profile_is_a_month_read_in_blocks_and_follows_from_the_title() -> None:
+    with serve() as served, Peer(served.port, 16) as peer:
+        peer.associate(_plain_aarq())
+        capture = peer.get(AttributeDescriptor(7, "1.0.99.1.0.255", 3))
+        assert [(int(c[0]), bytes(c[1]), int(c[2])) for c in capture] == [
+            (8, bytes([0, 0, 1, 0, 0, 255]), 2),
+            (3, bytes([1, 0, 1, 8, 0, 255]), 2),
+            (3, bytes([1, 0, 2, 8, 0, 255]), 2),
+        ]
+        before = _rows_now()
+        first = A.decode(peer.exchange(A.encode(A.GetRequestNormal(AttributeDescriptor(7, "1.0.99.1.0.255", 2)))))
+        assert isinstance(first, A.GetResponseWithDatablock)  # larger than one PDU
+        response, raw, blocks = first, bytearray(), 0
+        while True:
+            assert isinstance(response, A.GetResponseWithDatablock) and isinstance(response.raw_data, bytes)
+            raw += response.raw_data
+            blocks += 1
+            if response.last_block or blocks > 10_000:
+                break
+            response = A.decode(peer.exchange(A.encode(A.GetRequestNext(response.block_number))))
+        assert response.last_block and blocks > 1
+        rows = axdr.decode(bytes(raw))
+        after = _rows_now()
+        if after < before:
+            pytest.skip("the read crossed 00:00 UTC, when the profile's first day moves")
+        assert before <= len(rows) <= after
+        midnight = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        assert DateTime(bytes(rows[0][0])).to_datetime() == midnight - dt.timedelta(days=30)
+        assert all(int(a[1]) <= int(b[1]) and int(a[2]) <= int(b[2]) for a, b in zip(rows, rows[1:]))
+    # the same title in this process gives the same readings: nothing is stored, all is derived
+    mine = asyncio.run(default_meter(DEFAULT_TITLE).load_profile.get(2))
+    assert [(bytes(r[0]), int(r[1]), int(r[2])) for r in mine[:96]] == [
+        (bytes(r[0]), int(r[1]), int(r[2])) for r in rows[:96]
+    ]
+
+
 def test_management_client_with_lls_reads_the_scaler_unit() -> None:
     with serve("--auth", "lls", "--password", "12345678") as served, Peer(served.port, 1) as peer:
         management = [c for c in served.info["clients"] if c["sap"] == 1]
@@ -328,6 +373,9 @@ def test_authenc_management_client_must_cipher_and_reads_the_clock(backend: str)
         assert aare.responding_ap_title == DEFAULT_TITLE
         _assert_now(peer.get(CLOCK, ctx))
         assert peer.get(IMPORT_SCALER_UNIT, ctx) == Structure((Integer(0), Enum(30)))
+        # the invocation counter object shows the highest counter accepted from the client
+        seen = int(peer.get(AttributeDescriptor(1, "0.0.43.1.0.255", 2), ctx))
+        assert seen == ctx.next_invocation_counter(KeySet.UNICAST) - 1 >= 3
 
 
 def test_authenc_with_wrong_keys_is_refused() -> None:
@@ -536,6 +584,11 @@ def test_flags_override_the_file_and_the_file_the_defaults(tmp_path: Path) -> No
     config = serve_cli.resolve(_config_args(path, "--password", "b"))
     assert (config.auth, config.password, config.port, config.host) == ("lls", "b", 4059, "127.0.0.1")
     assert config.security == "none" and config.system_title == DEFAULT_TITLE
+    # --auth given overrides the file's LLS as a whole: its password goes too
+    config = serve_cli.resolve(_config_args(path, "--auth", "none"))
+    assert (config.auth, config.password) == ("none", None)
+    with pytest.raises(serve_cli.ServeError, match=r"^--password is only used with --auth lls$"):
+        serve_cli.resolve(_config_args(path, "--auth", "none", "--password", "c"))
     # a setting that does not fit names where it came from
     path.write_text('password = "a"\n', encoding="utf-8")
     with pytest.raises(serve_cli.ServeError, match=r": password is only used with --auth lls$"):

@@ -97,6 +97,10 @@ class ServeConfig:
         if self.auth == "lls" and not self.password:
             raise ServeError(f"{self._where('auth')} lls needs a password (--password)")
         if self.auth != "lls" and self.password is not None:
+            auth_from, password_from = self.sources.get("auth", ""), self.sources.get("password", "")
+            if auth_from.startswith("--") and not password_from.startswith("--"):
+                # --auth on the command line overrides the file's LLS setting as a whole
+                return replace(self, password=None)
             raise ServeError(f"{self._where('password')} is only used with --auth lls")
         return self
 
