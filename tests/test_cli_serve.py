@@ -706,22 +706,37 @@ def test_help_says_what_the_emulator_is_and_its_defaults() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "dlmsmesh", "serve", "--help"], capture_output=True, text=True, timeout=WAIT
     )
-    assert proc.returncode == 0
-    text = " ".join(proc.stdout.split())  # argparse rewraps the option help
+    assert proc.returncode == 0 and proc.stderr == ""
+    text = " ".join(proc.stdout.split())  # argparse wraps the usage and the option help to the terminal
     assert text.startswith(
         "usage: dlmsmesh serve [-h] [--host H] [--port P] [--auth {none,lls,hls-gmac}] [--password PW] "
         "[--security {none,auth,enc,authenc}] [--ek HEX] [--ak HEX] [--system-title HEX] [--config FILE] "
         "[--seconds N] [--json]"
     )
     assert "A TEST EMULATOR: keys not given are drawn at random, and all keys are printed at start-up" in text
-    assert "system title (default 4d4d4d0000bc614e)" in text
     assert "the UDP port (default 61616; 0: any free port, printed)" in text
     assert "the address to bind (default 127.0.0.1; :: or ::1 for IPv6)" in text
-    assert "with the keys host, port, auth, password, security, ek, ak, system_title;" in text
-    assert "docs/cli.md" in text and "samples/serve.toml" in text
-    assert (ROOT / "samples" / "serve.toml").exists()
-    # what the help promises, the defaults do
-    assert serve_cli.ServeConfig().system_title == DEFAULT_TITLE and serve_cli.ServeConfig().port == 61616
+    assert "Keys are security suite 0 (AES-GCM-128, 16 bytes)" in text
+    assert (
+        "TOML (.toml) or JSON (.json) with the keys host, port, auth, password, security, ek, ak, system_title "
+        "(docs/cli.md and samples/serve.toml show one)"
+    ) in text
+    assert "0 stopped by Ctrl-C, SIGTERM or --seconds 2 bad command line or config file" in text
+    # what the help says the meter is, it is
+    assert "system title (default 4d4d4d0000bc614e), management logical device (server SAP 1)" in text
+    config = serve_cli.ServeConfig(auth="hls-gmac").with_keys()
+    assert (config.system_title, config.port, config.host) == (DEFAULT_TITLE, 61616, "127.0.0.1")
+    meter = serve_cli.build_meter(config, 61616)
+    assert sorted(meter.logical_devices) == [1] and meter.client_saps == (1, 16, 102)
+    device = meter.logical_devices[1]
+    listed = re.findall(r"\b\d+\.\d+\.\d+\.\d+\.\d+\.255\b", proc.stdout)
+    assert len(listed) == 6
+    for obis in listed:
+        assert device.get(obis) is not None, obis
+    named = {type(obj).__name__ for obj in device}
+    assert {"AssociationLN", "SecuritySetup", "Ipv6Setup", "PushSetup"} <= named
+    for doc in ("docs/cli.md", "samples/serve.toml"):
+        assert (ROOT / doc).exists(), doc
 
 
 def test_the_top_level_help_lists_serve() -> None:

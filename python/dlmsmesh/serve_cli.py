@@ -267,31 +267,33 @@ def resolve(args: argparse.Namespace) -> ServeConfig:
 
 # ---------------------------------------------------------------- options
 
-_HELP = f"""\
+_HELP = """\
 Run one emulated electricity meter on UDP (the wrapper, IEC 62056-47) until
 Ctrl-C or SIGTERM. A TEST EMULATOR: keys not given are drawn at random, and
 all keys are printed at start-up so that a client can use them.
 
-The meter: system title (default {DEFAULT_SYSTEM_TITLE.hex()}), management logical device
-(server SAP {_DEVICE}) with the clock 0.0.1.0.0.255 (real UTC time), logical device
+The meter: system title (default 4d4d4d0000bc614e), management logical device
+(server SAP 1) with the clock 0.0.1.0.0.255 (real UTC time), logical device
 name 0.0.42.0.0.255, invocation counter 0.0.43.1.0.255, energy registers
 1.0.1.8.0.255 and 1.0.2.8.0.255, the load profile 1.0.99.1.0.255 (15 minutes,
 thirty days), association, security setup, IPv6 setup and push setup objects;
-readings follow from the system title. Clients: the public client (SAP {_PUBLIC})
-with no authentication and no security, read-only; the management client
-(SAP {_MANAGEMENT}) with --auth and --security; with keys, the pre-established
-client (SAP 102, no AARQ) with ciphered requests.
+readings follow from the system title and the clock.
+
+Clients: the public client (SAP 16), read-only, with no authentication and no
+security; the management client (SAP 1) with --auth and --security; and, when
+the meter has keys, the pre-established client (SAP 102, no AARQ) whose
+requests are at least authenticated.
 
 --security auth|enc|authenc sets the Security setup policy (requests and
-responses authenticated, encrypted, or both) and the management client's
-application context to logical-name-ciphered; it needs keys, as hls-gmac
-does. Keys are security suite 0 (AES-GCM-128, 16 bytes).
+responses authenticated, encrypted, or both) and makes the management
+client's application context logical-name-ciphered; it needs keys, as
+hls-gmac does. Keys are security suite 0 (AES-GCM-128, 16 bytes).
 
 The start-up block names the system title, the address, each client SAP with
 its authentication and security, and the keys (hex); --json prints it as one
-JSON object. Flags override the --config file (TOML .toml or JSON .json with
-the keys {", ".join(CONFIG_KEYS)}; docs/cli.md and
-samples/serve.toml show it).
+JSON object. Flags override the --config file: TOML (.toml) or JSON (.json)
+with the keys host, port, auth, password, security, ek, ak, system_title
+(docs/cli.md and samples/serve.toml show one).
 
 exit status:
   0  stopped by Ctrl-C, SIGTERM or --seconds
