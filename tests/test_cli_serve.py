@@ -45,10 +45,17 @@ from dlmsmesh.acse_pdu import (
     AssociationResult,
     Mechanism,
 )
-from dlmsmesh.apdu_model import ActionResult, AttributeDescriptor, DataAccessResult, MethodDescriptor
+from dlmsmesh.apdu_model import (
+    ActionResult,
+    AttributeDescriptor,
+    DataAccessResult,
+    MethodDescriptor,
+    ServiceError,
+    StateError,
+)
 from dlmsmesh.cli import build_parser
 from dlmsmesh.cosem import default_meter
-from dlmsmesh.security import KeySet, Role, SecurityContext, SecurityPolicy
+from dlmsmesh.security import CIPHERED_TAGS, KeySet, Role, SecurityContext, SecurityPolicy
 from dlmsmesh.types import DateTime, DoubleLongUnsigned, Enum, Integer, OctetString, Structure
 from dlmsmesh.xdlms_initiate import (
     Conformance,
@@ -205,13 +212,18 @@ class Peer:
         assert isinstance(pdu, AARE)
         return pdu
 
-    def get(self, descriptor: AttributeDescriptor, ctx: SecurityContext | None = None) -> Any:
-        request = A.encode(A.GetRequestNormal(descriptor))
+    def request(self, apdu: A.Apdu, ctx: SecurityContext | None = None) -> A.Apdu:
+        """Send an xDLMS request (protected with ``ctx``) and decode the answer
+        (which, with ``ctx``, must come ciphered)."""
+        request = A.encode(apdu)
         answer = self.exchange(request if ctx is None else ctx.protect(request))
         if ctx is not None:
-            assert answer[0] == 0xCC, f"a ciphered association answered {answer[:1].hex()}, not glo-get-response"
+            assert answer[0] in CIPHERED_TAGS, f"a ciphered association answered {answer[:1].hex()} in the clear"
             answer = ctx.unprotect(answer).plaintext
-        response = A.decode(answer)
+        return A.decode(answer)
+
+    def get(self, descriptor: AttributeDescriptor, ctx: SecurityContext | None = None) -> Any:
+        response = self.request(A.GetRequestNormal(descriptor), ctx)
         assert isinstance(response, A.GetResponseNormal), response
         return response.result
 
@@ -230,9 +242,9 @@ def _lls_aarq(password: bytes) -> AARQ:
 def _ciphered_aarq(ctx: SecurityContext, **fields: Any) -> AARQ:
     """An AARQ of the ciphered context whose InitiateRequest is a glo-initiate-request."""
     initiate = encode_user_information(InitiateRequest(conformance=CONFORMANCE, max_receive_pdu_size=1200))
+    fields.setdefault("calling_ap_title", CLIENT_TITLE)
     return AARQ(
         application_context=ApplicationContext.LOGICAL_NAME_CIPHERED,
-        calling_ap_title=CLIENT_TITLE,
         user_information=decode_user_information(ctx.protect(initiate)),
         **fields,
     )
@@ -403,30 +415,34 @@ def test_given_keys_and_system_title_are_used_and_printed() -> None:
         _assert_now(peer.get(CLOCK, ctx))
 
 
-def test_hls_gmac_management_client_passes_the_four_passes() -> None:
-    with serve("--auth", "hls-gmac") as served, Peer(served.port, 1) as peer:
+@pytest.mark.parametrize("security", ["none", "authenc"])
+def test_hls_gmac_management_client_passes_the_four_passes(security: str) -> None:
+    with serve("--auth", "hls-gmac", "--security", security) as served, Peer(served.port, 1) as peer:
         assert served.info["keys"] is not None  # HLS-GMAC needs keys: drawn and printed
-        ctx = _client_context(served, SecurityPolicy.NONE)
+        ciphered = security != "none"
+        ctx = _client_context(served, serve_cli.policy_of(security))
+        cipher = ctx if ciphered else None
         ctos = secrets.token_bytes(16)
-        aare = peer.associate(
-            _plain_aarq(
-                calling_ap_title=CLIENT_TITLE,
-                sender_acse_requirements="1",
-                mechanism=Mechanism.HIGH_GMAC,
-                calling_authentication_value=ctos,
-            )
-        )
+        fields: dict[str, Any] = {
+            "calling_ap_title": CLIENT_TITLE,
+            "sender_acse_requirements": "1",
+            "mechanism": Mechanism.HIGH_GMAC,
+            "calling_authentication_value": ctos,
+        }
+        aare = peer.associate(_ciphered_aarq(ctx, **fields) if ciphered else _plain_aarq(**fields))
         assert aare.result == AssociationResult.ACCEPTED
         assert aare.diagnostic == AcseServiceUserDiagnostic.AUTHENTICATION_REQUIRED
         stoc = aare.responding_authentication_value
         assert stoc is not None
-        reply = A.ActionRequestNormal(
-            MethodDescriptor(15, "0.0.40.0.0.255", 1), bytes.__new__(OctetString, ctx.hls_gmac_response(stoc))
+        # before pass 3 the association serves nothing but pass 3
+        assert peer.request(A.GetRequestNormal(CLOCK), cipher) == A.ExceptionResponse(
+            StateError.SERVICE_NOT_ALLOWED, ServiceError.OPERATION_NOT_POSSIBLE
         )
-        response = A.decode(peer.exchange(A.encode(reply)))
+        f_stoc = bytes.__new__(OctetString, ctx.hls_gmac_response(stoc))
+        response = peer.request(A.ActionRequestNormal(MethodDescriptor(15, "0.0.40.0.0.255", 1), f_stoc), cipher)
         assert isinstance(response, A.ActionResponseNormal) and response.result == ActionResult.SUCCESS
         ctx.verify_hls_gmac(ctos, bytes(response.return_parameters))  # the meter knows the keys too
-        _assert_now(peer.get(CLOCK))
+        _assert_now(peer.get(CLOCK, cipher))
 
 
 # --------------------------------------------------------------------------
@@ -807,3 +823,10 @@ def test_docs_and_readme_show_the_serve_command() -> None:
         assert f"`{option}" in cli_md, option
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "dlmsmesh serve" in readme
+
+
+def test_decode_does_not_import_the_server() -> None:
+    # serve_cli imports the server, object model and sockets only when serve runs
+    code = "import sys, dlmsmesh.cli; print(sorted(m for m in ('dlmsmesh.server', 'dlmsmesh.cosem', 'dlmsmesh.transport') if m in sys.modules))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=WAIT)
+    assert proc.stdout == "[]\n", proc.stderr
