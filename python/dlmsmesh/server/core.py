@@ -4,8 +4,9 @@ Every datagram is a wrapper PDU (IEC 62056-47 UDP wrapper): its destination
 host picks the meter (a meter with no ``address`` takes whatever no other
 meter claims), its destination wPort the logical device, its source wPort
 and source address the association.  One datagram is served by one task
-(at most ``max_tasks`` at once; more are dropped and counted, as a busy
-meter would); the datagrams of one association are served in arrival order.
+(at most ``max_tasks`` at once; beyond that datagrams wait in the
+transport's bounded queue); the datagrams of one association are served in
+arrival order.
 
 Nothing a peer sends makes the server raise: a datagram is answered (an
 AARE, an RLRE, a response, an exception-response) or dropped, and every
@@ -30,8 +31,16 @@ from ..acse_pdu import AARQ, RLRQ
 from ..apdu_model import ServiceError
 from ..errors import DecodeError, DlmsError, DlmsTimeout
 from ..security import KeySet, SecurityPolicy
-from ..security.tags import CIPHERED_TAGS, GENERAL_DED_CIPHERING, GENERAL_GLO_CIPHERING, SC_AUTHENTICATION
+from ..security.tags import (
+    CIPHERED_TAGS,
+    GENERAL_DED_CIPHERING,
+    GENERAL_GLO_CIPHERING,
+    SC_AUTHENTICATION,
+    SERVICE_TAGS,
+    FrameKind,
+)
 from ..transport import Datagram, Incoming, TransportClosed
+from ..transport.interface import normalize_host
 from ..xdlms_initiate import Conformance
 from . import services
 from .associate import open_association, release
@@ -81,8 +90,6 @@ class ServerStats:
     associations_refused: int = 0
     associations_released: int = 0
     associations_expired: int = 0
-    #: dropped because ``max_tasks`` datagrams were being served already
-    busy: int = 0
     #: failures of the server itself (logged): a bug, always 0
     internal_errors: int = 0
 
@@ -135,7 +142,7 @@ class Server:
         """Host ``meter`` (at ``meter.address``, or as the default meter)."""
         if meter.system_title in self._by_title:
             raise ValueError(f"a meter with system title {meter.system_title.hex()} is here already")
-        host = meter.address
+        host = None if meter.address is None else normalize_host(meter.address)
         if host is None and self._default is not None:
             raise ValueError("two meters without an address: give each meter the address it answers at")
         if host is not None and host in self._by_address:
@@ -162,7 +169,7 @@ class Server:
         if meter.address is None:
             self._default = None
         else:
-            self._by_address.pop(meter.address, None)
+            self._by_address.pop(normalize_host(meter.address), None)
         for key in [k for k in self._sessions if k[0] == index]:
             del self._sessions[key]
         return meter
@@ -236,9 +243,9 @@ class Server:
                 return
             for incoming in batch:
                 if len(self._tasks) >= self.max_tasks:
-                    self.stats.received += 1
-                    self.stats.busy += 1
-                    continue
+                    # back-pressure: datagrams wait in the transport's bounded
+                    # queue (which drops and counts beyond its size)
+                    await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
                 task = asyncio.get_running_loop().create_task(self._serve_one(incoming))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
@@ -540,8 +547,14 @@ def _counter_error(ctx: Any, info: Any) -> A.ExceptionResponse:
     title = ctx.peer_system_title
     if info is not None and info.system_title is not None:
         title = info.system_title
-    if title is not None and info is not None and info.key_set is not None:
-        last = ctx.counters.last_accepted(ctx.counter_scope("rx", title, info.key_set))
+    if title is not None and info is not None:
+        key_set = info.key_set
+        if key_set is None:  # the header of a refused frame: its key set from tag and control byte
+            kind = SERVICE_TAGS.get(info.tag, (None, 0))[0]
+            dedicated = info.tag == GENERAL_DED_CIPHERING or kind == FrameKind.SERVICE_DED
+            broadcast = bool((info.security_control or 0) & 0x40)
+            key_set = KeySet.DEDICATED if dedicated else KeySet.BROADCAST if broadcast else KeySet.UNICAST
+        last = ctx.counters.last_accepted(ctx.counter_scope("rx", title, key_set))
         expected = 0 if last is None else min(last + 1, 0xFFFFFFFF)
     return A.ExceptionResponse(
         services.StateError.SERVICE_NOT_ALLOWED, ServiceError.INVOCATION_COUNTER_ERROR, invocation_counter=expected
