@@ -11,6 +11,7 @@ process is killed in ``finally``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import datetime as dt
 import ipaddress
@@ -19,6 +20,7 @@ import os
 import queue
 import re
 import secrets
+import shlex
 import signal
 import socket
 import subprocess
@@ -31,7 +33,7 @@ from typing import IO, Any
 
 import pytest
 
-from dlmsmesh import acse, serve_cli, wrapper
+from dlmsmesh import acse, axdr, serve_cli, wrapper
 from dlmsmesh import apdu as A
 from dlmsmesh.acse_pdu import (
     AARE,
@@ -43,10 +45,18 @@ from dlmsmesh.acse_pdu import (
     AssociationResult,
     Mechanism,
 )
-from dlmsmesh.apdu_model import ActionResult, AttributeDescriptor, MethodDescriptor
+from dlmsmesh.apdu_model import (
+    ActionResult,
+    AttributeDescriptor,
+    DataAccessResult,
+    MethodDescriptor,
+    ServiceError,
+    StateError,
+)
 from dlmsmesh.cli import build_parser
-from dlmsmesh.security import Role, SecurityContext, SecurityPolicy
-from dlmsmesh.types import DateTime, Enum, Integer, OctetString, Structure
+from dlmsmesh.cosem import default_meter
+from dlmsmesh.security import CIPHERED_TAGS, KeySet, Role, SecurityContext, SecurityPolicy
+from dlmsmesh.types import DateTime, DoubleLongUnsigned, Enum, Integer, OctetString, Structure
 from dlmsmesh.xdlms_initiate import (
     Conformance,
     InitiateRequest,
@@ -202,13 +212,18 @@ class Peer:
         assert isinstance(pdu, AARE)
         return pdu
 
-    def get(self, descriptor: AttributeDescriptor, ctx: SecurityContext | None = None) -> Any:
-        request = A.encode(A.GetRequestNormal(descriptor))
+    def request(self, apdu: A.Apdu, ctx: SecurityContext | None = None) -> A.Apdu:
+        """Send an xDLMS request (protected with ``ctx``) and decode the answer
+        (which, with ``ctx``, must come ciphered)."""
+        request = A.encode(apdu)
         answer = self.exchange(request if ctx is None else ctx.protect(request))
         if ctx is not None:
-            assert answer[0] == 0xCC, f"a ciphered association answered {answer[:1].hex()}, not glo-get-response"
+            assert answer[0] in CIPHERED_TAGS, f"a ciphered association answered {answer[:1].hex()} in the clear"
             answer = ctx.unprotect(answer).plaintext
-        response = A.decode(answer)
+        return A.decode(answer)
+
+    def get(self, descriptor: AttributeDescriptor, ctx: SecurityContext | None = None) -> Any:
+        response = self.request(A.GetRequestNormal(descriptor), ctx)
         assert isinstance(response, A.GetResponseNormal), response
         return response.result
 
@@ -227,9 +242,9 @@ def _lls_aarq(password: bytes) -> AARQ:
 def _ciphered_aarq(ctx: SecurityContext, **fields: Any) -> AARQ:
     """An AARQ of the ciphered context whose InitiateRequest is a glo-initiate-request."""
     initiate = encode_user_information(InitiateRequest(conformance=CONFORMANCE, max_receive_pdu_size=1200))
+    fields.setdefault("calling_ap_title", CLIENT_TITLE)
     return AARQ(
         application_context=ApplicationContext.LOGICAL_NAME_CIPHERED,
-        calling_ap_title=CLIENT_TITLE,
         user_information=decode_user_information(ctx.protect(initiate)),
         **fields,
     )
@@ -275,8 +290,51 @@ def test_the_public_client_cannot_read_security_setup() -> None:
     # the public client's view holds what reads the meter, not its configuration
     with serve() as served, Peer(served.port, 16) as peer:
         peer.associate(_plain_aarq())
-        result = peer.get(AttributeDescriptor(64, "0.0.43.0.0.255", 2))
-        assert not isinstance(result, (Structure, Integer, Enum, OctetString)), result
+        assert peer.get(AttributeDescriptor(64, "0.0.43.0.0.255", 2)) == DataAccessResult.OBJECT_UNDEFINED
+        assert isinstance(peer.get(AttributeDescriptor(3, "1.0.1.8.0.255", 2)), DoubleLongUnsigned)
+
+
+def _rows_now() -> int:
+    """Load profile rows at this moment: thirty whole days, then today's quarters up to now."""
+    now = dt.datetime.now(dt.timezone.utc)
+    since_midnight = now - now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return 30 * 96 + int(since_midnight.total_seconds()) // 900 + 1
+
+
+def test_the_load_profile_is_a_month_read_in_blocks_and_follows_from_the_title() -> None:
+    with serve() as served, Peer(served.port, 16) as peer:
+        peer.associate(_plain_aarq())
+        capture = peer.get(AttributeDescriptor(7, "1.0.99.1.0.255", 3))
+        assert [(int(c[0]), bytes(c[1]), int(c[2])) for c in capture] == [
+            (8, bytes([0, 0, 1, 0, 0, 255]), 2),
+            (3, bytes([1, 0, 1, 8, 0, 255]), 2),
+            (3, bytes([1, 0, 2, 8, 0, 255]), 2),
+        ]
+        before = _rows_now()
+        first = A.decode(peer.exchange(A.encode(A.GetRequestNormal(AttributeDescriptor(7, "1.0.99.1.0.255", 2)))))
+        assert isinstance(first, A.GetResponseWithDatablock)  # larger than one PDU
+        response, raw, blocks = first, bytearray(), 0
+        while True:
+            assert isinstance(response, A.GetResponseWithDatablock) and isinstance(response.raw_data, bytes)
+            raw += response.raw_data
+            blocks += 1
+            if response.last_block or blocks > 10_000:
+                break
+            response = A.decode(peer.exchange(A.encode(A.GetRequestNext(response.block_number))))
+        assert response.last_block and blocks > 1
+        rows = axdr.decode(bytes(raw))
+        after = _rows_now()
+        if after < before:
+            pytest.skip("the read crossed 00:00 UTC, when the profile's first day moves")
+        assert before <= len(rows) <= after
+        midnight = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        assert DateTime(bytes(rows[0][0])).to_datetime() == midnight - dt.timedelta(days=30)
+        assert all(int(a[1]) <= int(b[1]) and int(a[2]) <= int(b[2]) for a, b in zip(rows, rows[1:]))
+    # the same title in this process gives the same readings: nothing is stored, all is derived
+    mine = asyncio.run(default_meter(DEFAULT_TITLE).load_profile.get(2))
+    assert [(bytes(r[0]), int(r[1]), int(r[2])) for r in mine[:96]] == [
+        (bytes(r[0]), int(r[1]), int(r[2])) for r in rows[:96]
+    ]
 
 
 def test_management_client_with_lls_reads_the_scaler_unit() -> None:
@@ -327,6 +385,9 @@ def test_authenc_management_client_must_cipher_and_reads_the_clock(backend: str)
         assert aare.responding_ap_title == DEFAULT_TITLE
         _assert_now(peer.get(CLOCK, ctx))
         assert peer.get(IMPORT_SCALER_UNIT, ctx) == Structure((Integer(0), Enum(30)))
+        # the invocation counter object shows the highest counter accepted from the client
+        seen = int(peer.get(AttributeDescriptor(1, "0.0.43.1.0.255", 2), ctx))
+        assert seen == ctx.next_invocation_counter(KeySet.UNICAST) - 1 >= 3
 
 
 def test_authenc_with_wrong_keys_is_refused() -> None:
@@ -354,30 +415,34 @@ def test_given_keys_and_system_title_are_used_and_printed() -> None:
         _assert_now(peer.get(CLOCK, ctx))
 
 
-def test_hls_gmac_management_client_passes_the_four_passes() -> None:
-    with serve("--auth", "hls-gmac") as served, Peer(served.port, 1) as peer:
+@pytest.mark.parametrize("security", ["none", "authenc"])
+def test_hls_gmac_management_client_passes_the_four_passes(security: str) -> None:
+    with serve("--auth", "hls-gmac", "--security", security) as served, Peer(served.port, 1) as peer:
         assert served.info["keys"] is not None  # HLS-GMAC needs keys: drawn and printed
-        ctx = _client_context(served, SecurityPolicy.NONE)
+        ciphered = security != "none"
+        ctx = _client_context(served, serve_cli.policy_of(security))
+        cipher = ctx if ciphered else None
         ctos = secrets.token_bytes(16)
-        aare = peer.associate(
-            _plain_aarq(
-                calling_ap_title=CLIENT_TITLE,
-                sender_acse_requirements="1",
-                mechanism=Mechanism.HIGH_GMAC,
-                calling_authentication_value=ctos,
-            )
-        )
+        fields: dict[str, Any] = {
+            "calling_ap_title": CLIENT_TITLE,
+            "sender_acse_requirements": "1",
+            "mechanism": Mechanism.HIGH_GMAC,
+            "calling_authentication_value": ctos,
+        }
+        aare = peer.associate(_ciphered_aarq(ctx, **fields) if ciphered else _plain_aarq(**fields))
         assert aare.result == AssociationResult.ACCEPTED
         assert aare.diagnostic == AcseServiceUserDiagnostic.AUTHENTICATION_REQUIRED
         stoc = aare.responding_authentication_value
         assert stoc is not None
-        reply = A.ActionRequestNormal(
-            MethodDescriptor(15, "0.0.40.0.0.255", 1), bytes.__new__(OctetString, ctx.hls_gmac_response(stoc))
+        # before pass 3 the association serves nothing but pass 3
+        assert peer.request(A.GetRequestNormal(CLOCK), cipher) == A.ExceptionResponse(
+            StateError.SERVICE_NOT_ALLOWED, ServiceError.OPERATION_NOT_POSSIBLE
         )
-        response = A.decode(peer.exchange(A.encode(reply)))
+        f_stoc = bytes.__new__(OctetString, ctx.hls_gmac_response(stoc))
+        response = peer.request(A.ActionRequestNormal(MethodDescriptor(15, "0.0.40.0.0.255", 1), f_stoc), cipher)
         assert isinstance(response, A.ActionResponseNormal) and response.result == ActionResult.SUCCESS
         ctx.verify_hls_gmac(ctos, bytes(response.return_parameters))  # the meter knows the keys too
-        _assert_now(peer.get(CLOCK))
+        _assert_now(peer.get(CLOCK, cipher))
 
 
 # --------------------------------------------------------------------------
@@ -535,6 +600,11 @@ def test_flags_override_the_file_and_the_file_the_defaults(tmp_path: Path) -> No
     config = serve_cli.resolve(_config_args(path, "--password", "b"))
     assert (config.auth, config.password, config.port, config.host) == ("lls", "b", 4059, "127.0.0.1")
     assert config.security == "none" and config.system_title == DEFAULT_TITLE
+    # --auth given overrides the file's LLS as a whole: its password goes too
+    config = serve_cli.resolve(_config_args(path, "--auth", "none"))
+    assert (config.auth, config.password) == ("none", None)
+    with pytest.raises(serve_cli.ServeError, match=r"^--password is only used with --auth lls$"):
+        serve_cli.resolve(_config_args(path, "--auth", "none", "--password", "c"))
     # a setting that does not fit names where it came from
     path.write_text('password = "a"\n', encoding="utf-8")
     with pytest.raises(serve_cli.ServeError, match=r": password is only used with --auth lls$"):
@@ -652,27 +722,86 @@ def test_help_says_what_the_emulator_is_and_its_defaults() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "dlmsmesh", "serve", "--help"], capture_output=True, text=True, timeout=WAIT
     )
-    assert proc.returncode == 0
-    text = " ".join(proc.stdout.split())  # argparse rewraps the option help
+    assert proc.returncode == 0 and proc.stderr == ""
+    text = " ".join(proc.stdout.split())  # argparse wraps the usage and the option help to the terminal
     assert text.startswith(
         "usage: dlmsmesh serve [-h] [--host H] [--port P] [--auth {none,lls,hls-gmac}] [--password PW] "
         "[--security {none,auth,enc,authenc}] [--ek HEX] [--ak HEX] [--system-title HEX] [--config FILE] "
         "[--seconds N] [--json]"
     )
     assert "A TEST EMULATOR: keys not given are drawn at random, and all keys are printed at start-up" in text
-    assert "system title (default 4d4d4d0000bc614e)" in text
     assert "the UDP port (default 61616; 0: any free port, printed)" in text
     assert "the address to bind (default 127.0.0.1; :: or ::1 for IPv6)" in text
-    assert "with the keys host, port, auth, password, security, ek, ak, system_title;" in text
-    assert "docs/cli.md" in text and "samples/serve.toml" in text
-    assert (ROOT / "samples" / "serve.toml").exists()
-    # what the help promises, the defaults do
-    assert serve_cli.ServeConfig().system_title == DEFAULT_TITLE and serve_cli.ServeConfig().port == 61616
+    assert "Keys are security suite 0 (AES-GCM-128, 16 bytes)" in text
+    assert (
+        "TOML (.toml) or JSON (.json) with the keys host, port, auth, password, security, ek, ak, system_title "
+        "(docs/cli.md and samples/serve.toml show one)"
+    ) in text
+    assert "0 stopped by Ctrl-C, SIGTERM or --seconds 2 bad command line or config file" in text
+    # what the help says the meter is, it is
+    assert "system title (default 4d4d4d0000bc614e), management logical device (server SAP 1)" in text
+    config = serve_cli.ServeConfig(auth="hls-gmac").with_keys()
+    assert (config.system_title, config.port, config.host) == (DEFAULT_TITLE, 61616, "127.0.0.1")
+    meter = serve_cli.build_meter(config, 61616)
+    assert sorted(meter.logical_devices) == [1] and meter.client_saps == (1, 16, 102)
+    device = meter.logical_devices[1]
+    listed = re.findall(r"\b\d+\.\d+\.\d+\.\d+\.\d+\.255\b", proc.stdout)
+    assert len(listed) == 6
+    for obis in listed:
+        assert device.get(obis) is not None, obis
+    named = {type(obj).__name__ for obj in device}
+    assert {"AssociationLN", "SecuritySetup", "Ipv6Setup", "PushSetup"} <= named
+    for doc in ("docs/cli.md", "samples/serve.toml"):
+        assert (ROOT / doc).exists(), doc
 
 
 def test_the_top_level_help_lists_serve() -> None:
     proc = subprocess.run([sys.executable, "-m", "dlmsmesh", "--help"], capture_output=True, text=True, timeout=WAIT)
     assert re.search(r"\n +serve +run an emulated meter on UDP \(a test emulator\)\n", proc.stdout)
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.index(heading + "\n")
+    end = text.find("\n## ", start + len(heading))
+    return text[start : end if end >= 0 else len(text)]
+
+
+def _with_free_port(command: str) -> list[str]:
+    """A documented command line, on any free port and stopping at once."""
+    args = shlex.split(command.partition("#")[0])
+    assert args[:2] == ["dlmsmesh", "serve"], command
+    args = args[2:]
+    if "--port" in args:
+        del args[args.index("--port") : args.index("--port") + 2]
+    return [*args, "--port", "0", "--seconds", "0"]
+
+
+def test_the_readme_serve_commands_run() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    body = _section(readme, "## Run a meter emulator")
+    commands = [line for line in re.findall(r"```sh\n(.*?)```", body, re.S)[0].splitlines() if line.strip()]
+    assert len(commands) == 3
+    for command in commands:
+        proc = _run(*_with_free_port(command))
+        assert proc.returncode == 0 and proc.stderr == "", (command, proc.stderr)
+        first = proc.stdout.splitlines()[0]
+        assert first.startswith("{") if "--json" in command else first.startswith("dlmsmesh serve: a test meter")
+
+
+def test_the_documented_start_up_block_is_what_serve_prints() -> None:
+    docs = _section((ROOT / "docs" / "cli.md").read_text(encoding="utf-8"), "## serve")
+    shown = re.search(r"```sh\n\$ (dlmsmesh serve --config .*?)\n(.*?)\n\^C\n(.*?)\n```", docs, re.S)
+    assert shown is not None
+    command, block = shown.group(1), shown.group(2).splitlines()
+    proc = _run(*_with_free_port(command))
+    assert proc.returncode == 0, proc.stderr
+    printed = proc.stdout.splitlines()
+    port = re.fullmatch(r"address +udp 127\.0\.0\.1 port (\d+)", printed[3]).group(1)  # type: ignore[union-attr]
+    assert printed[:-2] == [line.replace("port 61616", f"port {port}") for line in block[:-1]]
+    assert (
+        block[-1] == "serving until Ctrl-C or SIGTERM" and printed[-2] == "serving for 0 s or until Ctrl-C or SIGTERM"
+    )
+    assert re.fullmatch(r"stopped: \d+ datagrams received, \d+ answered", shown.group(3))
 
 
 def test_docs_and_readme_show_the_serve_command() -> None:
@@ -694,3 +823,10 @@ def test_docs_and_readme_show_the_serve_command() -> None:
         assert f"`{option}" in cli_md, option
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "dlmsmesh serve" in readme
+
+
+def test_decode_does_not_import_the_server() -> None:
+    # serve_cli imports the server, object model and sockets only when serve runs
+    code = "import sys, dlmsmesh.cli; print(sorted(m for m in ('dlmsmesh.server', 'dlmsmesh.cosem', 'dlmsmesh.transport') if m in sys.modules))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=WAIT)
+    assert proc.stdout == "[]\n", proc.stderr

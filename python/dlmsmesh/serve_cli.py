@@ -97,6 +97,10 @@ class ServeConfig:
         if self.auth == "lls" and not self.password:
             raise ServeError(f"{self._where('auth')} lls needs a password (--password)")
         if self.auth != "lls" and self.password is not None:
+            auth_from, password_from = self.sources.get("auth", ""), self.sources.get("password", "")
+            if auth_from.startswith("--") and not password_from.startswith("--"):
+                # --auth on the command line overrides the file's LLS setting as a whole
+                return replace(self, password=None)
             raise ServeError(f"{self._where('password')} is only used with --auth lls")
         return self
 
@@ -263,31 +267,33 @@ def resolve(args: argparse.Namespace) -> ServeConfig:
 
 # ---------------------------------------------------------------- options
 
-_HELP = f"""\
+_HELP = """\
 Run one emulated electricity meter on UDP (the wrapper, IEC 62056-47) until
 Ctrl-C or SIGTERM. A TEST EMULATOR: keys not given are drawn at random, and
 all keys are printed at start-up so that a client can use them.
 
-The meter: system title (default {DEFAULT_SYSTEM_TITLE.hex()}), management logical device
-(server SAP {_DEVICE}) with the clock 0.0.1.0.0.255 (real UTC time), logical device
+The meter: system title (default 4d4d4d0000bc614e), management logical device
+(server SAP 1) with the clock 0.0.1.0.0.255 (real UTC time), logical device
 name 0.0.42.0.0.255, invocation counter 0.0.43.1.0.255, energy registers
 1.0.1.8.0.255 and 1.0.2.8.0.255, the load profile 1.0.99.1.0.255 (15 minutes,
 thirty days), association, security setup, IPv6 setup and push setup objects;
-readings follow from the system title. Clients: the public client (SAP {_PUBLIC})
-with no authentication and no security, read-only; the management client
-(SAP {_MANAGEMENT}) with --auth and --security; with keys, the pre-established
-client (SAP 102, no AARQ) with ciphered requests.
+readings follow from the system title and the clock.
+
+Clients: the public client (SAP 16), read-only, with no authentication and no
+security; the management client (SAP 1) with --auth and --security; and, when
+the meter has keys, the pre-established client (SAP 102, no AARQ) whose
+requests are at least authenticated.
 
 --security auth|enc|authenc sets the Security setup policy (requests and
-responses authenticated, encrypted, or both) and the management client's
-application context to logical-name-ciphered; it needs keys, as hls-gmac
-does. Keys are security suite 0 (AES-GCM-128, 16 bytes).
+responses authenticated, encrypted, or both) and makes the management
+client's application context logical-name-ciphered; it needs keys, as
+hls-gmac does. Keys are security suite 0 (AES-GCM-128, 16 bytes).
 
 The start-up block names the system title, the address, each client SAP with
 its authentication and security, and the keys (hex); --json prints it as one
-JSON object. Flags override the --config file (TOML .toml or JSON .json with
-the keys {", ".join(CONFIG_KEYS)}; docs/cli.md and
-samples/serve.toml show it).
+JSON object. Flags override the --config file: TOML (.toml) or JSON (.json)
+with the keys host, port, auth, password, security, ek, ak, system_title
+(docs/cli.md and samples/serve.toml show one).
 
 exit status:
   0  stopped by Ctrl-C, SIGTERM or --seconds
@@ -450,33 +456,35 @@ async def _serve(config: ServeConfig, seconds: float | None, as_json: bool) -> N
         transport = await UdpTransport.open(config.host, config.port)
     except TransportError as exc:
         raise ServeError(str(exc)) from None
-    host, port = transport.local_address
+    port = transport.local_address.port
     server = Server(transport)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
     try:
-        meter = server.add_meter(build_meter(config, port))
-        await server.start()
-        info = describe(config, meter, config.host, port)
-        out = json.dumps(info) + "\n" if as_json else _text_block(info, seconds)
-        sys.stdout.write(out)
-        sys.stdout.flush()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        handled: list[signal.Signals] = []
+        # the handlers go in before the start-up block is out: whoever reads
+        # the block and signals at once still gets a clean stop
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 loop.add_signal_handler(sig, stop.set)
                 handled.append(sig)
             except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover - not POSIX
                 pass
+        meter = server.add_meter(build_meter(config, port))
+        await server.start()
+        info = describe(config, meter, config.host, port)
+        out = json.dumps(info) + "\n" if as_json else _text_block(info, seconds)
+        sys.stdout.write(out)
+        sys.stdout.flush()
         try:
             await asyncio.wait_for(stop.wait(), seconds)
         except asyncio.TimeoutError:
             pass
-        finally:
-            for sig in handled:
-                loop.remove_signal_handler(sig)
     finally:
+        # still handled while closing: a second Ctrl-C does not cut it short
         await server.close()
+        for sig in handled:
+            loop.remove_signal_handler(sig)
     stats = server.stats
     if as_json:
         sys.stdout.write(json.dumps({"stopped": stats.as_dict()}) + "\n")
