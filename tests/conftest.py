@@ -12,6 +12,8 @@ nothing from a second run: mark it (or its module, with ``pytestmark``)
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -23,7 +25,14 @@ from .helpers import BACKENDS
 SINGLE = "single_backend"
 
 
+_COUNTERS = tempfile.TemporaryDirectory(prefix="dlmsmesh-tests-")
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # invocation counters persist by default (dlmsmesh serve with keys given,
+    # SqliteCounterStore()): the suite and its subprocesses keep theirs in a
+    # directory of their own, never in the user's
+    os.environ.setdefault("DLMSMESH_COUNTER_DB", os.path.join(_COUNTERS.name, "counters.sqlite3"))
     config.addinivalue_line(
         "markers",
         f"{SINGLE}: run once, not once per backend (the test compares the backends itself or runs a subprocess)",

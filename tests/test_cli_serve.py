@@ -403,6 +403,34 @@ def test_authenc_with_wrong_keys_is_refused() -> None:
         assert peer.associate(_ciphered_aarq(wrong)).result == AssociationResult.REJECTED_PERMANENT
 
 
+def test_invocation_counters_persist_across_restarts_with_given_keys(tmp_path: Path) -> None:
+    """Keys given outlive a run: the restarted meter continues its counters
+    (never a nonce twice) and still refuses the client's old frames."""
+    ek, ak = secrets.token_bytes(16), secrets.token_bytes(16)
+    counters = tmp_path / "meter.sqlite3"
+    args = ("--security", "authenc", "--ek", ek.hex(), "--ak", ak.hex(), "--counters", str(counters))
+    policy = serve_cli.policy_of("authenc")
+    ctx = SecurityContext(CLIENT_TITLE, peer_system_title=DEFAULT_TITLE, ek=ek, ak=ak, policy=policy, role=Role.CLIENT)
+    seen: list[int] = []
+    old = b""
+    for run in range(2):
+        with serve(*args) as served, Peer(served.port, 1) as peer:
+            assert served.info["counters"] == str(counters)
+            assert peer.associate(_ciphered_aarq(ctx)).result == AssociationResult.ACCEPTED
+            if run == 1:
+                # a request of the first run, replayed to the restarted meter
+                refused = A.decode(peer.exchange(old))
+                assert isinstance(refused, A.ExceptionResponse) and refused.service_error == 6
+            old = ctx.protect(A.encode(A.GetRequestNormal(CLOCK)))
+            answer = peer.exchange(old)
+            assert answer[0] == 0xCC  # glo-get-response
+            seen.append(ctx.unprotect(answer).info.invocation_counter)  # type: ignore[arg-type]
+    assert seen[1] > seen[0]
+    # random keys live for one run: their counters stay in memory
+    with serve("--security", "authenc") as served:
+        assert served.info["counters"] is None
+
+
 def test_given_keys_and_system_title_are_used_and_printed() -> None:
     ek, ak, title = secrets.token_bytes(16), secrets.token_bytes(16), bytes.fromhex("4142430000000063")
     args = ("--security", "auth", "--ek", ek.hex(), "--ak", "0x" + ak.hex().upper(), "--system-title", title.hex())
@@ -465,7 +493,9 @@ def test_the_text_block_names_title_address_clients_and_keys() -> None:
         assert lines[7] == "client 102      pre-established: authentication none, security enc (no AARQ)"
         assert lines[8] == f"ek              {ek}"
         assert re.fullmatch(r"ak +[0-9a-f]{32}", lines[9])
-        assert lines[10] == "serving until Ctrl-C or SIGTERM"
+        # keys given: the counters persist (the suite's counter database, see tests/conftest.py)
+        assert lines[10] == f"counters        {os.environ['DLMSMESH_COUNTER_DB']}"
+        assert lines[11] == "serving until Ctrl-C or SIGTERM"
         with Peer(port, 16) as peer:
             assert peer.associate(_plain_aarq()).result == AssociationResult.ACCEPTED
         code, rest, err = served.stop(signal.SIGTERM)
@@ -557,12 +587,12 @@ def _config_args(path: Path, *flags: str) -> argparse.Namespace:
         (
             "m.toml",
             'colour = "blue"\n',
-            "unknown key 'colour' (known: host, port, auth, password, security, ek, ak, system_title)",
+            "unknown key 'colour' (known: host, port, auth, password, security, ek, ak, system_title, counters)",
         ),
         (
             "m.json",
             '{"host": "127.0.0.1", "Port": 1}',
-            "unknown key 'Port' (known: host, port, auth, password, security, ek, ak, system_title)",
+            "unknown key 'Port' (known: host, port, auth, password, security, ek, ak, system_title, counters)",
         ),
         ("m.toml", "port = 70000\n", "port: expected a port number 0..65535, got 70000"),
         ("m.toml", 'port = "61616"\n', "port: expected a port number 0..65535, got '61616'"),
@@ -726,15 +756,19 @@ def test_help_says_what_the_emulator_is_and_its_defaults() -> None:
     text = " ".join(proc.stdout.split())  # argparse wraps the usage and the option help to the terminal
     assert text.startswith(
         "usage: dlmsmesh serve [-h] [--host H] [--port P] [--auth {none,lls,hls-gmac}] [--password PW] "
-        "[--security {none,auth,enc,authenc}] [--ek HEX] [--ak HEX] [--system-title HEX] [--config FILE] "
-        "[--seconds N] [--json]"
+        "[--security {none,auth,enc,authenc}] [--ek HEX] [--ak HEX] [--system-title HEX] [--counters FILE] "
+        "[--config FILE] [--seconds N] [--json]"
     )
+    assert (
+        "the SQLite file the invocation counters persist in (default: with keys given, $DLMSMESH_COUNTER_DB or"
+        " ~/.local/share/dlmsmesh/counters.sqlite3; with random keys, memory)"
+    ) in text
     assert "A TEST EMULATOR: keys not given are drawn at random, and all keys are printed at start-up" in text
     assert "the UDP port (default 61616; 0: any free port, printed)" in text
     assert "the address to bind (default 127.0.0.1; :: or ::1 for IPv6)" in text
     assert "Keys are security suite 0 (AES-GCM-128, 16 bytes)" in text
     assert (
-        "TOML (.toml) or JSON (.json) with the keys host, port, auth, password, security, ek, ak, system_title "
+        "TOML (.toml) or JSON (.json) with the keys host, port, auth, password, security, ek, ak, system_title, counters "
         "(docs/cli.md and samples/serve.toml show one)"
     ) in text
     assert "0 stopped by Ctrl-C, SIGTERM or --seconds 2 bad command line or config file" in text
@@ -795,7 +829,8 @@ def test_the_documented_start_up_block_is_what_serve_prints() -> None:
     command, block = shown.group(1), shown.group(2).splitlines()
     proc = _run(*_with_free_port(command))
     assert proc.returncode == 0, proc.stderr
-    printed = proc.stdout.splitlines()
+    # the documented counter file is the default outside the test suite
+    printed = proc.stdout.replace(os.environ["DLMSMESH_COUNTER_DB"], "~/.local/share/dlmsmesh/counters.sqlite3").splitlines()
     port = re.fullmatch(r"address +udp 127\.0\.0\.1 port (\d+)", printed[3]).group(1)  # type: ignore[union-attr]
     assert printed[:-2] == [line.replace("port 61616", f"port {port}") for line in block[:-1]]
     assert (

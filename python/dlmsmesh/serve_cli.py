@@ -24,8 +24,10 @@ import asyncio
 import ipaddress
 import json
 import math
+import os
 import secrets
 import signal
+import sqlite3
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -61,7 +63,7 @@ DEFAULT_SYSTEM_TITLE = bytes.fromhex("4d4d4d0000bc614e")
 AUTHENTICATIONS = ("none", "lls", "hls-gmac")
 SECURITIES = ("none", "auth", "enc", "authenc")
 #: what --config may set: the option names, dashes as underscores
-CONFIG_KEYS = ("host", "port", "auth", "password", "security", "ek", "ak", "system_title")
+CONFIG_KEYS = ("host", "port", "auth", "password", "security", "ek", "ak", "system_title", "counters")
 #: security suite 0 (AES-GCM-128): every key is 16 octets
 KEY_SIZE = 16
 _SYSTEM_TITLE_SIZE = 8
@@ -85,6 +87,10 @@ class ServeConfig:
     ek: bytes | None = None
     ak: bytes | None = None
     system_title: bytes = DEFAULT_SYSTEM_TITLE
+    #: the SQLite file of invocation counters (None: see :meth:`counter_file`)
+    counters: str | None = None
+    #: whether the keys were drawn at random for this run (none was given)
+    drawn: bool = False
     #: where each setting came from ("--ek", "serve.toml: ek"), for error messages
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -117,7 +123,21 @@ class ServeConfig:
             self,
             ek=self.ek if self.ek is not None else secrets.token_bytes(KEY_SIZE),
             ak=self.ak if self.ak is not None else secrets.token_bytes(KEY_SIZE),
+            drawn=self.ek is None and self.ak is None,
         )
+
+    def counter_file(self) -> str | None:
+        """Where the meter's invocation counters persist: ``counters`` when
+        given, else (keys given: they outlive this run, and a counter must
+        never be used twice with a key) the per-user counter database; None
+        (memory) for keys drawn at random for this run only."""
+        if self.counters is not None:
+            return self.counters
+        if not self.needs_keys or self.drawn:
+            return None
+        from .security.sqlite_store import default_path
+
+        return default_path()
 
 
 # ---------------------------------------------------------------- values
@@ -171,6 +191,12 @@ def _choice(options: tuple[str, ...]) -> Callable[[Any, str], str]:
     return parse
 
 
+def _path(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ServeError(f"{where}: expected a file name, got {value!r}")
+    return value
+
+
 def _password(value: Any, where: str) -> str:
     if not isinstance(value, str):
         raise ServeError(f"{where}: expected a string, got {_kind(value)}")
@@ -194,6 +220,7 @@ _PARSERS: dict[str, Callable[[Any, str], Any]] = {
     "ek": _hex(KEY_SIZE),
     "ak": _hex(KEY_SIZE),
     "system_title": _hex(_SYSTEM_TITLE_SIZE),
+    "counters": _path,
 }
 
 
@@ -292,7 +319,7 @@ hls-gmac does. Keys are security suite 0 (AES-GCM-128, 16 bytes).
 The start-up block names the system title, the address, each client SAP with
 its authentication and security, and the keys (hex); --json prints it as one
 JSON object. Flags override the --config file: TOML (.toml) or JSON (.json)
-with the keys host, port, auth, password, security, ek, ak, system_title
+with the keys host, port, auth, password, security, ek, ak, system_title, counters
 (docs/cli.md and samples/serve.toml show one).
 
 exit status:
@@ -324,6 +351,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         dest="system_title",
         metavar="HEX",
         help=f"the meter's system title, 8 bytes (default {DEFAULT_SYSTEM_TITLE.hex()})",
+    )
+    p.add_argument(
+        "--counters",
+        metavar="FILE",
+        help="the SQLite file the invocation counters persist in (default: with keys given,"
+        " $DLMSMESH_COUNTER_DB or ~/.local/share/dlmsmesh/counters.sqlite3; with random keys, memory)",
     )
     p.add_argument("--config", metavar="FILE", help="read the settings from a .toml or .json file")
     p.add_argument("--seconds", type=float, metavar="N", help="stop after N seconds (scripts and tests)")
@@ -373,7 +406,17 @@ def build_meter(config: ServeConfig, port: int) -> Meter:
         port=port,
     )
     keys = MeterKeys(ek=config.ek, ak=config.ak) if config.needs_keys else None
-    return Meter.from_objects(objects, keys=keys)
+    path = config.counter_file()
+    counters = None
+    if path is not None:
+        from .security import SqliteCounterStore
+
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            counters = SqliteCounterStore(path)
+        except (OSError, sqlite3.Error) as exc:
+            raise ServeError(f"counters file {path}: {exc}") from None
+    return Meter.from_objects(objects, keys=keys, counters=counters)
 
 
 def describe(config: ServeConfig, meter: Meter, host: str, port: int) -> dict[str, Any]:
@@ -419,6 +462,7 @@ def describe(config: ServeConfig, meter: Meter, host: str, port: int) -> dict[st
         "logical_device": _DEVICE,
         "clients": clients,
         "keys": keys,
+        "counters": config.counter_file() if keys is not None else None,
     }
 
 
@@ -443,6 +487,7 @@ def _text_block(info: Mapping[str, Any], seconds: float | None) -> str:
     else:
         lines.append(f"ek              {keys['ek']}")
         lines.append(f"ak              {keys['ak']}")
+        lines.append(f"counters        {info['counters'] or 'memory (keys of this run only)'}")
     for_ = "" if seconds is None else f"for {seconds:g} s or "
     lines.append(f"serving {for_}until Ctrl-C or SIGTERM")
     return "\n".join(lines) + "\n"
