@@ -1,0 +1,316 @@
+"""GET, SET and ACTION as the Server runs them: normal and with-list, access
+rights (read-only attributes, methods not allowed, objects outside the
+association's view), selective access by range and by entry with selected
+columns, object_list, unconfirmed requests and conformance."""
+
+from __future__ import annotations
+
+import pytest
+
+from dlmsmesh import apdu as A
+from dlmsmesh.acse_pdu import AARQ, Mechanism
+from dlmsmesh.apdu_model import (
+    ActionResult,
+    AttributeDescriptor,
+    CaptureObject,
+    DataAccessResult,
+    MethodDescriptor,
+    entry_descriptor,
+    range_descriptor,
+)
+from dlmsmesh.types import DoubleLongUnsigned, Integer, Long, LongUnsigned, OctetString, Unsigned
+from dlmsmesh.xdlms_initiate import Conformance
+
+from .server_support import (
+    CLOCK,
+    FULL,
+    IMPORT,
+    IMPORT_SCALER,
+    LDN,
+    OTHER_PEER,
+    PASSWORD,
+    PROFILE,
+    Client,
+    initiate,
+    make_meter,
+    make_server,
+    public_client,
+)
+
+TIME_ZONE = AttributeDescriptor(8, "0.0.1.0.0.255", 3)
+CAPTURE_PERIOD = AttributeDescriptor(7, "1.0.99.1.0.255", 4)
+UDP_PORT = AttributeDescriptor(41, "0.0.25.0.0.255", 2)
+SYSTEM_TITLE_ATTR = AttributeDescriptor(64, "0.0.43.0.0.255", 5)
+OBJECT_LIST = AttributeDescriptor(15, "0.0.40.0.0.255", 2)
+CLOCK_ADJUST = MethodDescriptor(8, "0.0.1.0.0.255", 1)
+REGISTER_RESET = MethodDescriptor(3, "1.0.1.8.0.255", 1)
+NOON = bytes.fromhex("07EA0C05060C000000000000")  # 2026-12-05 (Saturday) 12:00:00 UTC
+CLOCK_COLUMN = CaptureObject(8, "0.0.1.0.0.255", 2)
+EXPORT_COLUMN = CaptureObject(3, "1.0.2.8.0.255", 2)
+
+
+async def _management(conformance: Conformance = FULL, max_pdu: int = 1200) -> Client:
+    """The management client (1) of an LLS meter: every right, no ciphering."""
+    server = make_server(make_meter(authentication="lls", secret=PASSWORD))
+    client = Client(server, client_sap=1)
+    aare = await client.associate(
+        AARQ(user_information=initiate(conformance, max_pdu), mechanism=Mechanism.LOW,
+             calling_authentication_value=PASSWORD, sender_acse_requirements="1")
+    )  # fmt: skip
+    assert aare.accepted
+    return client
+
+
+# ------------------------------------------------------------------------ GET
+
+
+@pytest.mark.asyncio
+async def test_get_normal_values_and_bytes() -> None:
+    client = await public_client(make_server())
+    reply = await client.send(A.encode(A.GetRequestNormal(CLOCK, invoke_id=5)))
+    # get-response-normal, invoke-id 5 high priority, data, octet-string(12)
+    assert reply == bytes.fromhex("C401C5" "00" "090C") + NOON
+    assert await client.get(LDN) == b"MMM0000012345678"
+    assert await client.get(IMPORT_SCALER) == (Integer(0), 30)  # scaler 0, unit Wh
+    assert await client.get(IMPORT) == DoubleLongUnsigned(19285521)
+
+
+@pytest.mark.asyncio
+async def test_get_with_list_mixes_values_and_errors() -> None:
+    client = await public_client(make_server())
+    request = A.GetRequestWithList(
+        (
+            LDN,
+            AttributeDescriptor(1, "0.0.96.1.0.255", 2),  # no such object
+            AttributeDescriptor(3, "0.0.42.0.0.255", 2),  # the LDN is a Data, not a Register
+            AttributeDescriptor(1, "0.0.42.0.0.255", 9),  # no attribute 9
+            IMPORT_SCALER,
+            SYSTEM_TITLE_ATTR,  # management-only object
+        ),
+        invoke_id=7,
+    )
+    response = await client.request(request)
+    assert isinstance(response, A.GetResponseWithList) and response.invoke_id == 7
+    assert list(response.results) == [
+        b"MMM0000012345678",
+        DataAccessResult.OBJECT_UNDEFINED,
+        DataAccessResult.OBJECT_CLASS_INCONSISTENT,
+        DataAccessResult.OBJECT_UNDEFINED,
+        (Integer(0), 30),
+        DataAccessResult.OBJECT_UNDEFINED,
+    ]
+
+
+@pytest.mark.asyncio
+async def test_public_client_cannot_see_management_objects() -> None:
+    server = make_server()
+    public = await public_client(server)
+    assert await public.get(SYSTEM_TITLE_ATTR) == DataAccessResult.OBJECT_UNDEFINED
+    assert await public.get(AttributeDescriptor(15, "0.0.40.0.2.255", 2)) == DataAccessResult.OBJECT_UNDEFINED
+    response = await public.request(A.ActionRequestNormal(MethodDescriptor(64, "0.0.43.0.0.255", 2), []))
+    assert response == A.ActionResponseNormal(ActionResult.OBJECT_UNDEFINED)
+    response = await public.request(A.SetRequestNormal(UDP_PORT, LongUnsigned(1)))
+    assert response == A.SetResponseNormal(DataAccessResult.OBJECT_UNDEFINED)
+
+
+@pytest.mark.asyncio
+async def test_object_list_shows_the_public_view_with_its_rights() -> None:
+    client = await public_client(make_server())
+    object_list = await client.get(OBJECT_LIST)
+    names = [(int(e[0]), bytes(e[2])) for e in object_list]
+    assert names == [
+        (8, bytes([0, 0, 1, 0, 0, 255])),
+        (1, bytes([0, 0, 42, 0, 0, 255])),
+        (1, bytes([0, 0, 43, 1, 0, 255])),
+        (3, bytes([1, 0, 1, 8, 0, 255])),
+        (3, bytes([1, 0, 2, 8, 0, 255])),
+        (7, bytes([1, 0, 99, 1, 0, 255])),
+        (17, bytes([0, 0, 41, 0, 0, 255])),
+        (15, bytes([0, 0, 40, 0, 0, 255])),
+        (15, bytes([0, 0, 40, 0, 1, 255])),
+    ]
+    clock = object_list[0]
+    attributes, methods = clock[3]
+    # read-only everywhere (1), no method (0): the public client's rights
+    assert {int(a[1]) for a in attributes} == {1} and {int(m[1]) for m in methods} == {0}
+    profile = object_list[5]
+    assert int(profile[1]) == 1  # Profile generic version 1
+    assert list(profile[3][0][1][2]) == [1, 2]  # buffer: selectors 1 (range) and 2 (entry)
+
+
+@pytest.mark.asyncio
+async def test_management_object_list_shows_every_object() -> None:
+    client = await _management()
+    object_list = await client.get(OBJECT_LIST)
+    names = {bytes(e[2]) for e in object_list}
+    assert bytes([0, 0, 43, 0, 0, 255]) in names  # Security setup
+    assert bytes([0, 0, 40, 0, 2, 255]) in names  # its own Association LN
+    assert len(object_list) >= 15
+
+
+# ------------------------------------------------------------ selective access
+
+
+@pytest.mark.asyncio
+async def test_entry_selective_access_with_selected_columns() -> None:
+    client = await public_client(make_server())
+    # entries 1..3, columns 2..3 (import and export)
+    rows = await client.get(AttributeDescriptor(7, "1.0.99.1.0.255", 2, entry_descriptor(1, 3, 2, 3)))
+    assert rows == [
+        (DoubleLongUnsigned(19172483), DoubleLongUnsigned(19032838)),
+        (DoubleLongUnsigned(19172536), DoubleLongUnsigned(19032883)),
+        (DoubleLongUnsigned(19172572), DoubleLongUnsigned(19032883)),
+    ]
+    # the last entry, first column only: today's noon row
+    last = await client.get(AttributeDescriptor(7, "1.0.99.1.0.255", 2, entry_descriptor(2929, 2929, 1, 1)))
+    assert last == [(NOON,)]
+    # entries past the end give what exists
+    tail = await client.get(AttributeDescriptor(7, "1.0.99.1.0.255", 2, entry_descriptor(2928, 0, 1, 1)))
+    assert [bytes(r[0])[5] for r in tail] == [11, 12]  # 11:45 and 12:00
+
+
+@pytest.mark.asyncio
+async def test_range_selective_access_with_selected_columns() -> None:
+    client = await public_client(make_server())
+    start = OctetString(bytes.fromhex("07EA0C05FF0B000000000000"))  # 11:00, day of week not specified
+    end = OctetString(NOON)
+    access = range_descriptor(CLOCK_COLUMN, start, end, (CLOCK_COLUMN, EXPORT_COLUMN))
+    rows = await client.get(AttributeDescriptor(7, "1.0.99.1.0.255", 2, access))
+    assert [bytes(r[0])[5:7] for r in rows] == [bytes([11, m]) for m in (0, 15, 30, 45)] + [bytes([12, 0])]
+    assert [int(r[1]) for r in rows] == [19170137, 19170154, 19170182, 19170197, 19170225]
+    # every column when none is selected
+    rows = await client.get(AttributeDescriptor(7, "1.0.99.1.0.255", 2, range_descriptor(CLOCK_COLUMN, end, end)))
+    assert len(rows) == 1 and len(rows[0]) == 3 and rows[0][0] == NOON and int(rows[0][2]) == 19170225
+
+
+@pytest.mark.asyncio
+async def test_selective_access_needs_the_conformance_bit() -> None:
+    server = make_server()
+    client = Client(server)
+    assert (await client.associate(AARQ(user_information=initiate(Conformance.GET)))).accepted
+    reply = await client.send(A.encode(A.GetRequestNormal(
+        AttributeDescriptor(7, "1.0.99.1.0.255", 2, entry_descriptor(1, 1)))))  # fmt: skip
+    assert reply == bytes.fromhex("D80102")  # service-not-supported
+    # a plain GET still works; a with-list GET was not negotiated either
+    assert await client.get(LDN) == b"MMM0000012345678"
+    assert await client.send(A.encode(A.GetRequestWithList((LDN,)))) == bytes.fromhex("D80102")
+
+
+# ------------------------------------------------------------------------ SET
+
+
+@pytest.mark.asyncio
+async def test_set_normal_changes_what_get_reads() -> None:
+    client = await _management()
+    assert await client.request(A.SetRequestNormal(TIME_ZONE, Long(60), invoke_id=3)) == A.SetResponseNormal(
+        DataAccessResult.SUCCESS, invoke_id=3
+    )
+    assert await client.get(TIME_ZONE) == Long(60)
+    # the wrong type is refused and changes nothing
+    assert await client.request(A.SetRequestNormal(TIME_ZONE, Unsigned(1))) == A.SetResponseNormal(
+        DataAccessResult.TYPE_UNMATCHED
+    )
+    assert await client.get(TIME_ZONE) == Long(60)
+
+
+@pytest.mark.asyncio
+async def test_read_only_attribute_refuses_set_with_read_write_denied() -> None:
+    client = await _management()
+    logical_name = AttributeDescriptor(8, "0.0.1.0.0.255", 1)
+    reply = await client.send(A.encode(A.SetRequestNormal(logical_name, OctetString(bytes(6)))))
+    assert reply == bytes.fromhex("C501C1" "03")  # set-response-normal read-write-denied
+    # the public client's rights are read-only where the class allows writing
+    public = await public_client(client.server, source=OTHER_PEER)
+    assert await public.request(A.SetRequestNormal(TIME_ZONE, Long(60))) == A.SetResponseNormal(
+        DataAccessResult.READ_WRITE_DENIED
+    )
+    assert await public.get(TIME_ZONE) == Long(0)
+
+
+@pytest.mark.asyncio
+async def test_set_with_list_mixes_results() -> None:
+    client = await _management()
+    request = A.SetRequestWithList(
+        (TIME_ZONE, AttributeDescriptor(8, "0.0.1.0.0.255", 1), CAPTURE_PERIOD, AttributeDescriptor(1, "0.0.96.1.0.255", 2)),
+        (Long(-60), OctetString(bytes(6)), DoubleLongUnsigned(600), Unsigned(1)),
+        invoke_id=9,
+    )
+    response = await client.request(request)
+    assert response == A.SetResponseWithList(
+        (DataAccessResult.SUCCESS, DataAccessResult.READ_WRITE_DENIED, DataAccessResult.SUCCESS,
+         DataAccessResult.OBJECT_UNDEFINED),
+        invoke_id=9,
+    )  # fmt: skip
+    assert await client.get(TIME_ZONE) == Long(-60)
+    assert await client.get(CAPTURE_PERIOD) == DoubleLongUnsigned(600)
+
+
+# --------------------------------------------------------------------- ACTION
+
+
+@pytest.mark.asyncio
+async def test_action_normal_and_methods_not_allowed() -> None:
+    client = await _management()
+    reply = await client.send(A.encode(A.ActionRequestNormal(CLOCK_ADJUST, Integer(0), invoke_id=2)))
+    assert reply == bytes.fromhex("C701C2" "00" "00")  # action-response-normal success, no return parameters
+    # a method with no such id
+    assert await client.request(A.ActionRequestNormal(MethodDescriptor(8, "0.0.1.0.0.255", 99), Integer(0))) == (
+        A.ActionResponseNormal(ActionResult.OBJECT_UNDEFINED)
+    )
+    # this meter's registers are not reset by anyone
+    assert await client.request(A.ActionRequestNormal(REGISTER_RESET, Integer(0))) == A.ActionResponseNormal(
+        ActionResult.READ_WRITE_DENIED
+    )
+    # the public client may call no method
+    public = await public_client(client.server, source=OTHER_PEER)
+    assert await public.request(A.ActionRequestNormal(CLOCK_ADJUST, Integer(0))) == A.ActionResponseNormal(
+        ActionResult.READ_WRITE_DENIED
+    )
+
+
+@pytest.mark.asyncio
+async def test_action_with_list() -> None:
+    client = await _management()
+    request = A.ActionRequestWithList(
+        (CLOCK_ADJUST, REGISTER_RESET, MethodDescriptor(1, "0.0.96.1.0.255", 1)),
+        (Integer(0), Integer(0), Integer(0)),
+        invoke_id=4,
+    )
+    response = await client.request(request)
+    assert response == A.ActionResponseWithList(
+        ((ActionResult.SUCCESS, None), (ActionResult.READ_WRITE_DENIED, None), (ActionResult.OBJECT_UNDEFINED, None)),
+        invoke_id=4,
+    )
+
+
+@pytest.mark.asyncio
+async def test_unconfirmed_requests_get_no_answer_but_run() -> None:
+    client = await _management()
+    request = A.SetRequestNormal(TIME_ZONE, Long(120), service_class=A.ServiceClass.UNCONFIRMED)
+    assert await client.send_raw(A.encode(request)) == []
+    assert await client.get(TIME_ZONE) == Long(120)
+
+
+@pytest.mark.asyncio
+async def test_services_not_negotiated_are_refused() -> None:
+    server = make_server()
+    client = Client(server)
+    assert (await client.associate(AARQ(user_information=initiate(Conformance.GET)))).accepted
+    assert await client.send(A.encode(A.SetRequestNormal(TIME_ZONE, Long(1)))) == bytes.fromhex("D80102")
+    assert await client.send(A.encode(A.ActionRequestNormal(CLOCK_ADJUST, Integer(0)))) == bytes.fromhex("D80102")
+
+
+@pytest.mark.asyncio
+async def test_a_response_apdu_sent_as_a_request_is_refused() -> None:
+    client = await public_client(make_server())
+    reply = await client.send(A.encode(A.GetResponseNormal(NOON)))
+    assert reply == bytes.fromhex("D80202")  # service-unknown / service-not-supported
+
+
+@pytest.mark.asyncio
+async def test_garbage_inside_an_association_is_answered_not_raised() -> None:
+    server = make_server()
+    client = await public_client(server)
+    assert await client.send(bytes.fromhex("C001")) == bytes.fromhex("D80103")  # truncated get-request: other-reason
+    assert server.stats.malformed == 1 and server.stats.internal_errors == 0
+    assert await client.get(LDN) == b"MMM0000012345678"
