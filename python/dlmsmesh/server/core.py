@@ -51,7 +51,7 @@ DEFAULT_MAX_ASSOCIATIONS = 100_000
 #: an HLS association not through pass 3 after this long is forgotten
 PENDING_TIMEOUT = 60.0
 
-_AARQ_TAG, _RLRQ_TAG = 0x60, 0x62
+_AARQ_TAG, _RLRQ_TAG, _GBT_TAG = 0x60, 0x62, 0xE0
 _REQUEST_TYPES = (
     A.GetRequestNormal, A.GetRequestNext, A.GetRequestWithList,
     A.SetRequestNormal, A.SetRequestWithFirstDatablock, A.SetRequestWithDatablock, A.SetRequestWithList,
@@ -403,6 +403,16 @@ class Server:
             if isinstance(opened, list):
                 return opened
             received, framing, authenticated = opened
+        elif payload[0] == _GBT_TAG:
+            # GBT blocks travel plain (the APDU is ciphered whole, then cut):
+            # the policy is checked on the APDU the blocks carry
+            try:
+                block = A.decode(payload)
+            except DecodeError:
+                self.stats.malformed += 1
+                return [A.encode(services.not_allowed(ServiceError.OTHER_REASON))]
+            assert isinstance(block, A.GeneralBlockTransfer)
+            return await self._general_block(session, block, None, False)
         else:
             if session.policy.requests() or session.pre_established and session.meter.keys:
                 # the policy asks for protected requests: a plain one is refused unread
