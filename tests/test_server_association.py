@@ -19,6 +19,7 @@ from dlmsmesh.acse_pdu import (
     Mechanism,
 )
 from dlmsmesh.cosem.typespec import octets
+from dlmsmesh.security import KeySet
 from dlmsmesh.security.hls import gmac_reply
 from dlmsmesh.xdlms_initiate import (
     CipheredUserInformation,
@@ -313,8 +314,7 @@ async def test_dedicated_key_requests_are_answered_ded_ciphered() -> None:
     assert reply[0] == 0xCC
     # a ded- frame the meter's global key made is not a dedicated one: refused
     wrong = client_context(dk=bytes(16))
-    for _ in range(5):
-        wrong.next_invocation_counter()  # keep above what the meter has seen
+    wrong.reserve_counters(KeySet.DEDICATED, 50)  # above what the meter has seen
     forged = wrong.protect(A.encode(A.GetRequestNormal(CLOCK)), dedicated=True)
     refused = await client.send(forged)
     assert A.decode(ctx.unprotect(refused).plaintext if refused[0] != 0xD8 else refused) == A.ExceptionResponse(1, 5)

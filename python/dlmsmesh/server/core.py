@@ -30,7 +30,15 @@ from ..acse_pdu import AARQ, RLRQ
 from ..apdu_model import ServiceError
 from ..errors import DecodeError, DlmsError, DlmsTimeout
 from ..security import KeySet, SecurityPolicy
-from ..security.tags import CIPHERED_TAGS, GENERAL_DED_CIPHERING, GENERAL_GLO_CIPHERING, SC_AUTHENTICATION
+from ..security.tags import (
+    CIPHERED_TAGS,
+    GENERAL_DED_CIPHERING,
+    GENERAL_GLO_CIPHERING,
+    KINDS,
+    SC_AUTHENTICATION,
+    SC_BROADCAST,
+    FrameKind,
+)
 from ..transport import Datagram, Incoming, TransportClosed
 from ..xdlms_initiate import Conformance
 from . import services
@@ -550,9 +558,22 @@ def _counter_error(ctx: Any, info: Any) -> A.ExceptionResponse:
     title = ctx.peer_system_title
     if info is not None and info.system_title is not None:
         title = info.system_title
-    if title is not None and info is not None and info.key_set is not None:
-        last = ctx.counters.last_accepted(ctx.counter_scope("rx", title, info.key_set))
+    key_set = None if info is None else info.key_set if info.key_set is not None else _key_set_of(info)
+    if title is not None and key_set is not None:
+        last = ctx.counters.last_accepted(ctx.counter_scope("rx", title, key_set))
         expected = 0 if last is None else min(last + 1, 0xFFFFFFFF)
     return A.ExceptionResponse(
         services.StateError.SERVICE_NOT_ALLOWED, ServiceError.INVOCATION_COUNTER_ERROR, invocation_counter=expected
     )
+
+
+def _key_set_of(info: Any) -> KeySet | None:
+    """The key a frame's tag and security control name (a replayed frame's
+    partial SecurityInfo does not say: it failed before a key was chosen)."""
+    kind = KINDS.get(info.tag)
+    if kind in (FrameKind.SERVICE_DED, FrameKind.GENERAL_DED):
+        return KeySet.DEDICATED
+    if kind in (FrameKind.SERVICE_GLO, FrameKind.GENERAL_GLO):
+        sc = info.security_control or 0
+        return KeySet.BROADCAST if sc & SC_BROADCAST else KeySet.UNICAST
+    return None
