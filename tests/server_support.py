@@ -86,9 +86,9 @@ def make_server(*meters: Meter, **kwargs: Any) -> Server:
 
 
 def client_context(*, policy: SecurityPolicy = AUTHENC, ek: bytes = EK, ak: bytes = AK, dk: bytes | None = None,
-                   peer: bytes = TITLE) -> SecurityContext:  # fmt: skip
+                   peer: bytes = TITLE, title: bytes = CLIENT_TITLE) -> SecurityContext:  # fmt: skip
     return SecurityContext(
-        CLIENT_TITLE, peer_system_title=peer, ek=ek, ak=ak, bk=BK, dk=dk, kek=KEK, policy=policy, role=Role.CLIENT
+        title, peer_system_title=peer, ek=ek, ak=ak, bk=BK, dk=dk, kek=KEK, policy=policy, role=Role.CLIENT
     )
 
 
@@ -167,7 +167,9 @@ class Client:
         assert isinstance(response, A.GetResponseNormal), response
         return response.result
 
-    async def get_blocks(self, descriptor: AttributeDescriptor, cipher: str | None = None, limit: int = 500) -> tuple[Any, int]:
+    async def get_blocks(
+        self, descriptor: AttributeDescriptor, cipher: str | None = None, limit: int = 500
+    ) -> tuple[Any, int]:
         """A GET answered in datablocks, walked to the end: (value, blocks)."""
         from dlmsmesh import axdr
 
@@ -209,8 +211,10 @@ class Client:
         if ciphered:
             info = self.ciphered_initiate(info)
         return AARQ(
-            application_context=ApplicationContext.LOGICAL_NAME_CIPHERED if ciphered else ApplicationContext.LOGICAL_NAME,
-            calling_ap_title=CLIENT_TITLE,
+            application_context=ApplicationContext.LOGICAL_NAME_CIPHERED
+            if ciphered
+            else ApplicationContext.LOGICAL_NAME,
+            calling_ap_title=self.ctx.system_title if self.ctx is not None else CLIENT_TITLE,
             sender_acse_requirements="1",
             mechanism=mechanism,
             calling_authentication_value=self.ctos,

@@ -374,3 +374,22 @@ async def test_a_refused_aarq_leaves_the_open_association_alone() -> None:
     assert refused.diagnostic == D.AUTHENTICATION_FAILURE
     assert server.associations == 1
     assert await client.get(LDN) == b"MMM0000012345678"
+
+
+@pytest.mark.asyncio
+async def test_hls_gmac_in_the_plain_ln_context() -> None:
+    """HLS-GMAC authenticates without ciphering the association: the
+    InitiateRequest and every request after pass 3 travel plain."""
+    server = make_server(make_meter(authentication="hls-gmac"))
+    ctx = client_context()
+    client = Client(server, client_sap=1, ctx=ctx)
+    aare = await client.associate(client.hls_aarq(Mechanism.HIGH_GMAC, ciphered=False))
+    assert aare.application_context == ApplicationContext.LOGICAL_NAME
+    assert aare.diagnostic == D.AUTHENTICATION_REQUIRED and isinstance(aare.user_information, InitiateResponse)
+    assert client.stoc is not None
+    response = await client.request(A.ActionRequestNormal(HLS_REPLY, octets(gmac_reply(ctx, client.stoc))))
+    assert isinstance(response, A.ActionResponseNormal) and response.result == 0
+    from dlmsmesh.security.hls import verify_gmac_reply
+
+    verify_gmac_reply(ctx, client.ctos or b"", bytes(response.return_parameters))
+    assert await client.get(LDN) == b"MMM0000012345678"

@@ -110,7 +110,7 @@ async def test_get_next_with_no_transfer_or_the_wrong_block() -> None:
     # nothing under way
     reply = await client.send(A.encode(A.GetRequestNext(1)))
     assert A.decode(reply) == A.GetResponseWithDatablock(True, 1, DataAccessResult.NO_LONG_GET_IN_PROGRESS)
-    assert reply == bytes.fromhex("C402C1" "01" "00000001" "01" "10")
+    assert reply == bytes.fromhex("C402C101000000010110")
     first = await client.request(A.GetRequestNormal(PROFILE))
     assert isinstance(first, A.GetResponseWithDatablock) and first.block_number == 1 and not first.last_block
     # the client asks after a block it never had: the transfer is aborted
@@ -212,7 +212,9 @@ async def test_set_with_list_and_first_datablock() -> None:
     # SEQUENCE OF Data: count 2, long 60, double-long-unsigned 600
     raw = bytes([2]) + axdr.encode(Long(60)) + axdr.encode(DoubleLongUnsigned(600))
     parts = _cut(raw, 4)
-    response = await client.request(A.SetRequestWithListAndFirstDatablock((TIME_ZONE, CAPTURE_PERIOD), False, 1, parts[0]))
+    response = await client.request(
+        A.SetRequestWithListAndFirstDatablock((TIME_ZONE, CAPTURE_PERIOD), False, 1, parts[0])
+    )
     assert response == A.SetResponseDatablock(1)
     response = await client.request(A.SetRequestWithDatablock(False, 2, parts[1]))
     assert response == A.SetResponseDatablock(2)
@@ -304,7 +306,9 @@ async def test_gbt_missed_block_is_sent_again() -> None:
     client = await _management(WITH_GBT, max_pdu=512)
     frames = await client.send_raw(A.encode(A.GetRequestNormal(PROFILE)))
     first = A.decode(frames[0])
-    again = await client.send_raw(A.encode(A.GeneralBlockTransfer(b"", last_block=False, block_number=0, block_number_ack=0)))
+    again = await client.send_raw(
+        A.encode(A.GeneralBlockTransfer(b"", last_block=False, block_number=0, block_number_ack=0))
+    )
     assert [A.decode(f) for f in again] == [first]
 
 
@@ -320,7 +324,9 @@ async def test_request_sent_in_gbt_blocks() -> None:
             A.GeneralBlockTransfer(b"", last_block=False, window=1, block_number=0, block_number_ack=n)
         ]
     reply = await client.send(A.encode(A.GeneralBlockTransfer(parts[-1], last_block=True, block_number=len(parts))))
-    assert A.decode(reply) == A.GetResponseWithList((b"MMM0000012345678", Long(0), DoubleLongUnsigned(900)), invoke_id=8)
+    assert A.decode(reply) == A.GetResponseWithList(
+        (b"MMM0000012345678", Long(0), DoubleLongUnsigned(900)), invoke_id=8
+    )
 
 
 @pytest.mark.asyncio
@@ -352,7 +358,9 @@ async def test_ciphered_gbt_both_ways() -> None:
     for n, part in enumerate(parts[:-1], start=1):
         acks = await client.send_raw(A.encode(A.GeneralBlockTransfer(part, last_block=False, block_number=n)))
         assert len(acks) == 1 and A.decode(acks[0]).block_number_ack == n
-    frames = await client.send_raw(A.encode(A.GeneralBlockTransfer(parts[-1], last_block=True, block_number=len(parts))))
+    frames = await client.send_raw(
+        A.encode(A.GeneralBlockTransfer(parts[-1], last_block=True, block_number=len(parts)))
+    )
     whole, count = await _gbt_collect(client, frames)
     assert whole[0] == 0xCC and count > 100  # glo-get-response, cut after ciphering
     response = A.decode(client.ctx.unprotect(whole).plaintext)

@@ -29,6 +29,7 @@ from .server_support import (
     KEK,
     LDN,
     NOW,
+    OTHER_PEER,
     TITLE,
     Client,
     client_context,
@@ -41,6 +42,7 @@ from .server_support import (
 NOT_ALLOWED = bytes.fromhex("D80101")
 DECIPHERING_ERROR = bytes.fromhex("D80105")
 KEY_TRANSFER = MethodDescriptor(64, "0.0.43.0.0.255", 2)
+OTHER_TITLE = bytes.fromhex("4845530000000002")
 NEW_EK = bytes.fromhex("A0A1A2A3A4A5A6A7A8A9AAABACADAEAF")
 
 
@@ -180,7 +182,9 @@ async def test_counters_survive_a_restart_with_a_persistent_store(tmp_path: path
 
     def meter() -> Meter:
         objects = default_meter(TITLE, now=lambda: NOW, authentication="hls-gmac", policy=int(AUTHENC))
-        return Meter.from_objects(objects, keys=MeterKeys(ek=EK, ak=AK, bk=BK, kek=KEK), counters=SqliteCounterStore(path))
+        return Meter.from_objects(
+            objects, keys=MeterKeys(ek=EK, ak=AK, bk=BK, kek=KEK), counters=SqliteCounterStore(path)
+        )
 
     server = make_server(meter())
     client = await management_client(server)
@@ -208,3 +212,19 @@ async def test_authenticated_access_modes_see_the_request_protection() -> None:
     """Security setup attribute 2 (policy) is readable; its keys never are."""
     client = await _secured()
     assert await client.get(AttributeDescriptor(64, "0.0.43.0.0.255", 2), "glo") == int(AUTHENC)
+
+
+@pytest.mark.asyncio
+async def test_key_transfer_reaches_every_association_of_the_meter() -> None:
+    first = await _secured()
+    second = await management_client(first.server, source=OTHER_PEER, ctx=client_context(title=OTHER_TITLE))
+    assert first.ctx is not None and second.ctx is not None
+    parameters = [Structure((Enum(int(KeyId.GLOBAL_UNICAST_ENCRYPTION)), OctetString(wrap_key(KEK, NEW_EK))))]
+    assert await first.request(A.ActionRequestNormal(KEY_TRANSFER, parameters), "glo") == A.ActionResponseNormal(
+        ActionResult.SUCCESS
+    )
+    # the other association's next request under the old key is not opened
+    assert await second.send(second.ctx.protect(A.encode(A.GetRequestNormal(LDN)))) == DECIPHERING_ERROR
+    second.ctx = client_context(ek=NEW_EK, title=OTHER_TITLE)
+    reply = await second.send(second.ctx.protect(A.encode(A.GetRequestNormal(LDN))))
+    assert A.decode(second.ctx.unprotect(reply).plaintext).result == b"MMM0000012345678"

@@ -29,7 +29,6 @@ from .server_support import (
     LDN,
     OTHER_PEER,
     PASSWORD,
-    PROFILE,
     Client,
     initiate,
     make_meter,
@@ -69,7 +68,7 @@ async def test_get_normal_values_and_bytes() -> None:
     client = await public_client(make_server())
     reply = await client.send(A.encode(A.GetRequestNormal(CLOCK, invoke_id=5)))
     # get-response-normal, invoke-id 5 high priority, data, octet-string(12)
-    assert reply == bytes.fromhex("C401C5" "00" "090C") + NOON
+    assert reply == bytes.fromhex("C401C500090C") + NOON
     assert await client.get(LDN) == b"MMM0000012345678"
     assert await client.get(IMPORT_SCALER) == (Integer(0), 30)  # scaler 0, unit Wh
     assert await client.get(IMPORT) == DoubleLongUnsigned(19285521)
@@ -218,7 +217,7 @@ async def test_read_only_attribute_refuses_set_with_read_write_denied() -> None:
     client = await _management()
     logical_name = AttributeDescriptor(8, "0.0.1.0.0.255", 1)
     reply = await client.send(A.encode(A.SetRequestNormal(logical_name, OctetString(bytes(6)))))
-    assert reply == bytes.fromhex("C501C1" "03")  # set-response-normal read-write-denied
+    assert reply == bytes.fromhex("C501C103")  # set-response-normal read-write-denied
     # the public client's rights are read-only where the class allows writing
     public = await public_client(client.server, source=OTHER_PEER)
     assert await public.request(A.SetRequestNormal(TIME_ZONE, Long(60))) == A.SetResponseNormal(
@@ -231,7 +230,12 @@ async def test_read_only_attribute_refuses_set_with_read_write_denied() -> None:
 async def test_set_with_list_mixes_results() -> None:
     client = await _management()
     request = A.SetRequestWithList(
-        (TIME_ZONE, AttributeDescriptor(8, "0.0.1.0.0.255", 1), CAPTURE_PERIOD, AttributeDescriptor(1, "0.0.96.1.0.255", 2)),
+        (
+            TIME_ZONE,
+            AttributeDescriptor(8, "0.0.1.0.0.255", 1),
+            CAPTURE_PERIOD,
+            AttributeDescriptor(1, "0.0.96.1.0.255", 2),
+        ),
         (Long(-60), OctetString(bytes(6)), DoubleLongUnsigned(600), Unsigned(1)),
         invoke_id=9,
     )
@@ -252,7 +256,7 @@ async def test_set_with_list_mixes_results() -> None:
 async def test_action_normal_and_methods_not_allowed() -> None:
     client = await _management()
     reply = await client.send(A.encode(A.ActionRequestNormal(CLOCK_ADJUST, Integer(0), invoke_id=2)))
-    assert reply == bytes.fromhex("C701C2" "00" "00")  # action-response-normal success, no return parameters
+    assert reply == bytes.fromhex("C701C20000")  # action-response-normal success, no return parameters
     # a method with no such id
     assert await client.request(A.ActionRequestNormal(MethodDescriptor(8, "0.0.1.0.0.255", 99), Integer(0))) == (
         A.ActionResponseNormal(ActionResult.OBJECT_UNDEFINED)

@@ -404,6 +404,9 @@ class Server:
     # -- xDLMS -----------------------------------------------------------------
 
     async def _serve_in_session(self, session: Session, payload: bytes) -> list[bytes]:
+        # a key_transfer in another association of this meter: this one's
+        # next request is already opened with the new keys
+        self._rekey(session)
         framing: Framing | None = None
         authenticated = False
         if payload[0] in CIPHERED_TAGS:
@@ -520,7 +523,8 @@ class Server:
         return await self._serve_in_session(session, whole)
 
     def _rekey(self, session: Session) -> None:
-        """After a reply under the old keys: a key_transfer took effect."""
+        """Take up keys a key_transfer replaced (in this association: after
+        its reply, which still goes under the old keys)."""
         meter = session.meter
         if session.keys_version == meter.keys_version:
             return
