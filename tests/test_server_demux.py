@@ -340,3 +340,43 @@ async def test_serving_loop_over_udp_loopback() -> None:
     finally:
         await client.close()
     assert transport.closed
+
+
+@pytest.mark.asyncio
+async def test_busy_server_drops_and_counts() -> None:
+    net = InProcessNetwork(seed=4)
+    server = Server(net.endpoint(SERVER.host, SERVER.port), max_tasks=1)
+    server.add_meter(make_meter())
+    head_end = net.endpoint(PEER.host, PEER.port)
+    async with server:
+        aare = await _exchange_inprocess(
+            net, head_end, wrapper.encode(16, 1, acse.encode(AARQ(user_information=initiate()))), SERVER
+        )
+        assert acse.decode(wrapper.decode(aare)[1]).accepted
+        for _ in range(5):  # one burst: one batch for the receive loop
+            await head_end.send(wrapper.encode(16, 1, A.encode(A.GetRequestNormal(LDN))), SERVER)
+        await net.advance(0.05)
+        replies = []
+        for _ in range(5):
+            try:
+                replies.append(await head_end.recv(timeout=0))
+            except Exception:  # noqa: BLE001 - no more
+                break
+        assert len(replies) == 1 and server.stats.busy == 4
+        assert server.stats.received == 6 and server.stats.answered == 2
+    await head_end.close()
+
+
+@pytest.mark.asyncio
+async def test_add_and_remove_meters() -> None:
+    server = _two_meters()
+    with pytest.raises(ValueError, match="system title"):
+        server.add_meter(make_meter(address="fd00::77"))
+    with pytest.raises(ValueError, match="answers at"):
+        server.add_meter(make_meter(title=bytes(8), address=SERVER.host))
+    b = await public_client(server, destination=SERVER_B)
+    removed = server.remove_meter(TITLE_B)
+    assert removed.system_title == TITLE_B and [m.system_title for m in server.meters] == [TITLE]
+    assert server.associations == 0
+    assert await b.send_raw(A.encode(A.GetRequestNormal(LDN))) == []  # nobody answers there now
+    assert server.meter(TITLE).address == SERVER.host

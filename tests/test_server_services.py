@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from dlmsmesh import apdu as A
+from dlmsmesh import axdr
 from dlmsmesh.acse_pdu import AARQ, Mechanism
 from dlmsmesh.apdu_model import (
     ActionResult,
@@ -318,3 +319,64 @@ async def test_garbage_inside_an_association_is_answered_not_raised() -> None:
     assert await client.send(bytes.fromhex("C001")) == bytes.fromhex("D80103")  # truncated get-request: other-reason
     assert server.stats.malformed == 1 and server.stats.internal_errors == 0
     assert await client.get(LDN) == b"MMM0000012345678"
+
+
+async def _read(client: Client, descriptor: AttributeDescriptor) -> object:
+    response = await client.request(A.GetRequestNormal(descriptor))
+    if isinstance(response, A.GetResponseNormal):
+        return response.result
+    value, _ = await client.get_blocks(descriptor)
+    return value
+
+
+@pytest.mark.asyncio
+async def test_every_attribute_of_the_management_view_reads_and_writes_back() -> None:
+    """Each object the object_list names, each attribute as its access right
+    says: readable ones give a value, writable ones take their own value
+    back; the association secret is write-only (read-write-denied)."""
+    client = await _management()
+    object_list = await client.get(OBJECT_LIST)
+    classes, reads, writes = set(), 0, 0
+    for class_id, _version, name, (attributes, _methods) in object_list:
+        classes.add(int(class_id))
+        for index, mode, _selectors in attributes:
+            descriptor = AttributeDescriptor(int(class_id), bytes(name), int(index))
+            value = await _read(client, descriptor)
+            if int(mode) in (0, 2):  # no access, write-only
+                assert value == DataAccessResult.READ_WRITE_DENIED, descriptor
+                continue
+            assert not isinstance(value, DataAccessResult), (descriptor, value)
+            reads += 1
+            if int(mode) == 3:
+                assert await client.request(A.SetRequestNormal(descriptor, value)) == A.SetResponseNormal(
+                    DataAccessResult.SUCCESS
+                ), descriptor
+                writes += 1
+    assert classes == {1, 3, 7, 8, 15, 17, 40, 41, 48, 64}
+    assert reads > 80 and writes > 20
+    assert client.server.stats.internal_errors == 0
+
+
+@pytest.mark.asyncio
+async def test_every_attribute_and_method_of_the_public_view_is_read_only() -> None:
+    client = await public_client(make_server())
+    object_list = await client.get(OBJECT_LIST)
+    for class_id, _version, name, (attributes, methods) in object_list:
+        for index, mode, _selectors in attributes:
+            descriptor = AttributeDescriptor(int(class_id), bytes(name), int(index))
+            value = await _read(client, descriptor)
+            if int(mode) == 0:
+                assert value == DataAccessResult.READ_WRITE_DENIED
+                continue
+            assert int(mode) == 1 and not isinstance(value, DataAccessResult), (descriptor, value)
+            if len(axdr.encode(value)) > 1000:
+                value = []  # the buffer: refused before its type is looked at
+            assert await client.request(A.SetRequestNormal(descriptor, value)) == A.SetResponseNormal(
+                DataAccessResult.READ_WRITE_DENIED
+            ), descriptor
+        for index, mode in methods:
+            assert int(mode) == 0
+            method = MethodDescriptor(int(class_id), bytes(name), int(index))
+            assert await client.request(A.ActionRequestNormal(method, Integer(0))) == A.ActionResponseNormal(
+                ActionResult.READ_WRITE_DENIED
+            ), method

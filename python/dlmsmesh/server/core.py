@@ -11,6 +11,19 @@ Nothing a peer sends makes the server raise: a datagram is answered (an
 AARE, an RLRE, a response, an exception-response) or dropped, and every
 outcome is counted in :attr:`Server.stats`.  A datagram is only ever
 answered from the meter, logical device and association it addressed.
+
+Choices the spec notes leave open (standard-like, as gurux-dlms behaves):
+
+* general-block-transfer blocks travel plain whatever the security policy
+  (the APDU is ciphered whole, then cut: mesh-profile.md section 10); the
+  policy is enforced on the APDU the blocks carry once reassembled;
+* a refused AARQ leaves the association its client already has (same
+  client SAP and address) in place; an accepted one replaces it;
+* the pre-established client (0x66) is known by the system title of its
+  general-glo/general-ded frames; once one has verified, that peer's glo-
+  frames are opened with the same title's keys;
+* a key_transfer takes effect after its own reply, and every other
+  association of the meter opens its next request with the new keys.
 """
 
 from __future__ import annotations
