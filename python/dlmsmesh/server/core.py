@@ -12,10 +12,11 @@ AARE, an RLRE, a response, an exception-response) or dropped, and every
 outcome is counted in :attr:`Server.stats`.  A datagram is only ever
 answered from the meter, logical device and association it addressed.
 
-Choices the spec notes leave open (standard-like, as gurux-dlms behaves):
+Choices the spec notes leave open (standard-like; UNVERIFIED against the
+Green Book):
 
 * general-block-transfer blocks travel plain whatever the security policy
-  (the APDU is ciphered whole, then cut: mesh-profile.md section 10); the
+  (the APDU is ciphered whole, then cut, as Gurux does); the
   policy is enforced on the APDU the blocks carry once reassembled;
 * a refused AARQ leaves the association its client already has (same
   client SAP and address) in place; an accepted one replaces it;
