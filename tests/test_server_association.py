@@ -393,3 +393,15 @@ async def test_hls_gmac_in_the_plain_ln_context() -> None:
 
     verify_gmac_reply(ctx, client.ctos or b"", bytes(response.return_parameters))
     assert await client.get(LDN) == b"MMM0000012345678"
+
+
+@pytest.mark.asyncio
+async def test_replayed_ciphered_aarq_is_refused() -> None:
+    server = make_server(make_meter(authentication="hls-gmac", policy=int(AUTHENC)))
+    client = Client(server, client_sap=1, ctx=client_context())
+    frame = acse.encode(client.hls_aarq(Mechanism.HIGH_GMAC))
+    assert acse.decode(await client.send(frame)).diagnostic == D.AUTHENTICATION_REQUIRED
+    # the same AARQ again (its glo-initiate-request counter is not new): refused
+    replayed = acse.decode(await client.send(frame))
+    assert replayed.result == AssociationResult.REJECTED_PERMANENT and replayed.diagnostic == D.NO_REASON_GIVEN
+    assert replayed.responding_authentication_value is None

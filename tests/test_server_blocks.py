@@ -12,15 +12,19 @@ from dlmsmesh import apdu as A
 from dlmsmesh import axdr
 from dlmsmesh.acse_pdu import AARQ, Mechanism
 from dlmsmesh.apdu_model import ActionResult, AttributeDescriptor, DataAccessResult, MethodDescriptor
-from dlmsmesh.types import DoubleLongUnsigned, Integer, Long
+from dlmsmesh.cosem import CosemObject, default_meter, method
+from dlmsmesh.server import Meter
+from dlmsmesh.types import DoubleLongUnsigned, Integer, Long, OctetString
 from dlmsmesh.xdlms_initiate import Conformance
 
 from .server_support import (
     AUTHENC,
     FULL,
     LDN,
+    NOW,
     PASSWORD,
     PROFILE,
+    TITLE,
     WITH_GBT,
     Client,
     initiate,
@@ -370,3 +374,60 @@ async def test_ciphered_gbt_both_ways() -> None:
     plain = A.encode(A.GetRequestNormal(LDN))
     refused = await client.send(A.encode(A.GeneralBlockTransfer(plain, last_block=True, block_number=1)))
     assert A.decode(client.open(refused)) == A.ExceptionResponse(1, 1)
+
+
+class _Dump(CosemObject):
+    """A custom class whose method 1 returns more than one APDU holds."""
+
+    class_id = 9001
+    version = 0
+
+    @method(1, Integer)
+    async def dump(self, parameters: Integer) -> OctetString:
+        return OctetString(bytes(range(256)) * int(parameters))
+
+
+def _meter_with_dump() -> Meter:
+    objects = default_meter(TITLE, now=lambda: NOW, authentication="lls", secret=PASSWORD)
+    dump = _Dump("0.0.96.99.0.255")
+    objects.logical_devices[1].add(dump)
+    objects.associations[1].objects.add(dump)
+    return Meter.from_objects(objects)
+
+
+DUMP = MethodDescriptor(9001, "0.0.96.99.0.255", 1)
+
+
+@pytest.mark.asyncio
+async def test_long_action_response_in_pblocks() -> None:
+    server = make_server(_meter_with_dump())
+    client = Client(server, client_sap=1)
+    aare = await client.associate(
+        AARQ(user_information=initiate(FULL, 256), mechanism=Mechanism.LOW, calling_authentication_value=PASSWORD,
+             sender_acse_requirements="1")
+    )  # fmt: skip
+    assert aare.accepted
+    # a short return fits: action-response-normal with its data
+    assert await client.request(A.ActionRequestNormal(DUMP, Integer(0))) == A.ActionResponseNormal(
+        ActionResult.SUCCESS, OctetString(b"")
+    )
+    response = await client.request(A.ActionRequestNormal(DUMP, Integer(8), invoke_id=5))
+    assert isinstance(response, A.ActionResponseWithPblock) and response.block_number == 1 and response.invoke_id == 5
+    raw = bytearray(response.raw_data)
+    blocks = 1
+    for _ in range(100):
+        if response.last_block:
+            break
+        response = await client.request(A.ActionRequestNextPblock(response.block_number, invoke_id=5))
+        assert isinstance(response, A.ActionResponseWithPblock)
+        blocks += 1
+        assert response.block_number == blocks
+        raw += response.raw_data
+    assert response.last_block and blocks == -(-len(raw) // (256 - 13))
+    # the blocks carry the action-response-normal after its invoke-id
+    whole = A.encode(A.ActionResponseNormal(ActionResult.SUCCESS, OctetString(bytes(range(256)) * 8), invoke_id=5))
+    assert bytes(raw) == whole[3:]
+    # nothing left to walk
+    assert await client.request(A.ActionRequestNextPblock(blocks)) == A.ActionResponseNormal(
+        ActionResult.NO_LONG_ACTION_IN_PROGRESS
+    )

@@ -380,3 +380,12 @@ async def test_add_and_remove_meters() -> None:
     assert server.associations == 0
     assert await b.send_raw(A.encode(A.GetRequestNormal(LDN))) == []  # nobody answers there now
     assert server.meter(TITLE).address == SERVER.host
+
+
+@pytest.mark.asyncio
+async def test_meter_address_is_matched_in_its_canonical_form() -> None:
+    server = make_server(make_meter(address="FD00:0:0::1"))
+    client = await public_client(server, destination=Address("fd00::1", 4059))
+    assert await client.get(LDN) == NAME_A
+    server.remove_meter(TITLE)
+    server.add_meter(make_meter(address="fd00::1"))  # the address is free again

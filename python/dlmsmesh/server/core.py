@@ -54,6 +54,7 @@ from ..security.tags import (
     FrameKind,
 )
 from ..transport import Datagram, Incoming, TransportClosed
+from ..transport.interface import normalize_host
 from ..xdlms_initiate import Conformance
 from . import services
 from .associate import open_association, release
@@ -157,7 +158,8 @@ class Server:
         """Host ``meter`` (at ``meter.address``, or as the default meter)."""
         if meter.system_title in self._by_title:
             raise ValueError(f"a meter with system title {meter.system_title.hex()} is here already")
-        host = meter.address
+        # the transports give canonical hosts (RFC 5952): "FD00:0::1" must match "fd00::1"
+        host = None if meter.address is None else normalize_host(meter.address)
         if host is None and self._default is not None:
             raise ValueError("two meters without an address: give each meter the address it answers at")
         if host is not None and host in self._by_address:
@@ -184,7 +186,7 @@ class Server:
         if meter.address is None:
             self._default = None
         else:
-            self._by_address.pop(meter.address, None)
+            self._by_address.pop(normalize_host(meter.address), None)
         for key in [k for k in self._sessions if k[0] == index]:
             del self._sessions[key]
         return meter
