@@ -23,6 +23,7 @@ from dlmsmesh.types import DoubleLongUnsigned, Integer, Long, LongUnsigned, Octe
 from dlmsmesh.xdlms_initiate import Conformance
 
 from .server_support import (
+    AUTHENC,
     CLOCK,
     FULL,
     IMPORT,
@@ -31,9 +32,11 @@ from .server_support import (
     OTHER_PEER,
     PASSWORD,
     Client,
+    client_context,
     initiate,
     make_meter,
     make_server,
+    management_client,
     public_client,
 )
 
@@ -380,3 +383,25 @@ async def test_every_attribute_and_method_of_the_public_view_is_read_only() -> N
             assert await client.request(A.ActionRequestNormal(method, Integer(0))) == A.ActionResponseNormal(
                 ActionResult.READ_WRITE_DENIED
             ), method
+
+
+@pytest.mark.asyncio
+async def test_refused_unconfirmed_requests_get_no_answer() -> None:
+    unconfirmed = A.SetRequestNormal(TIME_ZONE, Long(60), service_class=A.ServiceClass.UNCONFIRMED)
+    # a service the association did not negotiate
+    server = make_server()
+    client = Client(server)
+    assert (await client.associate(AARQ(user_information=initiate(Conformance.GET)))).accepted
+    assert await client.send_raw(A.encode(unconfirmed)) == []
+    # a plain request where the policy asks for protection: not run either
+    secured = await management_client(make_server(make_meter(authentication="hls-gmac", policy=int(AUTHENC))))
+    assert await secured.send_raw(A.encode(unconfirmed)) == []
+    assert await secured.get(TIME_ZONE, "glo") == Long(0)
+    # an association still waiting for HLS pass 3
+    pending = Client(make_server(make_meter(authentication="hls-gmac", policy=int(AUTHENC))), client_sap=1,
+                     ctx=client_context())  # fmt: skip
+    assert (await pending.associate(pending.hls_aarq(Mechanism.HIGH_GMAC))).accepted
+    assert pending.ctx is not None
+    assert await pending.send_raw(pending.ctx.protect(A.encode(unconfirmed))) == []
+    # (a confirmed one is refused out loud)
+    assert await pending.request(A.SetRequestNormal(TIME_ZONE, Long(60)), "glo") == A.ExceptionResponse(1, 1)

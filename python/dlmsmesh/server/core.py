@@ -442,9 +442,10 @@ class Server:
             return await self._general_block(session, block, None, False)
         else:
             if session.policy.requests() or session.pre_established and session.meter.keys:
-                # the policy asks for protected requests: a plain one is refused unread
+                # the policy asks for protected requests: a plain one is refused
+                # unserved (and unanswered when it is unconfirmed)
                 self.stats.security_failures += 1
-                return [A.encode(services.not_allowed())]
+                return [] if _plain_unconfirmed(payload) else [A.encode(services.not_allowed())]
             try:
                 received = stack.receive(payload, "apdu")
             except DlmsError:
@@ -597,3 +598,10 @@ def _key_set_of(info: Any) -> KeySet | None:
         sc = info.security_control or 0
         return KeySet.BROADCAST if sc & SC_BROADCAST else KeySet.UNICAST
     return None
+
+
+def _plain_unconfirmed(payload: bytes) -> bool:
+    try:
+        return services.is_unconfirmed(A.decode(payload))
+    except DecodeError:
+        return False
