@@ -106,9 +106,11 @@ async def test_another_peer_or_client_sap_never_uses_an_association() -> None:
 async def test_requests_to_the_wrong_logical_device_of_the_right_meter() -> None:
     server = make_server()
     owner = await public_client(server)
-    # all-station from a client that has no pre-established association
+    # all-station from a client that has no pre-established association: a
+    # group request nobody is associated for is dropped, not answered
     stray = Client(server, server_sap=ALL_STATION)
-    assert await stray.send(A.encode(A.GetRequestNormal(LDN))) == NOT_ALLOWED
+    assert await stray.send_raw(A.encode(A.GetRequestNormal(LDN))) == []
+    assert server.stats.unassociated == 1
     assert await owner.get(LDN) == NAME_A
 
 
@@ -389,3 +391,18 @@ async def test_meter_address_is_matched_in_its_canonical_form() -> None:
     assert await client.get(LDN) == NAME_A
     server.remove_meter(TITLE)
     server.add_meter(make_meter(address="fd00::1"))  # the address is free again
+
+
+@pytest.mark.asyncio
+async def test_unassociated_broadcast_frames_are_dropped_silently() -> None:
+    server = make_server(make_meter(keys=False))
+    ctx = client_context()
+    request = A.encode(A.GetRequestNormal(LDN))
+    unicast = Client(server, client_sap=PRE_ESTABLISHED_CLIENT, ctx=ctx)
+    # a ciphered unicast request outside any association is refused out loud
+    assert await unicast.send(ctx.protect(request, general=True)) == NOT_ALLOWED
+    assert await unicast.send(ctx.protect(request)) == NOT_ALLOWED
+    # one under the broadcast key is not answered, general-glo or glo
+    assert await unicast.send_raw(ctx.protect(request, general=True, broadcast=True)) == []
+    assert await unicast.send_raw(ctx.protect(request, broadcast=True)) == []
+    assert server.stats.unassociated == 4 and server.stats.answered == 2

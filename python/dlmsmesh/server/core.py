@@ -40,6 +40,8 @@ from typing import Any
 from .. import acse as _acse
 from .. import apdu as A
 from .. import stack, wrapper
+from .._common.fail import Fail
+from .._common.length import read_length
 from ..acse_pdu import AARQ, RLRQ
 from ..apdu_model import ServiceError
 from ..errors import DecodeError, DlmsError, DlmsTimeout
@@ -346,7 +348,7 @@ class Server:
         if session is None:
             association = meter.pre_established(client_sap, server_sap)
             if association is None:
-                return self._unassociated(payload)
+                return self._unassociated(payload, server_sap == ALL_STATION)
             session = Session(
                 meter=meter, meter_index=index, association=association, client_sap=client_sap,
                 server_sap=server_sap, peer=peer, pre_established=True,
@@ -357,10 +359,10 @@ class Server:
         elif self.clock() - session.last_used > self.idle_timeout:
             del self._sessions[key]
             self.stats.associations_expired += 1
-            return self._unassociated(payload)
+            return self._unassociated(payload, server_sap == ALL_STATION)
         async with session.lock:
             if not session.pre_established and self._sessions.get(key) is not session:
-                return self._unassociated(payload)  # released or replaced while this datagram waited
+                return self._unassociated(payload, server_sap == ALL_STATION)  # released or replaced while this datagram waited
             self._remember(session)
             return await self._serve_in_session(session, payload)
 
@@ -402,11 +404,19 @@ class Server:
             self.stats.associations_released += 1
         return [_acse.encode(release(session, received.acse, payload))]
 
-    def _unassociated(self, payload: bytes) -> list[bytes]:
+    def _unassociated(self, payload: bytes, group: bool) -> list[bytes]:
         """A request outside any association: an exception-response when it
-        is a confirmed request (or a ciphered APDU, which we cannot read)."""
+        is a confirmed unicast request (or a ciphered APDU, which we cannot
+        read, unless its security control says broadcast key).  A group
+        request (all-station wPort) nobody here is associated for is
+        dropped: every meter of the group answering it would be a storm."""
         self.stats.unassociated += 1
+        if group:
+            return []
         if payload[0] in CIPHERED_TAGS:
+            sc = _security_control(payload)
+            if sc is not None and sc & SC_BROADCAST:
+                return []
             return [A.encode(services.not_allowed())]
         try:
             request = A.decode(payload)
@@ -605,3 +615,17 @@ def _plain_unconfirmed(payload: bytes) -> bool:
         return services.is_unconfirmed(A.decode(payload))
     except DecodeError:
         return False
+
+
+def _security_control(payload: bytes) -> int | None:
+    """The security control byte of a glo-/ded- or general-glo/ded-ciphering
+    APDU, read without keys (None when the frame is too short to say)."""
+    try:
+        if payload[0] in (GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING):
+            title_length = payload[1]
+            _, p = read_length(payload, 2 + title_length, len(payload))
+        else:
+            _, p = read_length(payload, 1, len(payload))
+        return payload[p] if p < len(payload) else None
+    except (IndexError, DecodeError, Fail):
+        return None
