@@ -19,6 +19,7 @@ from dlmsmesh.apdu_model import (
     entry_descriptor,
     range_descriptor,
 )
+from dlmsmesh.transport import Address
 from dlmsmesh.types import DoubleLongUnsigned, Integer, Long, LongUnsigned, OctetString, Unsigned
 from dlmsmesh.xdlms_initiate import Conformance
 
@@ -405,3 +406,47 @@ async def test_refused_unconfirmed_requests_get_no_answer() -> None:
     assert await pending.send_raw(pending.ctx.protect(A.encode(unconfirmed))) == []
     # (a confirmed one is refused out loud)
     assert await pending.request(A.SetRequestNormal(TIME_ZONE, Long(60)), "glo") == A.ExceptionResponse(1, 1)
+
+
+@pytest.mark.asyncio
+async def test_every_method_of_the_management_view_checks_its_parameter() -> None:
+    """Each method the object_list names, called with null-data: refused by
+    its access right or its parameter type, never by an exception."""
+    from dlmsmesh.types import NullData
+
+    client = await _management()
+    object_list = await client.get(OBJECT_LIST)
+    called = 0
+    for class_id, _version, name, (_attributes, methods) in object_list:
+        for index, mode in methods:
+            method = MethodDescriptor(int(class_id), bytes(name), int(index))
+            response = await client.request(A.ActionRequestNormal(method, NullData()))
+            expected = ActionResult.READ_WRITE_DENIED if int(mode) == 0 else ActionResult.TYPE_UNMATCHED
+            assert response == A.ActionResponseNormal(expected), method
+            called += 1
+    assert called > 25 and client.server.stats.internal_errors == 0
+
+
+@pytest.mark.asyncio
+async def test_change_hls_secret_then_associate_with_the_new_one() -> None:
+    from dlmsmesh.types import OctetString as Octets
+
+    from .server_support import HLS_SECRET
+
+    server = make_server(make_meter(authentication="hls-sha256", secret=HLS_SECRET))
+    client = Client(server, client_sap=1)
+    await client.hls_sha256()
+    # the current association reports itself associated (attribute 8)
+    assert await client.get(AttributeDescriptor(15, "0.0.40.0.0.255", 8)) == 2
+    change = MethodDescriptor(15, "0.0.40.0.0.255", 2)
+    new_secret = b"another secret, 32 octets long!!"
+    assert await client.request(A.ActionRequestNormal(change, Octets(new_secret))) == A.ActionResponseNormal(
+        ActionResult.SUCCESS
+    )
+    await client.release()
+    again = Client(server, client_sap=1, source=OTHER_PEER)
+    with pytest.raises(AssertionError):
+        await again.hls_sha256(HLS_SECRET)
+    fresh = Client(server, client_sap=1, source=Address("fd00::4", 1))
+    await fresh.hls_sha256(new_secret)
+    assert await fresh.get(LDN) == b"MMM0000012345678"
