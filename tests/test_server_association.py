@@ -309,6 +309,10 @@ async def test_dedicated_key_requests_are_answered_ded_ciphered() -> None:
     opened = ctx.unprotect(reply)
     assert opened.info.key_set.name == "DEDICATED"
     assert A.decode(opened.plaintext).result == bytes.fromhex("07EA0C05060C000000000000")
+    # general-ded is answered general-ded
+    reply = await client.send(ctx.protect(A.encode(A.GetRequestNormal(LDN)), dedicated=True, general=True))
+    assert reply[0] == 0xDC and reply[2:10] == TITLE
+    assert A.decode(ctx.unprotect(reply).plaintext).result == b"MMM0000012345678"
     # glo- still works and is answered glo-
     reply = await client.send(ctx.protect(A.encode(A.GetRequestNormal(CLOCK))))
     assert reply[0] == 0xCC

@@ -431,3 +431,21 @@ async def test_long_action_response_in_pblocks() -> None:
     assert await client.request(A.ActionRequestNextPblock(blocks)) == A.ActionResponseNormal(
         ActionResult.NO_LONG_ACTION_IN_PROGRESS
     )
+
+
+@pytest.mark.asyncio
+async def test_pre_established_client_long_reply_in_gbt() -> None:
+    from dlmsmesh.server import PRE_ESTABLISHED_CLIENT
+
+    from .server_support import client_context
+
+    server = make_server(make_meter())
+    ctx = client_context()
+    client = Client(server, client_sap=PRE_ESTABLISHED_CLIENT, ctx=ctx)
+    frames = await client.send_raw(ctx.protect(A.encode(A.GetRequestNormal(PROFILE, invoke_id=9)), general=True))
+    assert frames[0][0] == 0xE0 and all(len(f) <= 1224 for f in frames)
+    whole, count = await _gbt_collect(client, frames)
+    assert whole[0] == 0xDB and count > 50  # general-glo-ciphering, cut after ciphering
+    response = A.decode(ctx.unprotect(whole).plaintext)
+    assert isinstance(response, A.GetResponseNormal) and response.invoke_id == 9
+    _check_profile(response.result)

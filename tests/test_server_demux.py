@@ -406,3 +406,20 @@ async def test_unassociated_broadcast_frames_are_dropped_silently() -> None:
     assert await unicast.send_raw(ctx.protect(request, general=True, broadcast=True)) == []
     assert await unicast.send_raw(ctx.protect(request, broadcast=True)) == []
     assert server.stats.unassociated == 4 and server.stats.answered == 2
+
+
+@pytest.mark.asyncio
+async def test_serving_loop_sweeps_idle_associations_without_traffic() -> None:
+    clock = FakeClock()
+    net = InProcessNetwork(seed=5)
+    server = Server(net.endpoint(SERVER.host, SERVER.port), idle_timeout=100, clock=clock)
+    server.add_meter(make_meter())
+    head_end = net.endpoint(PEER.host, PEER.port)
+    async with server:
+        aarq = wrapper.encode(16, 1, acse.encode(AARQ(user_information=initiate())))
+        assert acse.decode(wrapper.decode(await _exchange_inprocess(net, head_end, aarq, SERVER))[1]).accepted
+        assert server.associations == 1
+        clock.now += 101
+        await net.advance(30)  # the receive loop wakes every 25 s (idle_timeout / 4) and sweeps
+        assert server.associations == 0 and server.stats.associations_expired == 1
+    await head_end.close()
