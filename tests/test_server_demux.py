@@ -423,3 +423,33 @@ async def test_serving_loop_sweeps_idle_associations_without_traffic() -> None:
         await net.advance(30)  # the receive loop wakes every 25 s (idle_timeout / 4) and sweeps
         assert server.associations == 0 and server.stats.associations_expired == 1
     await head_end.close()
+
+
+@pytest.mark.asyncio
+async def test_idle_pre_established_association_starts_afresh() -> None:
+    clock = FakeClock()
+    server = make_server(idle_timeout=100, clock=clock)
+    ctx = client_context()
+    client = Client(server, client_sap=PRE_ESTABLISHED_CLIENT, ctx=ctx)
+    assert await client.get(LDN, "general-glo") == NAME_A
+    clock.now += 101
+    assert await client.get(LDN, "general-glo") == NAME_A  # never "released" by idleness
+    assert server.stats.associations_expired == 1 and server.associations == 1
+
+
+@pytest.mark.asyncio
+async def test_pending_hls_association_expires_on_access_too() -> None:
+    clock = FakeClock()
+    server = make_server(make_meter(authentication="hls-gmac", policy=0x6C), idle_timeout=3600, clock=clock)
+    client = Client(server, client_sap=1, ctx=client_context())
+    assert (await client.associate(client.hls_aarq(Mechanism.HIGH_GMAC))).accepted
+    assert client.ctx is not None and client.stoc is not None
+    clock.now += 61
+    from dlmsmesh.cosem.typespec import octets
+    from dlmsmesh.security.hls import gmac_reply
+
+    from .server_support import HLS_REPLY
+
+    late = client.ctx.protect(A.encode(A.ActionRequestNormal(HLS_REPLY, octets(gmac_reply(client.ctx, client.stoc)))))
+    assert await client.send(late) == NOT_ALLOWED
+    assert server.associations == 0

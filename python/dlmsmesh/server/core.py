@@ -286,10 +286,13 @@ class Server:
         now = self.clock()
         self._last_sweep = now
         for key, session in list(self._sessions.items()):
-            limit = self.idle_timeout if session.authenticated else min(self.idle_timeout, PENDING_TIMEOUT)
-            if now - session.last_used > limit:
+            if self._expired(session, now):
                 del self._sessions[key]
                 self.stats.associations_expired += 1
+
+    def _expired(self, session: Session, now: float) -> bool:
+        limit = self.idle_timeout if session.authenticated else min(self.idle_timeout, PENDING_TIMEOUT)
+        return now - session.last_used > limit
 
     # ---------------------------------------------------------------- serving
 
@@ -344,11 +347,18 @@ class Server:
             return self._associate(meter, index, key, payload)
         if tag == _RLRQ_TAG:
             return self._release(key, payload)
+        group = server_sap == ALL_STATION
         session = self._sessions.get(key)
+        if session is not None and self._expired(session, self.clock()):
+            del self._sessions[key]
+            self.stats.associations_expired += 1
+            if not session.pre_established:
+                return self._unassociated(payload, group)
+            session = None  # a pre-established association never ends: it starts afresh
         if session is None:
             association = meter.pre_established(client_sap, server_sap)
             if association is None:
-                return self._unassociated(payload, server_sap == ALL_STATION)
+                return self._unassociated(payload, group)
             session = Session(
                 meter=meter, meter_index=index, association=association, client_sap=client_sap,
                 server_sap=server_sap, peer=peer, pre_established=True,
@@ -356,13 +366,9 @@ class Server:
                 conformance=Conformance.from_octets(association.xdlms_context_info[0].to_bytes()),
                 client_max_pdu=self.max_pdu_size, keys_version=meter.keys_version,
             )  # fmt: skip
-        elif self.clock() - session.last_used > self.idle_timeout:
-            del self._sessions[key]
-            self.stats.associations_expired += 1
-            return self._unassociated(payload, server_sap == ALL_STATION)
         async with session.lock:
             if not session.pre_established and self._sessions.get(key) is not session:
-                return self._unassociated(payload, server_sap == ALL_STATION)  # released or replaced while this datagram waited
+                return self._unassociated(payload, group)  # released or replaced while this datagram waited
             self._remember(session)
             return await self._serve_in_session(session, payload)
 
