@@ -37,7 +37,7 @@ TIME_ZONE = AttributeDescriptor(8, "0.0.1.0.0.255", 3)
 CAPTURE_PERIOD = AttributeDescriptor(7, "1.0.99.1.0.255", 4)
 CLOCK_ADJUST = MethodDescriptor(8, "0.0.1.0.0.255", 1)
 NOON = bytes.fromhex("07EA0C05060C000000000000")
-FIRST_ROW_TIME = bytes.fromhex("07EA0B05040000000000000000"[:24])  # 2026-11-05 (Thursday) 00:00
+FIRST_ROW_TIME = bytes.fromhex("07EA0B050400000000000000")  # 2026-11-05 (Thursday) 00:00
 ROWS = 2929
 
 
@@ -449,3 +449,27 @@ async def test_pre_established_client_long_reply_in_gbt() -> None:
     response = A.decode(ctx.unprotect(whole).plaintext)
     assert isinstance(response, A.GetResponseNormal) and response.invoke_id == 9
     _check_profile(response.result)
+
+
+@pytest.mark.asyncio
+async def test_requests_in_blocks_are_bounded() -> None:
+    from dlmsmesh.server.services import MAX_BLOCKED_REQUEST
+
+    client = await _management(WITH_GBT)
+    chunk = bytes(60_000)
+    blocks = MAX_BLOCKED_REQUEST // len(chunk) + 1
+    # SET datablocks past the bound: long-set-aborted, and the transfer is gone
+    await client.request(A.SetRequestWithFirstDatablock(TIME_ZONE, False, 1, chunk))
+    response = None
+    for n in range(2, blocks + 1):
+        response = await client.request(A.SetRequestWithDatablock(False, n, chunk))
+    assert response == A.SetResponseLastDatablock(DataAccessResult.LONG_SET_ABORTED, blocks)
+    assert await client.request(A.SetRequestWithDatablock(True, blocks + 1, chunk)) == A.SetResponseLastDatablock(
+        DataAccessResult.NO_LONG_SET_IN_PROGRESS, blocks + 1
+    )
+    # GBT blocks past the bound: pdu-too-long
+    replies: list[bytes] = []
+    for n in range(1, blocks + 1):
+        replies = await client.send_raw(A.encode(A.GeneralBlockTransfer(chunk, last_block=False, block_number=n)))
+    assert replies == [bytes.fromhex("D80104")]
+    assert await client.get(LDN) == b"MMM0000012345678"
