@@ -10,8 +10,9 @@ import pytest
 
 from dlmsmesh import axdr
 from dlmsmesh import types as t
-from dlmsmesh.apdu_model import ActionResult, DataAccessResult
+from dlmsmesh.apdu_model import ActionResult, AttributeDescriptor, DataAccessResult, MethodDescriptor
 from dlmsmesh.cosem import (
+    CURRENT_ASSOCIATION,
     AccessRights,
     AssociationLN,
     AssociationStatus,
@@ -19,6 +20,7 @@ from dlmsmesh.cosem import (
     MethodAccess,
     ObjectList,
     Register,
+    dispatch,
 )
 from dlmsmesh.errors import AuthenticationError
 
@@ -36,7 +38,7 @@ def enc(value: Any) -> bytes:
 def test_class_id_version_and_tables() -> None:
     assert (AssociationLN.class_id, AssociationLN.version) == (15, 2)
     assert list(AssociationLN.attribute_specs()) == list(range(1, 12))
-    assert list(AssociationLN.method_specs()) == [1, 2, 5, 6]
+    assert list(AssociationLN.method_specs()) == [1, 2, 3, 4, 5, 6]
 
 
 def test_object_list_matches_the_worked_example() -> None:
@@ -179,3 +181,114 @@ def test_add_and_remove_user() -> None:
     assert run(assoc.action(6, (t.Unsigned(2), t.VisibleString("bob")))) == (ActionResult.OBJECT_UNAVAILABLE, None)
     assert run(assoc.action(6, alice)) == (ActionResult.SUCCESS, None)
     assert run(assoc.get(10)) == []
+
+
+# C3's element: Register 1.0.1.8.0.255 v0, attributes 1-3 read_only, method 1 no_access
+C3_ELEMENT = (
+    "02 04 12 00 03 11 00 09 06 01 00 01 08 00 FF 02 02 01 03 02 03 0F 01 16 01 00 02 03 0F 02 16 01 00"
+    " 02 03 0F 03 16 01 00 01 01 02 02 0F 01 16 00"
+)
+
+
+def element(class_id: int, version: int, name: str, attributes: Any = (), methods: Any = ()) -> t.Structure:
+    return t.Structure(
+        (
+            t.LongUnsigned(class_id),
+            t.Unsigned(version),
+            bytes(t.Obis(name)),
+            t.Structure(
+                (
+                    t.Array(t.Structure((t.Integer(i), t.Enum(m), t.NullData())) for i, m in attributes),
+                    t.Array(t.Structure((t.Integer(i), mode)) for i, mode in methods),
+                )
+            ),
+        )
+    )
+
+
+def management_and_public() -> tuple[ObjectList, AssociationLN, Register]:
+    register = Register("1.0.1.8.0.255", t.DoubleLongUnsigned(42))
+    device = ObjectList([register, Register("1.0.2.8.0.255")])
+    public = AssociationLN(
+        "0.0.40.0.1.255", objects=ObjectList(), rights=AccessRights(default_read_only=True), logical_device=device
+    )
+    device.add(public)
+    public.objects.add(public)
+    return device, public, register
+
+
+def test_add_object_makes_a_logical_device_object_reachable_with_the_given_rights() -> None:
+    device, public, register = management_and_public()
+    get_value = AttributeDescriptor(3, register.logical_name, 2)
+    assert run(dispatch.get(public.objects, get_value, public.rights)) == DataAccessResult.OBJECT_UNDEFINED
+    assert run(public.action(3, axdr.decode(hexbytes(C3_ELEMENT)))) == (ActionResult.SUCCESS, None)
+    assert register.logical_name in public.objects and register.logical_name in device
+    assert run(dispatch.get(public.objects, get_value, public.rights)) == t.DoubleLongUnsigned(42)
+    reset = MethodDescriptor(3, register.logical_name, 1)
+    assert run(dispatch.action(public.objects, reset, t.Integer(0), public.rights)) == (
+        ActionResult.READ_WRITE_DENIED,
+        None,
+    )
+    # object_list now lists it with exactly the element's access rights (version 2 writes method access as enum)
+    listed = run(public.get(2))
+    assert [bytes(e[2]) for e in listed] == [bytes(public.logical_name), bytes(register.logical_name)]
+    assert enc(listed[1][3]) == hexbytes(C3_ELEMENT)[15:]
+    # adding again replaces the rights; a version-0 boolean method access is accepted too
+    again = element(3, 0, "1.0.1.8.0.255", [(2, AttributeAccess.READ_WRITE)], [(1, t.Boolean(True))])
+    assert run(public.action(3, again)) == (ActionResult.SUCCESS, None)
+    assert len(public.objects) == 2
+    assert public.rights.attribute(register, 2) is AttributeAccess.READ_WRITE
+    assert public.rights.method(register, 1) is MethodAccess.ACCESS
+    assert run(dispatch.set(public.objects, get_value, t.DoubleLongUnsigned(7), public.rights)) == (
+        DataAccessResult.SUCCESS
+    )
+    assert register.value == 7
+
+
+def test_add_object_refuses_unknown_inconsistent_and_malformed_elements() -> None:
+    device, public, _register = management_and_public()
+    before = len(public.objects)
+    # not in the logical device
+    assert run(public.action(3, element(3, 0, "1.0.3.8.0.255"))) == (ActionResult.OBJECT_UNAVAILABLE, None)
+    # wrong class, wrong version
+    assert run(public.action(3, element(4, 0, "1.0.1.8.0.255"))) == (ActionResult.OBJECT_CLASS_INCONSISTENT, None)
+    assert run(public.action(3, element(3, 1, "1.0.1.8.0.255"))) == (ActionResult.OBJECT_CLASS_INCONSISTENT, None)
+    # an access mode no version has
+    bad_mode = element(3, 0, "1.0.1.8.0.255", [(2, 9)])
+    assert run(public.action(3, bad_mode)) == (ActionResult.OTHER_REASON, None)
+    # not an object_list element
+    assert run(public.action(3, t.Structure((t.LongUnsigned(3), t.Unsigned(0))))) == (ActionResult.TYPE_UNMATCHED, None)
+    short_name = t.Structure((t.LongUnsigned(3), t.Unsigned(0), b"\x01\x00", t.Structure((t.Array(), t.Array()))))
+    assert run(public.action(3, short_name)) == (ActionResult.TYPE_UNMATCHED, None)
+    assert len(public.objects) == before and len(device) == 3
+
+
+def test_add_object_without_a_logical_device_only_changes_rights_of_listed_objects() -> None:
+    register = Register("1.0.1.8.0.255")
+    assoc = AssociationLN(objects=ObjectList([register]))
+    assert run(assoc.action(3, element(3, 0, "1.0.2.8.0.255"))) == (ActionResult.OBJECT_UNAVAILABLE, None)
+    listed = element(3, 0, "1.0.1.8.0.255", [(2, AttributeAccess.NO_ACCESS)], [(1, t.Enum(0))])
+    assert run(assoc.action(3, listed)) == (ActionResult.SUCCESS, None)
+    assert assoc.rights.check_get(register, 2) is DataAccessResult.READ_WRITE_DENIED
+    assert assoc.rights.check_action(register, 1) is ActionResult.READ_WRITE_DENIED
+
+
+def test_remove_object_takes_it_out_of_this_view_only() -> None:
+    device, public, register = management_and_public()
+    assert run(public.action(3, axdr.decode(hexbytes(C3_ELEMENT)))) == (ActionResult.SUCCESS, None)
+    assert run(public.action(4, element(3, 0, "1.0.1.8.0.255"))) == (ActionResult.SUCCESS, None)
+    assert register.logical_name not in public.objects and device.get(register.logical_name) is register
+    get_value = AttributeDescriptor(3, register.logical_name, 2)
+    assert run(dispatch.get(public.objects, get_value, public.rights)) == DataAccessResult.OBJECT_UNDEFINED
+    assert [bytes(e[2]) for e in run(public.get(2))] == [bytes(public.logical_name)]
+    # twice, a name never listed, the wrong class
+    assert run(public.action(4, element(3, 0, "1.0.1.8.0.255"))) == (ActionResult.OBJECT_UNAVAILABLE, None)
+    assert run(public.action(4, element(3, 0, "1.0.9.8.0.255"))) == (ActionResult.OBJECT_UNAVAILABLE, None)
+    assert run(public.action(4, element(1, 0, "0.0.40.0.1.255"))) == (ActionResult.OBJECT_CLASS_INCONSISTENT, None)
+    # an association keeps itself and the current association in its view
+    assert run(public.action(4, element(15, 2, "0.0.40.0.1.255"))) == (ActionResult.READ_WRITE_DENIED, None)
+    current = AssociationLN(CURRENT_ASSOCIATION, objects=public.objects)
+    public.objects.add(current)
+    assert run(public.action(4, element(15, 2, "0.0.40.0.0.255"))) == (ActionResult.READ_WRITE_DENIED, None)
+    assert public.logical_name in public.objects and CURRENT_ASSOCIATION in public.objects
+    assert run(public.action(4, t.Unsigned(1))) == (ActionResult.TYPE_UNMATCHED, None)

@@ -35,7 +35,8 @@ def test_class_ids_versions_and_tables() -> None:
     assert (SecuritySetupV0.class_id, SecuritySetupV0.version) == (64, 0)
     assert list(SecuritySetup.attribute_specs()) == [1, 2, 3, 4, 5, 6]
     assert list(SecuritySetupV0.attribute_specs()) == [1, 2, 3, 4, 5]
-    assert list(SecuritySetup.method_specs()) == [1, 2] == list(SecuritySetupV0.method_specs())
+    assert list(SecuritySetup.method_specs()) == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert list(SecuritySetupV0.method_specs()) == [1, 2]
 
 
 def test_attribute_values() -> None:
@@ -144,4 +145,5 @@ def test_key_transfer_failures_store_nothing_and_log_no_key(caplog: pytest.LogCa
         assert secret.hex() not in caplog.text.lower() and secret.hex().upper() not in caplog.text
     unconfigured = SecuritySetup(server_system_title=SERVER_TITLE)
     assert run(unconfigured.action(2, axdr.decode(S9))) == (ActionResult.READ_WRITE_DENIED, None)
-    assert run(setup.action(3, t.Enum(0))) == (ActionResult.OBJECT_UNDEFINED, None)
+    v0 = SecuritySetupV0(server_system_title=SERVER_TITLE, kek=KEK, key_store=lambda k, v: stored.append((k, v)))
+    assert run(v0.action(3, t.Enum(0))) == (ActionResult.OBJECT_UNDEFINED, None)

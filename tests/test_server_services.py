@@ -5,6 +5,8 @@ columns, object_list, unconfirmed requests and conformance."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from dlmsmesh import apdu as A
@@ -65,6 +67,14 @@ async def _management(conformance: Conformance = FULL, max_pdu: int = 1200) -> C
     return client
 
 
+async def _read(client: Client, descriptor: AttributeDescriptor) -> Any:
+    response = await client.request(A.GetRequestNormal(descriptor))
+    if isinstance(response, A.GetResponseNormal):
+        return response.result
+    value, _ = await client.get_blocks(descriptor)
+    return value
+
+
 # ------------------------------------------------------------------------ GET
 
 
@@ -120,7 +130,7 @@ async def test_public_client_cannot_see_management_objects() -> None:
 @pytest.mark.asyncio
 async def test_object_list_shows_the_public_view_with_its_rights() -> None:
     client = await public_client(make_server())
-    object_list = await client.get(OBJECT_LIST)
+    object_list = await _read(client, OBJECT_LIST)
     names = [(int(e[0]), bytes(e[2])) for e in object_list]
     assert names == [
         (8, bytes([0, 0, 1, 0, 0, 255])),
@@ -145,7 +155,7 @@ async def test_object_list_shows_the_public_view_with_its_rights() -> None:
 @pytest.mark.asyncio
 async def test_management_object_list_shows_every_object() -> None:
     client = await _management()
-    object_list = await client.get(OBJECT_LIST)
+    object_list = await _read(client, OBJECT_LIST)
     names = {bytes(e[2]) for e in object_list}
     assert bytes([0, 0, 43, 0, 0, 255]) in names  # Security setup
     assert bytes([0, 0, 40, 0, 2, 255]) in names  # its own Association LN
@@ -325,21 +335,13 @@ async def test_garbage_inside_an_association_is_answered_not_raised() -> None:
     assert await client.get(LDN) == b"MMM0000012345678"
 
 
-async def _read(client: Client, descriptor: AttributeDescriptor) -> object:
-    response = await client.request(A.GetRequestNormal(descriptor))
-    if isinstance(response, A.GetResponseNormal):
-        return response.result
-    value, _ = await client.get_blocks(descriptor)
-    return value
-
-
 @pytest.mark.asyncio
 async def test_every_attribute_of_the_management_view_reads_and_writes_back() -> None:
     """Each object the object_list names, each attribute as its access right
     says: readable ones give a value, writable ones take their own value
     back; the association secret is write-only (read-write-denied)."""
     client = await _management()
-    object_list = await client.get(OBJECT_LIST)
+    object_list = await _read(client, OBJECT_LIST)
     classes, reads, writes = set(), 0, 0
     for class_id, _version, name, (attributes, _methods) in object_list:
         classes.add(int(class_id))
@@ -364,7 +366,7 @@ async def test_every_attribute_of_the_management_view_reads_and_writes_back() ->
 @pytest.mark.asyncio
 async def test_every_attribute_and_method_of_the_public_view_is_read_only() -> None:
     client = await public_client(make_server())
-    object_list = await client.get(OBJECT_LIST)
+    object_list = await _read(client, OBJECT_LIST)
     for class_id, _version, name, (attributes, methods) in object_list:
         for index, mode, _selectors in attributes:
             descriptor = AttributeDescriptor(int(class_id), bytes(name), int(index))
@@ -415,7 +417,7 @@ async def test_every_method_of_the_management_view_checks_its_parameter() -> Non
     from dlmsmesh.types import NullData
 
     client = await _management()
-    object_list = await client.get(OBJECT_LIST)
+    object_list = await _read(client, OBJECT_LIST)
     called = 0
     for class_id, _version, name, (_attributes, methods) in object_list:
         for index, mode in methods:

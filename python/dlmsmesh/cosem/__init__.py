@@ -8,10 +8,17 @@ obj.action(method_id, parameters)`` after asking the association's
 :class:`AccessRights` (``check_get``/``check_set``/``check_action``);
 :mod:`dlmsmesh.cosem.dispatch` does the three steps (find the object in an
 :class:`ObjectList`, check, call) for one request descriptor.
+
+``Obis`` and the request descriptors (``AttributeDescriptor``,
+``MethodDescriptor``, ``SelectiveAccess``, ``CaptureObject``) are re-exported
+here; they are defined in :mod:`dlmsmesh.types` and :mod:`dlmsmesh.apdu_model`
+because the codec layers below this package use them too.
 """
 
 from __future__ import annotations
 
+from ..apdu_model import AttributeDescriptor, CaptureObject, MethodDescriptor, SelectiveAccess
+from ..types import Obis
 from . import dispatch
 from .access import AccessRights, AttributeAccess, MethodAccess
 from .association import CURRENT_ASSOCIATION, AssociationLN, AssociationStatus, context_name, mechanism_name
@@ -34,15 +41,38 @@ from .demand import DemandRegister
 from .meter_set import MeterObjects, default_meter, logical_device_name
 from .network import AddressConfigMode, Ipv6AddressType, Ipv6Setup, TcpUdpSetup
 from .profile import CAPTURE_OBJECT, GeneratedRows, ProfileGeneric
-from .push import MessageType, PushSender, PushSetup, TransportService
+from .push import (
+    MessageType,
+    PushOperationMethod,
+    PushSender,
+    PushSetup,
+    PushSetupV1,
+    PushSetupV2,
+    Restriction,
+    RestrictionType,
+    TransportService,
+)
 from .registers import Data, ExtendedRegister, Register, Unit, invocation_counter, utc_now
 from .sap import SAP_ASSIGNMENT, SapAssignment
 from .script import ScriptAction, ScriptTable, action_spec
-from .security_setup import SecurityPolicyV0, SecuritySetup, SecuritySetupV0
+from .security_setup import (
+    CertificateEntity,
+    CertificateType,
+    SecurityPolicyV0,
+    SecuritySetup,
+    SecuritySetupV0,
+    certificate_type,
+    system_title_subject,
+)
 from .template import Binder, MeterTemplate
 from .typespec import ANY, DATE_TIME, SIMPLE, ArrayOf, Is, Octets, OneOf, StructureOf, TypeMismatch, TypeSpec
 
 __all__ = [
+    "Obis",
+    "AttributeDescriptor",
+    "MethodDescriptor",
+    "CaptureObject",
+    "SelectiveAccess",
     "dispatch",
     "AccessRights",
     "AttributeAccess",
@@ -71,11 +101,20 @@ __all__ = [
     "SecuritySetup",
     "SecuritySetupV0",
     "SecurityPolicyV0",
+    "CertificateEntity",
+    "CertificateType",
+    "certificate_type",
+    "system_title_subject",
     "TcpUdpSetup",
     "Ipv6Setup",
     "AddressConfigMode",
     "Ipv6AddressType",
     "PushSetup",
+    "PushSetupV1",
+    "PushSetupV2",
+    "PushOperationMethod",
+    "Restriction",
+    "RestrictionType",
     "PushSender",
     "TransportService",
     "MessageType",

@@ -8,6 +8,12 @@ always shows what the client may do.  The HLS computation is the Server's:
 checks it and returns the server's f(CtoS), or raises
 :class:`~dlmsmesh.errors.AuthenticationError`
 (:mod:`dlmsmesh.security.hls` computes both for every mechanism).
+
+Methods 3 ``add_object`` and 4 ``remove_object`` change what this
+association sees: add_object finds the element's object in the logical
+device (``logical_device``) and puts it in this association's ``objects``
+with the element's access rights; remove_object takes it out of
+``objects`` (the logical device keeps it).
 """
 
 from __future__ import annotations
@@ -22,16 +28,18 @@ from ..security.hls import lls_password_matches
 from ..types import (
     Array,
     BitString,
+    Boolean,
     Enum,
     Integer,
     LongUnsigned,
+    NullData,
     Obis,
     OctetString,
     Structure,
     Unsigned,
     VisibleString,
 )
-from .access import AccessRights
+from .access import AccessRights, AttributeAccess, MethodAccess
 from .base import READ_ONLY, WRITE_ONLY, ActionError, CosemObject, DataAccessError, attribute, method, settle
 from .container import ObjectList
 from .typespec import ArrayOf, Octets, OneOf, StructureOf, octets
@@ -45,6 +53,7 @@ __all__ = [
     "mechanism_name",
     "CURRENT_ASSOCIATION",
     "USER",
+    "OBJECT_LIST_ELEMENT",
 ]
 
 #: the logical name that always reaches the association a request arrives in
@@ -60,6 +69,18 @@ _OID = StructureOf(Unsigned, Unsigned, LongUnsigned, Unsigned, Unsigned, Unsigne
 _OID_OR_OCTETS = OneOf(_OID, Octets())
 #: {user_id unsigned, user_name visible-string}
 USER = StructureOf(Unsigned, VisibleString)
+#: {class_id, version, logical_name, access_rights {attribute_access, method_access}}:
+#: one object_list element, the parameter of add_object and remove_object;
+#: method access_mode is a boolean in version 0 and an enum from version 1, both accepted
+OBJECT_LIST_ELEMENT = StructureOf(
+    LongUnsigned,
+    Unsigned,
+    Octets(6),
+    StructureOf(
+        ArrayOf(StructureOf(Integer, Enum, OneOf(NullData, ArrayOf(Integer)))),
+        ArrayOf(StructureOf(Integer, OneOf(Enum, Boolean))),
+    ),
+)
 
 
 def _dlms_ua_oid(kind: int, value: int) -> Structure:
@@ -84,14 +105,14 @@ class AssociationStatus(enum.IntEnum):
     ASSOCIATED = 2
 
 
-
-
 class AssociationLN(CosemObject):
     """Association LN (class 15, version 2).
 
     ``objects`` is the logical device's object list (the association usually
     belongs to it as well) and ``rights`` what this association may do with
-    each object.  ``secret`` is the LLS password or the HLS secret: writable,
+    each object.  ``logical_device`` is every object of the logical device,
+    where add_object looks the element up (without it, add_object only
+    changes the rights of an object ``objects`` already holds).  ``secret`` is the LLS password or the HLS secret: writable,
     never readable (GET answers read-write-denied whatever the access
     rights say); :meth:`secret_matches` compares in constant time.
     """
@@ -105,6 +126,7 @@ class AssociationLN(CosemObject):
         *,
         objects: ObjectList,
         rights: AccessRights | None = None,
+        logical_device: ObjectList | None = None,
         client_sap: int = 16,
         server_sap: int = 1,
         context_id: int = 1,
@@ -122,6 +144,7 @@ class AssociationLN(CosemObject):
         if not 0 <= conformance < 1 << 24:
             raise ValueError("the conformance block is 24 bits")
         self.objects = objects
+        self.logical_device = logical_device
         self.rights = rights if rights is not None else AccessRights()
         self.hls_responder = hls_responder
         self.on_secret_changed = on_secret_changed
@@ -223,3 +246,56 @@ class AssociationLN(CosemObject):
         if len(kept) == len(self.user_list):
             raise ActionError(ActionResult.OBJECT_UNAVAILABLE, f"no user {int(parameters[0])}")
         self.user_list = kept
+
+    @method(3, OBJECT_LIST_ELEMENT)
+    def add_object(self, parameters: Structure) -> None:
+        """Make the logical device's object reachable through this association,
+        with the element's access rights (an object already listed keeps its
+        place and takes the new rights)."""
+        class_id, version, name, (attribute_access, method_access) = parameters
+        logical_name = Obis(bytes(name))
+        listed = self.objects.get(logical_name)
+        source = self.logical_device if self.logical_device is not None else self.objects
+        obj = source.get(logical_name)
+        if obj is None:
+            raise ActionError(ActionResult.OBJECT_UNAVAILABLE, f"the logical device has no object {logical_name}")
+        if obj.class_id != int(class_id) or obj.version != int(version):
+            raise ActionError(
+                ActionResult.OBJECT_CLASS_INCONSISTENT,
+                f"{logical_name} is class {obj.class_id} version {obj.version},"
+                f" not {int(class_id)} version {int(version)}",
+            )
+        if listed is not None and listed is not obj:
+            # another object (the current-association proxy, say) holds the name in this view
+            raise ActionError(ActionResult.OTHER_REASON, f"{logical_name} names another object in this association")
+        try:
+            attributes = {int(index): AttributeAccess(int(mode)) for index, mode, _selectors in attribute_access}
+            methods = {int(index): _method_access(mode) for index, mode in method_access}
+        except ValueError:
+            raise ActionError(ActionResult.OTHER_REASON, "an access_mode no association version has") from None
+        if listed is None:
+            self.objects.add(obj)
+        self.rights.grant(obj, attributes, methods)
+
+    @method(4, OBJECT_LIST_ELEMENT)
+    def remove_object(self, parameters: Structure) -> None:
+        """Take the object out of this association's view (the logical device keeps it)."""
+        class_id, _version, name, _rights = parameters
+        logical_name = Obis(bytes(name))
+        obj = self.objects.get(logical_name)
+        if obj is None:
+            raise ActionError(ActionResult.OBJECT_UNAVAILABLE, f"this association lists no object {logical_name}")
+        if obj.class_id != int(class_id):
+            raise ActionError(
+                ActionResult.OBJECT_CLASS_INCONSISTENT, f"{logical_name} is class {obj.class_id}, not {int(class_id)}"
+            )
+        if obj is self or logical_name == CURRENT_ASSOCIATION:
+            # the client would lose the object it manages its own view with
+            raise ActionError(ActionResult.READ_WRITE_DENIED, "an association does not remove itself")
+        self.objects.remove(logical_name)
+
+
+def _method_access(mode: Enum | Boolean) -> MethodAccess:
+    if isinstance(mode, Boolean):
+        return MethodAccess.ACCESS if mode else MethodAccess.NO_ACCESS
+    return MethodAccess(int(mode))

@@ -302,6 +302,7 @@ def default_meter(
     public = AssociationLN(
         f"0.0.40.0.{_ASSOCIATION_INSTANCE[PUBLIC_CLIENT]}.255",
         objects=ObjectList(),
+        logical_device=device,
         rights=public_rights,
         client_sap=PUBLIC_CLIENT,
         server_sap=MANAGEMENT_LOGICAL_DEVICE,
@@ -311,6 +312,7 @@ def default_meter(
     management = AssociationLN(
         f"0.0.40.0.{_ASSOCIATION_INSTANCE[MANAGEMENT_CLIENT]}.255",
         objects=ObjectList(),
+        logical_device=device,
         rights=AccessRights(),
         client_sap=MANAGEMENT_CLIENT,
         server_sap=MANAGEMENT_LOGICAL_DEVICE,

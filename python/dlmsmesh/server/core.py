@@ -4,8 +4,9 @@ Every datagram is a wrapper PDU (IEC 62056-47 UDP wrapper): its destination
 host picks the meter (a meter with no ``address`` takes whatever no other
 meter claims), its destination wPort the logical device, its source wPort
 and source address the association.  One datagram is served by one task
-(at most ``max_tasks`` at once; more are dropped and counted, as a busy
-meter would); the datagrams of one association are served in arrival order.
+(at most ``max_tasks`` at once; beyond that datagrams wait in the
+transport's bounded queue); the datagrams of one association are served in
+arrival order.
 
 Nothing a peer sends makes the server raise: a datagram is answered (an
 AARE, an RLRE, a response, an exception-response) or dropped, and every
@@ -50,9 +51,9 @@ from ..security.tags import (
     CIPHERED_TAGS,
     GENERAL_DED_CIPHERING,
     GENERAL_GLO_CIPHERING,
-    KINDS,
     SC_AUTHENTICATION,
     SC_BROADCAST,
+    SERVICE_TAGS,
     FrameKind,
 )
 from ..transport import Datagram, Incoming, TransportClosed
@@ -106,8 +107,6 @@ class ServerStats:
     associations_refused: int = 0
     associations_released: int = 0
     associations_expired: int = 0
-    #: dropped because ``max_tasks`` datagrams were being served already
-    busy: int = 0
     #: failures of the server itself (logged): a bug, always 0
     internal_errors: int = 0
 
@@ -262,9 +261,9 @@ class Server:
                 return
             for incoming in batch:
                 if len(self._tasks) >= self.max_tasks:
-                    self.stats.received += 1
-                    self.stats.busy += 1
-                    continue
+                    # back-pressure: datagrams wait in the transport's bounded
+                    # queue (which drops and counts beyond its size)
+                    await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
                 task = asyncio.get_running_loop().create_task(self._serve_one(incoming))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
@@ -595,25 +594,18 @@ def _counter_error(ctx: Any, info: Any) -> A.ExceptionResponse:
     title = ctx.peer_system_title
     if info is not None and info.system_title is not None:
         title = info.system_title
-    key_set = None if info is None else info.key_set if info.key_set is not None else _key_set_of(info)
-    if title is not None and key_set is not None:
+    if title is not None and info is not None:
+        key_set = info.key_set
+        if key_set is None:  # the header of a refused frame: its key set from tag and control byte
+            kind = SERVICE_TAGS.get(info.tag, (None, 0))[0]
+            dedicated = info.tag == GENERAL_DED_CIPHERING or kind == FrameKind.SERVICE_DED
+            broadcast = bool((info.security_control or 0) & 0x40)
+            key_set = KeySet.DEDICATED if dedicated else KeySet.BROADCAST if broadcast else KeySet.UNICAST
         last = ctx.counters.last_accepted(ctx.counter_scope("rx", title, key_set))
         expected = 0 if last is None else min(last + 1, 0xFFFFFFFF)
     return A.ExceptionResponse(
         services.StateError.SERVICE_NOT_ALLOWED, ServiceError.INVOCATION_COUNTER_ERROR, invocation_counter=expected
     )
-
-
-def _key_set_of(info: Any) -> KeySet | None:
-    """The key a frame's tag and security control name (a replayed frame's
-    partial SecurityInfo does not say: it failed before a key was chosen)."""
-    kind = KINDS.get(info.tag)
-    if kind in (FrameKind.SERVICE_DED, FrameKind.GENERAL_DED):
-        return KeySet.DEDICATED
-    if kind in (FrameKind.SERVICE_GLO, FrameKind.GENERAL_GLO):
-        sc = info.security_control or 0
-        return KeySet.BROADCAST if sc & SC_BROADCAST else KeySet.UNICAST
-    return None
 
 
 def _plain_unconfirmed(payload: bytes) -> bool:

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..cosem import AssociationLN, MeterObjects, ObjectList
+from ..cosem import AssociationLN, MeterObjects, MeterTemplate, ObjectList
 from ..cosem.registers import InvocationCounter
 from ..cosem.security_setup import SecuritySetup, SecuritySetupV0
 from ..errors import EncodeError
@@ -150,6 +150,33 @@ class Meter:
             pre_established=pre,
             address=address,
         )
+
+    @classmethod
+    def from_template(
+        cls,
+        template: MeterTemplate,
+        system_title: bytes,
+        *,
+        associations: Mapping[int, Obis | str | bytes],
+        server_sap: int = 1,
+        keys: MeterKeys | None = None,
+        counters: InvocationCounterStore | None = None,
+        address: str | None = None,
+        **params: Any,
+    ) -> Meter:
+        """One meter instantiated from ``template`` (its objects share the
+        template's immutable parts; see :class:`~dlmsmesh.cosem.MeterTemplate`):
+        the template is logical device ``server_sap``, ``associations`` names
+        the Association LN object each client SAP gets, and ``params`` (with
+        ``system_title``) go to the template's binders."""
+        device = template.instantiate(system_title=bytes(system_title), **params)
+        chosen: dict[int, AssociationLN] = {}
+        for client_sap, logical_name in associations.items():
+            association = device.get(logical_name)
+            if not isinstance(association, AssociationLN):
+                raise ValueError(f"the template has no Association LN {Obis(logical_name)}")
+            chosen[client_sap] = association
+        return cls(system_title, {server_sap: device}, chosen, keys=keys, counters=counters, address=address)
 
     # ------------------------------------------------------------------ lookups
 
