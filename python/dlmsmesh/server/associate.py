@@ -26,7 +26,11 @@ the server's max-receive-pdu-size, vaa-name 0x0007), ciphered with the
 meter's keys when the request's was; with HLS also diagnostic
 authentication-required, the server's challenge (StoC) and the meter's
 system title, and the association is usable only for pass 3 (ACTION
-reply_to_HLS_authentication on 0.0.40.0.0.255) until that succeeds.
+reply_to_HLS_authentication on 0.0.40.0.0.255) until that succeeds.  Pass 3
+is tried once per AARQ: after a wrong f(StoC) (read-write-denied) every
+request, pass 3 included, is refused until the client releases and
+associates again (a retry would let a client guess an HLS-SHA256 secret
+online without ever re-associating).
 """
 
 from __future__ import annotations
@@ -253,19 +257,19 @@ def hls_pass3(session: Session, reply: bytes) -> bytes:
         raise AuthenticationError("no HLS challenge is pending")
     meter, title = session.meter, session.client_title
     assert title is not None
+    stoc, session.stoc = session.stoc, None  # one attempt per AARQ: a failed one is not retried
     if session.mechanism == MECHANISM_GMAC:
         ctx = session.context
         assert ctx is not None
-        ctx.verify_hls_gmac(session.stoc, reply)
+        ctx.verify_hls_gmac(stoc, reply)
         answer = ctx.hls_gmac_response(session.ctos)
     elif session.mechanism == MECHANISM_SHA256:
         secret = session.association._secret
-        verify_sha256_reply(reply, secret, title, meter.system_title, session.stoc, session.ctos)
-        answer = sha256_reply(secret, meter.system_title, title, session.ctos, session.stoc)
+        verify_sha256_reply(reply, secret, title, meter.system_title, stoc, session.ctos)
+        answer = sha256_reply(secret, meter.system_title, title, session.ctos, stoc)
     else:
         raise AuthenticationError(f"mechanism {session.mechanism} is not served")
     session.authenticated = True
-    session.stoc = None
     session.association.status = AssociationStatus.ASSOCIATED
     return answer
 

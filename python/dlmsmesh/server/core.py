@@ -12,6 +12,20 @@ Nothing a peer sends makes the server raise: a datagram is answered (an
 AARE, an RLRE, a response, an exception-response) or dropped, and every
 outcome is counted in :attr:`Server.stats`.  A datagram is only ever
 answered from the meter, logical device and association it addressed.
+
+Choices the spec notes leave open (standard-like; UNVERIFIED against the
+Green Book):
+
+* general-block-transfer blocks travel plain whatever the security policy
+  (the APDU is ciphered whole, then cut, as Gurux does); the
+  policy is enforced on the APDU the blocks carry once reassembled;
+* a refused AARQ leaves the association its client already has (same
+  client SAP and address) in place; an accepted one replaces it;
+* the pre-established client (0x66) is known by the system title of its
+  general-glo/general-ded frames; once one has verified, that peer's glo-
+  frames are opened with the same title's keys;
+* a key_transfer takes effect after its own reply, and every other
+  association of the meter opens its next request with the new keys.
 """
 
 from __future__ import annotations
@@ -27,6 +41,8 @@ from typing import Any
 from .. import acse as _acse
 from .. import apdu as A
 from .. import stack, wrapper
+from .._common.fail import Fail
+from .._common.length import read_length
 from ..acse_pdu import AARQ, RLRQ
 from ..apdu_model import ServiceError
 from ..errors import DecodeError, DlmsError, DlmsTimeout
@@ -36,6 +52,7 @@ from ..security.tags import (
     GENERAL_DED_CIPHERING,
     GENERAL_GLO_CIPHERING,
     SC_AUTHENTICATION,
+    SC_BROADCAST,
     SERVICE_TAGS,
     FrameKind,
 )
@@ -60,7 +77,7 @@ DEFAULT_MAX_ASSOCIATIONS = 100_000
 #: an HLS association not through pass 3 after this long is forgotten
 PENDING_TIMEOUT = 60.0
 
-_AARQ_TAG, _RLRQ_TAG = 0x60, 0x62
+_AARQ_TAG, _RLRQ_TAG, _GBT_TAG = 0x60, 0x62, 0xE0
 _REQUEST_TYPES = (
     A.GetRequestNormal, A.GetRequestNext, A.GetRequestWithList,
     A.SetRequestNormal, A.SetRequestWithFirstDatablock, A.SetRequestWithDatablock, A.SetRequestWithList,
@@ -142,6 +159,7 @@ class Server:
         """Host ``meter`` (at ``meter.address``, or as the default meter)."""
         if meter.system_title in self._by_title:
             raise ValueError(f"a meter with system title {meter.system_title.hex()} is here already")
+        # the transports give canonical hosts (RFC 5952): "FD00:0::1" must match "fd00::1"
         host = None if meter.address is None else normalize_host(meter.address)
         if host is None and self._default is not None:
             raise ValueError("two meters without an address: give each meter the address it answers at")
@@ -267,10 +285,13 @@ class Server:
         now = self.clock()
         self._last_sweep = now
         for key, session in list(self._sessions.items()):
-            limit = self.idle_timeout if session.authenticated else min(self.idle_timeout, PENDING_TIMEOUT)
-            if now - session.last_used > limit:
+            if self._expired(session, now):
                 del self._sessions[key]
                 self.stats.associations_expired += 1
+
+    def _expired(self, session: Session, now: float) -> bool:
+        limit = self.idle_timeout if session.authenticated else min(self.idle_timeout, PENDING_TIMEOUT)
+        return now - session.last_used > limit
 
     # ---------------------------------------------------------------- serving
 
@@ -325,11 +346,18 @@ class Server:
             return self._associate(meter, index, key, payload)
         if tag == _RLRQ_TAG:
             return self._release(key, payload)
+        group = server_sap == ALL_STATION
         session = self._sessions.get(key)
+        if session is not None and self._expired(session, self.clock()):
+            del self._sessions[key]
+            self.stats.associations_expired += 1
+            if not session.pre_established:
+                return self._unassociated(payload, group)
+            session = None  # a pre-established association never ends: it starts afresh
         if session is None:
             association = meter.pre_established(client_sap, server_sap)
             if association is None:
-                return self._unassociated(payload)
+                return self._unassociated(payload, group)
             session = Session(
                 meter=meter, meter_index=index, association=association, client_sap=client_sap,
                 server_sap=server_sap, peer=peer, pre_established=True,
@@ -337,13 +365,9 @@ class Server:
                 conformance=Conformance.from_octets(association.xdlms_context_info[0].to_bytes()),
                 client_max_pdu=self.max_pdu_size, keys_version=meter.keys_version,
             )  # fmt: skip
-        elif self.clock() - session.last_used > self.idle_timeout:
-            del self._sessions[key]
-            self.stats.associations_expired += 1
-            return self._unassociated(payload)
         async with session.lock:
             if not session.pre_established and self._sessions.get(key) is not session:
-                return self._unassociated(payload)  # released or replaced while this datagram waited
+                return self._unassociated(payload, group)  # released or replaced while this datagram waited
             self._remember(session)
             return await self._serve_in_session(session, payload)
 
@@ -385,11 +409,19 @@ class Server:
             self.stats.associations_released += 1
         return [_acse.encode(release(session, received.acse, payload))]
 
-    def _unassociated(self, payload: bytes) -> list[bytes]:
+    def _unassociated(self, payload: bytes, group: bool) -> list[bytes]:
         """A request outside any association: an exception-response when it
-        is a confirmed request (or a ciphered APDU, which we cannot read)."""
+        is a confirmed unicast request (or a ciphered APDU, which we cannot
+        read, unless its security control says broadcast key).  A group
+        request (all-station wPort) nobody here is associated for is
+        dropped: every meter of the group answering it would be a storm."""
         self.stats.unassociated += 1
+        if group:
+            return []
         if payload[0] in CIPHERED_TAGS:
+            sc = _security_control(payload)
+            if sc is not None and sc & SC_BROADCAST:
+                return []
             return [A.encode(services.not_allowed())]
         try:
             request = A.decode(payload)
@@ -403,6 +435,9 @@ class Server:
     # -- xDLMS -----------------------------------------------------------------
 
     async def _serve_in_session(self, session: Session, payload: bytes) -> list[bytes]:
+        # a key_transfer in another association of this meter: this one's
+        # next request is already opened with the new keys
+        self._rekey(session)
         framing: Framing | None = None
         authenticated = False
         if payload[0] in CIPHERED_TAGS:
@@ -410,11 +445,22 @@ class Server:
             if isinstance(opened, list):
                 return opened
             received, framing, authenticated = opened
+        elif payload[0] == _GBT_TAG:
+            # GBT blocks travel plain (the APDU is ciphered whole, then cut):
+            # the policy is checked on the APDU the blocks carry
+            try:
+                block = A.decode(payload)
+            except DecodeError:
+                self.stats.malformed += 1
+                return [A.encode(services.not_allowed(ServiceError.OTHER_REASON))]
+            assert isinstance(block, A.GeneralBlockTransfer)
+            return await self._general_block(session, block, None, False)
         else:
             if session.policy.requests() or session.pre_established and session.meter.keys:
-                # the policy asks for protected requests: a plain one is refused unread
+                # the policy asks for protected requests: a plain one is refused
+                # unserved (and unanswered when it is unconfirmed)
                 self.stats.security_failures += 1
-                return [A.encode(services.not_allowed())]
+                return [] if _plain_unconfirmed(payload) else [A.encode(services.not_allowed())]
             try:
                 received = stack.receive(payload, "apdu")
             except DlmsError:
@@ -509,7 +555,8 @@ class Server:
         return await self._serve_in_session(session, whole)
 
     def _rekey(self, session: Session) -> None:
-        """After a reply under the old keys: a key_transfer took effect."""
+        """Take up keys a key_transfer replaced (in this association: after
+        its reply, which still goes under the old keys)."""
         meter = session.meter
         if session.keys_version == meter.keys_version:
             return
@@ -559,3 +606,24 @@ def _counter_error(ctx: Any, info: Any) -> A.ExceptionResponse:
     return A.ExceptionResponse(
         services.StateError.SERVICE_NOT_ALLOWED, ServiceError.INVOCATION_COUNTER_ERROR, invocation_counter=expected
     )
+
+
+def _plain_unconfirmed(payload: bytes) -> bool:
+    try:
+        return services.is_unconfirmed(A.decode(payload))
+    except DecodeError:
+        return False
+
+
+def _security_control(payload: bytes) -> int | None:
+    """The security control byte of a glo-/ded- or general-glo/ded-ciphering
+    APDU, read without keys (None when the frame is too short to say)."""
+    try:
+        if payload[0] in (GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING):
+            title_length = payload[1]
+            _, p = read_length(payload, 2 + title_length, len(payload))
+        else:
+            _, p = read_length(payload, 1, len(payload))
+        return payload[p] if p < len(payload) else None
+    except (IndexError, DecodeError, Fail):
+        return None

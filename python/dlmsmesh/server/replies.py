@@ -32,8 +32,8 @@ _CIPHER_OVERHEAD = 21
 _GENERAL_OVERHEAD = 30
 #: C4 02 invoke-id last-block block-number(4) choice length(<= 3)
 _DATABLOCK_OVERHEAD = 13
-#: E0 control block-number(2) ack(2) length(<= 3)
-_GBT_OVERHEAD = 8
+#: E0, control, block-number(2), ack(2), length(<= 3)
+_GBT_OVERHEAD = 9
 
 
 @dataclass(frozen=True)

@@ -106,9 +106,20 @@ def _uses_selective_access(request: A.Apdu) -> bool:
 
 async def serve(session: Session, request: A.Apdu, *, authenticated: bool) -> A.Apdu | None:
     """The response to one GET/SET/ACTION request (None: an unconfirmed one,
-    answered by nothing).  ``authenticated`` says the request arrived
-    authenticated (cipher with an authentication tag), which the
-    authenticated-* access modes ask for."""
+    answered by nothing, not even when refused).  ``authenticated`` says the
+    request arrived authenticated (cipher with an authentication tag), which
+    the authenticated-* access modes ask for."""
+    reply = await _serve(session, request, authenticated)
+    if is_unconfirmed(request):
+        return None
+    return reply
+
+
+def is_unconfirmed(request: A.Apdu) -> bool:
+    return getattr(request, "service_class", None) == A.ServiceClass.UNCONFIRMED
+
+
+async def _serve(session: Session, request: A.Apdu, authenticated: bool) -> A.Apdu:
     if not isinstance(request, (*_GET, *_SET, *_ACTION)):
         return ExceptionResponse(StateError.SERVICE_UNKNOWN, ServiceError.SERVICE_NOT_SUPPORTED)
     if not session.allows(_needs(request)):
@@ -159,8 +170,6 @@ async def serve(session: Session, request: A.Apdu, *, authenticated: bool) -> A.
         reply = _next_action_block(session, request)
     else:
         reply = await _action_block(session, request, authenticated)
-    if getattr(request, "service_class", None) == A.ServiceClass.UNCONFIRMED:
-        return None
     return reply
 
 

@@ -81,5 +81,6 @@ class Session:
     def key(self) -> SessionKey:
         return (self.meter_index, self.server_sap, self.client_sap, self.peer)
 
-    def allows(self, flag: Conformance) -> bool:
-        return bool(self.conformance & flag)
+    def allows(self, flags: Conformance) -> bool:
+        """Whether every one of ``flags`` was negotiated."""
+        return self.conformance & flags == flags
