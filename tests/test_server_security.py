@@ -8,6 +8,8 @@ after its reply."""
 from __future__ import annotations
 
 import pathlib
+import threading
+from collections.abc import Sequence
 
 import pytest
 
@@ -228,3 +230,34 @@ async def test_key_transfer_reaches_every_association_of_the_meter() -> None:
     second.ctx = client_context(ek=NEW_EK, title=OTHER_TITLE)
     reply = await second.send(second.ctx.protect(A.encode(A.GetRequestNormal(LDN))))
     assert A.decode(second.ctx.unprotect(reply).plaintext).result == b"MMM0000012345678"
+
+
+class _ThreadNoting(SqliteCounterStore):
+    """A store on disk that notes the thread of every call."""
+
+    def __init__(self, path: pathlib.Path) -> None:
+        super().__init__(path)
+        self.threads: set[int] = set()
+
+    def reserve(self, scope: str, count: int = 1) -> int:
+        self.threads.add(threading.get_ident())
+        return super().reserve(scope, count)
+
+    def accept_many(self, scopes: Sequence[str], counters: Sequence[int], window: int = 0) -> list[bool]:
+        self.threads.add(threading.get_ident())
+        return super().accept_many(scopes, counters, window)
+
+
+@pytest.mark.asyncio
+async def test_a_store_on_disk_is_never_called_on_the_event_loop(tmp_path: pathlib.Path) -> None:
+    """Its commits fsync: AARQ, requests and replies meet it in a worker thread."""
+    store = _ThreadNoting(tmp_path / "counters.sqlite")
+    objects = default_meter(TITLE, now=lambda: NOW, authentication="hls-gmac", policy=int(AUTHENC))
+    server = make_server(Meter.from_objects(objects, keys=MeterKeys(ek=EK, ak=AK, bk=BK, kek=KEK), counters=store))
+    client = await management_client(server)
+    assert await client.get(LDN, "glo") == b"MMM0000012345678"
+    replayed = client.ctx.protect(A.encode(A.GetRequestNormal(LDN)))  # type: ignore[union-attr]
+    await client.send(replayed)
+    assert (await client.send(replayed))[:3] == bytes.fromhex("D80106")
+    assert store.threads and threading.get_ident() not in store.threads
+    await server.close()

@@ -36,7 +36,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import acse as _acse
 from .. import apdu as A
@@ -62,8 +62,11 @@ from ..xdlms_initiate import Conformance
 from . import services
 from .associate import open_association, release
 from .meter import ALL_STATION, Meter
+from .offload import off_loop
 from .replies import DEFAULT_MAX_PDU_SIZE, Framing, gbt_next, limit_of, shape
 from .session import IncomingBlocks, Session, SessionKey
+
+_T = TypeVar("_T")
 
 __all__ = ["Server", "ServerStats", "DEFAULT_IDLE_TIMEOUT", "DEFAULT_MAX_ASSOCIATIONS"]
 
@@ -343,9 +346,9 @@ class Server:
         _, server_sap, client_sap, peer = key
         tag = payload[0]
         if tag == _AARQ_TAG:
-            return self._associate(meter, index, key, payload)
+            return await self._associate(meter, index, key, payload)
         if tag == _RLRQ_TAG:
-            return self._release(key, payload)
+            return await self._release(meter, key, payload)
         group = server_sap == ALL_STATION
         session = self._sessions.get(key)
         if session is not None and self._expired(session, self.clock()):
@@ -373,7 +376,7 @@ class Server:
 
     # -- ACSE ------------------------------------------------------------------
 
-    def _associate(self, meter: Meter, index: int, key: SessionKey, payload: bytes) -> list[bytes]:
+    async def _associate(self, meter: Meter, index: int, key: SessionKey, payload: bytes) -> list[bytes]:
         try:
             received = stack.receive(payload, "apdu")
         except DlmsError:
@@ -384,7 +387,8 @@ class Server:
             self.stats.malformed += 1
             return []
         _, server_sap, client_sap, peer = key
-        aare, session = open_association(
+        aare, session = await self._blocking(
+            meter, open_association,
             meter=meter, meter_index=index, client_sap=client_sap, server_sap=server_sap, peer=peer,
             pdu=pdu, frame=payload, max_pdu_size=self.max_pdu_size,
         )  # fmt: skip
@@ -395,7 +399,7 @@ class Server:
             self._remember(session)
         return [_acse.encode(aare)]
 
-    def _release(self, key: SessionKey, payload: bytes) -> list[bytes]:
+    async def _release(self, meter: Meter, key: SessionKey, payload: bytes) -> list[bytes]:
         try:
             received = stack.receive(payload, "apdu")
         except DlmsError:
@@ -407,7 +411,8 @@ class Server:
         session = self._sessions.pop(key, None)
         if session is not None:
             self.stats.associations_released += 1
-        return [_acse.encode(release(session, received.acse, payload))]
+        rlre = await self._blocking(meter, release, session, received.acse, payload)
+        return [_acse.encode(rlre)]
 
     def _unassociated(self, payload: bytes, group: bool) -> list[bytes]:
         """A request outside any association: an exception-response when it
@@ -434,6 +439,11 @@ class Server:
 
     # -- xDLMS -----------------------------------------------------------------
 
+    async def _blocking(self, meter: Meter, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
+        """``fn(*args, **kwargs)`` kept off the event loop when the meter's
+        counters are on disk (:func:`~dlmsmesh.server.offload.off_loop`)."""
+        return await off_loop(meter.counters, fn, *args, **kwargs)
+
     async def _serve_in_session(self, session: Session, payload: bytes) -> list[bytes]:
         # a key_transfer in another association of this meter: this one's
         # next request is already opened with the new keys
@@ -441,7 +451,7 @@ class Server:
         framing: Framing | None = None
         authenticated = False
         if payload[0] in CIPHERED_TAGS:
-            opened = self._open(session, payload)
+            opened = await self._open(session, payload)
             if isinstance(opened, list):
                 return opened
             received, framing, authenticated = opened
@@ -473,11 +483,11 @@ class Server:
         if isinstance(request, A.GeneralBlockTransfer):
             return await self._general_block(session, request, framing, authenticated)
         reply = await services.serve(session, request, authenticated=authenticated)
-        out = [] if reply is None else shape(session, reply, framing, self.max_pdu_size)
+        out = [] if reply is None else await self._blocking(session.meter, shape, session, reply, framing, self.max_pdu_size)
         self._rekey(session)
         return out
 
-    def _open(self, session: Session, payload: bytes) -> tuple[stack.Received, Framing, bool] | list[bytes]:
+    async def _open(self, session: Session, payload: bytes) -> tuple[stack.Received, Framing, bool] | list[bytes]:
         """Verify and decipher a ciphered request: (received, framing,
         authenticated), or the replies refusing it."""
         meter = session.meter
@@ -493,13 +503,13 @@ class Server:
             self.stats.security_failures += 1
             return [A.encode(services.not_allowed(ServiceError.DECIPHERING_ERROR))]
         try:
-            received = stack.receive(payload, "apdu", security=ctx)
+            received = await self._blocking(meter, stack.receive, payload, "apdu", security=ctx)
         except stack.FrameReplayError as err:
             self.stats.replays += 1
             info = err.partial.security
             if info is not None and info.security_control is not None and info.security_control & 0x40:
                 return []  # broadcast: dropped silently
-            return [A.encode(_counter_error(ctx, info))]
+            return [A.encode(await self._blocking(meter, _counter_error, ctx, info))]
         except stack.FrameSecurityError as err:
             self.stats.security_failures += 1
             info = err.partial.security

@@ -31,6 +31,7 @@ from ..cosem.typespec import octets
 from ..errors import AuthenticationError, DecodeError
 from ..xdlms_initiate import Conformance
 from .associate import hls_pass3
+from .offload import off_loop
 from .session import IncomingBlocks, Session
 
 __all__ = ["serve", "not_allowed", "not_supported", "MAX_BLOCKED_REQUEST"]
@@ -130,7 +131,7 @@ async def _serve(session: Session, request: A.Apdu, authenticated: bool) -> A.Ap
         # only pass 3 of HLS may run before the association is authenticated
         if not _is_hls_reply(request):
             return not_allowed()
-        return _hls_pass3(session, request)
+        return await _hls_pass3(session, request)
     objects = session.association.objects
     rights = session.association.rights
     reply: A.Apdu
@@ -182,13 +183,14 @@ def _is_hls_reply(request: A.Apdu) -> bool:
     )
 
 
-def _hls_pass3(session: Session, request: Any) -> A.Apdu:
+async def _hls_pass3(session: Session, request: Any) -> A.Apdu:
     iid = {"invoke_id": request.invoke_id, "priority": request.priority}
     parameters = request.parameters
     if not isinstance(parameters, bytes):
         return A.ActionResponseNormal(ActionResult.TYPE_UNMATCHED, **iid)
     try:
-        answer = hls_pass3(session, bytes(parameters))
+        # f(CtoS) takes an invocation counter: off the loop when they are on disk
+        answer = await off_loop(session.meter.counters, hls_pass3, session, bytes(parameters))
     except (AuthenticationError, DecodeError):
         # the association stays unauthenticated: the client can only release
         return A.ActionResponseNormal(ActionResult.READ_WRITE_DENIED, **iid)
