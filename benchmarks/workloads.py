@@ -21,6 +21,7 @@ import workloads_axdr
 import workloads_columns
 import workloads_pipeline
 import workloads_security
+import workloads_server
 import workloads_transport
 from bench_support import Workload
 
@@ -31,6 +32,7 @@ WORKLOADS: List[Workload] = [
     *workloads_security.WORKLOADS,
     *workloads_transport.WORKLOADS,
     *workloads_pipeline.WORKLOADS,
+    *workloads_server.WORKLOADS,
 ]
 
 #: the headline workloads the library's speed is judged by (benchmarks/README.md),
