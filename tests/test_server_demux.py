@@ -6,12 +6,16 @@ loop over the in-process network and over real UDP on loopback."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 
 from dlmsmesh import acse, wrapper
 from dlmsmesh import apdu as A
 from dlmsmesh.acse_pdu import AARE, AARQ, RLRQ, Mechanism
 from dlmsmesh.apdu_model import AttributeDescriptor
+from dlmsmesh.cosem import ANY, READ_ONLY, CosemObject, attribute
 from dlmsmesh.security import KeySet
 from dlmsmesh.server import ALL_STATION, PRE_ESTABLISHED_CLIENT, Server
 from dlmsmesh.transport import Address, Incoming, InProcessNetwork, UdpTransport
@@ -450,3 +454,27 @@ async def test_pending_hls_association_expires_on_access_too() -> None:
     late = client.ctx.protect(A.encode(A.ActionRequestNormal(HLS_REPLY, octets(gmac_reply(client.ctx, client.stoc)))))
     assert await client.send(late) == NOT_ALLOWED
     assert server.associations == 0
+
+
+@pytest.mark.asyncio
+async def test_a_hanging_handler_times_out_and_the_association_goes_on() -> None:
+    """An async handler that never returns costs one request, not the association."""
+
+    class Stuck(CosemObject):
+        class_id = 1
+
+        @attribute(2, ANY, access=READ_ONLY)
+        async def value(self) -> Any:
+            await asyncio.sleep(3600)
+
+    meter = make_meter(keys=False)
+    stuck = Stuck("0.0.96.99.0.255")
+    meter.logical_devices[1].add(stuck)
+    meter.association(16, 1).objects.add(stuck)  # type: ignore[union-attr]
+    server = make_server(meter, request_timeout=0.05)
+    client = await public_client(server)
+    reply = await client.request(A.GetRequestNormal(AttributeDescriptor(1, "0.0.96.99.0.255", 2)))
+    assert A.encode(reply) == bytes.fromhex("D80103")  # service-not-allowed, other-reason
+    assert server.stats.timeouts == 1
+    assert await client.get(LDN) == b"MMM0000012345678"
+    await server.close()

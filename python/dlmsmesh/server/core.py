@@ -77,6 +77,8 @@ log = logging.getLogger(__name__)
 DEFAULT_IDLE_TIMEOUT = 24 * 3600.0
 #: associations kept at once (the least recently used goes first)
 DEFAULT_MAX_ASSOCIATIONS = 100_000
+#: the longest the object handlers of one request may take
+DEFAULT_REQUEST_TIMEOUT = 30.0
 #: an HLS association not through pass 3 after this long is forgotten
 PENDING_TIMEOUT = 60.0
 
@@ -110,6 +112,8 @@ class ServerStats:
     associations_refused: int = 0
     associations_released: int = 0
     associations_expired: int = 0
+    #: requests whose object handlers did not finish within ``request_timeout``
+    timeouts: int = 0
     #: failures of the server itself (logged): a bug, always 0
     internal_errors: int = 0
 
@@ -122,7 +126,10 @@ class Server:
 
     ``max_pdu_size`` caps every APDU the server sends and is the
     max-receive-pdu-size it announces; ``idle_timeout`` and
-    ``max_associations`` bound how long and how many associations are kept.
+    ``max_associations`` bound how long and how many associations are kept;
+    ``request_timeout`` how long the object handlers of one request may take
+    (an async handler that hangs gets the request an exception-response
+    other-reason, and the association goes on).
     Use as ``async with Server(transport) as server:`` (or :meth:`start` and
     :meth:`close`); :meth:`handle` serves one datagram without a transport
     loop (tests, simulators).
@@ -136,10 +143,14 @@ class Server:
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         max_associations: int = DEFAULT_MAX_ASSOCIATIONS,
         max_tasks: int = 256,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 64 <= max_pdu_size <= 0xFFFF:
             raise ValueError("max_pdu_size is 64..65535")
+        if not request_timeout > 0:
+            raise ValueError("request_timeout is a number of seconds > 0")
+        self.request_timeout = float(request_timeout)
         self.transport = transport
         self.max_pdu_size = max_pdu_size
         self.idle_timeout = float(idle_timeout)
@@ -482,7 +493,15 @@ class Server:
             return []
         if isinstance(request, A.GeneralBlockTransfer):
             return await self._general_block(session, request, framing, authenticated)
-        reply = await services.serve(session, request, authenticated=authenticated)
+        try:
+            reply = await asyncio.wait_for(
+                services.serve(session, request, authenticated=authenticated), self.request_timeout
+            )
+        except asyncio.TimeoutError:
+            self.stats.timeouts += 1
+            log.warning("a request to meter %s took over %s s: answered other-reason",
+                        session.meter.system_title.hex(), self.request_timeout)  # fmt: skip
+            reply = None if services.is_unconfirmed(request) else services.not_allowed(ServiceError.OTHER_REASON)
         out = [] if reply is None else await self._blocking(session.meter, shape, session, reply, framing, self.max_pdu_size)
         self._rekey(session)
         return out
