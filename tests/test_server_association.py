@@ -409,3 +409,27 @@ async def test_replayed_ciphered_aarq_is_refused() -> None:
     replayed = acse.decode(await client.send(frame))
     assert replayed.result == AssociationResult.REJECTED_PERMANENT and replayed.diagnostic == D.NO_REASON_GIVEN
     assert replayed.responding_authentication_value is None
+
+
+@pytest.mark.asyncio
+async def test_association_status_is_each_clients_own() -> None:
+    """Two clients of one client SAP share an Association LN object; each
+    reads its own association_status (attribute 8)."""
+    from dlmsmesh.apdu_model import AttributeDescriptor
+    from dlmsmesh.transport import Address
+
+    from .server_support import Client, client_context, initiate, make_meter, make_server
+
+    server = make_server(make_meter(authentication="hls-gmac", policy=int(AUTHENC)))
+    first = Client(server, client_sap=1, ctx=client_context())
+    await first.hls_gmac(initiate())
+    status = AttributeDescriptor(15, "0.0.40.0.0.255", 8)
+    assert await first.get(status, "glo") == 2  # associated
+    # a second client of the same SAP, elsewhere, half-way through HLS
+    other = client_context(title=bytes.fromhex("4845530000000002"))
+    second = Client(server, client_sap=1, source=Address("fd00::9", 50000), ctx=other)
+    aare = await second.associate(second.hls_aarq(Mechanism.HIGH_GMAC, initiate()))
+    assert aare.accepted
+    assert await first.get(status, "glo") == 2  # still associated for the first
+    assert await first.get(AttributeDescriptor(15, "0.0.40.0.2.255", 8), "glo") == 2
+    await server.close()

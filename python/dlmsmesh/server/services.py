@@ -21,14 +21,16 @@ from .._common.fail import Fail
 from .._common.length import read_length
 from ..apdu_model import (
     ActionResult,
+    AttributeDescriptor,
     DataAccessResult,
     ExceptionResponse,
     ServiceError,
     StateError,
 )
-from ..cosem import CURRENT_ASSOCIATION, dispatch
+from ..cosem import CURRENT_ASSOCIATION, AssociationStatus, dispatch
 from ..cosem.typespec import octets
 from ..errors import AuthenticationError, DecodeError
+from ..types import Enum
 from ..xdlms_initiate import Conformance
 from .associate import hls_pass3
 from .offload import off_loop
@@ -136,11 +138,11 @@ async def _serve(session: Session, request: A.Apdu, authenticated: bool) -> A.Ap
     rights = session.association.rights
     reply: A.Apdu
     if isinstance(request, A.GetRequestNormal):
-        result = await dispatch.get(objects, request.descriptor, rights, authenticated=authenticated)
+        result = await _get(session, request.descriptor, authenticated)
         session.outgoing = None
         reply = A.GetResponseNormal(result, invoke_id=request.invoke_id, priority=request.priority)
     elif isinstance(request, A.GetRequestWithList):
-        results = [await dispatch.get(objects, d, rights, authenticated=authenticated) for d in request.descriptors]
+        results = [await _get(session, d, authenticated) for d in request.descriptors]
         session.outgoing = None
         reply = A.GetResponseWithList(tuple(results), invoke_id=request.invoke_id, priority=request.priority)
     elif isinstance(request, A.GetRequestNext):
@@ -172,6 +174,24 @@ async def _serve(session: Session, request: A.Apdu, authenticated: bool) -> A.Ap
     else:
         reply = await _action_block(session, request, authenticated)
     return reply
+
+
+async def _get(session: Session, descriptor: AttributeDescriptor, authenticated: bool) -> Any:
+    """GET through the association's view; association_status (attribute 8)
+    of the association the request arrived in is this session's own: one
+    Association LN object serves every client of its SAP at once."""
+    association = session.association
+    result = await dispatch.get(association.objects, descriptor, association.rights, authenticated=authenticated)
+    if (
+        descriptor.class_id == 15
+        and descriptor.attribute_id == 8
+        and descriptor.access is None
+        and not isinstance(result, DataAccessResult)
+        and descriptor.instance_id in (CURRENT_ASSOCIATION, association.logical_name)
+    ):
+        state = AssociationStatus.ASSOCIATED if session.authenticated else AssociationStatus.ASSOCIATION_PENDING
+        return Enum(int(state))
+    return result
 
 
 def _is_hls_reply(request: A.Apdu) -> bool:
