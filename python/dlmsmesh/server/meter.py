@@ -82,8 +82,8 @@ class MeterKeys:
         if self.signing_key is not None:
             keys.append(self.signing_key)
         try:
-            for key in keys:
-                check_curve(key, suite)
+            for each in keys:
+                check_curve(each, suite)
         except EncodeError as exc:
             raise ValueError(str(exc)) from None
         # frozen: the caller's mapping may change later, this copy does not
