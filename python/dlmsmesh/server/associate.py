@@ -9,11 +9,13 @@ rejected-permanent unless said):
    not): else application-context-name-not-supported;
 3. the mechanism is the association's: none asked where one is configured
    gives authentication-mechanism-name-required, another one
-   authentication-mechanism-name-not-recognized;
-4. a ciphered context, or HLS-GMAC, needs the client's 8-octet system title
-   (calling-AP-title): else calling-AP-title-not-recognized; HLS needs a
-   challenge (CtoS) of 8 to 64 octets and LLS the password: else
-   authentication-failure;
+   authentication-mechanism-name-not-recognized; so does one the server does
+   not serve (HLS 2 to 4), and HLS-ECDSA without a signing key of the
+   meter's suite (suite 0 signs nothing; see below);
+4. a ciphered context, or HLS-GMAC, -SHA256 or -ECDSA, needs the client's
+   8-octet system title (calling-AP-title), and HLS-ECDSA a public key for
+   it: else calling-AP-title-not-recognized; HLS needs a challenge (CtoS) of
+   8 to 64 octets and LLS the password: else authentication-failure;
 5. the xDLMS InitiateRequest: present (deciphered when ciphered; a ciphered
    context whose policy protects requests refuses a plain one), DLMS
    version 6, a common conformance bit, max-receive-pdu-size at least 12:
@@ -31,6 +33,18 @@ is tried once per AARQ: after a wrong f(StoC) (read-write-denied) every
 request, pass 3 included, is refused until the client releases and
 associates again (a retry would let a client guess an HLS-SHA256 secret
 online without ever re-associating).
+
+HLS-ECDSA (mechanism 7, suites 1 and 2: P-256/SHA-256, P-384/SHA-384) signs
+with the meter's key: ``MeterKeys.signing_key`` when given, else the
+digital-signature key pair of the Security setup the association references
+(generate_key_pair 0).  The client's f(StoC) is checked with
+``MeterKeys.client_signing_keys[client title]`` when given, else with the
+certificate in that Security setup of entity client, type
+digital-signature and subject ``CN=<client system title in hex>`` (trusted
+as imported: its validity dates and issuer are not checked here).  Both are
+looked up again at pass 3, so a key pair generated or a certificate removed
+in between takes effect; a signature that does not verify gets
+read-write-denied, as with HLS-GMAC.
 """
 
 from __future__ import annotations
