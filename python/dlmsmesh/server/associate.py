@@ -9,11 +9,13 @@ rejected-permanent unless said):
    not): else application-context-name-not-supported;
 3. the mechanism is the association's: none asked where one is configured
    gives authentication-mechanism-name-required, another one
-   authentication-mechanism-name-not-recognized;
-4. a ciphered context, or HLS-GMAC, needs the client's 8-octet system title
-   (calling-AP-title): else calling-AP-title-not-recognized; HLS needs a
-   challenge (CtoS) of 8 to 64 octets and LLS the password: else
-   authentication-failure;
+   authentication-mechanism-name-not-recognized; so does one the server does
+   not serve (HLS 2 to 4), and HLS-ECDSA without a signing key of the
+   meter's suite (suite 0 signs nothing; see below);
+4. a ciphered context, or HLS-GMAC, -SHA256 or -ECDSA, needs the client's
+   8-octet system title (calling-AP-title), and HLS-ECDSA a public key for
+   it: else calling-AP-title-not-recognized; HLS needs a challenge (CtoS) of
+   8 to 64 octets and LLS the password: else authentication-failure;
 5. the xDLMS InitiateRequest: present (deciphered when ciphered; a ciphered
    context whose policy protects requests refuses a plain one), DLMS
    version 6, a common conformance bit, max-receive-pdu-size at least 12:
@@ -31,6 +33,18 @@ is tried once per AARQ: after a wrong f(StoC) (read-write-denied) every
 request, pass 3 included, is refused until the client releases and
 associates again (a retry would let a client guess an HLS-SHA256 secret
 online without ever re-associating).
+
+HLS-ECDSA (mechanism 7, suites 1 and 2: P-256/SHA-256, P-384/SHA-384) signs
+with the meter's key: ``MeterKeys.signing_key`` when given, else the
+digital-signature key pair of the Security setup the association references
+(generate_key_pair 0).  The client's f(StoC) is checked with
+``MeterKeys.client_signing_keys[client title]`` when given, else with the
+certificate in that Security setup of entity client, type
+digital-signature and subject ``CN=<client system title in hex>`` (trusted
+as imported: its validity dates and issuer are not checked here).  Both are
+looked up again at pass 3, so a key pair generated or a certificate removed
+in between takes effect; a signature that does not verify gets
+read-write-denied, as with HLS-GMAC.
 """
 
 from __future__ import annotations
@@ -61,8 +75,10 @@ from ..security.hls import (
     MECHANISM_GMAC,
     MECHANISM_LLS,
     MECHANISM_SHA256,
+    ecdsa_reply,
     new_challenge,
     sha256_reply,
+    verify_ecdsa_reply,
     verify_sha256_reply,
 )
 from ..transport import Address
@@ -155,9 +171,16 @@ def open_association(
         got = _mechanism_of(pdu)
         if got != want:
             raise Refusal(_USER.AUTHENTICATION_MECHANISM_NAME_REQUIRED if got == 0 else _USER.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNIZED)
+        if want >= 2 and want not in (MECHANISM_GMAC, MECHANISM_SHA256, MECHANISM_ECDSA):
+            raise Refusal(_USER.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNIZED)
+        if want == MECHANISM_ECDSA and meter.signing_key(association) is None:
+            # suite 0 signs nothing; suites 1/2 need the meter's key on their curve
+            raise Refusal(_USER.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNIZED)
         title = pdu.calling_ap_title
         needs_title = ciphered_context or want in (MECHANISM_GMAC, MECHANISM_SHA256, MECHANISM_ECDSA)
         if needs_title and (title is None or len(title) != 8):
+            raise Refusal(_USER.CALLING_AP_TITLE_NOT_RECOGNIZED)
+        if want == MECHANISM_ECDSA and (title is None or meter.client_signing_key(association, title) is None):
             raise Refusal(_USER.CALLING_AP_TITLE_NOT_RECOGNIZED)
         if (ciphered_context or want == MECHANISM_GMAC) and not meter.keys:
             raise Refusal(_USER.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED)
@@ -165,10 +188,8 @@ def open_association(
         if want == MECHANISM_LLS:
             if value is None or not association.secret_matches(value):
                 raise Refusal(_USER.AUTHENTICATION_FAILURE)
-        elif want >= 2:
-            if want not in (MECHANISM_GMAC, MECHANISM_SHA256) or value is None or not 8 <= len(value) <= 64:
-                # HLS-ECDSA needs certificates the meter model does not hold yet
-                raise Refusal(_USER.AUTHENTICATION_FAILURE if want in (MECHANISM_GMAC, MECHANISM_SHA256) else _USER.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNIZED)
+        elif want >= 2 and (value is None or not 8 <= len(value) <= 64):
+            raise Refusal(_USER.AUTHENTICATION_FAILURE)
         policy = meter.policy(association) if ciphered_context else SecurityPolicy.NONE
         ctx: SecurityContext | None = None
         request = pdu.user_information
@@ -267,6 +288,15 @@ def hls_pass3(session: Session, reply: bytes) -> bytes:
         secret = session.association._secret
         verify_sha256_reply(reply, secret, title, meter.system_title, stoc, session.ctos)
         answer = sha256_reply(secret, meter.system_title, title, session.ctos, stoc)
+    elif session.mechanism == MECHANISM_ECDSA:
+        # looked up again: generate_key_pair or a certificate removed since the
+        # AARQ takes effect now
+        own = meter.signing_key(session.association)
+        peer = meter.client_signing_key(session.association, title)
+        if own is None or peer is None:
+            raise AuthenticationError("the HLS-ECDSA keys of this association are gone")
+        verify_ecdsa_reply(reply, peer, title, meter.system_title, stoc, session.ctos)
+        answer = ecdsa_reply(own, meter.system_title, title, session.ctos, stoc)
     else:
         raise AuthenticationError(f"mechanism {session.mechanism} is not served")
     session.authenticated = True

@@ -18,15 +18,21 @@ accepted, so a frame replayed into a new association is still refused.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from ..apdu_model import ActionResult
 from ..cosem import AssociationLN, MeterObjects, MeterTemplate, ObjectList
+from ..cosem.base import ActionError
 from ..cosem.registers import InvocationCounter
-from ..cosem.security_setup import SecuritySetup, SecuritySetupV0
+from ..cosem.security_setup import CertificateEntity, CertificateType, SecuritySetup, SecuritySetupV0
 from ..errors import EncodeError
 from ..security import InvocationCounterStore, KeySet, MemoryCounterStore, Role, SecurityContext, SecurityPolicy
 from ..security.keywrap import KeyId
+from ..security.signing import check_curve
 from ..security.tags import SecuritySuite
 from ..types import Obis
 
@@ -40,22 +46,59 @@ ALL_STATION = 0x7F
 
 @dataclass(frozen=True)
 class MeterKeys:
-    """The global keys of one meter: ``ek`` (GUEK), ``ak``, ``bk`` (GBEK) and
-    ``kek`` (the master key that unwraps key_transfer), all of ``suite``'s size.
-    ``repr`` never shows them."""
+    """The keys of one meter in ``suite``: the global keys ``ek`` (GUEK),
+    ``ak``, ``bk`` (GBEK) and ``kek`` (the master key that unwraps
+    key_transfer), all of the suite's size (16 octets, 32 in suite 2), and
+    for HLS-ECDSA (suites 1 and 2 only) optionally the meter's
+    ``signing_key`` and the clients' public keys by system title
+    (``client_signing_keys``), on the suite's curve (P-256, P-384 in suite 2).
+    Without them HLS-ECDSA takes the digital-signature key pair and the
+    client certificates of the Security setup an association references
+    (see :meth:`Meter.signing_key`).  ``repr`` never shows a key."""
 
     ek: bytes | None = None
     ak: bytes | None = None
     bk: bytes | None = None
     kek: bytes | None = None
     suite: int = SecuritySuite.AES_GCM_128
+    signing_key: ec.EllipticCurvePrivateKey | None = field(default=None, compare=False)
+    client_signing_keys: Mapping[bytes, ec.EllipticCurvePublicKey] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            suite = SecuritySuite(self.suite)
+        except ValueError:
+            raise ValueError(f"the security suite is 0, 1 or 2, not {self.suite!r}") from None
+        for name in _KEY_FIELDS:
+            value = getattr(self, name)
+            if value is not None and len(value) != suite.key_size:
+                raise ValueError(f"{name} is {suite.key_size} octets in suite {int(suite)}, not {len(value)}")
+        clients: dict[bytes, ec.EllipticCurvePublicKey] = {}
+        for title, key in self.client_signing_keys.items():
+            if len(bytes(title)) != 8:
+                raise ValueError(f"a system title is 8 octets, got {len(bytes(title))}")
+            clients[bytes(title)] = key
+        keys: list[ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey] = list(clients.values())
+        if self.signing_key is not None:
+            keys.append(self.signing_key)
+        try:
+            for each in keys:
+                check_curve(each, suite)
+        except EncodeError as exc:
+            raise ValueError(str(exc)) from None
+        # frozen: the caller's mapping may change later, this copy does not
+        object.__setattr__(self, "client_signing_keys", MappingProxyType(clients))
 
     def __repr__(self) -> str:
-        held = [name for name in ("ek", "ak", "bk", "kek") if getattr(self, name) is not None]
-        return f"MeterKeys(suite={int(self.suite)}, keys={'/'.join(held) or 'none'})"
+        held = [name for name in (*_KEY_FIELDS, "signing_key") if getattr(self, name) is not None]
+        clients = f", client_signing_keys={len(self.client_signing_keys)}" if self.client_signing_keys else ""
+        return f"MeterKeys(suite={int(self.suite)}, keys={'/'.join(held) or 'none'}{clients})"
 
     def __bool__(self) -> bool:
         return self.ek is not None
+
+
+_KEY_FIELDS = ("ek", "ak", "bk", "kek")
 
 
 def _v1_policy(setup: Any) -> SecurityPolicy:
@@ -198,9 +241,9 @@ class Meter:
     def client_saps(self) -> tuple[int, ...]:
         return tuple(sorted({c for c, _ in self._associations} | {c for c, _ in self._pre_established}))
 
-    def policy(self, association: AssociationLN) -> SecurityPolicy:
-        """The security policy of the Security setup ``association`` references
-        (none when its logical device has no such object)."""
+    def security_setup(self, association: AssociationLN) -> Any:
+        """The Security setup ``association`` references (looked up in its
+        view, then in every logical device), or None."""
         reference = Obis(bytes(association.security_setup_reference))
         setup = association.objects.get(reference)
         if setup is None:
@@ -208,7 +251,41 @@ class Meter:
                 setup = device.get(reference)
                 if setup is not None:
                     break
-        return _v1_policy(setup)
+        return setup
+
+    def policy(self, association: AssociationLN) -> SecurityPolicy:
+        """The security policy of the Security setup ``association`` references
+        (none when its logical device has no such object)."""
+        return _v1_policy(self.security_setup(association))
+
+    def signing_key(self, association: AssociationLN) -> ec.EllipticCurvePrivateKey | None:
+        """The meter's HLS-ECDSA key in ``association``: ``keys.signing_key``
+        when given, else the digital-signature key pair of the Security setup
+        the association references (so generate_key_pair 0 replaces it); None
+        in suite 0 or when neither is on the suite's curve."""
+        suite = int(self.keys.suite)
+        key = self.keys.signing_key
+        if key is None:
+            setup = self.security_setup(association)
+            if isinstance(setup, SecuritySetup):
+                key = setup.key_pair(CertificateType.DIGITAL_SIGNATURE)
+        return key if key is not None and _on_curve(key, suite) else None
+
+    def client_signing_key(self, association: AssociationLN, client_title: bytes) -> ec.EllipticCurvePublicKey | None:
+        """The public key HLS-ECDSA checks the client ``client_title`` with:
+        ``keys.client_signing_keys[client_title]`` when given, else the key of
+        the certificate of entity client and type digital-signature whose
+        subject is ``CN=<client_title in hex>`` in the Security setup the
+        association references.  None when there is none on the suite's curve."""
+        suite = int(self.keys.suite)
+        key = self.keys.client_signing_keys.get(bytes(client_title))
+        if key is None:
+            setup = self.security_setup(association)
+            if isinstance(setup, SecuritySetup):
+                cert = setup.find_certificate(CertificateEntity.CLIENT, CertificateType.DIGITAL_SIGNATURE, client_title)
+                public = cert.public_key() if cert is not None else None
+                key = public if isinstance(public, ec.EllipticCurvePublicKey) else None
+        return key if key is not None and _on_curve(key, suite) else None
 
     # ----------------------------------------------------------------- security
 
@@ -260,10 +337,12 @@ class Meter:
         """key_transfer: a new global key (its counters start afresh)."""
         names = {KeyId.GLOBAL_UNICAST_ENCRYPTION: "ek", KeyId.GLOBAL_BROADCAST_ENCRYPTION: "bk",
                  KeyId.AUTHENTICATION: "ak", KeyId.MASTER: "kek"}  # fmt: skip
-        name = names[kind]
-        fields = {n: getattr(self.keys, n) for n in ("ek", "ak", "bk", "kek")}
-        fields[name] = bytes(key)
-        self.keys = MeterKeys(suite=self.keys.suite, **fields)
+        size = SecuritySuite(self.keys.suite).key_size
+        if len(key) != size:
+            # a key of another suite's size would break every later context
+            raise ActionError(ActionResult.OTHER_REASON, f"keys are {size} octets in suite {int(self.keys.suite)}")
+        fields: dict[str, Any] = {names[kind]: bytes(key)}
+        self.keys = replace(self.keys, **fields)
         self.keys_version += 1
         self._contexts.clear()
         self._send = None
@@ -284,6 +363,14 @@ class Meter:
 
     def __repr__(self) -> str:
         return f"Meter({self.system_title.hex()}, saps={sorted(self.logical_devices)}, keys={self.keys!r})"
+
+
+def _on_curve(key: ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey, suite: int) -> bool:
+    try:
+        check_curve(key, suite)
+    except EncodeError:
+        return False
+    return True
 
 
 def _objects(device: ObjectList, seen: set[int]) -> Iterable[Any]:
