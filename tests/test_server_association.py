@@ -132,6 +132,7 @@ REFUSALS: list[tuple[str, int, AARQ, int, int | None]] = [
     ("no common conformance bit", 16, AARQ(user_information=initiate(Conformance.READ | Conformance.WRITE)),
      D.NO_REASON_GIVEN, 2),
     ("max-receive-pdu-size 11", 16, AARQ(user_information=initiate(max_pdu=11)), D.NO_REASON_GIVEN, 3),
+    ("max-receive-pdu-size 63", 16, AARQ(user_information=initiate(max_pdu=63)), D.NO_REASON_GIVEN, 3),
 ]  # fmt: skip
 
 

@@ -263,6 +263,7 @@ async def test_stats_count_every_outcome() -> None:
         "associations_refused": 1,
         "associations_released": 1,
         "associations_expired": 0,
+        "timeouts": 0,
         "internal_errors": 0,
     }
 

@@ -18,7 +18,7 @@ rejected-permanent unless said):
    8 to 64 octets and LLS the password: else authentication-failure;
 5. the xDLMS InitiateRequest: present (deciphered when ciphered; a ciphered
    context whose policy protects requests refuses a plain one), DLMS
-   version 6, a common conformance bit, max-receive-pdu-size at least 12:
+   version 6, a common conformance bit, max-receive-pdu-size at least 64:
    else user diagnostic no-reason-given with a confirmed-service-error
    initiate (dlms-version-too-low, incompatible-conformance,
    pdu-size-too-short) as user-information.
@@ -100,7 +100,10 @@ log = logging.getLogger(__name__)
 
 DLMS_VERSION = 6
 #: the smallest max-receive-pdu-size a client may announce (IEC 62056-5-3)
-MIN_PDU_SIZE = 12
+#: the smallest max-receive-pdu-size served: a ciphered datablock spends 34
+#: octets on headers, so a smaller PDU could carry almost nothing (Gurux's
+#: server refuses below 64 as well)
+MIN_PDU_SIZE = 64
 _USER = AcseServiceUserDiagnostic
 
 

@@ -62,7 +62,8 @@ def _cut(data: bytes, size: int) -> list[bytes]:
 
 def limit_of(session: Session, max_pdu_size: int) -> int:
     client = session.client_max_pdu or 0xFFFF
-    return max(min(client, max_pdu_size), 64)
+    # the AARQ refused anything below 64 (associate.MIN_PDU_SIZE)
+    return min(client, max_pdu_size)
 
 
 def shape(session: Session, reply: A.Apdu, framing: Framing | None, max_pdu_size: int) -> list[bytes]:
