@@ -33,8 +33,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
@@ -494,9 +495,7 @@ class Server:
         if isinstance(request, A.GeneralBlockTransfer):
             return await self._general_block(session, request, framing, authenticated)
         try:
-            reply = await asyncio.wait_for(
-                services.serve(session, request, authenticated=authenticated), self.request_timeout
-            )
+            reply = await _within(self.request_timeout, services.serve(session, request, authenticated=authenticated))
         except asyncio.TimeoutError:
             self.stats.timeouts += 1
             log.warning("a request to meter %s took over %s s: answered other-reason",
@@ -599,6 +598,20 @@ class Server:
     def limit(self, session: Session) -> int:
         """The largest APDU the server sends in ``session``."""
         return limit_of(session, self.max_pdu_size)
+
+
+if sys.version_info >= (3, 11):
+
+    async def _within(seconds: float, awaitable: Awaitable[_T]) -> _T:
+        """``await awaitable`` for at most ``seconds`` (asyncio.TimeoutError
+        after): a deadline on the running task, no task of its own."""
+        async with asyncio.timeout(seconds):
+            return await awaitable
+
+else:  # pragma: no cover - Python 3.10
+
+    async def _within(seconds: float, awaitable: Awaitable[_T]) -> _T:
+        return await asyncio.wait_for(awaitable, seconds)
 
 
 def _pre_established_policy(meter: Meter, association: Any) -> SecurityPolicy:
