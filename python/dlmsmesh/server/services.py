@@ -290,15 +290,19 @@ def _gather(session: Session, kind: str, request: Any, first: bool, descriptors:
     return gathered
 
 
+def _block_of(request: Any, service: str, first_one: type[Any], first_list: type[Any]) -> tuple[bool, str, Any]:
+    """(whether ``request`` opens a transfer, what it gathers: ``service`` or
+    ``service``-list, the descriptor(s) the first block names)."""
+    if isinstance(request, first_list):
+        return True, service + "-list", request.descriptors
+    if isinstance(request, first_one):
+        return True, service, request.descriptor
+    return False, service, None
+
+
 async def _set_block(session: Session, request: Any, authenticated: bool) -> A.Apdu:
-    first = not isinstance(request, A.SetRequestWithDatablock)
-    kind = "set-list" if isinstance(request, A.SetRequestWithListAndFirstDatablock) else "set"
-    descriptors: Any = None
-    if isinstance(request, A.SetRequestWithFirstDatablock):
-        descriptors = request.descriptor
-    elif isinstance(request, A.SetRequestWithListAndFirstDatablock):
-        descriptors = request.descriptors
-    gathered = _gather(session, "set" if kind == "set" else kind, request, first, descriptors)
+    first, kind, descriptors = _block_of(request, "set", A.SetRequestWithFirstDatablock, A.SetRequestWithListAndFirstDatablock)
+    gathered = _gather(session, kind, request, first, descriptors)
     iid = {"invoke_id": request.invoke_id, "priority": request.priority}
     if isinstance(gathered, str):
         code = {
@@ -344,13 +348,9 @@ def _decode_list(data: bytes, count: int) -> list[Any] | None:
 
 
 async def _action_block(session: Session, request: Any, authenticated: bool) -> A.Apdu:
-    first = not isinstance(request, A.ActionRequestWithPblock)
-    kind = "action-list" if isinstance(request, A.ActionRequestWithListAndFirstPblock) else "action"
-    descriptors: Any = None
-    if isinstance(request, A.ActionRequestWithFirstPblock):
-        descriptors = request.descriptor
-    elif isinstance(request, A.ActionRequestWithListAndFirstPblock):
-        descriptors = request.descriptors
+    first, kind, descriptors = _block_of(
+        request, "action", A.ActionRequestWithFirstPblock, A.ActionRequestWithListAndFirstPblock
+    )
     iid = {"invoke_id": request.invoke_id, "priority": request.priority}
     gathered = _gather(session, kind, request, first, descriptors)
     if isinstance(gathered, str):
