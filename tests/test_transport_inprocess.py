@@ -387,3 +387,16 @@ def test_a_run_repeats_across_processes_and_hash_seeds() -> None:
         outputs.append(proc.stdout.strip())
     assert outputs[0] == outputs[1]
     assert len(outputs[0].split()[0]) == 64
+
+
+@pytest.mark.asyncio
+async def test_an_endpoint_answers_from_the_alias_it_names() -> None:
+    net = InProcessNetwork(seed=3)
+    meters = net.endpoint("fd00::1", 4059, aliases=["fd00::2"])
+    head_end = net.endpoint("fd00::9", 4059)
+    await meters.send(b"x", ("fd00::9", 4059), source="fd00:0::2")
+    await meters.send(b"y", ("fd00::9", 4059))
+    await net.run_until_idle()
+    assert [(d, a.host) for d, a in await head_end.recv_batch(8, timeout=0)] == [(b"x", "fd00::2"), (b"y", "fd00::1")]
+    with pytest.raises(AddressError):
+        await meters.send(b"z", ("fd00::9", 4059), source="fd00::3")

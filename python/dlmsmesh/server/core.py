@@ -57,7 +57,7 @@ from ..security.tags import (
     SERVICE_TAGS,
     FrameKind,
 )
-from ..transport import Datagram, Incoming, TransportClosed
+from ..transport import Datagram, Incoming, InProcessEndpoint, TransportClosed
 from ..transport.interface import normalize_host
 from ..xdlms_initiate import Conformance
 from . import services
@@ -287,9 +287,18 @@ class Server:
 
     async def _serve_one(self, incoming: Incoming) -> None:
         replies = await self.handle(incoming)
+        # a meter answers from the address it was asked at, where the
+        # transport can choose (the in-process network's aliases)
+        source = incoming.destination
+        aliased = self.transport if isinstance(self.transport, InProcessEndpoint) else None
+        if aliased is not None and source not in aliased.addresses:
+            aliased = None  # a multicast group: answered from the endpoint's own host
         for reply in replies:
             try:
-                await self.transport.send(reply, incoming.source)
+                if aliased is not None:
+                    await aliased.send(reply, incoming.source, source=source.host)
+                else:
+                    await self.transport.send(reply, incoming.source)
             except TransportClosed:
                 return
             except DlmsError as err:

@@ -181,15 +181,15 @@ class InProcessNetwork:
 
     # -- carrying datagrams ---------------------------------------------
 
-    def _transmit(self, source: InProcessEndpoint, data: bytes, destination: Address) -> None:
+    def _transmit(self, source: InProcessEndpoint, data: bytes, destination: Address, origin: Address) -> None:
         self.stats.sent += 1
         if _is_multicast(destination.host):
             members = self._groups.get(destination.host, {})
             for member in list(members):
                 if member is not source and member.local_address.port == destination.port:
-                    self._schedule(source.local_address, data, member.local_address, destination)
+                    self._schedule(origin, data, member.local_address, destination)
         else:
-            self._schedule(source.local_address, data, destination, destination)
+            self._schedule(origin, data, destination, destination)
 
     def _schedule(self, source: Address, data: bytes, target: Address, sent_to: Address) -> None:
         profile = self.link(source.host, target.host)
@@ -244,9 +244,19 @@ class InProcessEndpoint(InboxEndpoint):
         """Every address the endpoint receives on: its own, then its aliases."""
         return self._bound
 
-    async def send(self, data: bytes | bytearray | memoryview, address: tuple[str, int]) -> None:
+    async def send(
+        self, data: bytes | bytearray | memoryview, address: tuple[str, int], *, source: str | None = None
+    ) -> None:
+        """Send one datagram; ``source`` picks which of the endpoint's hosts
+        (its own or an alias) it comes from, as a multi-homed host answers
+        from the address it was asked at (default: its own host)."""
         if self._closed:
             raise TransportClosed(f"endpoint {self._local.host} {self._local.port} is closed")
+        origin = self._local
+        if source is not None:
+            origin = Address(normalize_host(source), self._local.port)
+            if origin not in self._bound:
+                raise AddressError(f"{source} is not an address of this endpoint")
         peer = as_address(address)
         if peer.port == 0:
             raise AddressError("cannot send to port 0")
@@ -254,7 +264,7 @@ class InProcessEndpoint(InboxEndpoint):
             raise TransportError(f"datagram of {len(data)} bytes exceeds the UDP maximum of {MAX_DATAGRAM}")
         self.sent += 1
         # a copy: the sender may reuse its buffer while the datagram flies
-        self.network._transmit(self, bytes(data), peer)
+        self.network._transmit(self, bytes(data), peer, origin)
 
     def join_group(self, group: str) -> None:
         if self._closed:
