@@ -207,6 +207,27 @@ class Server:
             del self._sessions[key]
         return meter
 
+    def readdress(self, system_title: bytes, address: str | None) -> None:
+        """The meter now answers at ``address`` (node migration, IEC 62056-8-20:
+        a new IPv6 address under a live association); its associations go on."""
+        index = self._by_title[bytes(system_title)]
+        meter = self._meters[index]
+        assert meter is not None
+        host = None if address is None else normalize_host(address)
+        if host is not None and self._by_address.get(host, index) != index:
+            raise ValueError(f"a meter answers at {host} already")
+        if host is None and self._default not in (None, index):
+            raise ValueError("another meter is the one without an address")
+        if meter.address is None:
+            self._default = None
+        else:
+            self._by_address.pop(normalize_host(meter.address), None)
+        meter.address = address
+        if host is None:
+            self._default = index
+        else:
+            self._by_address[host] = index
+
     def meter(self, system_title: bytes) -> Meter:
         index = self._by_title[bytes(system_title)]
         found = self._meters[index]

@@ -1,0 +1,461 @@
+"""One open association with one meter, as the head-end holds it: requests
+and their replies (one at a time, matched by invoke-id), long messages both
+ways (datablocks, pblocks, general-block-transfer with window and lost-block
+recovery) and the results a caller gets (values, or exception objects of
+:mod:`dlmsmesh.client.errors`)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Union
+
+from .. import apdu as A
+from .. import axdr, wrapper
+from .._common.fail import Fail
+from .._common.length import read_length
+from ..apdu_model import (
+    ActionResult,
+    AttributeDescriptor,
+    DataAccessResult,
+    MethodDescriptor,
+    SelectiveAccess,
+)
+from ..errors import DecodeError, DlmsError, DlmsTimeout, SecurityError
+from ..security.tags import CIPHERED_TAGS
+from ..transport import Address
+from ..types import Obis
+from ..xdlms_initiate import Conformance
+from .errors import StaleAssociation, action_error, data_access_error, exception_response_error
+from .opening import Opening
+
+if TYPE_CHECKING:
+    from .core import Client
+
+__all__ = ["Association", "Attribute", "Method", "attribute_of", "method_of"]
+
+#: what names an attribute: a descriptor, or (class id, logical name, attribute id)
+Attribute = Union[AttributeDescriptor, tuple[int, Any, int]]
+Method = Union[MethodDescriptor, tuple[int, Any, int]]
+
+#: get-request-with-list: C0 03 invoke count; each descriptor at most 9 + selective access
+_LIST_OVERHEAD = 8
+_CIPHER_OVERHEAD = 30
+_MAX_BLOCKS = 100_000
+
+
+def attribute_of(item: Attribute, access: SelectiveAccess | None = None) -> AttributeDescriptor:
+    if isinstance(item, AttributeDescriptor):
+        return item if access is None else AttributeDescriptor(item.class_id, item.instance_id, item.attribute_id, access)
+    class_id, logical_name, attribute_id = item
+    return AttributeDescriptor(class_id, Obis(logical_name), attribute_id, access)
+
+
+def method_of(item: Method) -> MethodDescriptor:
+    if isinstance(item, MethodDescriptor):
+        return item
+    class_id, logical_name, method_id = item
+    return MethodDescriptor(class_id, Obis(logical_name), method_id)
+
+
+class Association:
+    """An open association (made by :meth:`dlmsmesh.client.Client.associate`)."""
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        meter_title: bytes,
+        client_sap: int,
+        server_sap: int,
+        opening: Opening,
+        address: tuple[str, int] | None,
+        pre_established: bool,
+    ) -> None:
+        self.client = client
+        self.meter_title = bytes(meter_title)
+        self.client_sap = client_sap
+        self.server_sap = server_sap
+        self.opening = opening
+        self.fixed_address = address
+        self.pre_established = pre_established
+        self.conformance = opening.conformance if pre_established else Conformance(0)
+        #: the largest APDU the meter takes (its max-receive-pdu-size)
+        self.send_limit = 0xFFFF
+        self.open = False
+        #: where the last request went (the client routes replies from there here)
+        self.address: Address | None = None
+        self.inbox: asyncio.Queue[tuple[bytes, tuple[str, int]]] = asyncio.Queue(maxsize=64)
+        self._lock = asyncio.Lock()
+        self._invoke = 0
+        self.duplicates = 0
+
+    @property
+    def security(self) -> Any:
+        return self.opening.context
+
+    @property
+    def ciphered(self) -> bool:
+        return self.opening.ciphered or self.pre_established
+
+    # ----------------------------------------------------------------- wire
+
+    def _next_invoke(self) -> int:
+        self._invoke = (self._invoke + 1) % 16
+        return self._invoke
+
+    def _protect(self, plain: bytes) -> bytes:
+        ctx = self.opening.context
+        if ctx is None or not self.ciphered:
+            return plain
+        general = self.pre_established or plain[0] not in _SERVICE_TAGS
+        return ctx.protect(plain, general=general, dedicated=self.opening.dedicated_key is not None and not general)
+
+    def _open_reply(self, payload: bytes) -> bytes | None:
+        """The plaintext of a reply, or None for one that fails verification
+        or repeats a counter (a late duplicate: dropped and counted)."""
+        if payload[0] not in CIPHERED_TAGS:
+            return payload
+        ctx = self.opening.context
+        if ctx is None:
+            return None
+        try:
+            return ctx.unprotect(payload).plaintext
+        except SecurityError:
+            self.duplicates += 1
+            return None
+
+    async def send_apdu(self, frame: bytes) -> None:
+        address = await self.client.address_of(self)
+        await self.client.transport.send(wrapper.encode(self.client_sap, self.server_sap, frame), address)
+        self.client.stats.sent += 1
+
+    async def _receive(self, deadline: float, accept: Any) -> A.Apdu | None:
+        """The next reply ``accept`` takes before ``deadline``; None at the deadline."""
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                payload, _source = await asyncio.wait_for(self.inbox.get(), left)
+            except asyncio.TimeoutError:
+                return None
+            plain = self._open_reply(payload)
+            if plain is None:
+                continue
+            try:
+                reply = A.decode(plain)
+            except DecodeError:
+                self.client.stats.strays += 1
+                continue
+            if accept(reply):
+                return reply
+            self.duplicates += 1
+        return None
+
+    async def exchange(self, request: A.Apdu, *, plain: bytes | None = None) -> A.Apdu:
+        """Send ``request`` and await its reply (an exception-response is a
+        reply too), asking again on silence: bounded retries with backoff,
+        each retry with a fresh invocation counter."""
+        encoded = plain if plain is not None else A.encode(request)
+        invoke = getattr(request, "invoke_id", None)
+
+        def accept(reply: A.Apdu) -> bool:
+            if isinstance(reply, (A.ExceptionResponse, A.GeneralBlockTransfer)):
+                return True
+            return invoke is None or getattr(reply, "invoke_id", invoke) == invoke
+
+        for attempt, timeout in enumerate(self.client.timeouts(self)):
+            if attempt:
+                self.client.stats.retries += 1
+            started = time.monotonic()
+            await self.send_apdu(self._protect(encoded))
+            reply = await self._receive(started + timeout, accept)
+            if reply is not None:
+                self.client.round_trip(self, time.monotonic() - started, attempt)
+                if isinstance(reply, A.GeneralBlockTransfer):
+                    return await self._gather_gbt(reply)
+                return reply
+        self.client.stats.timeouts += 1
+        raise DlmsTimeout(f"meter {self.meter_title.hex()} did not answer")
+
+    async def _gather_gbt(self, first: A.GeneralBlockTransfer) -> A.Apdu:
+        """A reply sent in general-block-transfer blocks: acknowledge each
+        window, ask again from the last block received when one is lost."""
+        data = bytearray(first.block_data)
+        received = first.block_number
+        if first.block_number != 1:
+            raise DlmsError(f"general-block-transfer starts at block {first.block_number}")
+        block = first
+        while not block.last_block:
+            if len(data) > self.client.max_message:
+                raise DlmsError("a general-block-transfer reply grew past max_message")
+            next_block: A.GeneralBlockTransfer | None = None
+            for _attempt, timeout in enumerate(self.client.timeouts(self)):
+                if not block.streaming or _attempt:
+                    ack = A.GeneralBlockTransfer(b"", last_block=False, window=1, block_number=0,
+                                                 block_number_ack=received)  # fmt: skip
+                    await self.send_apdu(A.encode(ack))
+                got = await self._receive(time.monotonic() + timeout, _block_after(received))
+                if got is not None:
+                    assert isinstance(got, A.GeneralBlockTransfer)
+                    next_block = got
+                    break
+                self.client.stats.retries += 1
+            if next_block is None:
+                self.client.stats.timeouts += 1
+                raise DlmsTimeout(f"meter {self.meter_title.hex()}: general-block-transfer block {received + 1} lost")
+            block = next_block
+            received = block.block_number
+            data += block.block_data
+        whole = bytes(data)
+        plain = self._open_reply(whole)
+        if plain is None:
+            raise SecurityError("a general-block-transfer reply did not verify")
+        return A.decode(plain)
+
+    def _raise_exception(self, reply: A.ExceptionResponse) -> None:
+        error = exception_response_error(reply.state_error, reply.service_error, reply.invocation_counter)
+        if isinstance(error, StaleAssociation):
+            self.open = False
+        raise error
+
+    # ----------------------------------------------------------------- GET
+
+    async def get(self, attribute: Attribute, access: SelectiveAccess | None = None) -> Any:
+        """The attribute's value; raises the DataAccessFailure the meter answers."""
+        result = await self._get_one(attribute_of(attribute, access))
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def get_many(self, attributes: Iterable[Attribute]) -> list[Any]:
+        """Every attribute's value or its DataAccessFailure (an exception
+        object, not raised), in order; as few get-request-with-list as the
+        meter's PDU size allows."""
+        descriptors = [attribute_of(a) for a in attributes]
+        if not self.conformance & Conformance.MULTIPLE_REFERENCES:
+            return [await self._get_one(d) for d in descriptors]
+        out: list[Any] = []
+        for chunk in self._chunks(descriptors, lambda d: len(A.encode(A.GetRequestNormal(d))) - 3):
+            if len(chunk) == 1:
+                out.append(await self._get_one(chunk[0]))
+                continue
+            async with self._lock:
+                reply = await self.exchange(A.GetRequestWithList(tuple(chunk), invoke_id=self._next_invoke()))
+                results = await self._get_list_reply(reply, len(chunk))
+            out.extend(results)
+        return out
+
+    def _chunks(self, items: Sequence[Any], size: Any) -> list[list[Any]]:
+        budget = self.send_limit - _LIST_OVERHEAD - (_CIPHER_OVERHEAD if self.ciphered else 0)
+        chunks: list[list[Any]] = []
+        current: list[Any] = []
+        used = 0
+        for item in items:
+            n = size(item)
+            if current and used + n > budget:
+                chunks.append(current)
+                current, used = [], 0
+            current.append(item)
+            used += n
+        if current:
+            chunks.append(current)
+        return chunks
+
+    async def _get_one(self, descriptor: AttributeDescriptor) -> Any:
+        async with self._lock:
+            reply = await self.exchange(A.GetRequestNormal(descriptor, invoke_id=self._next_invoke()))
+            if isinstance(reply, A.GetResponseNormal):
+                return _value_or_error(reply.result)
+            if isinstance(reply, A.GetResponseWithDatablock):
+                raw = await self._get_blocks(reply)
+                if isinstance(raw, Exception):
+                    return raw
+                return axdr.decode(raw)
+            return self._unexpected(reply)
+
+    async def _get_list_reply(self, reply: A.Apdu, count: int) -> list[Any]:
+        if isinstance(reply, A.GetResponseWithList):
+            return [_value_or_error(r) for r in reply.results]
+        if isinstance(reply, A.GetResponseWithDatablock):
+            raw = await self._get_blocks(reply)
+            if isinstance(raw, Exception):
+                return [raw] * count
+            return _list_results(raw, count)
+        self._unexpected(reply)
+        return []
+
+    async def _get_blocks(self, first: A.GetResponseWithDatablock) -> bytes | Exception:
+        block = first
+        raw = bytearray()
+        for _ in range(_MAX_BLOCKS):
+            if isinstance(block.raw_data, DataAccessResult):
+                return data_access_error(block.raw_data)
+            raw += block.raw_data
+            if len(raw) > self.client.max_message:
+                raise DlmsError("a long GET reply grew past max_message")
+            if block.last_block:
+                return bytes(raw)
+            reply = await self.exchange(A.GetRequestNext(block.block_number, invoke_id=block.invoke_id))
+            if not isinstance(reply, A.GetResponseWithDatablock) or reply.block_number != block.block_number + 1:
+                return self._unexpected(reply)
+            block = reply
+        raise DlmsError("a long GET reply of too many blocks")
+
+    # ----------------------------------------------------------------- SET
+
+    async def set(self, attribute: Attribute, value: Any) -> None:
+        """Write the value; raises the DataAccessFailure the meter answers."""
+        result = await self._set_one(attribute_of(attribute), value)
+        if result is not None:
+            raise result
+
+    async def set_many(self, items: Iterable[tuple[Attribute, Any]]) -> list[Exception | None]:
+        """None for each write that succeeded, else its DataAccessFailure."""
+        pairs = [(attribute_of(a), v) for a, v in items]
+        if not self.conformance & Conformance.MULTIPLE_REFERENCES:
+            return [await self._set_one(d, v) for d, v in pairs]
+        out: list[Exception | None] = []
+        for chunk in self._chunks(pairs, lambda p: len(A.encode(A.SetRequestNormal(p[0], p[1]))) - 3):
+            if len(chunk) == 1:
+                out.append(await self._set_one(*chunk[0]))
+                continue
+            async with self._lock:
+                request = A.SetRequestWithList(tuple(d for d, _ in chunk), tuple(v for _, v in chunk),
+                                               invoke_id=self._next_invoke())  # fmt: skip
+                reply = await self.exchange(request)
+            if not isinstance(reply, A.SetResponseWithList):
+                self._unexpected(reply)
+            assert isinstance(reply, A.SetResponseWithList)
+            out.extend(None if r == DataAccessResult.SUCCESS else data_access_error(r) for r in reply.results)
+        return out
+
+    async def _set_one(self, descriptor: AttributeDescriptor, value: Any) -> Exception | None:
+        async with self._lock:
+            invoke = self._next_invoke()
+            request = A.SetRequestNormal(descriptor, value, invoke_id=invoke)
+            encoded = A.encode(request)
+            if len(encoded) + (_CIPHER_OVERHEAD if self.ciphered else 0) <= self.send_limit:
+                reply = await self.exchange(request, plain=encoded)
+                if not isinstance(reply, A.SetResponseNormal):
+                    return self._unexpected(reply)
+                return None if reply.result == DataAccessResult.SUCCESS else data_access_error(reply.result)
+            raw = axdr.encode(value)
+            chunks = self._raw_chunks(raw)
+            for number, chunk in enumerate(chunks, 1):
+                last = number == len(chunks)
+                if number == 1:
+                    block: A.Apdu = A.SetRequestWithFirstDatablock(descriptor, last, 1, chunk, invoke_id=invoke)
+                else:
+                    block = A.SetRequestWithDatablock(last, number, chunk, invoke_id=invoke)
+                reply = await self.exchange(block)
+                if isinstance(reply, A.SetResponseLastDatablock):
+                    return None if reply.result == DataAccessResult.SUCCESS else data_access_error(reply.result)
+                if not isinstance(reply, A.SetResponseDatablock) or reply.block_number != number:
+                    return self._unexpected(reply)
+            return self._unexpected(None)
+
+    def _raw_chunks(self, raw: bytes) -> list[bytes]:
+        size = max(1, self.send_limit - 24 - (_CIPHER_OVERHEAD if self.ciphered else 0))
+        return [raw[i : i + size] for i in range(0, len(raw), size)] or [b""]
+
+    # --------------------------------------------------------------- ACTION
+
+    async def action(self, method: Method, parameters: Any = None) -> Any:
+        """Invoke the method: its return value (None when it returns none);
+        raises the ActionFailure the meter answers."""
+        result = await self._action_one(method_of(method), parameters)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def action_many(self, items: Iterable[tuple[Method, Any]]) -> list[Any]:
+        """Each method's return value (None when none) or its ActionFailure."""
+        pairs = [(method_of(m), p) for m, p in items]
+        if not self.conformance & Conformance.MULTIPLE_REFERENCES:
+            return [await self._action_one(m, p) for m, p in pairs]
+        out: list[Any] = []
+        for chunk in self._chunks(pairs, lambda p: len(A.encode(A.ActionRequestNormal(p[0], p[1]))) - 3):
+            if len(chunk) == 1:
+                out.append(await self._action_one(*chunk[0]))
+                continue
+            async with self._lock:
+                request = A.ActionRequestWithList(tuple(m for m, _ in chunk), tuple(p for _, p in chunk),
+                                                  invoke_id=self._next_invoke())  # fmt: skip
+                reply = await self.exchange(request)
+            if not isinstance(reply, A.ActionResponseWithList):
+                self._unexpected(reply)
+            assert isinstance(reply, A.ActionResponseWithList)
+            out.extend(_action_result(code, returned) for code, returned in reply.results)
+        return out
+
+    async def _action_one(self, method: MethodDescriptor, parameters: Any) -> Any:
+        async with self._lock:
+            invoke = self._next_invoke()
+            request = A.ActionRequestNormal(method, parameters, invoke_id=invoke)
+            encoded = A.encode(request)
+            if len(encoded) + (_CIPHER_OVERHEAD if self.ciphered else 0) <= self.send_limit:
+                reply = await self.exchange(request, plain=encoded)
+            else:
+                chunks = self._raw_chunks(axdr.encode(parameters))
+                reply = None
+                for number, chunk in enumerate(chunks, 1):
+                    last = number == len(chunks)
+                    block: A.Apdu = (
+                        A.ActionRequestWithFirstPblock(method, last, 1, chunk, invoke_id=invoke)
+                        if number == 1
+                        else A.ActionRequestWithPblock(last, number, chunk, invoke_id=invoke)
+                    )
+                    reply = await self.exchange(block)
+                    if not last and not (isinstance(reply, A.ActionResponseNextPblock) and reply.block_number == number):
+                        return self._unexpected(reply)
+            if isinstance(reply, A.ActionResponseNormal):
+                return _action_result(reply.result, reply.return_parameters)
+            return self._unexpected(reply)
+
+    # ---------------------------------------------------------------- misc
+
+    def _unexpected(self, reply: A.Apdu | None) -> Exception:
+        if isinstance(reply, A.ExceptionResponse):
+            self._raise_exception(reply)
+        raise DlmsError(f"meter {self.meter_title.hex()} answered {type(reply).__name__} out of turn")
+
+
+_SERVICE_TAGS = frozenset((0xC0, 0xC1, 0xC3, 0xC4, 0xC5, 0xC7))
+
+
+def _block_after(received: int) -> Any:
+    """Accepts the general-block-transfer block that follows block ``received``."""
+    return lambda r: isinstance(r, A.GeneralBlockTransfer) and r.block_number == received + 1
+
+
+def _value_or_error(result: Any) -> Any:
+    return data_access_error(result) if isinstance(result, DataAccessResult) else result
+
+
+def _action_result(code: ActionResult, returned: Any) -> Any:
+    if code != ActionResult.SUCCESS:
+        return action_error(code)
+    if isinstance(returned, DataAccessResult):
+        return data_access_error(returned)
+    return returned
+
+
+def _list_results(raw: bytes, count: int) -> list[Any]:
+    """The Get-Data-Results of a with-list reply sent in datablocks."""
+    try:
+        n, p = read_length(raw, 0, len(raw))
+        out: list[Any] = []
+        for _ in range(n):
+            choice = raw[p]
+            p += 1
+            if choice == 0:
+                value, p = axdr.decode_prefix(raw, p)
+                out.append(value)
+            else:
+                out.append(data_access_error(DataAccessResult(raw[p])))
+                p += 1
+    except (DecodeError, Fail, IndexError, ValueError):
+        raise DlmsError("a with-list GET reply in datablocks does not decode") from None
+    if n != count or p != len(raw):
+        raise DlmsError(f"a with-list GET reply of {n} results for {count} attributes")
+    return out
