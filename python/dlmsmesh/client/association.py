@@ -22,6 +22,7 @@ from ..apdu_model import (
     MethodDescriptor,
     SelectiveAccess,
 )
+from ..cosem import CosemObject
 from ..errors import DecodeError, DlmsError, DlmsTimeout, SecurityError
 from ..security.tags import CIPHERED_TAGS
 from ..transport import Address
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["Association", "Attribute", "Method", "attribute_of", "method_of"]
 
 #: what names an attribute: a descriptor, or (class id, logical name, attribute id)
-Attribute = Union[AttributeDescriptor, tuple[int, Any, int]]
+Attribute = Union[AttributeDescriptor, CosemObject, tuple[int, Any, int]]
 Method = Union[MethodDescriptor, tuple[int, Any, int]]
 
 #: get-request-with-list: C0 03 invoke count; each descriptor at most 9 + selective access
@@ -46,6 +47,9 @@ _MAX_BLOCKS = 100_000
 
 
 def attribute_of(item: Attribute, access: SelectiveAccess | None = None) -> AttributeDescriptor:
+    """The descriptor of ``item``; a COSEM object names its value (attribute 2)."""
+    if isinstance(item, CosemObject):
+        return AttributeDescriptor(item.class_id, item.logical_name, 2, access)
     if isinstance(item, AttributeDescriptor):
         return item if access is None else AttributeDescriptor(item.class_id, item.instance_id, item.attribute_id, access)
     class_id, logical_name, attribute_id = item
@@ -90,6 +94,8 @@ class Association:
         self._lock = asyncio.Lock()
         self._invoke = 0
         self.duplicates = 0
+        #: what does not change while the association lives (scaler_units, capture objects)
+        self.cache: dict[Any, Any] = {}
 
     @property
     def security(self) -> Any:
@@ -411,6 +417,38 @@ class Association:
             if isinstance(reply, A.ActionResponseNormal):
                 return _action_result(reply.result, reply.return_parameters)
             return self._unexpected(reply)
+
+    # ---------------------------------------------------------- typed reads
+
+    async def get_raw(self, attribute: Attribute, access: SelectiveAccess | None = None) -> bytes:
+        """The attribute's value as the A-XDR bytes the meter sent (for
+        :mod:`dlmsmesh.columns`); raises the DataAccessFailure it answers."""
+        descriptor = attribute_of(attribute, access)
+        async with self._lock:
+            reply = await self.exchange(A.GetRequestNormal(descriptor, invoke_id=self._next_invoke()))
+            if isinstance(reply, A.GetResponseNormal):
+                if isinstance(reply.result, DataAccessResult):
+                    raise data_access_error(reply.result)
+                return A.encode(reply)[4:]  # C4 01 invoke 00, then the Data as sent
+            if isinstance(reply, A.GetResponseWithDatablock):
+                raw = await self._get_blocks(reply)
+                if isinstance(raw, Exception):
+                    raise raw
+                return raw
+            raise self._unexpected(reply)
+
+    async def scaled(self, register: Any) -> Any:
+        """A register's value with its scaler and unit applied
+        (:func:`dlmsmesh.client.reading.scaled`)."""
+        from .reading import scaled
+
+        return await scaled(self, register)
+
+    async def profile(self, name: Any, start: Any = None, end: Any = None, **options: Any) -> Any:
+        """A profile's buffer as :mod:`dlmsmesh.columns` (:func:`dlmsmesh.client.reading.profile`)."""
+        from .reading import profile
+
+        return await profile(self, name, start, end, **options)
 
     # ---------------------------------------------------------------- misc
 
