@@ -28,7 +28,13 @@ from ..security.tags import CIPHERED_TAGS
 from ..transport import Address
 from ..types import Obis
 from ..xdlms_initiate import Conformance
-from .errors import StaleAssociation, action_error, data_access_error, exception_response_error
+from .errors import (
+    InvocationCounterRejected,
+    StaleAssociation,
+    action_error,
+    data_access_error,
+    exception_response_error,
+)
 from .opening import Opening
 
 if TYPE_CHECKING:
@@ -160,7 +166,22 @@ class Association:
     async def exchange(self, request: A.Apdu, *, plain: bytes | None = None) -> A.Apdu:
         """Send ``request`` and await its reply (an exception-response is a
         reply too), asking again on silence: bounded retries with backoff,
-        each retry with a fresh invocation counter."""
+        each retry with a fresh invocation counter.  A meter that refuses
+        the client's invocation counter gets the request once more after the
+        counter is moved past what it expects; a meter that forgot the
+        association gets a new COSEM-OPEN and the request once more, when the
+        client re-opens (``Client(reopen=True)``)."""
+        reply = await self._exchange_once(request, plain)
+        if isinstance(reply, A.ExceptionResponse):
+            error = exception_response_error(reply.state_error, reply.service_error, reply.invocation_counter)
+            if isinstance(error, InvocationCounterRejected) and await self.client.resynchronise(self, error):
+                reply = await self._exchange_once(request, plain)
+            elif isinstance(error, StaleAssociation) and self.client.reopen and not self.pre_established:
+                await self.client.reopen_association(self)
+                reply = await self._exchange_once(request, plain)
+        return reply
+
+    async def _exchange_once(self, request: A.Apdu, plain: bytes | None) -> A.Apdu:
         encoded = plain if plain is not None else A.encode(request)
         invoke = getattr(request, "invoke_id", None)
 

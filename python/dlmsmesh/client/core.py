@@ -24,14 +24,14 @@ from .. import wrapper
 from ..acse_pdu import AARE, RLRQ
 from ..apdu_model import ActionResult, MethodDescriptor
 from ..errors import AuthenticationError, DecodeError, DlmsError, DlmsTimeout
-from ..security import InvocationCounterStore, MemoryCounterStore
+from ..security import InvocationCounterStore, KeySet, MemoryCounterStore
 from ..security.tags import GENERAL_DED_CIPHERING, GENERAL_GLO_CIPHERING
 from ..transport import Address, Datagram, Incoming, TransportClosed
 from ..transport.interface import as_address
 from ..types import Obis, OctetString
 from ..xdlms_initiate import ConfirmedServiceError
 from .association import Association
-from .errors import HlsFailed, NoAddress, association_refused
+from .errors import HlsFailed, InvocationCounterRejected, NoAddress, association_refused
 from .opening import PROPOSED_CONFORMANCE, Credentials, Opening
 from .resolver import AddressResolver, MemoryResolver
 
@@ -62,6 +62,9 @@ class ClientStats:
     timeouts: int = 0
     associations_opened: int = 0
     associations_released: int = 0
+    associations_reopened: int = 0
+    #: times the send counter was moved past what a meter expects
+    resynchronised: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -89,6 +92,7 @@ class Client:
         retries: int = DEFAULT_RETRIES,
         max_pdu_size: int = DEFAULT_MAX_PDU_SIZE,
         max_message: int = DEFAULT_MAX_MESSAGE,
+        reopen: bool = False,
     ) -> None:
         if len(bytes(system_title)) != 8:
             raise ValueError("a system title is 8 octets")
@@ -102,6 +106,8 @@ class Client:
         self.retries = int(retries)
         self.max_pdu_size = int(max_pdu_size)
         self.max_message = int(max_message)
+        #: re-open an association the meter forgot (once per request)
+        self.reopen = bool(reopen)
         self.stats = ClientStats()
         #: (client SAP, server SAP, meter address) -> association; and by meter system title
         self._by_peer: dict[tuple[int, int, Address], Association] = {}
@@ -294,6 +300,49 @@ class Client:
             opening.check_f_ctos(bytes(reply.return_parameters))
         except AuthenticationError:
             raise HlsFailed(4, f"meter {association.meter_title.hex()}") from None
+
+    async def reopen_association(self, association: Association) -> None:
+        """COSEM-OPEN again for an association the meter no longer knows
+        (it rebooted or timed it out): same settings, fresh challenge."""
+        old = association.opening
+        association.opening = Opening(
+            client_title=self.system_title, meter_title=association.meter_title, auth=old.auth,
+            security=old.security, credentials=old.credentials, counters=self.counters,
+            max_pdu_size=self.max_pdu_size, conformance=old.conformance, dedicated=old.dedicated_key is not None,
+        )  # fmt: skip
+        await self._open(association)
+        association.open = True
+        self.stats.associations_reopened += 1
+
+    async def resynchronise(self, association: Association, error: InvocationCounterRejected) -> bool:
+        """Move the client's send counter past what the meter expects; False
+        when there is nothing to move (no counter known, or ours is ahead)."""
+        ctx = association.opening.context
+        expected = error.invocation_counter
+        if ctx is None:
+            return False
+        if expected is None:
+            expected = await self._counter_from_public_client(association)
+            if expected is None:
+                return False
+        key_set = KeySet.DEDICATED if association.opening.dedicated_key is not None else KeySet.UNICAST
+        ahead = expected - ctx.next_invocation_counter(key_set)
+        if ahead <= 0:
+            return False
+        ctx.reserve_counters(key_set, ahead)  # skipped, never used: counters only move forward
+        self.stats.resynchronised += 1
+        return True
+
+    async def _counter_from_public_client(self, association: Association) -> int | None:
+        """The meter's invocation counter object (0.0.43.1.0.255), read by the
+        public client: the next counter it accepts."""
+        try:
+            async with self.associate(association.meter_title, address=association.fixed_address,
+                                      server_sap=association.server_sap) as public:  # fmt: skip
+                value = await public.get((1, "0.0.43.1.0.255", 2))
+        except DlmsError:
+            return None
+        return int(value) + 1
 
     async def _acse_exchange(self, association: Association, apdu: bytes, tag: int) -> bytes:
         for timeout in self.timeouts(association):

@@ -95,6 +95,8 @@ class Opening:
     ) -> None:
         if auth not in AUTHS:
             raise ValueError(f"auth is one of {', '.join(AUTHS)}, not {auth!r}")
+        self.auth = auth
+        self.security = security
         self.mechanism = AUTHS[auth]
         self.policy = policy_of(security)
         self.ciphered = bool(self.policy)
