@@ -677,7 +677,11 @@ def association_refused(
         if isinstance(diagnostic, (AcseServiceUserDiagnostic, AcseServiceProviderDiagnostic))
         else AcseServiceUserDiagnostic(diagnostic)
     )
-    cls = _REFUSAL_CLASSES.get(diag, AssociationRefused) if isinstance(diag, AcseServiceUserDiagnostic) else AssociationRefused
+    cls = (
+        _REFUSAL_CLASSES.get(diag, AssociationRefused)
+        if isinstance(diag, AcseServiceUserDiagnostic)
+        else AssociationRefused
+    )
     return cls(aare_result, diag, initiate_error)
 
 
