@@ -102,3 +102,42 @@ async def test_typed_reads_scale_registers_and_give_profiles_as_columns() -> Non
             first = await meter.profile("1.0.99.1.0.255", entries=(1, 10), columns=[1, 2])
             assert len(first) == 10 and len(first.columns) == 2
             assert list(first.columns[0])[:1] == list(whole.columns[1])[:1]
+
+
+@pytest.mark.asyncio
+async def test_requests_in_flight_per_border_router_and_new_associations_per_second_are_capped() -> None:
+    import asyncio
+    import time
+
+    from dlmsmesh.cosem import MeterTemplate
+    from dlmsmesh.transport import LinkProfile
+
+    network = InProcessNetwork(seed=7, clock=RealClock(), link=LinkProfile(delay=0.02))
+    hosts = [f"fd00:0:0:1::{i + 1:x}" for i in range(10)]  # one /64: one border router
+    server = Server(network.endpoint("fd00:0:0:1::ffff", 4059, aliases=hosts))
+    template = MeterTemplate(lambda: default_meter(TITLE, now=lambda: NOW).logical_devices[1])
+    titles = [b"MTR" + i.to_bytes(5, "big") for i in range(10)]
+    for title, host in zip(titles, hosts):
+        server.add_meter(Meter.from_template(template, title, associations={16: "0.0.40.0.1.255"}, address=host))
+    async with server, Client(network.endpoint("fd00::2", 4059), system_title=CLIENT, in_flight_per_router=2,
+                              associations_per_second=5) as client:  # fmt: skip
+        started = time.monotonic()
+        meters = [await client.open(t, address=(h, 4059)) for t, h in zip(titles, hosts)]
+        opening_took = time.monotonic() - started
+        peak = 0
+
+        async def sample() -> None:
+            nonlocal peak
+            while True:
+                assert client.in_flight is not None
+                peak = max(peak, client.in_flight.in_flight(meters[0].address))  # type: ignore[arg-type]
+                await asyncio.sleep(0.002)
+
+        sampler = asyncio.get_running_loop().create_task(sample())
+        values = await asyncio.gather(*(m.get(LDN) for m in meters for _ in range(3)))
+        sampler.cancel()
+        for m in meters:
+            await client.release(m)
+    assert all(v == b"MMM0000012345678" for v in values)
+    assert peak == 2  # never more than two outstanding towards the one border router
+    assert opening_took >= 0.9  # 10 AARQs at 5 per second after a burst of 5

@@ -301,3 +301,22 @@ def test_a_custom_objects_references_lists_and_bound_handlers_are_the_meters_own
     assert run(b.get("0.0.96.0.0.255").get(2)) == []  # type: ignore[union-attr]
     template_tally = tpl.objects.get("0.0.96.0.0.255")
     assert isinstance(template_tally, Tally) and template_tally.seen == []
+
+
+def test_association_views_of_a_template_meter_are_the_meters_own() -> None:
+    """An association's objects (a view of the device, with the current
+    association only it holds) point at the meter's objects, not the template's."""
+    from dlmsmesh.cosem import default_meter
+
+    device = default_meter(bytes.fromhex("4D4D4D0000BC614E"), now=fixed_now).logical_devices[1]
+    tpl = MeterTemplate(device, {LDN: bind_name})
+    a, b = tpl.instantiate(name=b"AAAAAAAA"), tpl.instantiate(name=b"BBBBBBBB")
+    for meter in (a, b):
+        public = meter.get("0.0.40.0.1.255")
+        assert isinstance(public, AssociationLN)
+        assert public.objects.get(LDN) is meter.get(LDN)  # the meter's own object
+        current = public.objects.get("0.0.40.0.0.255")
+        assert current is not None and current.target is public  # type: ignore[attr-defined]
+    assert run(a.get("0.0.40.0.1.255").objects.get(LDN).get(2)) == b"AAAAAAAA"  # type: ignore[union-attr]
+    assert run(b.get("0.0.40.0.1.255").objects.get(LDN).get(2)) == b"BBBBBBBB"  # type: ignore[union-attr]
+    assert device.get(LDN).value != b"AAAAAAAA"  # type: ignore[union-attr]

@@ -100,6 +100,8 @@ class Association:
         self._lock = asyncio.Lock()
         self._invoke = 0
         self.duplicates = 0
+        #: the meter's round-trip estimate (made by the client on first use)
+        self.round_trip: Any = None
         #: what does not change while the association lives (scaler_units, capture objects)
         self.cache: dict[Any, Any] = {}
 
@@ -193,9 +195,10 @@ class Association:
         for attempt, timeout in enumerate(self.client.timeouts(self)):
             if attempt:
                 self.client.stats.retries += 1
-            started = time.monotonic()
-            await self.send_apdu(self._protect(encoded))
-            reply = await self._receive(started + timeout, accept)
+            async with self.client.slot(self):
+                started = time.monotonic()
+                await self.send_apdu(self._protect(encoded))
+                reply = await self._receive(started + timeout, accept)
             if reply is not None:
                 self.client.round_trip(self, time.monotonic() - started, attempt)
                 if isinstance(reply, A.GeneralBlockTransfer):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
@@ -33,17 +34,21 @@ from ..xdlms_initiate import ConfirmedServiceError
 from .association import Association
 from .errors import HlsFailed, InvocationCounterRejected, NoAddress, association_refused
 from .opening import PROPOSED_CONFORMANCE, Credentials, Opening
+from .pacing import (
+    DEFAULT_ASSOCIATIONS_PER_SECOND,
+    DEFAULT_IN_FLIGHT_PER_ROUTER,
+    DEFAULT_RETRIES,
+    Backoff,
+    InFlightLimiter,
+    RateLimiter,
+    RoundTrip,
+)
 from .resolver import AddressResolver, MemoryResolver
 
-__all__ = ["Client", "ClientStats", "DEFAULT_TIMEOUT", "DEFAULT_RETRIES", "DEFAULT_MAX_PDU_SIZE"]
+__all__ = ["Client", "ClientStats", "DEFAULT_MAX_PDU_SIZE", "DEFAULT_MAX_MESSAGE"]
 
 log = logging.getLogger(__name__)
 
-#: seconds to wait for a reply before asking again (a meter a few hops away
-#: answers in under a second: Wi-SUN measurements, 0.4 to 0.9 s at 1 to 5 hops)
-DEFAULT_TIMEOUT = 3.0
-#: times a request is asked again after silence (each with a fresh counter)
-DEFAULT_RETRIES = 2
 #: the largest APDU the client receives (one 1280-byte IPv6 datagram's worth)
 DEFAULT_MAX_PDU_SIZE = 1224
 #: the largest long message (blocks or general-block-transfer) gathered
@@ -78,7 +83,14 @@ class Client:
     the registry implements the same interface); ``counters`` keeps the
     client's invocation counters (give a
     :class:`~dlmsmesh.security.SqliteCounterStore` so that they survive a
-    crash).  ``timeout`` and ``retries`` bound every request.
+    crash).
+
+    Pacing (defaults in :mod:`dlmsmesh.client.pacing`): each request waits
+    for the meter's round-trip timeout (``timeout`` fixes it instead) and is
+    asked again at most ``retries`` times after a jittered backoff; at most
+    ``in_flight_per_router`` requests are outstanding per border router
+    (IPv6 /64) and ``associations_per_second`` COSEM-OPENs start per second
+    (None lifts either cap: a simulation, a test on loopback).
     """
 
     def __init__(
@@ -88,22 +100,29 @@ class Client:
         system_title: bytes,
         resolver: AddressResolver | None = None,
         counters: InvocationCounterStore | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
         retries: int = DEFAULT_RETRIES,
+        in_flight_per_router: int | None = DEFAULT_IN_FLIGHT_PER_ROUTER,
+        associations_per_second: float | None = DEFAULT_ASSOCIATIONS_PER_SECOND,
+        rng: random.Random | None = None,
         max_pdu_size: int = DEFAULT_MAX_PDU_SIZE,
         max_message: int = DEFAULT_MAX_MESSAGE,
         reopen: bool = False,
     ) -> None:
         if len(bytes(system_title)) != 8:
             raise ValueError("a system title is 8 octets")
-        if not timeout > 0 or retries < 0:
+        if (timeout is not None and not timeout > 0) or retries < 0:
             raise ValueError("timeout is > 0 seconds and retries >= 0")
         self.transport = transport
         self.system_title = bytes(system_title)
         self.resolver: AddressResolver = resolver if resolver is not None else MemoryResolver()
         self.counters = counters if counters is not None else MemoryCounterStore()
-        self.timeout = float(timeout)
+        #: a fixed wait per attempt; None: each meter's round-trip estimate
+        self.timeout = None if timeout is None else float(timeout)
         self.retries = int(retries)
+        self.backoff = Backoff(retries, rng=rng)
+        self.in_flight = None if in_flight_per_router is None else InFlightLimiter(in_flight_per_router)
+        self.opening_rate = None if associations_per_second is None else RateLimiter(associations_per_second)
         self.max_pdu_size = int(max_pdu_size)
         self.max_message = int(max_message)
         #: re-open an association the meter forgot (once per request)
@@ -185,14 +204,39 @@ class Client:
         return address
 
     def timeouts(self, association: Association) -> Iterator[float]:
-        """The wait before each attempt: the first, then each retry (doubling)."""
-        timeout = self.timeout
-        for _ in range(self.retries + 1):
-            yield timeout
-            timeout *= 2
+        """The wait for each attempt at one request: the meter's round-trip
+        timeout (RFC 6298 estimate, doubled on each expiry) plus the retry's
+        jittered backoff, ``retries`` + 1 of them."""
+        rtt = self._round_trip(association)
+        pauses = self.backoff.delays()
+        for attempt in range(self.retries + 1):
+            wait = self.timeout if self.timeout is not None else rtt.timeout
+            if attempt:
+                rtt.expired()
+                wait += next(pauses, 0.0)
+            yield wait
+
+    def _round_trip(self, association: Association) -> RoundTrip:
+        rtt = association.round_trip
+        if rtt is None:
+            hops = self.resolver.hops(association.meter_title) if isinstance(self.resolver, MemoryResolver) else None
+            rtt = association.round_trip = RoundTrip(hops)
+        return rtt
 
     def round_trip(self, association: Association, seconds: float, attempt: int) -> None:
-        """A reply came after ``seconds`` (on attempt ``attempt``)."""
+        """A reply came after ``seconds``: sampled when the request went once (Karn)."""
+        if attempt == 0:
+            self._round_trip(association).observe(seconds)
+
+    @contextlib.asynccontextmanager
+    async def slot(self, association: Association) -> AsyncIterator[None]:
+        """One request in flight through the association's border router."""
+        if self.in_flight is None:
+            yield
+            return
+        address = association.address or as_address(await self.address_of(association))
+        async with self.in_flight.slot(address):
+            yield
 
     # ------------------------------------------------------------ associating
 
@@ -258,6 +302,8 @@ class Client:
             raise TypeError(f"unknown settings: {', '.join(settings)}")
         if self._loop_task is None:
             await self.start()
+        if self.opening_rate is not None and not pre:
+            await self.opening_rate.acquire()
         key = (association.client_sap, association.server_sap, title)
         if key in self._by_title:
             raise DlmsError(f"an association {key[0]}->{key[1]} with meter {title.hex()} is open already")

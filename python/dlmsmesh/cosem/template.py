@@ -29,6 +29,7 @@ meter's own state.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Mapping
 from types import MethodType
 from typing import Any
@@ -51,6 +52,10 @@ def _names_template(value: Any, targets: set[int], seen: set[int]) -> bool:
     kind = type(value)
     if kind is MethodType:
         return id(value.__self__) in targets
+    if kind is ObjectList:
+        # a view of the device (an association's objects): the meter's own,
+        # over the meter's objects
+        return True
     if kind in (list, dict, set, bytearray):
         return True
     if kind not in (tuple, frozenset) or id(value) in seen:
@@ -86,6 +91,11 @@ def _own(value: Any, memo: dict[int, Any]) -> Any:
         copied = bytearray(value)
         memo[key] = copied
         return copied
+    if kind is ObjectList:
+        view = ObjectList.__new__(ObjectList)
+        memo[key] = view
+        view._by_name = {name: _own_object(obj, memo) for name, obj in value._by_name.items()}
+        return view
     if kind is MethodType:
         # a handler bound to another template object calls the meter's object
         owner = memo.get(id(value.__self__), value.__self__)
@@ -96,6 +106,21 @@ def _own(value: Any, memo: dict[int, Any]) -> Any:
             return value
         return kind(items)
     return value
+
+
+def _own_object(obj: CosemObject, memo: dict[int, Any]) -> CosemObject:
+    """The meter's object for ``obj`` in a view: the meter's instance of a
+    template object, or (an object only the view holds, such as the current
+    association of one client) a shallow copy whose state is the meter's."""
+    found = memo.get(id(obj))
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    clone = copy.copy(obj)
+    memo[id(obj)] = clone
+    state = vars(clone)
+    for name, value in list(state.items()):
+        state[name] = _own(value, memo)
+    return clone
 
 
 class _Shape:

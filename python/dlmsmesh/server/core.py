@@ -312,7 +312,7 @@ class Server:
         # transport can choose (the in-process network's aliases)
         source = incoming.destination
         aliased = self.transport if isinstance(self.transport, InProcessEndpoint) else None
-        if aliased is not None and source not in aliased.addresses:
+        if aliased is not None and not aliased.owns(source):
             aliased = None  # a multicast group: answered from the endpoint's own host
         for reply in replies:
             try:

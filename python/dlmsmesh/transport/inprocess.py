@@ -151,6 +151,7 @@ class InProcessNetwork:
             raise AddressError("an alias repeats an address of the endpoint")
         ep = InProcessEndpoint(self, local, self.queue_size if queue_size is None else queue_size)
         ep._bound = tuple(bound)
+        ep._bound_set = frozenset(bound)
         for address in bound:
             self._endpoints[address] = ep
         return ep
@@ -238,6 +239,11 @@ class InProcessEndpoint(InboxEndpoint):
         self.network = network
         self._groups: dict[str, None] = {}
         self._bound: tuple[Address, ...] = (local,)
+        self._bound_set: frozenset[Address] = frozenset(self._bound)
+
+    def owns(self, address: Address) -> bool:
+        """Whether the endpoint receives on ``address`` (its own or an alias)."""
+        return address in self._bound_set
 
     @property
     def addresses(self) -> tuple[Address, ...]:
@@ -255,7 +261,7 @@ class InProcessEndpoint(InboxEndpoint):
         origin = self._local
         if source is not None:
             origin = Address(normalize_host(source), self._local.port)
-            if origin not in self._bound:
+            if origin not in self._bound_set:
                 raise AddressError(f"{source} is not an address of this endpoint")
         peer = as_address(address)
         if peer.port == 0:
