@@ -141,3 +141,21 @@ async def test_requests_in_flight_per_border_router_and_new_associations_per_sec
     assert all(v == b"MMM0000012345678" for v in values)
     assert peak == 2  # never more than two outstanding towards the one border router
     assert opening_took >= 0.9  # 10 AARQs at 5 per second after a burst of 5
+
+
+@pytest.mark.asyncio
+async def test_quirks_switch_tolerances_per_meter() -> None:
+    from dlmsmesh.client import Quirks
+    from dlmsmesh.xdlms_initiate import Conformance
+
+    network, server = _setup()
+    async with server, Client(network.endpoint("fd00::2", 4059), system_title=CLIENT) as client:
+        async with client.associate(TITLE, address=METER) as standard:
+            assert standard.conformance & Conformance.GENERAL_BLOCK_TRANSFER
+            assert standard.send_limit == 1224
+        quirks = Quirks(no_gbt=True, max_pdu_size=200, scaler_as_multiplier=True)
+        async with client.associate(TITLE, address=METER, quirks=quirks) as odd:
+            assert not odd.conformance & Conformance.GENERAL_BLOCK_TRANSFER  # never proposed
+            assert odd.send_limit == 200
+            quantity = await odd.scaled("1.0.1.8.0.255")  # scaler 0 taken as the multiplier 0
+            assert quantity.value == 0

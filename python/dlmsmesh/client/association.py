@@ -36,6 +36,7 @@ from .errors import (
     exception_response_error,
 )
 from .opening import Opening
+from .quirks import Quirks
 
 if TYPE_CHECKING:
     from .core import Client
@@ -82,6 +83,7 @@ class Association:
         opening: Opening,
         address: tuple[str, int] | None,
         pre_established: bool,
+        quirks: Quirks | None = None,
     ) -> None:
         self.client = client
         self.meter_title = bytes(meter_title)
@@ -90,6 +92,7 @@ class Association:
         self.opening = opening
         self.fixed_address = address
         self.pre_established = pre_established
+        self.quirks = quirks if quirks is not None else Quirks()
         self.conformance = opening.conformance if pre_established else Conformance(0)
         #: the largest APDU the meter takes (its max-receive-pdu-size)
         self.send_limit = 0xFFFF
@@ -135,7 +138,7 @@ class Association:
         if ctx is None:
             return None
         try:
-            return ctx.unprotect(payload).plaintext
+            return ctx.unprotect(payload, replay_check=not self.quirks.invocation_counter_lenient).plaintext
         except SecurityError:
             self.duplicates += 1
             return None

@@ -30,7 +30,7 @@ from ..security.tags import GENERAL_DED_CIPHERING, GENERAL_GLO_CIPHERING
 from ..transport import Address, Datagram, Incoming, TransportClosed
 from ..transport.interface import as_address
 from ..types import Obis, OctetString
-from ..xdlms_initiate import ConfirmedServiceError
+from ..xdlms_initiate import ConfirmedServiceError, Conformance
 from .association import Association
 from .errors import HlsFailed, InvocationCounterRejected, NoAddress, association_refused
 from .opening import PROPOSED_CONFORMANCE, Credentials, Opening
@@ -43,6 +43,7 @@ from .pacing import (
     RateLimiter,
     RoundTrip,
 )
+from .quirks import Quirks
 from .resolver import AddressResolver, MemoryResolver
 
 __all__ = ["Client", "ClientStats", "DEFAULT_MAX_PDU_SIZE", "DEFAULT_MAX_MESSAGE"]
@@ -260,15 +261,19 @@ class Client:
         peer_signing_key: Any = None,
         dedicated: bool = False,
         pre_established: bool = False,
+        quirks: Quirks | None = None,
     ) -> AsyncIterator[Association]:
         """``async with client.associate(meter_title, ...) as meter:``: COSEM-OPEN
         (AARQ/AARE, HLS pass 3/4; none for a pre-established association),
-        then COSEM-RELEASE (RLRQ/RLRE) on leaving the block."""
+        then COSEM-RELEASE (RLRQ/RLRE) on leaving the block.  ``quirks``
+        (:class:`~dlmsmesh.client.Quirks`) turns on the tolerances a known
+        peer needs.  The RLRQ carries no user-information (which every peer
+        met accepts, gurux-dlms sends the same)."""
         association = await self.open(
             system_title, address=address, auth=auth, security=security, client_sap=client_sap,
             server_sap=server_sap, ek=ek, ak=ak, bk=bk, password=password, secret=secret, suite=suite,
             signing_key=signing_key, peer_signing_key=peer_signing_key, dedicated=dedicated,
-            pre_established=pre_established,
+            pre_established=pre_established, quirks=quirks,
         )  # fmt: skip
         try:
             yield association
@@ -286,17 +291,20 @@ class Client:
             peer_signing_key=settings.pop("peer_signing_key", None),
         )  # fmt: skip
         pre = bool(settings.pop("pre_established", False))
+        quirks = settings.pop("quirks", None) or Quirks()
         security = settings.pop("security", "none")
         if pre and security == "none":
             security = "auth"
         opening = Opening(
             client_title=self.system_title, meter_title=title, auth=settings.pop("auth", "none"), security=security,
             credentials=credentials, counters=self.counters, max_pdu_size=self.max_pdu_size,
-            conformance=PROPOSED_CONFORMANCE, dedicated=bool(settings.pop("dedicated", False)),
+            conformance=PROPOSED_CONFORMANCE & ~Conformance.GENERAL_BLOCK_TRANSFER if quirks.no_gbt
+            else PROPOSED_CONFORMANCE,
+            dedicated=bool(settings.pop("dedicated", False)),
         )  # fmt: skip
         association = Association(
             self, meter_title=title, client_sap=settings.pop("client_sap", 16), server_sap=settings.pop("server_sap", 1),
-            opening=opening, address=settings.pop("address", None), pre_established=pre,
+            opening=opening, address=settings.pop("address", None), pre_established=pre, quirks=quirks,
         )  # fmt: skip
         if settings:
             raise TypeError(f"unknown settings: {', '.join(settings)}")
@@ -329,7 +337,7 @@ class Client:
             raise association_refused(aare.result, aare.diagnostic, info if isinstance(info, ConfirmedServiceError) else None)
         response = opening.response(aare)
         association.conformance = response.conformance
-        association.send_limit = response.max_receive_pdu_size or 0xFFFF
+        association.send_limit = association.quirks.pdu_size(response.max_receive_pdu_size or 0xFFFF)
         if opening.needs_pass3:
             await self._pass3(association)
 

@@ -58,7 +58,11 @@ async def scaled(association: Association, register: CosemObject | Obis | str | 
         association.cache[key] = scaler_unit
     raw = await association.get(AttributeDescriptor(cid, name, 2))
     scaler, unit = int(scaler_unit[0]), int(scaler_unit[1])
-    value: float | int = int(raw) * 10**scaler if scaler >= 0 else int(raw) / 10 ** (-scaler)
+    value: float | int
+    if association.quirks.scaler_as_multiplier:
+        value = int(raw) * association.quirks.multiplier(scaler)
+    else:
+        value = int(raw) * 10**scaler if scaler >= 0 else int(raw) / 10 ** (-scaler)
     return Quantity(value, unit, raw, scaler)
 
 
