@@ -25,7 +25,7 @@ The round-trip model
 --------------------
 A TI Wi-SUN network of 100 nodes measured round trips of 373, 471, 574, 760
 and 899 ms at 1-5 hops (DESIGN.md §7).  The least-squares line through those
-five points is 213 ms + 134 ms per hop (largest residual 32 ms at 4 hops);
+five points is 213 ms + 134 ms per hop (largest residual 41 ms, at 3 hops);
 134 ms per hop is two traversals of a hop (request and answer) at ~45 ms of
 routing plus ~22 ms of airtime each, and the 213 ms are the head-end to
 border-router backhaul and the meter's own processing.  So the expected round
