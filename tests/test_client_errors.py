@@ -102,6 +102,14 @@ def test_success_is_not_a_failure() -> None:
         ce.DataAccessFailure()
 
 
+def test_a_class_holds_only_its_own_code() -> None:
+    assert ce.ObjectUndefined(4).result is DataAccessResult.OBJECT_UNDEFINED
+    with pytest.raises(ValueError, match="ObjectUndefined is object-undefined, not read-write-denied"):
+        ce.ObjectUndefined(3)
+    with pytest.raises(ValueError):
+        ce.ActionObjectUndefined(ActionResult.OTHER_REASON)
+
+
 def test_every_action_result_but_success_has_its_own_class() -> None:
     assert {r for r in ActionResult if r is not ActionResult.SUCCESS} == set(ACTION)
     for result, cls in ACTION.items():

@@ -49,6 +49,7 @@ import collections
 import ipaddress
 import math
 import random
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
 from contextlib import asynccontextmanager
@@ -223,6 +224,17 @@ def border_router_key(address: Address) -> Hashable:
     return ip
 
 
+async def _wait(waiter: asyncio.Future[None], timeout: float) -> None:
+    if sys.version_info >= (3, 11):
+        # asyncio.timeout lets a cancellation through even when the slot was
+        # granted in the same turn (3.11's wait_for swallows it); the caller
+        # then passes the slot on
+        async with asyncio.timeout(timeout):
+            await waiter
+    else:  # pragma: no cover - 3.10
+        await asyncio.wait_for(waiter, timeout)
+
+
 class _Gate:
     __slots__ = ("active", "waiters")
 
@@ -297,7 +309,7 @@ class InFlightLimiter:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         gate.waiters.append(waiter)
         try:
-            await asyncio.wait_for(waiter, timeout)
+            await _wait(waiter, timeout)
         except BaseException as exc:
             if waiter.done() and not waiter.cancelled():
                 # the slot was handed over just as the wait ended: pass it on
