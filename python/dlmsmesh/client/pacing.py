@@ -2,7 +2,7 @@
 
 A mesh of low-power radios carries little: a border router serves 1,000-5,000
 meters over a shared channel whose unicast capacity is about 75% of airtime
-(DESIGN.md §7).  A head-end that sends as fast as it can loses most of what
+(public Wi-SUN deployment figures).  A head-end that sends as fast as it can loses most of what
 it sends and then retransmits into the congestion it caused (OSGP throttles
 per cell for that reason).  Four small tools pace the client:
 
@@ -24,7 +24,8 @@ injectable so a simulation on a virtual clock stays deterministic.
 The round-trip model
 --------------------
 A TI Wi-SUN network of 100 nodes measured round trips of 373, 471, 574, 760
-and 899 ms at 1-5 hops (DESIGN.md §7).  The least-squares line through those
+and 899 ms at 1-5 hops (Texas Instruments' published Wi-SUN FAN
+measurements).  The least-squares line through those
 five points is 213 ms + 134 ms per hop (largest residual 41 ms, at 3 hops);
 134 ms per hop is two traversals of a hop (request and answer) at ~45 ms of
 routing plus ~22 ms of airtime each, and the 213 ms are the head-end to
