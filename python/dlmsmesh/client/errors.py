@@ -145,6 +145,8 @@ class DataAccessFailure(ClientError):
         code = DataAccessResult(result)
         if code is DataAccessResult.SUCCESS:
             raise ValueError("success is not a failure")
+        if self.RESULT is not None and code is not self.RESULT:
+            raise ValueError(f"{type(self).__name__} is {self.RESULT.asn1_name}, not {code.asn1_name}")
         words = _DATA_ACCESS_WORDS.get(code, f"the meter answered with the unknown data access result {int(code)}")
         super().__init__(_prefixed(context, words))
         self.result = code
@@ -277,6 +279,8 @@ class ActionFailure(ClientError):
         code = ActionResult(result)
         if code is ActionResult.SUCCESS:
             raise ValueError("success is not a failure")
+        if self.RESULT is not None and code is not self.RESULT:
+            raise ValueError(f"{type(self).__name__} is {self.RESULT.asn1_name}, not {code.asn1_name}")
         words = _ACTION_WORDS.get(code, f"the meter answered with the unknown action result {int(code)}")
         super().__init__(_prefixed(context, words))
         self.result = code

@@ -2,7 +2,7 @@
 
 A mesh of low-power radios carries little: a border router serves 1,000-5,000
 meters over a shared channel whose unicast capacity is about 75% of airtime
-(DESIGN.md §7).  A head-end that sends as fast as it can loses most of what
+(public Wi-SUN deployment figures).  A head-end that sends as fast as it can loses most of what
 it sends and then retransmits into the congestion it caused (OSGP throttles
 per cell for that reason).  Four small tools pace the client:
 
@@ -24,8 +24,9 @@ injectable so a simulation on a virtual clock stays deterministic.
 The round-trip model
 --------------------
 A TI Wi-SUN network of 100 nodes measured round trips of 373, 471, 574, 760
-and 899 ms at 1-5 hops (DESIGN.md §7).  The least-squares line through those
-five points is 213 ms + 134 ms per hop (largest residual 32 ms at 4 hops);
+and 899 ms at 1-5 hops (Texas Instruments' published Wi-SUN FAN
+measurements).  The least-squares line through those
+five points is 213 ms + 134 ms per hop (largest residual 41 ms, at 3 hops);
 134 ms per hop is two traversals of a hop (request and answer) at ~45 ms of
 routing plus ~22 ms of airtime each, and the 213 ms are the head-end to
 border-router backhaul and the meter's own processing.  So the expected round
@@ -49,6 +50,7 @@ import collections
 import ipaddress
 import math
 import random
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
 from contextlib import asynccontextmanager
@@ -223,6 +225,17 @@ def border_router_key(address: Address) -> Hashable:
     return ip
 
 
+async def _wait(waiter: asyncio.Future[None], timeout: float) -> None:
+    if sys.version_info >= (3, 11):
+        # asyncio.timeout lets a cancellation through even when the slot was
+        # granted in the same turn (3.11's wait_for swallows it); the caller
+        # then passes the slot on
+        async with asyncio.timeout(timeout):
+            await waiter
+    else:  # pragma: no cover - 3.10
+        await asyncio.wait_for(waiter, timeout)
+
+
 class _Gate:
     __slots__ = ("active", "waiters")
 
@@ -297,7 +310,7 @@ class InFlightLimiter:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         gate.waiters.append(waiter)
         try:
-            await asyncio.wait_for(waiter, timeout)
+            await _wait(waiter, timeout)
         except BaseException as exc:
             if waiter.done() and not waiter.cancelled():
                 # the slot was handed over just as the wait ended: pass it on

@@ -1,6 +1,6 @@
 """Where a meter is now: system title to network address, and back.
 
-The client addresses meters by system title (spec/mesh-profile.md §3, §5):
+The client addresses meters by system title (IEC TS 62056-8-20, 7.2.2):
 a meter keeps its title while its IPv6 address changes under a live
 association (new parent, new PAN, DHCPv6 re-lease).  The association asks an
 :class:`AddressResolver` for the address on every send, so a rebinding the
