@@ -53,12 +53,31 @@ DEFAULT_CALL_TIMEOUT = 600.0
 #: the address the UDP socket binds by default: every IPv6 address (meters
 #: live on an IPv6 mesh); bind an IPv4 address to reach IPv4 peers
 DEFAULT_HOST = "::"
+#: how long a cancelled request may take to clean up
+_CANCEL_GRACE = 5.0
 #: how long closing may take (releasing associations, stopping the thread)
 _CLOSE_TIMEOUT = 30.0
 
 #: an endpoint, or a coroutine function making one on the facade's loop
 #: (an endpoint is tied to the loop it was made on)
 TransportSource = Union[Datagram, Callable[[], Awaitable[Datagram]]]
+
+
+async def _bounded(coroutine: Coroutine[Any, Any, T], timeout: float, what: str) -> T:
+    """``coroutine`` cut off after ``timeout`` seconds, on the facade's loop:
+    the cancelled request has run its cleanup (an association half opened is
+    forgotten) before the caller hears of the timeout and calls again."""
+    task = asyncio.ensure_future(coroutine)
+    try:
+        done, _ = await asyncio.wait((task,), timeout=timeout)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not done:
+        task.cancel()
+        await asyncio.wait((task,), timeout=_CANCEL_GRACE)
+        raise DlmsTimeout(f"{what} took longer than {timeout:g} s (call_timeout)")
+    return task.result()
 
 
 class _LoopThread:
@@ -80,16 +99,19 @@ class _LoopThread:
         if not self._thread.is_alive():
             coroutine.close()
             raise DlmsError("the client is closed")
-        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        future = asyncio.run_coroutine_threadsafe(_bounded(coroutine, timeout, what), self.loop)
         try:
-            return future.result(timeout)
-        except concurrent.futures.TimeoutError:
-            future.cancel()
-            raise DlmsTimeout(f"{what} took longer than {timeout:g} s (call_timeout)") from None
+            # not future.result(timeout): DlmsTimeout is a TimeoutError, and
+            # the call's own timeout must not pass for the bound's
+            concurrent.futures.wait((future,), timeout + 2 * _CANCEL_GRACE)
         except BaseException:
             # Ctrl-C in a notebook: the request stops too, not only the wait
             future.cancel()
             raise
+        if not future.done():  # the loop itself is stuck
+            future.cancel()
+            raise DlmsTimeout(f"{what} took longer than {timeout:g} s (call_timeout)")
+        return future.result()
 
     def stop(self, timeout: float) -> None:
         if self._thread.is_alive():
