@@ -51,7 +51,9 @@ T = TypeVar("T")
 #: retries, long enough for a month of load profile over a slow mesh
 DEFAULT_CALL_TIMEOUT = 600.0
 #: the address the UDP socket binds by default: every IPv6 address (meters
-#: live on an IPv6 mesh); bind an IPv4 address to reach IPv4 peers
+#: live on an IPv6 mesh).  Bind an IPv4 address ("0.0.0.0", "127.0.0.1") to
+#: reach IPv4 peers: a dual-stack socket sees their replies come from
+#: ::ffff:a.b.c.d, which the client does not match to a.b.c.d
 DEFAULT_HOST = "::"
 #: how long a cancelled request may take to clean up
 _CANCEL_GRACE = 5.0
@@ -183,7 +185,8 @@ class Client:
     """A blocking head-end: :class:`dlmsmesh.client.Client` on a loop of its own.
 
     By default it opens a UDP socket at ``host`` and ``port`` (the local
-    address: :data:`DEFAULT_HOST`, any free port).  ``transport`` replaces
+    address: :data:`DEFAULT_HOST`, any free port; give an IPv4 address such
+    as ``"127.0.0.1"`` for IPv4 meters).  ``transport`` replaces
     it: a coroutine function that makes the endpoint (it runs on the
     facade's loop), or an endpoint that works from that loop.  The other
     keywords are the asyncio client's; ``call_timeout`` bounds every
