@@ -235,10 +235,15 @@ def test_the_top_level_help_lists_read() -> None:
 
 
 def _shown(text: str) -> tuple[list[str], list[str]]:
-    """The command and output lines of the ```sh block that runs dlmsmesh read."""
-    block = next(b for b in re.findall(r"```sh\n(.*?)```", text, re.S) if b.startswith("$ dlmsmesh read"))
-    first, *output = block.strip("\n").splitlines()
-    return shlex.split(first[2:])[2:], output
+    """The dlmsmesh read command documented and the lines shown as its output:
+    one ```sh block of the command and its output (docs/cli.md), or a block
+    of the command then a ```text block of the output (the README, whose
+    ``$`` examples run with no meter)."""
+    shown = re.search(r"```sh\n\$ (dlmsmesh read .*?)\n(.*?)```", text, re.S) or re.search(
+        r"```sh\n(dlmsmesh read .*?)\n```\n.*?```text\n(.*?)```", text, re.S
+    )
+    assert shown is not None
+    return shlex.split(shown.group(1))[2:], shown.group(2).splitlines()
 
 
 @pytest.mark.parametrize("doc", ["README.md", "docs/cli.md"])
