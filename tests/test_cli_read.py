@@ -176,6 +176,17 @@ def test_a_bad_command_line_is_one_line_and_exit_2(args: list[str], line: str) -
     assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", f"dlmsmesh read: error: {line}\n")
 
 
+def test_a_counter_file_that_cannot_be_made_is_exit_2(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    path = blocker / "counters.sqlite3"  # under a file: no directory can be made
+    proc = read("--host", "::1", "--security", "auth", "--ek", EK, "--ak", AK, "--counters", str(path),
+                "1/0.0.42.0.0.255/2")  # fmt: skip
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith(f"dlmsmesh read: error: counters file {path}: ")
+    assert proc.stderr.count("\n") == 1
+
+
 def test_argparse_errors_are_exit_2() -> None:
     proc = read("--host", "::1")
     assert proc.returncode == 2 and proc.stdout == ""
@@ -225,7 +236,7 @@ def test_help_says_what_read_does() -> None:
     assert (
         '0 the association opened (lines with "error" say which attributes failed) '
         "1 the association did not open (one line on standard error says why) "
-        "2 bad command line (one line on standard error: dlmsmesh read: error: ...)"
+        "2 bad command line or counters file (one line on standard error: dlmsmesh read: error: ...)"
     ) in text
 
 

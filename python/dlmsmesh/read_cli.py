@@ -198,7 +198,8 @@ counters persist in --counters (default $DLMSMESH_COUNTER_DB or
 exit status:
   0  the association opened (lines with "error" say which attributes failed)
   1  the association did not open (one line on standard error says why)
-  2  bad command line (one line on standard error: dlmsmesh read: error: ...)
+  2  bad command line or counters file (one line on standard error:
+     dlmsmesh read: error: ...)
 """
 
 
@@ -272,9 +273,14 @@ async def _read(config: ReadConfig, attributes: list[AttributeDescriptor]) -> li
     counters: InvocationCounterStore | None = None
     path = config.counter_file()
     if path is not None:
+        import sqlite3
+
         from .security import SqliteCounterStore
 
-        counters = SqliteCounterStore(path)
+        try:
+            counters = SqliteCounterStore(path)
+        except (OSError, sqlite3.Error) as exc:
+            raise ReadError(f"counters file {path}: {exc}") from None
     try:
         transport = await UdpTransport.open(family_any, 0)
     except TransportError as exc:
@@ -316,6 +322,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         lines = asyncio.run(_read(config, attributes))
+    except ReadError as exc:
+        print(f"dlmsmesh read: error: {exc}", file=sys.stderr)
+        return 2
     except _NotOpened as exc:
         print(f"dlmsmesh read: error: cannot open the association: {exc}", file=sys.stderr)
         return 1
