@@ -159,3 +159,18 @@ async def test_quirks_switch_tolerances_per_meter() -> None:
             assert odd.send_limit == 200
             quantity = await odd.scaled("1.0.1.8.0.255")  # scaler 0 taken as the multiplier 0
             assert quantity.value == 0
+
+
+@pytest.mark.asyncio
+async def test_a_dual_stack_client_reads_an_ipv4_meter() -> None:
+    """A socket bound to :: names an IPv4 peer ::ffff:a.b.c.d; the client
+    routes its replies all the same."""
+    from dlmsmesh.transport import UdpTransport
+
+    server = Server(await UdpTransport.open("127.0.0.1", 0))
+    server.add_meter(Meter.from_objects(default_meter(TITLE, now=lambda: NOW)))
+    port = server.transport.local_address.port
+    async with server, Client(await UdpTransport.open("::", 0), system_title=CLIENT) as client:
+        async with client.associate(TITLE, address=("127.0.0.1", port)) as meter:
+            assert await meter.get(LDN) == b"MMM0000012345678"
+        assert client.stats.strays == 0

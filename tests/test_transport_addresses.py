@@ -43,3 +43,11 @@ def test_as_address_checks_and_normalises() -> None:
         with pytest.raises(AddressError):
             as_address(bad)  # type: ignore[arg-type]
     assert issubclass(AddressError, ValueError)
+
+
+def test_an_ipv4_mapped_address_is_the_ipv4_address() -> None:
+    from dlmsmesh.transport.interface import normalize_host
+
+    assert normalize_host("::ffff:127.0.0.1") == "127.0.0.1"
+    assert normalize_host("::FFFF:7f00:1") == "127.0.0.1"
+    assert normalize_host("2001:DB8::1") == "2001:db8::1"

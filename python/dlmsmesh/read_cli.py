@@ -285,7 +285,9 @@ async def _read(config: ReadConfig, attributes: list[AttributeDescriptor]) -> li
         transport = await UdpTransport.open(family_any, 0)
     except TransportError as exc:
         raise _NotOpened(str(exc)) from None
-    client = Client(transport, system_title=CLIENT_SYSTEM_TITLE, counters=counters, timeout=config.timeout)
+    # one meter, one association: no pacing caps; the retries the help names
+    client = Client(transport, system_title=CLIENT_SYSTEM_TITLE, counters=counters, timeout=config.timeout,
+                    retries=2, in_flight_per_router=None, associations_per_second=None)  # fmt: skip
     try:
         async with client:
             try:

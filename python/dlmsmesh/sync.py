@@ -36,7 +36,8 @@ from .client import Association as AsyncAssociation
 from .client import Client as AsyncClient
 from .client import ClientStats
 from .client.association import Attribute, Method
-from .client.core import DEFAULT_MAX_PDU_SIZE, DEFAULT_RETRIES, DEFAULT_TIMEOUT
+from .client.core import DEFAULT_MAX_PDU_SIZE
+from .client.pacing import DEFAULT_RETRIES
 from .client.resolver import AddressResolver
 from .errors import DlmsError, DlmsTimeout
 from .security import InvocationCounterStore
@@ -202,10 +203,11 @@ class Client:
         transport: TransportSource | None = None,
         resolver: AddressResolver | None = None,
         counters: InvocationCounterStore | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
         retries: int = DEFAULT_RETRIES,
         max_pdu_size: int = DEFAULT_MAX_PDU_SIZE,
         call_timeout: float = DEFAULT_CALL_TIMEOUT,
+        **pacing: Any,
     ) -> None:
         if not call_timeout > 0:
             raise ValueError("call_timeout is > 0 seconds")
@@ -216,7 +218,8 @@ class Client:
         try:
             self.client: AsyncClient = self._call(
                 self._start(host, port, transport, system_title=system_title, resolver=resolver,
-                            counters=counters, timeout=timeout, retries=retries, max_pdu_size=max_pdu_size),
+                            counters=counters, timeout=timeout, retries=retries, max_pdu_size=max_pdu_size,
+                            **pacing),
                 "opening the transport",
             )  # fmt: skip
         except BaseException:

@@ -90,13 +90,14 @@ class Incoming(NamedTuple):
 
 @functools.lru_cache(maxsize=1 << 16)  # parsed on every send: a simulation reuses a few thousand hosts
 def normalize_host(host: str) -> str:
-    """The canonical text of an IP address (RFC 5952 for IPv6), or ``host``
+    """The canonical text of an IP address (RFC 5952 for IPv6; an
+    IPv4-mapped IPv6 address as the IPv4 address it maps), or ``host``
     unchanged when it is not an IP address (a simulated node's name).
 
-    Two spellings of one IPv6 address must reach the same endpoint.
+    Two spellings of one address must reach the same endpoint.
     """
     try:
-        return ipaddress.ip_address(host).compressed
+        ip = ipaddress.ip_address(host)
     except ValueError:
         if "%" in host:  # scoped link-local address: keep the zone as given
             addr, _, zone = host.partition("%")
@@ -105,6 +106,9 @@ def normalize_host(host: str) -> str:
             except ValueError:
                 pass
         return host
+    # a dual-stack socket names an IPv4 peer ::ffff:a.b.c.d: one peer, one name
+    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+    return str(mapped) if mapped is not None else ip.compressed
 
 
 def as_address(address: tuple[str, int]) -> Address:

@@ -26,6 +26,7 @@ from dlmsmesh.transport.interface import (
     TransportClosed,
     TransportError,
     as_address,
+    normalize_host,
 )
 
 __all__ = ["UdpTransport"]
@@ -161,8 +162,10 @@ class UdpTransport(InboxEndpoint):
                 self.errors += 1
                 self.last_error = _wrap(exc, "socket error")
                 return
-            # IPv6 addresses come as (host, port, flowinfo, scope_id)
-            put(data, Address(addr[0], addr[1]), destination)
+            # IPv6 addresses come as (host, port, flowinfo, scope_id); an IPv4
+            # peer of a dual-stack socket as ::ffff:a.b.c.d (named a.b.c.d)
+            host = addr[0]
+            put(data, Address(normalize_host(host) if host.startswith("::ffff:") else host, addr[1]), destination)
 
     def _target(self, peer: Address) -> tuple[str, int]:
         v6 = ":" in peer.host
