@@ -151,30 +151,47 @@ class Association:
             self.duplicates += 1
         return None
 
-    async def exchange(self, request: A.Apdu, *, plain: bytes | None = None) -> A.Apdu:
+    async def exchange(self, request: A.Apdu, *, plain: bytes | None = None, expect: Any = None) -> A.Apdu:
         """Send ``request`` and await its reply (an exception-response is a
         reply too), asking again on silence: bounded retries with backoff,
-        each retry with a fresh invocation counter."""
+        each retry with a fresh invocation counter.  ``expect`` narrows what
+        answers the request (a block transfer's next block, not a late copy
+        of the one before, which has the same invoke-id)."""
         encoded = plain if plain is not None else A.encode(request)
         invoke = getattr(request, "invoke_id", None)
 
         def accept(reply: A.Apdu) -> bool:
-            if isinstance(reply, (A.ExceptionResponse, A.GeneralBlockTransfer)):
+            if isinstance(reply, A.ExceptionResponse):
                 return True
-            return invoke is None or getattr(reply, "invoke_id", invoke) == invoke
+            if isinstance(reply, A.GeneralBlockTransfer):
+                # a reply in general-block-transfer starts at block 1; a later
+                # block is a late copy from a transfer already gathered
+                return reply.block_number == 1
+            if invoke is not None and getattr(reply, "invoke_id", invoke) != invoke:
+                return False
+            return expect is None or bool(expect(reply))
 
+        failure: Exception | None = None
         for attempt, timeout in enumerate(self.client.timeouts(self)):
             if attempt:
                 self.client.stats.retries += 1
             started = time.monotonic()
             await self.send_apdu(self._protect(encoded))
             reply = await self._receive(started + timeout, accept)
-            if reply is not None:
-                self.client.round_trip(self, time.monotonic() - started, attempt)
-                if isinstance(reply, A.GeneralBlockTransfer):
-                    return await self._gather_gbt(reply)
+            if reply is None:
+                continue
+            self.client.round_trip(self, time.monotonic() - started, attempt)
+            if not isinstance(reply, A.GeneralBlockTransfer):
                 return reply
+            try:
+                return await self._gather_gbt(reply)
+            except (DlmsTimeout, SecurityError) as error:
+                # the meter could not resend a lost block, or blocks of two
+                # answers to a repeated ciphered request were mixed: ask afresh
+                failure = error
         self.client.stats.timeouts += 1
+        if failure is not None:
+            raise failure
         raise DlmsTimeout(f"meter {self.meter_title.hex()} did not answer")
 
     async def _gather_gbt(self, first: A.GeneralBlockTransfer) -> A.Apdu:
@@ -295,7 +312,8 @@ class Association:
                 raise DlmsError("a long GET reply grew past max_message")
             if block.last_block:
                 return bytes(raw)
-            reply = await self.exchange(A.GetRequestNext(block.block_number, invoke_id=block.invoke_id))
+            reply = await self.exchange(A.GetRequestNext(block.block_number, invoke_id=block.invoke_id),
+                                        expect=_get_block_after(block.block_number))  # fmt: skip
             if not isinstance(reply, A.GetResponseWithDatablock) or reply.block_number != block.block_number + 1:
                 return self._unexpected(reply)
             block = reply
@@ -347,7 +365,7 @@ class Association:
                     block: A.Apdu = A.SetRequestWithFirstDatablock(descriptor, last, 1, chunk, invoke_id=invoke)
                 else:
                     block = A.SetRequestWithDatablock(last, number, chunk, invoke_id=invoke)
-                reply = await self.exchange(block)
+                reply = await self.exchange(block, expect=_set_block_answer(number, last))
                 if isinstance(reply, A.SetResponseLastDatablock):
                     return None if reply.result == DataAccessResult.SUCCESS else data_access_error(reply.result)
                 if not isinstance(reply, A.SetResponseDatablock) or reply.block_number != number:
@@ -405,7 +423,7 @@ class Association:
                         if number == 1
                         else A.ActionRequestWithPblock(last, number, chunk, invoke_id=invoke)
                     )
-                    reply = await self.exchange(block)
+                    reply = await self.exchange(block, expect=_action_block_answer(number, last))
                     if not last and not (isinstance(reply, A.ActionResponseNextPblock) and reply.block_number == number):
                         return self._unexpected(reply)
             if isinstance(reply, A.ActionResponseNormal):
@@ -426,6 +444,27 @@ _SERVICE_TAGS = frozenset((0xC0, 0xC1, 0xC3, 0xC4, 0xC5, 0xC7))
 def _block_after(received: int) -> Any:
     """Accepts the general-block-transfer block that follows block ``received``."""
     return lambda r: isinstance(r, A.GeneralBlockTransfer) and r.block_number == received + 1
+
+
+def _get_block_after(received: int) -> Any:
+    """Accepts the datablock after block ``received`` (or the meter's refusal to send it)."""
+    return lambda r: not isinstance(r, A.GetResponseWithDatablock) or (
+        r.block_number == received + 1 or isinstance(r.raw_data, DataAccessResult)
+    )
+
+
+def _set_block_answer(number: int, last: bool) -> Any:
+    """Accepts the meter's answer to SET datablock ``number``, not a late one to the block before."""
+    if last:
+        return lambda r: not isinstance(r, A.SetResponseDatablock)
+    return lambda r: not isinstance(r, A.SetResponseDatablock) or r.block_number == number
+
+
+def _action_block_answer(number: int, last: bool) -> Any:
+    """Accepts the meter's answer to ACTION pblock ``number``, not a late one to the block before."""
+    if last:
+        return lambda r: not isinstance(r, A.ActionResponseNextPblock)
+    return lambda r: not isinstance(r, A.ActionResponseNextPblock) or r.block_number == number
 
 
 def _value_or_error(result: Any) -> Any:
