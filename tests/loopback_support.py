@@ -22,7 +22,7 @@ from dlmsmesh.xdlms_initiate import Conformance
 
 from .server_support import AK, AUTHENC, BK, EK, KEK, NOW, PASSWORD, TITLE
 
-__all__ = ["Loopback", "loopback", "make_meter", "HEAD_END", "SERVER_HOST", "CLIENT_HOST", "MOVED_HOST",
+__all__ = ["Loopback", "loopback", "make_meter", "HEAD_END", "PORT", "SERVER_HOST", "CLIENT_HOST", "MOVED_HOST",
            "AK", "AUTHENC", "BK", "EK", "KEK", "NOW", "PASSWORD", "TITLE", "SCRATCH", "ECHO"]  # fmt: skip
 
 HEAD_END = bytes.fromhex("4845530000000001")
@@ -63,6 +63,7 @@ def make_meter(
     address: str | None = SERVER_HOST,
     scratch: bool = False,
     gbt: bool = True,
+    selective: bool = True,
 ) -> Meter:
     objects = default_meter(title, now=lambda: NOW, authentication=authentication, secret=secret, policy=policy,
                             suite=suite)  # fmt: skip
@@ -71,11 +72,15 @@ def make_meter(
         objects.logical_devices[1].add(thing)
         for association in objects.associations.values():
             association.objects.add(thing)
-    if not gbt:
-        # a meter that does not offer general-block-transfer: long replies go in datablocks
+    withheld = (Conformance(0) if gbt else Conformance.GENERAL_BLOCK_TRANSFER) | (
+        Conformance(0) if selective else Conformance.SELECTIVE_ACCESS
+    )
+    if withheld:
+        # a meter that does not offer general-block-transfer (long replies go in
+        # datablocks) or selective access
         for association in objects.associations.values():
             info = association.xdlms_context_info
-            offered = Conformance.from_octets(info[0].to_bytes()) & ~Conformance.GENERAL_BLOCK_TRANSFER
+            offered = Conformance.from_octets(info[0].to_bytes()) & ~withheld
             association.xdlms_context_info = Structure((BitString.from_bytes(offered.octets()), *info[1:]))
     if keys is None and suite == 0:
         keys = MeterKeys(ek=EK, ak=AK, bk=BK, kek=KEK)
