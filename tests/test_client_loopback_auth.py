@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from dlmsmesh.client.opening import policy_of
 from dlmsmesh.client.errors import AssociationRefused, AuthenticationFailed, HlsFailed
+from dlmsmesh.client.opening import policy_of
 from dlmsmesh.server import PRE_ESTABLISHED_CLIENT, MeterKeys
 from dlmsmesh.types import Long
 

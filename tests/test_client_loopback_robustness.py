@@ -36,7 +36,6 @@ from .loopback_support import (
     TITLE,
     loopback,
     make_meter,
-    record,
 )
 
 LDN = (1, "0.0.42.0.0.255", 2)
