@@ -134,5 +134,5 @@ def record(client: Client) -> list[bytes]:
         sent.append(wrapper.decode(data)[1])
         await original(data, destination)
 
-    transport.send = send  # type: ignore[method-assign]
+    transport.send = send  # type: ignore[method-assign,assignment]
     return sent

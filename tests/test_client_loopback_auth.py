@@ -27,7 +27,7 @@ GET, GLO_GET, DED_GET, GENERAL_GLO = 0xC0, 0xC8, 0xD0, 0xDB
 CURVES = {1: ec.SECP256R1, 2: ec.SECP384R1}
 
 
-def suite_keys(suite: int) -> dict[str, bytes]:
+def suite_keys(suite: int) -> dict[str, Any]:
     size = 32 if suite == 2 else 16
     return {name: bytes((base + i) & 0xFF for i in range(size)) for name, base in (("ek", 0), ("ak", 64), ("bk", 128))}
 

@@ -135,7 +135,7 @@ async def test_replayed_reply_is_dropped_and_the_association_goes_on() -> None:
             captured.append(data)
             await original(data, destination, **kwargs)
 
-        endpoint.send = tap  # type: ignore[method-assign]
+        endpoint.send = tap  # type: ignore[method-assign,assignment]
         assert await meter.get(LDN) == NAME
         before = meter.duplicates
         # an attacker (or the mesh) sends the old reply again, then the meter answers anew

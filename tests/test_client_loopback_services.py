@@ -183,7 +183,7 @@ async def test_long_get_with_list_reply_in_datablocks() -> None:
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("limit", [{"server_pdu": 256}, {"max_pdu_size": 256}], ids=["server-pdu", "client-pdu"])
-async def test_long_get_reply_in_gbt(limit: dict[str, int]) -> None:
+async def test_long_get_reply_in_gbt(limit: dict[str, Any]) -> None:
     async with loopback(**limit) as lb, lb.client.associate(TITLE) as meter:
         sent = record(lb.client)
         check_profile(await meter.get(PROFILE))
