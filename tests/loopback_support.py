@@ -22,12 +22,14 @@ from dlmsmesh.xdlms_initiate import Conformance
 
 from .server_support import AK, AUTHENC, BK, EK, KEK, NOW, PASSWORD, TITLE
 
-__all__ = ["Loopback", "loopback", "make_meter", "HEAD_END", "PORT", "SERVER_HOST", "CLIENT_HOST", "MOVED_HOST",
+__all__ = ["Loopback", "loopback", "make_meter", "HEAD_END", "PORT", "SERVER_HOST", "CLIENT_HOST", "MOVED_HOST", "OTHER_HOST",
            "AK", "AUTHENC", "BK", "EK", "KEK", "NOW", "PASSWORD", "TITLE", "SCRATCH", "ECHO"]  # fmt: skip
 
 HEAD_END = bytes.fromhex("4845530000000001")
 SERVER_HOST = "fd00::1"
 MOVED_HOST = "fd00::5"
+#: where a second meter answers
+OTHER_HOST = "fd00::7"
 CLIENT_HOST = "fd00::2"
 PORT = 4059
 #: every wait of a test: nothing here takes a fraction of it
@@ -111,7 +113,7 @@ async def loopback(
         server_kwargs["max_pdu_size"] = server_pdu
     if idle_timeout is not None:
         server_kwargs["idle_timeout"] = idle_timeout
-    server = Server(net.endpoint(SERVER_HOST, PORT, aliases=[MOVED_HOST]), **server_kwargs)
+    server = Server(net.endpoint(SERVER_HOST, PORT, aliases=[MOVED_HOST, OTHER_HOST]), **server_kwargs)
     resolver = MemoryResolver()
     for meter in meters or (make_meter(),):
         server.add_meter(meter)

@@ -31,6 +31,7 @@ from .loopback_support import (
     EK,
     HEAD_END,
     MOVED_HOST,
+    OTHER_HOST,
     PORT,
     SERVER_HOST,
     TITLE,
@@ -227,3 +228,46 @@ async def test_restarted_meter_gives_stale_association() -> None:
             with pytest.raises(StaleAssociation):
                 await meter.get(LDN)
             assert not meter.open and restarted.stats.unassociated == 1
+
+
+# ------------------------------------------------------------- many at once
+
+
+@pytest.mark.asyncio
+async def test_concurrent_associations_are_routed_by_wports_and_meter() -> None:
+    other_title = bytes.fromhex("4D4D4D0000BC614F")
+    meters = (gmac_meter(), gmac_meter(title=other_title, address=OTHER_HOST))
+    async with loopback(*meters, server_pdu=256) as lb:
+        async with lb.client.associate(TITLE) as public, lb.client.associate(TITLE, **MANAGEMENT) as management, \
+                lb.client.associate(other_title) as other:  # fmt: skip
+            results = await asyncio.gather(
+                public.get(PROFILE, entry_descriptor(1, 50)), management.get(PROFILE, entry_descriptor(1, 60)),
+                other.get(PROFILE, entry_descriptor(1, 70)), public.get(LDN), other.get(LDN), management.get(LDN),
+            )  # fmt: skip
+        assert [len(r) for r in results[:3]] == [50, 60, 70]
+        assert results[3:] == [NAME, b"MMM0000012345679", NAME]
+        assert results[0] == results[1][:50] and results[2] != results[0][:70]  # another meter's rows
+        assert lb.client.stats.strays == 0 and lb.client.stats.retries == 0
+        assert public.duplicates == management.duplicates == other.duplicates == 0
+
+
+@pytest.mark.asyncio
+async def test_lost_rlre_still_releases_in_bounded_time() -> None:
+    async with loopback(timeout=0.1, retries=2) as lb:
+        async with lb.client.associate(TITLE) as meter:
+            assert await meter.get(LDN) == NAME
+            sent: list[bytes] = []
+            original = lb.server.transport.send
+
+            async def lose_first(data: bytes, destination: Any, **kwargs: Any) -> None:
+                sent.append(data)
+                if len(sent) > 1:
+                    await original(data, destination, **kwargs)
+
+            lb.server.transport.send = lose_first  # type: ignore[method-assign,assignment]
+            started = asyncio.get_running_loop().time()
+        assert not meter.open and asyncio.get_running_loop().time() - started < 1.0
+        assert lb.server.stats.associations_released == 1
+        # the SAPs are free again
+        async with lb.client.associate(TITLE) as meter:
+            assert await meter.get(LDN) == NAME
