@@ -213,3 +213,37 @@ async def test_long_action_request_in_pblocks() -> None:
         sent = record(lb.client)
         assert await meter.action(ECHO, value) == value
         assert sum(p[:2] in (b"\xc3\x04", b"\xc3\x06") for p in sent) > 4 and all(len(p) <= 128 for p in sent)
+
+
+@pytest.mark.asyncio
+async def test_set_many_and_action_many_are_chunked_one_long_item_in_datablocks() -> None:
+    long_value = OctetString(bytes(range(250)))
+    writes: list[tuple[Any, Any]] = [(TIME_ZONE, Long(i)) for i in range(10)] + [(SCRATCH, long_value)]
+    writes += [(CAPTURE_PERIOD, DoubleLongUnsigned(600 + i)) for i in range(10)]
+    async with loopback(lls_meter(scratch=True), server_pdu=96) as lb, lb.client.associate(TITLE, **LLS) as meter:
+        sent = record(lb.client)
+        assert await meter.set_many(writes) == [None] * 21
+        assert all(len(p) <= 96 for p in sent) and sum(p[:2] == SET_WITH_LIST for p in sent) >= 2
+        assert await meter.get_many([TIME_ZONE, SCRATCH, CAPTURE_PERIOD]) == [Long(9), long_value,
+                                                                            DoubleLongUnsigned(609)]  # fmt: skip
+        sent.clear()
+        calls: list[tuple[Any, Any]] = [(ECHO, Unsigned(i)) for i in range(12)] + [(ECHO, long_value)]
+        calls.append((REGISTER_RESET, Integer(0)))
+        results = await meter.action_many(calls)
+        assert results[:12] == [Unsigned(i) for i in range(12)] and results[12] == long_value
+        assert isinstance(results[13], ActionReadWriteDenied)
+        assert all(len(p) <= 96 for p in sent) and sum(p[:2] == ACTION_WITH_LIST for p in sent) >= 2
+
+
+@pytest.mark.asyncio
+async def test_long_action_reply_in_pblocks() -> None:
+    value = OctetString(bytes(range(200)) * 3)
+    meter = lls_meter(scratch=True, gbt=False)
+    async with loopback(meter, server_pdu=128) as lb, lb.client.associate(TITLE, **LLS) as opened:
+        sent = record(lb.client)
+        assert await opened.action(ECHO, value) == value
+        assert sum(p[:2] == b"\xc3\x02" for p in sent) >= 4  # action-request-next-pblock
+        # with-list: the results in pblocks too
+        results = await opened.action_many([(ECHO, value), (REGISTER_RESET, Integer(0)), (ECHO, Long(3))])
+        assert results[0] == value and isinstance(results[1], ActionReadWriteDenied) and results[2] == Long(3)
+        assert await opened.get(LDN) == b"MMM0000012345678"

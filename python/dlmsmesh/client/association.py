@@ -400,6 +400,8 @@ class Association:
                 request = A.ActionRequestWithList(tuple(m for m, _ in chunk), tuple(p for _, p in chunk),
                                                   invoke_id=self._next_invoke())  # fmt: skip
                 reply = await self.exchange(request)
+                if isinstance(reply, A.ActionResponseWithPblock):
+                    reply = await self._action_blocks(reply, _ACTION_WITH_LIST)
             if not isinstance(reply, A.ActionResponseWithList):
                 self._unexpected(reply)
             assert isinstance(reply, A.ActionResponseWithList)
@@ -426,9 +428,34 @@ class Association:
                     reply = await self.exchange(block, expect=_action_block_answer(number, last))
                     if not last and not (isinstance(reply, A.ActionResponseNextPblock) and reply.block_number == number):
                         return self._unexpected(reply)
+            if isinstance(reply, A.ActionResponseWithPblock):
+                reply = await self._action_blocks(reply, _ACTION_NORMAL)
             if isinstance(reply, A.ActionResponseNormal):
                 return _action_result(reply.result, reply.return_parameters)
             return self._unexpected(reply)
+
+    async def _action_blocks(self, first: A.ActionResponseWithPblock, choice: int) -> A.Apdu:
+        """A long ACTION reply in pblocks, asked for block by block: the reply
+        (normal or with-list, ``choice``) whose encoding after the invoke-id
+        the blocks carry, as the Server sends them (UNVERIFIED against a meter)."""
+        block = first
+        raw = bytearray()
+        for _ in range(_MAX_BLOCKS):
+            raw += block.raw_data
+            if len(raw) > self.client.max_message:
+                raise DlmsError("a long ACTION reply grew past max_message")
+            if block.last_block:
+                head = A.encode(first)[:3]  # tag, choice, invoke-id-and-priority
+                try:
+                    return A.decode(bytes((head[0], choice, head[2])) + bytes(raw))
+                except DecodeError:
+                    raise DlmsError("a long ACTION reply in pblocks does not decode") from None
+            reply = await self.exchange(A.ActionRequestNextPblock(block.block_number, invoke_id=block.invoke_id),
+                                        expect=_action_pblock_after(block.block_number))  # fmt: skip
+            if not isinstance(reply, A.ActionResponseWithPblock):
+                return reply  # the meter's refusal (action-response-normal) or an exception-response
+            block = reply
+        raise DlmsError("a long ACTION reply of too many blocks")
 
     # ---------------------------------------------------------------- misc
 
@@ -438,6 +465,7 @@ class Association:
         raise DlmsError(f"meter {self.meter_title.hex()} answered {type(reply).__name__} out of turn")
 
 
+_ACTION_NORMAL, _ACTION_WITH_LIST = 1, 3
 _SERVICE_TAGS = frozenset((0xC0, 0xC1, 0xC3, 0xC4, 0xC5, 0xC7))
 
 
@@ -465,6 +493,11 @@ def _action_block_answer(number: int, last: bool) -> Any:
     if last:
         return lambda r: not isinstance(r, A.ActionResponseNextPblock)
     return lambda r: not isinstance(r, A.ActionResponseNextPblock) or r.block_number == number
+
+
+def _action_pblock_after(received: int) -> Any:
+    """Accepts the pblock after block ``received`` (or the meter's refusal to send it)."""
+    return lambda r: not isinstance(r, A.ActionResponseWithPblock) or r.block_number == received + 1
 
 
 def _value_or_error(result: Any) -> Any:
