@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from dlmsmesh import wrapper
 from dlmsmesh.client.errors import AssociationRefused, AuthenticationFailed, HlsFailed
 from dlmsmesh.client.opening import policy_of
 from dlmsmesh.server import PRE_ESTABLISHED_CLIENT, MeterKeys
@@ -161,10 +162,19 @@ async def test_dedicated_key_gives_ded_ciphering(suite: int) -> None:
 async def test_pre_established_association_opens_without_aarq() -> None:
     async with loopback() as lb:
         sent = record(lb.client)
+        replies: list[bytes] = []
+        original = lb.server.transport.send
+
+        async def tap(data: bytes, destination: Any, **kwargs: Any) -> None:
+            replies.append(wrapper.decode(data)[1])
+            await original(data, destination, **kwargs)
+
+        lb.server.transport.send = tap  # type: ignore[method-assign,assignment]
         async with lb.client.associate(TITLE, client_sap=PRE_ESTABLISHED_CLIENT, pre_established=True,
                                        security="authenc", ek=EK, ak=AK) as meter:  # fmt: skip
             assert await meter.get(LDN) == NAME
             assert await meter.get_many([LDN, TIME_ZONE]) == [NAME, Long(0)]
-        assert {p[0] for p in sent} == {GENERAL_GLO}  # no AARQ, no RLRQ: general-glo both ways
+        # no AARQ, no RLRQ: general-glo both ways
+        assert {p[0] for p in sent} == {p[0] for p in replies} == {GENERAL_GLO} and len(replies) == 2
         assert lb.server.stats.associations_opened == 0
         assert lb.client.stats.associations_opened == 1

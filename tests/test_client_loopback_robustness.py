@@ -20,6 +20,7 @@ from dlmsmesh.client.errors import (
     InvocationCounterRejected,
     StaleAssociation,
 )
+from dlmsmesh.errors import DlmsTimeout
 from dlmsmesh.server import PRE_ESTABLISHED_CLIENT, Server
 from dlmsmesh.transport import Address, LinkProfile
 from dlmsmesh.types import Long
@@ -271,3 +272,63 @@ async def test_lost_rlre_still_releases_in_bounded_time() -> None:
         # the SAPs are free again
         async with lb.client.associate(TITLE) as meter:
             assert await meter.get(LDN) == NAME
+
+
+# ------------------------------------------- replies from another address
+
+
+def answer_from(server: Server, host: str) -> list[bytes]:
+    """The server's replies come from ``host`` (the meter moved and the head-end
+    does not know yet); returns them."""
+    sent: list[bytes] = []
+    endpoint = server.transport
+    original = endpoint.send
+
+    async def send(data: bytes, destination: Any, **kwargs: Any) -> None:
+        sent.append(bytes(data))
+        await original(data, destination, source=host)
+
+    endpoint.send = send  # type: ignore[method-assign,assignment]
+    return sent
+
+
+@pytest.mark.asyncio
+async def test_general_glo_reply_from_an_unknown_address_is_routed_by_system_title() -> None:
+    async with loopback(timeout=0.1, retries=1) as lb, lb.client.associate(TITLE, **PRE) as meter:
+        assert await meter.get(LDN) == NAME
+        replies = answer_from(lb.server, MOVED_HOST)
+        assert await meter.get(TIME_ZONE) == Long(0)
+        assert wrapper.decode(replies[-1])[1][0] == 0xDB  # general-glo-ciphering: it names the meter
+        assert lb.client.stats.strays == 0 and lb.client.stats.retries == 0
+
+
+@pytest.mark.asyncio
+async def test_plain_reply_from_an_unknown_address_is_a_stray() -> None:
+    async with loopback(timeout=0.1, retries=1) as lb, lb.client.associate(TITLE) as meter:
+        assert await meter.get(LDN) == NAME
+        answer_from(lb.server, MOVED_HOST)
+        # nothing in a plain reply says which meter sent it
+        with pytest.raises(DlmsTimeout):
+            await meter.get(TIME_ZONE)
+        assert lb.client.stats.strays == 2  # the reply and the one to the retry
+
+
+@pytest.mark.asyncio
+async def test_meter_moves_in_the_middle_of_a_gbt_reply() -> None:
+    async with loopback(gmac_meter(), server_pdu=256) as lb, lb.client.associate(TITLE, **MANAGEMENT) as meter:
+        sent: list[bytes] = []
+        endpoint = lb.server.transport
+        original = endpoint.send
+
+        async def send(data: bytes, destination: Any, **kwargs: Any) -> None:
+            sent.append(bytes(data))
+            await original(data, destination, **kwargs)
+            if len(sent) == 10:  # block 10 sent: the meter moves, the resolver learns it
+                lb.server.readdress(TITLE, MOVED_HOST)
+                lb.resolver.set(TITLE, Address(MOVED_HOST, PORT))
+
+        endpoint.send = send  # type: ignore[method-assign,assignment]
+        rows = await meter.get(PROFILE, entry_descriptor(1, 300))
+        assert len(rows) == 300 and len(sent) > 20
+        assert meter.address == Address(MOVED_HOST, PORT)
+        assert lb.server.stats.associations_opened == 1 and lb.client.stats.retries == 0
