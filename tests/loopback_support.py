@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from dlmsmesh.client import Client
 from dlmsmesh.client.resolver import MemoryResolver
@@ -17,13 +17,13 @@ from dlmsmesh.cosem.access import AttributeAccess
 from dlmsmesh.cosem.typespec import ANY
 from dlmsmesh.server import Meter, MeterKeys, Server
 from dlmsmesh.transport import Address, InProcessNetwork, LinkProfile, RealClock
-from dlmsmesh.types import BitString, OctetString, Structure
+from dlmsmesh.types import BitString, DoubleLongUnsigned, OctetString, Structure
 from dlmsmesh.xdlms_initiate import Conformance
 
 from .server_support import AK, AUTHENC, BK, EK, KEK, NOW, PASSWORD, TITLE
 
 __all__ = ["Loopback", "loopback", "make_meter", "HEAD_END", "PORT", "SERVER_HOST", "CLIENT_HOST", "MOVED_HOST", "OTHER_HOST",
-           "AK", "AUTHENC", "BK", "EK", "KEK", "NOW", "PASSWORD", "TITLE", "SCRATCH", "ECHO"]  # fmt: skip
+           "AK", "AUTHENC", "BK", "EK", "KEK", "NOW", "PASSWORD", "TITLE", "SCRATCH", "ECHO", "MEASURE", "Scratch"]  # fmt: skip
 
 HEAD_END = bytes.fromhex("4845530000000001")
 SERVER_HOST = "fd00::1"
@@ -49,9 +49,18 @@ class Scratch(CosemObject):
     def echo(self, parameters: Any) -> Any:
         return parameters
 
+    @method(2, ANY)
+    def measure(self, parameters: Any) -> Any:
+        Scratch.measured += 1  # counted across meters: read it before and after
+        return DoubleLongUnsigned(len(bytes(parameters)))
+
+    #: calls of ``measure`` on every Scratch
+    measured: ClassVar[int] = 0
+
 
 SCRATCH = (9002, "0.0.96.98.0.255", 2)
 ECHO = (9002, "0.0.96.98.0.255", 1)
+MEASURE = (9002, "0.0.96.98.0.255", 2)
 
 
 def make_meter(

@@ -10,10 +10,25 @@ from typing import Any
 
 import pytest
 
+from dlmsmesh.client.errors import NoLongActionInProgress
 from dlmsmesh.server import Server
 from dlmsmesh.transport import LinkProfile
+from dlmsmesh.types import DoubleLongUnsigned, OctetString
 
-from .loopback_support import AK, AUTHENC, EK, TITLE, loopback, make_meter, record
+from .loopback_support import (
+    AK,
+    AUTHENC,
+    ECHO,
+    EK,
+    MEASURE,
+    PASSWORD,
+    SCRATCH,
+    TITLE,
+    Scratch,
+    loopback,
+    make_meter,
+    record,
+)
 
 PROFILE = (7, "1.0.99.1.0.255", 2)
 NOON = bytes.fromhex("07EA0C05060C000000000000")
@@ -125,3 +140,46 @@ async def test_lost_block_of_a_long_reply_is_sent_again(gbt: bool, lost: str) ->
         # the meter sent the lost block again: one GET, no new transfer
         assert sum(r[:2] == b"\xc0\x01" for r in requests) == 1
         assert len(requests) == len(replies)
+
+
+LLS: dict[str, Any] = {"client_sap": 1, "auth": "lls", "password": PASSWORD}
+LONG = OctetString(bytes(range(200)) * 3)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("lost", [1, 3], ids=["first-block", "middle-block"])
+async def test_lost_answer_to_a_set_datablock_the_set_goes_again(lost: int) -> None:
+    meter = make_meter(authentication="lls", secret=PASSWORD, scratch=True)
+    async with loopback(meter, server_pdu=128, timeout=0.2) as lb, lb.client.associate(TITLE, **LLS) as opened:
+        replies = lose_replies(lb.server, lost)
+        requests = record(lb.client)
+        await opened.set(SCRATCH, LONG)
+        assert replies[lost - 1][8:10] == b"\xc5\x02"  # the lost one: set-response-datablock
+        # the meter refused the repeated block; the client wrote again from block 1
+        assert sum(r[:2] == b"\xc1\x02" for r in requests) == 2
+        assert await opened.get(SCRATCH) == LONG
+
+
+@pytest.mark.asyncio
+async def test_lost_answer_to_an_action_pblock_the_action_goes_again() -> None:
+    meter = make_meter(authentication="lls", secret=PASSWORD, scratch=True)
+    async with loopback(meter, server_pdu=128, timeout=0.2) as lb, lb.client.associate(TITLE, **LLS) as opened:
+        lose_replies(lb.server, 2)
+        requests = record(lb.client)
+        assert await opened.action(ECHO, LONG) == LONG
+        assert sum(r[:2] == b"\xc3\x04" for r in requests) == 2  # action-request-with-first-pblock twice
+
+
+@pytest.mark.asyncio
+async def test_lost_answer_to_the_last_action_pblock_is_not_invoked_twice() -> None:
+    meter = make_meter(authentication="lls", secret=PASSWORD, scratch=True)
+    calls = Scratch.measured
+    async with loopback(meter, server_pdu=128, timeout=0.2) as lb, lb.client.associate(TITLE, **LLS) as opened:
+        replies = lose_replies(lb.server)
+        assert await opened.action(MEASURE, LONG) == DoubleLongUnsigned(len(LONG))
+        lose_replies(lb.server, len(replies))  # the answer to the last pblock: the method ran
+        requests = record(lb.client)
+        with pytest.raises(NoLongActionInProgress):
+            await opened.action(MEASURE, LONG)
+        assert sum(r[:2] == b"\xc3\x04" for r in requests) == 1
+        assert Scratch.measured - calls == 2  # once per call, never twice for one

@@ -90,6 +90,8 @@ class Association:
         self._lock = asyncio.Lock()
         self._invoke = 0
         self.duplicates = 0
+        #: the last reply answered a request sent more than once
+        self.repeated = False
 
     @property
     def security(self) -> Any:
@@ -180,6 +182,7 @@ class Association:
             reply = await self._receive(started + timeout, accept)
             if reply is None:
                 continue
+            self.repeated = attempt > 0
             self.client.round_trip(self, time.monotonic() - started, attempt)
             if not isinstance(reply, A.GeneralBlockTransfer):
                 return reply
@@ -357,20 +360,32 @@ class Association:
                 if not isinstance(reply, A.SetResponseNormal):
                     return self._unexpected(reply)
                 return None if reply.result == DataAccessResult.SUCCESS else data_access_error(reply.result)
-            raw = axdr.encode(value)
-            chunks = self._raw_chunks(raw)
-            for number, chunk in enumerate(chunks, 1):
-                last = number == len(chunks)
-                if number == 1:
-                    block: A.Apdu = A.SetRequestWithFirstDatablock(descriptor, last, 1, chunk, invoke_id=invoke)
-                else:
-                    block = A.SetRequestWithDatablock(last, number, chunk, invoke_id=invoke)
-                reply = await self.exchange(block, expect=_set_block_answer(number, last))
-                if isinstance(reply, A.SetResponseLastDatablock):
-                    return None if reply.result == DataAccessResult.SUCCESS else data_access_error(reply.result)
-                if not isinstance(reply, A.SetResponseDatablock) or reply.block_number != number:
-                    return self._unexpected(reply)
-            return self._unexpected(None)
+            chunks = self._raw_chunks(axdr.encode(value))
+            outcome: Exception | None = None
+            for _ in range(self.client.retries + 1):
+                outcome = await self._set_blocks(descriptor, chunks, invoke)
+                if outcome is not _AGAIN:
+                    return outcome
+            return data_access_error(DataAccessResult.LONG_SET_ABORTED)
+
+    async def _set_blocks(self, descriptor: AttributeDescriptor, chunks: list[bytes], invoke: int) -> Exception | None:
+        for number, chunk in enumerate(chunks, 1):
+            last = number == len(chunks)
+            if number == 1:
+                block: A.Apdu = A.SetRequestWithFirstDatablock(descriptor, last, 1, chunk, invoke_id=invoke)
+            else:
+                block = A.SetRequestWithDatablock(last, number, chunk, invoke_id=invoke)
+            reply = await self.exchange(block, expect=_set_block_answer(number, last))
+            if isinstance(reply, A.SetResponseLastDatablock):
+                if self.repeated and reply.result in _LOST_BLOCK_SET:
+                    # the meter's answer to this block was lost and it refused the
+                    # repeat: write again from block 1 (a SET takes effect with its
+                    # last block, and at worst writes the same value twice)
+                    return _AGAIN
+                return None if reply.result == DataAccessResult.SUCCESS else data_access_error(reply.result)
+            if not isinstance(reply, A.SetResponseDatablock) or reply.block_number != number:
+                return self._unexpected(reply)
+        return self._unexpected(None)
 
     def _raw_chunks(self, raw: bytes) -> list[bytes]:
         size = max(1, self.send_limit - 24 - (_CIPHER_OVERHEAD if self.ciphered else 0))
@@ -413,26 +428,46 @@ class Association:
             invoke = self._next_invoke()
             request = A.ActionRequestNormal(method, parameters, invoke_id=invoke)
             encoded = A.encode(request)
+            reply: A.Apdu | None = None
             if len(encoded) + (_CIPHER_OVERHEAD if self.ciphered else 0) <= self.send_limit:
                 reply = await self.exchange(request, plain=encoded)
             else:
                 chunks = self._raw_chunks(axdr.encode(parameters))
-                reply = None
-                for number, chunk in enumerate(chunks, 1):
-                    last = number == len(chunks)
-                    block: A.Apdu = (
-                        A.ActionRequestWithFirstPblock(method, last, 1, chunk, invoke_id=invoke)
-                        if number == 1
-                        else A.ActionRequestWithPblock(last, number, chunk, invoke_id=invoke)
-                    )
-                    reply = await self.exchange(block, expect=_action_block_answer(number, last))
-                    if not last and not (isinstance(reply, A.ActionResponseNextPblock) and reply.block_number == number):
-                        return self._unexpected(reply)
+                for _ in range(self.client.retries + 1):
+                    reply = await self._action_pblocks(method, chunks, invoke)
+                    if reply is not None:
+                        break
+                else:
+                    return action_error(ActionResult.LONG_ACTION_ABORTED)
             if isinstance(reply, A.ActionResponseWithPblock):
                 reply = await self._action_blocks(reply, _ACTION_NORMAL)
             if isinstance(reply, A.ActionResponseNormal):
                 return _action_result(reply.result, reply.return_parameters)
             return self._unexpected(reply)
+
+    async def _action_pblocks(self, method: MethodDescriptor, chunks: list[bytes], invoke: int) -> A.Apdu | None:
+        """The reply to an ACTION request sent in pblocks; None to send it
+        again from block 1 (an answer to a block before the last was lost)."""
+        for number, chunk in enumerate(chunks, 1):
+            last = number == len(chunks)
+            block: A.Apdu = (
+                A.ActionRequestWithFirstPblock(method, last, 1, chunk, invoke_id=invoke)
+                if number == 1
+                else A.ActionRequestWithPblock(last, number, chunk, invoke_id=invoke)
+            )
+            reply = await self.exchange(block, expect=_action_block_answer(number, last))
+            if last:
+                # a repeated last block refused: the method may have run, so it
+                # is not invoked again (the caller gets the meter's refusal)
+                return reply
+            if isinstance(reply, A.ActionResponseNextPblock) and reply.block_number == number:
+                continue
+            if isinstance(reply, A.ActionResponseNormal):
+                if self.repeated and reply.result in _LOST_BLOCK_ACTION:
+                    return None  # nothing ran yet: the method runs with the last block
+                return reply
+            self._unexpected(reply)
+        raise AssertionError("unreachable: the last block returns")
 
     async def _action_blocks(self, first: A.ActionResponseWithPblock, choice: int) -> A.Apdu:
         """A long ACTION reply in pblocks, asked for block by block: the reply
@@ -466,6 +501,11 @@ class Association:
 
 
 _ACTION_NORMAL, _ACTION_WITH_LIST = 1, 3
+#: a block transfer to be started again from block 1
+_AGAIN = DlmsError("again")
+#: what a meter answers a block it was sent twice (its answer to the first lost)
+_LOST_BLOCK_SET = (DataAccessResult.DATA_BLOCK_NUMBER_INVALID, DataAccessResult.NO_LONG_SET_IN_PROGRESS)
+_LOST_BLOCK_ACTION = (ActionResult.LONG_ACTION_ABORTED, ActionResult.NO_LONG_ACTION_IN_PROGRESS)
 _SERVICE_TAGS = frozenset((0xC0, 0xC1, 0xC3, 0xC4, 0xC5, 0xC7))
 
 
