@@ -32,6 +32,8 @@ MOVED_HOST = "fd00::5"
 OTHER_HOST = "fd00::7"
 CLIENT_HOST = "fd00::2"
 PORT = 4059
+#: no conformance bit
+NOTHING = Conformance(0)
 #: every wait of a test: nothing here takes a fraction of it
 BOUND = 60.0
 
@@ -75,6 +77,7 @@ def make_meter(
     scratch: bool = False,
     gbt: bool = True,
     selective: bool = True,
+    withhold: Conformance = NOTHING,
 ) -> Meter:
     objects = default_meter(title, now=lambda: NOW, authentication=authentication, secret=secret, policy=policy,
                             suite=suite)  # fmt: skip
@@ -83,7 +86,7 @@ def make_meter(
         objects.logical_devices[1].add(thing)
         for association in objects.associations.values():
             association.objects.add(thing)
-    withheld = (Conformance(0) if gbt else Conformance.GENERAL_BLOCK_TRANSFER) | (
+    withheld = withhold | (Conformance(0) if gbt else Conformance.GENERAL_BLOCK_TRANSFER) | (
         Conformance(0) if selective else Conformance.SELECTIVE_ACCESS
     )
     if withheld:

@@ -13,6 +13,7 @@ from dlmsmesh.apdu_model import CaptureObject, entry_descriptor, range_descripto
 from dlmsmesh.client.errors import ActionReadWriteDenied, ObjectUndefined, ReadWriteDenied, TypeUnmatched
 from dlmsmesh.server import Meter
 from dlmsmesh.types import DoubleLongUnsigned, Enum, Integer, Long, OctetString, Structure, Unsigned
+from dlmsmesh.xdlms_initiate import Conformance
 
 from .loopback_support import ECHO, PASSWORD, SCRATCH, TITLE, loopback, make_meter, record
 
@@ -247,3 +248,19 @@ async def test_long_action_reply_in_pblocks() -> None:
         results = await opened.action_many([(ECHO, value), (REGISTER_RESET, Integer(0)), (ECHO, Long(3))])
         assert results[0] == value and isinstance(results[1], ActionReadWriteDenied) and results[2] == Long(3)
         assert await opened.get(LDN) == b"MMM0000012345678"
+
+
+@pytest.mark.asyncio
+async def test_without_multiple_references_the_many_forms_ask_one_by_one() -> None:
+    meter = lls_meter(scratch=True, withhold=Conformance.MULTIPLE_REFERENCES)
+    async with loopback(meter) as lb, lb.client.associate(TITLE, **LLS) as opened:
+        assert not opened.conformance & Conformance.MULTIPLE_REFERENCES
+        sent = record(lb.client)
+        results = await opened.get_many([LDN, MISSING, TIME_ZONE])
+        assert results[0] == b"MMM0000012345678" and isinstance(results[1], ObjectUndefined)
+        assert results[2] == Long(0)
+        written = await opened.set_many([(TIME_ZONE, Long(5)), (CLOCK_NAME, OctetString(bytes(6)))])
+        assert written[0] is None and isinstance(written[1], ReadWriteDenied)
+        assert await opened.action_many([(ECHO, Long(1)), (ECHO, Long(2))]) == [Long(1), Long(2)]
+        assert [p[:2] for p in sent][:3] == [b"\xc0\x01"] * 3
+        assert not {GET_WITH_LIST, SET_WITH_LIST, ACTION_WITH_LIST} & {p[:2] for p in sent}
