@@ -107,6 +107,8 @@ class Association:
         self.round_trip: Any = None
         #: what does not change while the association lives (scaler_units, capture objects)
         self.cache: dict[Any, Any] = {}
+        #: the last reply answered a request sent more than once
+        self.repeated = False
 
     @property
     def security(self) -> Any:
@@ -168,33 +170,42 @@ class Association:
             self.duplicates += 1
         return None
 
-    async def exchange(self, request: A.Apdu, *, plain: bytes | None = None) -> A.Apdu:
+    async def exchange(self, request: A.Apdu, *, plain: bytes | None = None, expect: Any = None) -> A.Apdu:
         """Send ``request`` and await its reply (an exception-response is a
         reply too), asking again on silence: bounded retries with backoff,
-        each retry with a fresh invocation counter.  A meter that refuses
-        the client's invocation counter gets the request once more after the
-        counter is moved past what it expects; a meter that forgot the
-        association gets a new COSEM-OPEN and the request once more, when the
-        client re-opens (``Client(reopen=True)``)."""
-        reply = await self._exchange_once(request, plain)
+        each retry with a fresh invocation counter.  ``expect`` narrows what
+        answers the request (a block transfer's next block, not a late copy
+        of the one before, which has the same invoke-id).  A meter that
+        refuses the client's invocation counter gets the request once more
+        after the counter is moved past what it expects; a meter that forgot
+        the association gets a new COSEM-OPEN and the request once more, when
+        the client re-opens (``Client(reopen=True)``)."""
+        reply = await self._exchange_once(request, plain, expect)
         if isinstance(reply, A.ExceptionResponse):
             error = exception_response_error(reply.state_error, reply.service_error, reply.invocation_counter)
             if isinstance(error, InvocationCounterRejected) and await self.client.resynchronise(self, error):
-                reply = await self._exchange_once(request, plain)
+                reply = await self._exchange_once(request, plain, expect)
             elif isinstance(error, StaleAssociation) and self.client.reopen and not self.pre_established:
                 await self.client.reopen_association(self)
-                reply = await self._exchange_once(request, plain)
+                reply = await self._exchange_once(request, plain, expect)
         return reply
 
-    async def _exchange_once(self, request: A.Apdu, plain: bytes | None) -> A.Apdu:
+    async def _exchange_once(self, request: A.Apdu, plain: bytes | None, expect: Any) -> A.Apdu:
         encoded = plain if plain is not None else A.encode(request)
         invoke = getattr(request, "invoke_id", None)
 
         def accept(reply: A.Apdu) -> bool:
-            if isinstance(reply, (A.ExceptionResponse, A.GeneralBlockTransfer)):
+            if isinstance(reply, A.ExceptionResponse):
                 return True
-            return invoke is None or getattr(reply, "invoke_id", invoke) == invoke
+            if isinstance(reply, A.GeneralBlockTransfer):
+                # a reply in general-block-transfer starts at block 1; a later
+                # block is a late copy from a transfer already gathered
+                return reply.block_number == 1
+            if invoke is not None and getattr(reply, "invoke_id", invoke) != invoke:
+                return False
+            return expect is None or bool(expect(reply))
 
+        failure: Exception | None = None
         for attempt, timeout in enumerate(self.client.timeouts(self)):
             if attempt:
                 self.client.stats.retries += 1
@@ -202,12 +213,21 @@ class Association:
                 started = time.monotonic()
                 await self.send_apdu(self._protect(encoded))
                 reply = await self._receive(started + timeout, accept)
-            if reply is not None:
-                self.client.round_trip(self, time.monotonic() - started, attempt)
-                if isinstance(reply, A.GeneralBlockTransfer):
-                    return await self._gather_gbt(reply)
+            if reply is None:
+                continue
+            self.repeated = attempt > 0
+            self.client.round_trip(self, time.monotonic() - started, attempt)
+            if not isinstance(reply, A.GeneralBlockTransfer):
                 return reply
+            try:
+                return await self._gather_gbt(reply)
+            except (DlmsTimeout, SecurityError) as error:
+                # the meter could not resend a lost block, or blocks of two
+                # answers to a repeated ciphered request were mixed: ask afresh
+                failure = error
         self.client.stats.timeouts += 1
+        if failure is not None:
+            raise failure
         raise DlmsTimeout(f"meter {self.meter_title.hex()} did not answer")
 
     async def _gather_gbt(self, first: A.GeneralBlockTransfer) -> A.Apdu:
@@ -328,7 +348,8 @@ class Association:
                 raise DlmsError("a long GET reply grew past max_message")
             if block.last_block:
                 return bytes(raw)
-            reply = await self.exchange(A.GetRequestNext(block.block_number, invoke_id=block.invoke_id))
+            reply = await self.exchange(A.GetRequestNext(block.block_number, invoke_id=block.invoke_id),
+                                        expect=_get_block_after(block.block_number))  # fmt: skip
             if not isinstance(reply, A.GetResponseWithDatablock) or reply.block_number != block.block_number + 1:
                 return self._unexpected(reply)
             block = reply
@@ -372,20 +393,32 @@ class Association:
                 if not isinstance(reply, A.SetResponseNormal):
                     return self._unexpected(reply)
                 return None if reply.result == DataAccessResult.SUCCESS else data_access_error(reply.result)
-            raw = axdr.encode(value)
-            chunks = self._raw_chunks(raw)
-            for number, chunk in enumerate(chunks, 1):
-                last = number == len(chunks)
-                if number == 1:
-                    block: A.Apdu = A.SetRequestWithFirstDatablock(descriptor, last, 1, chunk, invoke_id=invoke)
-                else:
-                    block = A.SetRequestWithDatablock(last, number, chunk, invoke_id=invoke)
-                reply = await self.exchange(block)
-                if isinstance(reply, A.SetResponseLastDatablock):
-                    return None if reply.result == DataAccessResult.SUCCESS else data_access_error(reply.result)
-                if not isinstance(reply, A.SetResponseDatablock) or reply.block_number != number:
-                    return self._unexpected(reply)
-            return self._unexpected(None)
+            chunks = self._raw_chunks(axdr.encode(value))
+            outcome: Exception | None = None
+            for _ in range(self.client.retries + 1):
+                outcome = await self._set_blocks(descriptor, chunks, invoke)
+                if outcome is not _AGAIN:
+                    return outcome
+            return data_access_error(DataAccessResult.LONG_SET_ABORTED)
+
+    async def _set_blocks(self, descriptor: AttributeDescriptor, chunks: list[bytes], invoke: int) -> Exception | None:
+        for number, chunk in enumerate(chunks, 1):
+            last = number == len(chunks)
+            if number == 1:
+                block: A.Apdu = A.SetRequestWithFirstDatablock(descriptor, last, 1, chunk, invoke_id=invoke)
+            else:
+                block = A.SetRequestWithDatablock(last, number, chunk, invoke_id=invoke)
+            reply = await self.exchange(block, expect=_set_block_answer(number, last))
+            if isinstance(reply, A.SetResponseLastDatablock):
+                if self.repeated and reply.result in _LOST_BLOCK_SET:
+                    # the meter's answer to this block was lost and it refused the
+                    # repeat: write again from block 1 (a SET takes effect with its
+                    # last block, and at worst writes the same value twice)
+                    return _AGAIN
+                return None if reply.result == DataAccessResult.SUCCESS else data_access_error(reply.result)
+            if not isinstance(reply, A.SetResponseDatablock) or reply.block_number != number:
+                return self._unexpected(reply)
+        return self._unexpected(None)
 
     def _raw_chunks(self, raw: bytes) -> list[bytes]:
         size = max(1, self.send_limit - 24 - (_CIPHER_OVERHEAD if self.ciphered else 0))
@@ -415,6 +448,8 @@ class Association:
                 request = A.ActionRequestWithList(tuple(m for m, _ in chunk), tuple(p for _, p in chunk),
                                                   invoke_id=self._next_invoke())  # fmt: skip
                 reply = await self.exchange(request)
+                if isinstance(reply, A.ActionResponseWithPblock):
+                    reply = await self._action_blocks(reply, _ACTION_WITH_LIST)
             if not isinstance(reply, A.ActionResponseWithList):
                 self._unexpected(reply)
             assert isinstance(reply, A.ActionResponseWithList)
@@ -426,24 +461,69 @@ class Association:
             invoke = self._next_invoke()
             request = A.ActionRequestNormal(method, parameters, invoke_id=invoke)
             encoded = A.encode(request)
+            reply: A.Apdu | None = None
             if len(encoded) + (_CIPHER_OVERHEAD if self.ciphered else 0) <= self.send_limit:
                 reply = await self.exchange(request, plain=encoded)
             else:
                 chunks = self._raw_chunks(axdr.encode(parameters))
-                reply = None
-                for number, chunk in enumerate(chunks, 1):
-                    last = number == len(chunks)
-                    block: A.Apdu = (
-                        A.ActionRequestWithFirstPblock(method, last, 1, chunk, invoke_id=invoke)
-                        if number == 1
-                        else A.ActionRequestWithPblock(last, number, chunk, invoke_id=invoke)
-                    )
-                    reply = await self.exchange(block)
-                    if not last and not (isinstance(reply, A.ActionResponseNextPblock) and reply.block_number == number):
-                        return self._unexpected(reply)
+                for _ in range(self.client.retries + 1):
+                    reply = await self._action_pblocks(method, chunks, invoke)
+                    if reply is not None:
+                        break
+                else:
+                    return action_error(ActionResult.LONG_ACTION_ABORTED)
+            if isinstance(reply, A.ActionResponseWithPblock):
+                reply = await self._action_blocks(reply, _ACTION_NORMAL)
             if isinstance(reply, A.ActionResponseNormal):
                 return _action_result(reply.result, reply.return_parameters)
             return self._unexpected(reply)
+
+    async def _action_pblocks(self, method: MethodDescriptor, chunks: list[bytes], invoke: int) -> A.Apdu | None:
+        """The reply to an ACTION request sent in pblocks; None to send it
+        again from block 1 (an answer to a block before the last was lost)."""
+        for number, chunk in enumerate(chunks, 1):
+            last = number == len(chunks)
+            block: A.Apdu = (
+                A.ActionRequestWithFirstPblock(method, last, 1, chunk, invoke_id=invoke)
+                if number == 1
+                else A.ActionRequestWithPblock(last, number, chunk, invoke_id=invoke)
+            )
+            reply = await self.exchange(block, expect=_action_block_answer(number, last))
+            if last:
+                # a repeated last block refused: the method may have run, so it
+                # is not invoked again (the caller gets the meter's refusal)
+                return reply
+            if isinstance(reply, A.ActionResponseNextPblock) and reply.block_number == number:
+                continue
+            if isinstance(reply, A.ActionResponseNormal):
+                if self.repeated and reply.result in _LOST_BLOCK_ACTION:
+                    return None  # nothing ran yet: the method runs with the last block
+                return reply
+            self._unexpected(reply)
+        raise AssertionError("unreachable: the last block returns")
+
+    async def _action_blocks(self, first: A.ActionResponseWithPblock, choice: int) -> A.Apdu:
+        """A long ACTION reply in pblocks, asked for block by block: the reply
+        (normal or with-list, ``choice``) whose encoding after the invoke-id
+        the blocks carry, as the Server sends them (UNVERIFIED against a meter)."""
+        block = first
+        raw = bytearray()
+        for _ in range(_MAX_BLOCKS):
+            raw += block.raw_data
+            if len(raw) > self.client.max_message:
+                raise DlmsError("a long ACTION reply grew past max_message")
+            if block.last_block:
+                head = A.encode(first)[:3]  # tag, choice, invoke-id-and-priority
+                try:
+                    return A.decode(bytes((head[0], choice, head[2])) + bytes(raw))
+                except DecodeError:
+                    raise DlmsError("a long ACTION reply in pblocks does not decode") from None
+            reply = await self.exchange(A.ActionRequestNextPblock(block.block_number, invoke_id=block.invoke_id),
+                                        expect=_action_pblock_after(block.block_number))  # fmt: skip
+            if not isinstance(reply, A.ActionResponseWithPblock):
+                return reply  # the meter's refusal (action-response-normal) or an exception-response
+            block = reply
+        raise DlmsError("a long ACTION reply of too many blocks")
 
     # ---------------------------------------------------------- typed reads
 
@@ -485,12 +565,44 @@ class Association:
         raise DlmsError(f"meter {self.meter_title.hex()} answered {type(reply).__name__} out of turn")
 
 
+_ACTION_NORMAL, _ACTION_WITH_LIST = 1, 3
+#: a block transfer to be started again from block 1
+_AGAIN = DlmsError("again")
+#: what a meter answers a block it was sent twice (its answer to the first lost)
+_LOST_BLOCK_SET = (DataAccessResult.DATA_BLOCK_NUMBER_INVALID, DataAccessResult.NO_LONG_SET_IN_PROGRESS)
+_LOST_BLOCK_ACTION = (ActionResult.LONG_ACTION_ABORTED, ActionResult.NO_LONG_ACTION_IN_PROGRESS)
 _SERVICE_TAGS = frozenset((0xC0, 0xC1, 0xC3, 0xC4, 0xC5, 0xC7))
 
 
 def _block_after(received: int) -> Any:
     """Accepts the general-block-transfer block that follows block ``received``."""
     return lambda r: isinstance(r, A.GeneralBlockTransfer) and r.block_number == received + 1
+
+
+def _get_block_after(received: int) -> Any:
+    """Accepts the datablock after block ``received`` (or the meter's refusal to send it)."""
+    return lambda r: not isinstance(r, A.GetResponseWithDatablock) or (
+        r.block_number == received + 1 or isinstance(r.raw_data, DataAccessResult)
+    )
+
+
+def _set_block_answer(number: int, last: bool) -> Any:
+    """Accepts the meter's answer to SET datablock ``number``, not a late one to the block before."""
+    if last:
+        return lambda r: not isinstance(r, A.SetResponseDatablock)
+    return lambda r: not isinstance(r, A.SetResponseDatablock) or r.block_number == number
+
+
+def _action_block_answer(number: int, last: bool) -> Any:
+    """Accepts the meter's answer to ACTION pblock ``number``, not a late one to the block before."""
+    if last:
+        return lambda r: not isinstance(r, A.ActionResponseNextPblock)
+    return lambda r: not isinstance(r, A.ActionResponseNextPblock) or r.block_number == number
+
+
+def _action_pblock_after(received: int) -> Any:
+    """Accepts the pblock after block ``received`` (or the meter's refusal to send it)."""
+    return lambda r: not isinstance(r, A.ActionResponseWithPblock) or r.block_number == received + 1
 
 
 def _value_or_error(result: Any) -> Any:

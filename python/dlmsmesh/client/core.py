@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -327,9 +327,23 @@ class Client:
         return association
 
     async def _open(self, association: Association) -> None:
+        for _ in range(self.retries):
+            retries = self.stats.retries
+            try:
+                return await self._open_once(association)
+            except HlsFailed as failure:
+                # pass 3 was asked again after silence: when its first reply was
+                # lost, the meter (authenticated already) refuses the repeat, so
+                # the whole COSEM-OPEN goes again; a refusal at once is final
+                if failure.pass_number != 3 or self.stats.retries == retries:
+                    raise
+        await self._open_once(association)
+
+    async def _open_once(self, association: Association) -> None:
         opening = association.opening
-        aarq = _acse.encode(opening.aarq())
-        reply = await self._acse_exchange(association, aarq, 0x61)
+        # built afresh for each attempt: a ciphered InitiateRequest sent again
+        # with the same invocation counter is a replay the meter refuses
+        reply = await self._acse_exchange(association, lambda: _acse.encode(opening.aarq()), 0x61)
         aare = _acse.decode(reply)
         assert isinstance(aare, AARE)
         if not aare.accepted:
@@ -398,9 +412,9 @@ class Client:
             return None
         return int(value) + 1
 
-    async def _acse_exchange(self, association: Association, apdu: bytes, tag: int) -> bytes:
+    async def _acse_exchange(self, association: Association, apdu: bytes | Callable[[], bytes], tag: int) -> bytes:
         for timeout in self.timeouts(association):
-            await association.send_apdu(apdu)
+            await association.send_apdu(apdu() if callable(apdu) else apdu)
             deadline = asyncio.get_running_loop().time() + timeout
             while (left := deadline - asyncio.get_running_loop().time()) > 0:
                 try:

@@ -524,6 +524,7 @@ class Server:
             return []
         if isinstance(request, A.GeneralBlockTransfer):
             return await self._general_block(session, request, framing, authenticated)
+        session.gbt_out = None  # a new request: the last long reply was had
         try:
             reply = await _within(self.request_timeout, services.serve(session, request, authenticated=authenticated))
         except asyncio.TimeoutError:

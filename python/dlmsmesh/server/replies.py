@@ -120,6 +120,6 @@ def gbt_next(session: Session, acknowledged: int) -> list[bytes]:
         )  # fmt: skip
         frames.append(A.encode(block))
         out.sent += 1
-    if out.done:
-        session.gbt_out = None
+    # kept after the last block too (until the next request): a client that
+    # lost it acknowledges the block before and gets it again
     return frames

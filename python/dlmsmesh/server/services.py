@@ -234,7 +234,17 @@ def _next_get_block(session: Session, request: A.GetRequestNext) -> A.Apdu:
             True, request.block_number, DataAccessResult.NO_LONG_GET_IN_PROGRESS,
             invoke_id=request.invoke_id, priority=request.priority,
         )  # fmt: skip
-    if request.block_number != out.sent:
+    if out.done and request.block_number == out.sent:
+        session.outgoing = None  # asked past the last block
+        return A.GetResponseWithDatablock(
+            True, request.block_number, DataAccessResult.NO_LONG_GET_IN_PROGRESS,
+            invoke_id=request.invoke_id, priority=request.priority,
+        )  # fmt: skip
+    if request.block_number == out.sent - 1:
+        # the client asks again after the block it had before: the one we sent
+        # last was lost on the way (a lossy mesh), so it goes again
+        out.sent -= 1
+    elif request.block_number != out.sent:
         # the client acknowledges a block we did not send last: the transfer is lost
         session.outgoing = None
         return A.GetResponseWithDatablock(
@@ -243,10 +253,8 @@ def _next_get_block(session: Session, request: A.GetRequestNext) -> A.Apdu:
         )  # fmt: skip
     block = out.blocks[out.sent]
     out.sent += 1
-    last = out.done
-    if last:
-        session.outgoing = None
-    return A.GetResponseWithDatablock(last, out.sent, block, invoke_id=request.invoke_id, priority=request.priority)
+    # kept after the last block too (until the next request), in case that one is lost
+    return A.GetResponseWithDatablock(out.done, out.sent, block, invoke_id=request.invoke_id, priority=request.priority)
 
 
 def _next_action_block(session: Session, request: A.ActionRequestNextPblock) -> A.Apdu:
