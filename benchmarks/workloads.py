@@ -18,6 +18,7 @@ from typing import Dict, List
 
 import workloads_apdu
 import workloads_axdr
+import workloads_client
 import workloads_columns
 import workloads_pipeline
 import workloads_security
@@ -33,6 +34,7 @@ WORKLOADS: List[Workload] = [
     *workloads_transport.WORKLOADS,
     *workloads_pipeline.WORKLOADS,
     *workloads_server.WORKLOADS,
+    *workloads_client.WORKLOADS,
 ]
 
 #: the headline workloads the library's speed is judged by (benchmarks/README.md),
