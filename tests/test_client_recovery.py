@@ -174,3 +174,11 @@ async def test_a_dual_stack_client_reads_an_ipv4_meter() -> None:
         async with client.associate(TITLE, address=("127.0.0.1", port)) as meter:
             assert await meter.get(LDN) == b"MMM0000012345678"
         assert client.stats.strays == 0
+
+
+def test_the_client_and_the_server_are_importable_from_the_package() -> None:
+    import dlmsmesh
+    from dlmsmesh.client import Client as AsyncClient
+    from dlmsmesh.server import Server as AsyncServer
+
+    assert dlmsmesh.Client is AsyncClient and dlmsmesh.Server is AsyncServer

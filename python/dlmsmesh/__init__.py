@@ -36,11 +36,12 @@ __all__ = [
     "Server",
     "Meter",
     "MeterKeys",
+    "Client",
 ]
 
 #: names of the layers above the codec, imported on first use (``import
 #: dlmsmesh`` stays light for a decoder that never serves)
-_LAZY = {"Server": "server", "Meter": "server", "MeterKeys": "server"}
+_LAZY = {"Server": "server", "Meter": "server", "MeterKeys": "server", "Client": "client"}
 
 
 def __getattr__(name: str) -> object:
