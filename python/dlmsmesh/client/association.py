@@ -7,6 +7,7 @@ recovery) and the results a caller gets (values, or exception objects of
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Union
@@ -154,7 +155,7 @@ class Association:
         """The next reply ``accept`` takes before ``deadline``; None at the deadline."""
         while (left := deadline - time.monotonic()) > 0:
             try:
-                payload, _source = await asyncio.wait_for(self.inbox.get(), left)
+                payload, _source = await next_in(self.inbox, left)
             except asyncio.TimeoutError:
                 return None
             plain = self._open_reply(payload)
@@ -572,6 +573,18 @@ _AGAIN = DlmsError("again")
 _LOST_BLOCK_SET = (DataAccessResult.DATA_BLOCK_NUMBER_INVALID, DataAccessResult.NO_LONG_SET_IN_PROGRESS)
 _LOST_BLOCK_ACTION = (ActionResult.LONG_ACTION_ABORTED, ActionResult.NO_LONG_ACTION_IN_PROGRESS)
 _SERVICE_TAGS = frozenset((0xC0, 0xC1, 0xC3, 0xC4, 0xC5, 0xC7))
+
+
+async def next_in(queue: asyncio.Queue[Any], seconds: float) -> Any:
+    """The next item of ``queue`` within ``seconds`` (asyncio.TimeoutError
+    after): at once when one waits, else a deadline on the running task
+    (no task of its own, as wait_for makes before Python 3.12)."""
+    if not queue.empty():
+        return queue.get_nowait()
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(seconds):
+            return await queue.get()
+    return await asyncio.wait_for(queue.get(), seconds)  # pragma: no cover - Python 3.10
 
 
 def _block_after(received: int) -> Any:

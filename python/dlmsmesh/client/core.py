@@ -31,7 +31,7 @@ from ..transport import Address, Datagram, Incoming, TransportClosed
 from ..transport.interface import as_address
 from ..types import Obis, OctetString
 from ..xdlms_initiate import ConfirmedServiceError, Conformance
-from .association import Association
+from .association import Association, next_in
 from .errors import HlsFailed, InvocationCounterRejected, NoAddress, association_refused
 from .opening import PROPOSED_CONFORMANCE, Credentials, Opening
 from .pacing import (
@@ -418,7 +418,7 @@ class Client:
             deadline = asyncio.get_running_loop().time() + timeout
             while (left := deadline - asyncio.get_running_loop().time()) > 0:
                 try:
-                    payload, _ = await asyncio.wait_for(association.inbox.get(), left)
+                    payload, _ = await next_in(association.inbox, left)
                 except asyncio.TimeoutError:
                     break
                 if payload[:1] == bytes((tag,)):
