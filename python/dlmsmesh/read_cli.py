@@ -19,6 +19,8 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import serve_cli
+
 if TYPE_CHECKING:
     from .apdu_model import AttributeDescriptor
     from .security import InvocationCounterStore
@@ -36,16 +38,15 @@ __all__ = [
     "DEFAULT_TIMEOUT",
 ]
 
-#: the profile's UDP port, as ``dlmsmesh serve``
-DEFAULT_PORT = 61616
-#: the meter's system title when not given: ``dlmsmesh serve``'s default
-DEFAULT_SYSTEM_TITLE = bytes.fromhex("4d4d4d0000bc614e")
+#: the profile's UDP port, and the meter's system title when not given: ``dlmsmesh serve``'s
+DEFAULT_PORT = serve_cli.DEFAULT_PORT
+DEFAULT_SYSTEM_TITLE = serve_cli.DEFAULT_SYSTEM_TITLE
 #: the client's own system title (calling-AP-title, and the nonce of what it ciphers)
 CLIENT_SYSTEM_TITLE = bytes.fromhex("444c4d0000000001")
 #: seconds to wait for an answer before asking again (the client's default)
 DEFAULT_TIMEOUT = 3.0
-AUTHENTICATIONS = ("none", "lls", "hls-gmac")
-SECURITIES = ("none", "auth", "enc", "authenc")
+AUTHENTICATIONS = serve_cli.AUTHENTICATIONS
+SECURITIES = serve_cli.SECURITIES
 _KEY_SIZE = 16
 _SYSTEM_TITLE_SIZE = 8
 _dumps = json.JSONEncoder(separators=(",", ":")).encode

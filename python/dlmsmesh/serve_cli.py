@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .security import Protection, SecurityPolicy
+from .security.policy import PROTECTION_WORDS, policy_for
 
 if TYPE_CHECKING:
     from .server import Meter
@@ -61,7 +62,7 @@ DEFAULT_PORT = 61616
 #: FLAG id "MMM", serial 12345678: logical device name MMM0000012345678
 DEFAULT_SYSTEM_TITLE = bytes.fromhex("4d4d4d0000bc614e")
 AUTHENTICATIONS = ("none", "lls", "hls-gmac")
-SECURITIES = ("none", "auth", "enc", "authenc")
+SECURITIES = tuple(PROTECTION_WORDS)
 #: what --config may set: the option names, dashes as underscores
 CONFIG_KEYS = ("host", "port", "auth", "password", "security", "ek", "ak", "system_title", "counters")
 #: security suite 0 (AES-GCM-128): every key is 16 octets
@@ -369,17 +370,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 #: what each --security word protects, both ways (requests and responses)
-PROTECTIONS: Mapping[str, Protection] = {
-    "none": Protection.NONE,
-    "auth": Protection.AUTHENTICATION,
-    "enc": Protection.ENCRYPTION,
-    "authenc": Protection.AUTHENTICATED_ENCRYPTION,
-}
+PROTECTIONS: Mapping[str, Protection] = PROTECTION_WORDS
 
 
 def policy_of(security: str) -> SecurityPolicy:
     """The Security setup policy (version 1 bit map) of a --security word."""
-    return SecurityPolicy.both_ways(PROTECTIONS[security])
+    return policy_for(security)
 
 
 def _security_name(policy: int) -> str:

@@ -26,7 +26,7 @@ from ..acse_pdu import AARE, RLRQ
 from ..apdu_model import ActionResult, MethodDescriptor
 from ..errors import AuthenticationError, DecodeError, DlmsError, DlmsTimeout
 from ..security import InvocationCounterStore, KeySet, MemoryCounterStore
-from ..security.tags import GENERAL_DED_CIPHERING, GENERAL_GLO_CIPHERING
+from ..security.envelope import general_sender_title
 from ..transport import Address, Datagram, Incoming, TransportClosed
 from ..transport.interface import as_address
 from ..types import Obis, OctetString
@@ -55,7 +55,6 @@ DEFAULT_MAX_PDU_SIZE = 1224
 #: the largest long message (blocks or general-block-transfer) gathered
 DEFAULT_MAX_MESSAGE = 16 << 20
 _CURRENT_ASSOCIATION_HLS = MethodDescriptor(15, Obis("0.0.40.0.0.255"), 1)
-_GENERAL = (bytes((GENERAL_GLO_CIPHERING,)), bytes((GENERAL_DED_CIPHERING,)))
 
 
 @dataclass
@@ -178,9 +177,10 @@ class Client:
             return
         saps = (header.destination_wport, header.source_wport)
         target = self._by_peer.get((*saps, incoming.source))
-        if target is None and payload[:1] in _GENERAL and len(payload) >= 10 and payload[1] == 8:
+        title = general_sender_title(payload) if target is None else None
+        if title is not None:
             # a meter that moved: known by the system title its frame carries
-            target = self._by_title.get((*saps, payload[2:10]))
+            target = self._by_title.get((*saps, title))
         if target is None or not payload:
             self.stats.strays += 1
             return

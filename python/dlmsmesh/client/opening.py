@@ -16,9 +16,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from ..acse_pdu import AARE, AARQ, ApplicationContext, Mechanism
-from ..security import Protection, Role, SecurityContext, SecurityPolicy, new_challenge
+from ..security import Role, SecurityContext, new_challenge
 from ..security.counters import InvocationCounterStore
 from ..security.hls import ecdsa_reply, sha256_reply, verify_ecdsa_reply, verify_sha256_reply
+from ..security.policy import PROTECTION_WORDS, policy_for
 from ..xdlms_initiate import (
     CipheredUserInformation,
     Conformance,
@@ -37,12 +38,7 @@ AUTHS: Mapping[str, Mechanism | None] = {
     "hls-sha256": Mechanism.HIGH_SHA256,
     "hls-ecdsa": Mechanism.HIGH_ECDSA,
 }
-SECURITIES: Mapping[str, Protection] = {
-    "none": Protection.NONE,
-    "auth": Protection.AUTHENTICATION,
-    "enc": Protection.ENCRYPTION,
-    "authenc": Protection.AUTHENTICATED_ENCRYPTION,
-}
+SECURITIES = PROTECTION_WORDS
 #: what the client proposes: every service it can run
 PROPOSED_CONFORMANCE = (
     Conformance.GET | Conformance.SET | Conformance.ACTION | Conformance.SELECTIVE_ACCESS
@@ -52,11 +48,7 @@ PROPOSED_CONFORMANCE = (
 )  # fmt: skip
 
 
-def policy_of(security: str) -> SecurityPolicy:
-    try:
-        return SecurityPolicy.both_ways(SECURITIES[security])
-    except KeyError:
-        raise ValueError(f"security is one of {', '.join(SECURITIES)}, not {security!r}") from None
+policy_of = policy_for
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,11 @@ where ``content`` = ``SC | IC | ciphertext-or-plaintext | [12-byte tag]``.
 
 from __future__ import annotations
 
-from .._common.length import put_length
+from .._common.fail import Fail
+from .._common.length import put_length, read_length
 from .._common.secure import LAYER, Envelope, error_for
 from ..errors import EncodeError
-from .tags import GENERAL_CIPHERING, GENERAL_SIGNING, KeyInfoKind
+from .tags import GENERAL_CIPHERING, GENERAL_DED_CIPHERING, GENERAL_GLO_CIPHERING, GENERAL_SIGNING, KeyInfoKind
 
 __all__ = [
     "LAYER",
@@ -34,7 +35,36 @@ __all__ = [
     "key_info_bytes",
     "general_ciphering_frame",
     "general_signing_frame",
+    "general_sender_title",
+    "security_control_of",
 ]
+
+# --------------------------------------------------------------------------
+# reading a header without keys (routing)
+# --------------------------------------------------------------------------
+
+
+def general_sender_title(frame: bytes) -> bytes | None:
+    """The sender's system title a general-glo/ded-ciphering APDU carries
+    (None for any other frame): what a peer is known by before its keys are
+    chosen, without parsing the rest."""
+    if frame[:1] in _GENERAL_TAGS and len(frame) >= 10 and frame[1] == 8:
+        return frame[2:10]
+    return None
+
+
+def security_control_of(frame: bytes) -> int | None:
+    """The security control byte of a glo-/ded- or general-glo/ded-ciphering
+    APDU, read without keys (None when the frame is too short to say)."""
+    try:
+        start = 2 + frame[1] if frame[:1] in _GENERAL_TAGS else 1
+        _, p = read_length(frame, start, len(frame))
+    except (IndexError, Fail):
+        return None
+    return frame[p] if p < len(frame) else None
+
+
+_GENERAL_TAGS = (bytes((GENERAL_GLO_CIPHERING,)), bytes((GENERAL_DED_CIPHERING,)))
 
 # --------------------------------------------------------------------------
 # building frames

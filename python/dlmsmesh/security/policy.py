@@ -5,10 +5,12 @@ AAD variant."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from .tags import SC_AUTHENTICATION, SC_ENCRYPTION, Protection
 
-__all__ = ["Role", "SecurityPolicy", "GeneralCipheringAad"]
+__all__ = ["Role", "SecurityPolicy", "GeneralCipheringAad", "PROTECTION_WORDS", "policy_for"]
 
 
 class Role(enum.Enum):
@@ -46,6 +48,25 @@ class SecurityPolicy(enum.IntFlag):
     def responses(self) -> Protection:
         """The protection responses (and unsolicited server APDUs) must carry."""
         return _protection(self & self.AUTHENTICATED_RESPONSE, self & self.ENCRYPTED_RESPONSE)
+
+
+#: the words the command line and the client name a protection by
+PROTECTION_WORDS: Mapping[str, Protection] = MappingProxyType(
+    {
+        "none": Protection.NONE,
+        "auth": Protection.AUTHENTICATION,
+        "enc": Protection.ENCRYPTION,
+        "authenc": Protection.AUTHENTICATED_ENCRYPTION,
+    }
+)
+
+
+def policy_for(word: str) -> SecurityPolicy:
+    """The policy asking the protection ``word`` names of requests and responses alike."""
+    try:
+        return SecurityPolicy.both_ways(PROTECTION_WORDS[word])
+    except KeyError:
+        raise ValueError(f"security is one of {', '.join(PROTECTION_WORDS)}, not {word!r}") from None
 
 
 def _protection(auth: int, enc: int) -> Protection:

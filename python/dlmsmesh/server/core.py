@@ -42,12 +42,11 @@ from typing import Any, TypeVar
 from .. import acse as _acse
 from .. import apdu as A
 from .. import stack, wrapper
-from .._common.fail import Fail
-from .._common.length import read_length
 from ..acse_pdu import AARQ, RLRQ
 from ..apdu_model import ServiceError
 from ..errors import DecodeError, DlmsError, DlmsTimeout
 from ..security import KeySet, SecurityPolicy
+from ..security.envelope import general_sender_title, security_control_of
 from ..security.tags import (
     CIPHERED_TAGS,
     GENERAL_DED_CIPHERING,
@@ -466,7 +465,7 @@ class Server:
         if group:
             return []
         if payload[0] in CIPHERED_TAGS:
-            sc = _security_control(payload)
+            sc = security_control_of(payload)
             if sc is not None and sc & SC_BROADCAST:
                 return []
             return [A.encode(services.not_allowed())]
@@ -542,7 +541,7 @@ class Server:
         meter = session.meter
         ctx = session.context
         if ctx is None and session.pre_established and meter.keys:
-            title = _frame_title(payload)
+            title = general_sender_title(payload)
             if title is None:
                 self.stats.security_failures += 1
                 return [A.encode(services.not_allowed(ServiceError.DECIPHERING_ERROR))]
@@ -653,13 +652,6 @@ def _pre_established_policy(meter: Meter, association: Any) -> SecurityPolicy:
     return policy
 
 
-def _frame_title(payload: bytes) -> bytes | None:
-    """The sender's system title of a general-glo/ded-ciphering APDU."""
-    if payload[0] in (GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING) and len(payload) >= 10 and payload[1] == 8:
-        return payload[2:10]
-    return None
-
-
 def _counter_error(ctx: Any, info: Any) -> A.ExceptionResponse:
     """exception-response invocation-counter-error with the counter the
     server expects next (the last one accepted, plus one)."""
@@ -686,17 +678,3 @@ def _plain_unconfirmed(payload: bytes) -> bool:
         return services.is_unconfirmed(A.decode(payload))
     except DecodeError:
         return False
-
-
-def _security_control(payload: bytes) -> int | None:
-    """The security control byte of a glo-/ded- or general-glo/ded-ciphering
-    APDU, read without keys (None when the frame is too short to say)."""
-    try:
-        if payload[0] in (GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING):
-            title_length = payload[1]
-            _, p = read_length(payload, 2 + title_length, len(payload))
-        else:
-            _, p = read_length(payload, 1, len(payload))
-        return payload[p] if p < len(payload) else None
-    except (IndexError, DecodeError, Fail):
-        return None
