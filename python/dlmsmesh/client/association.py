@@ -7,7 +7,6 @@ recovery) and the results a caller gets (values, or exception objects of
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Union
@@ -27,6 +26,7 @@ from ..cosem import CosemObject
 from ..errors import DecodeError, DlmsError, DlmsTimeout, SecurityError
 from ..security.tags import CIPHERED_TAGS
 from ..transport import Address
+from ..transport.clock import within
 from ..types import Obis
 from ..xdlms_initiate import Conformance
 from .errors import (
@@ -110,6 +110,8 @@ class Association:
         self.cache: dict[Any, Any] = {}
         #: the last reply answered a request sent more than once
         self.repeated = False
+        #: the plaintext APDU of the last reply taken (get_raw hands out its Data as sent)
+        self._plaintext = b""
 
     @property
     def security(self) -> Any:
@@ -167,6 +169,7 @@ class Association:
                 self.client.stats.strays += 1
                 continue
             if accept(reply):
+                self._plaintext = plain
                 return reply
             self.duplicates += 1
         return None
@@ -264,6 +267,7 @@ class Association:
         plain = self._open_reply(whole)
         if plain is None:
             raise SecurityError("a general-block-transfer reply did not verify")
+        self._plaintext = plain
         return A.decode(plain)
 
     def _raise_exception(self, reply: A.ExceptionResponse) -> None:
@@ -537,7 +541,7 @@ class Association:
             if isinstance(reply, A.GetResponseNormal):
                 if isinstance(reply.result, DataAccessResult):
                     raise data_access_error(reply.result)
-                return A.encode(reply)[4:]  # C4 01 invoke 00, then the Data as sent
+                return self._plaintext[4:]  # C4 01 invoke 00, then the Data as sent
             if isinstance(reply, A.GetResponseWithDatablock):
                 raw = await self._get_blocks(reply)
                 if isinstance(raw, Exception):
@@ -576,15 +580,10 @@ _SERVICE_TAGS = frozenset((0xC0, 0xC1, 0xC3, 0xC4, 0xC5, 0xC7))
 
 
 async def next_in(queue: asyncio.Queue[Any], seconds: float) -> Any:
-    """The next item of ``queue`` within ``seconds`` (asyncio.TimeoutError
-    after): at once when one waits, else a deadline on the running task
-    (no task of its own, as wait_for makes before Python 3.12)."""
+    """The next item of ``queue`` within ``seconds`` (asyncio.TimeoutError after)."""
     if not queue.empty():
         return queue.get_nowait()
-    if sys.version_info >= (3, 11):
-        async with asyncio.timeout(seconds):
-            return await queue.get()
-    return await asyncio.wait_for(queue.get(), seconds)  # pragma: no cover - Python 3.10
+    return await within(seconds, queue.get())
 
 
 def _block_after(received: int) -> Any:

@@ -33,9 +33,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
@@ -57,6 +56,7 @@ from ..security.tags import (
     FrameKind,
 )
 from ..transport import Datagram, Incoming, InProcessEndpoint, TransportClosed
+from ..transport.clock import within
 from ..transport.interface import normalize_host
 from ..xdlms_initiate import Conformance
 from . import services
@@ -525,7 +525,7 @@ class Server:
             return await self._general_block(session, request, framing, authenticated)
         session.gbt_out = None  # a new request: the last long reply was had
         try:
-            reply = await _within(self.request_timeout, services.serve(session, request, authenticated=authenticated))
+            reply = await within(self.request_timeout, services.serve(session, request, authenticated=authenticated))
         except asyncio.TimeoutError:
             self.stats.timeouts += 1
             log.warning("a request to meter %s took over %s s: answered other-reason",
@@ -628,20 +628,6 @@ class Server:
     def limit(self, session: Session) -> int:
         """The largest APDU the server sends in ``session``."""
         return limit_of(session, self.max_pdu_size)
-
-
-if sys.version_info >= (3, 11):
-
-    async def _within(seconds: float, awaitable: Awaitable[_T]) -> _T:
-        """``await awaitable`` for at most ``seconds`` (asyncio.TimeoutError
-        after): a deadline on the running task, no task of its own."""
-        async with asyncio.timeout(seconds):
-            return await awaitable
-
-else:  # pragma: no cover - Python 3.10
-
-    async def _within(seconds: float, awaitable: Awaitable[_T]) -> _T:
-        return await asyncio.wait_for(awaitable, seconds)
 
 
 def _pre_established_policy(meter: Meter, association: Any) -> SecurityPolicy:

@@ -12,12 +12,30 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-from collections.abc import Callable
-from typing import Any, Protocol
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
 
 from dlmsmesh.errors import DlmsError
 
-__all__ = ["Clock", "TimerHandle", "RealClock", "VirtualClock"]
+__all__ = ["Clock", "TimerHandle", "RealClock", "VirtualClock", "within"]
+
+_T = TypeVar("_T")
+
+
+if sys.version_info >= (3, 11):
+
+    async def within(seconds: float, awaitable: Awaitable[_T]) -> _T:
+        """``await awaitable`` for at most ``seconds`` of the event loop's
+        time (asyncio.TimeoutError after): a deadline on the running task,
+        no task of its own as wait_for makes before Python 3.12."""
+        async with asyncio.timeout(seconds):
+            return await awaitable
+
+else:  # pragma: no cover - Python 3.10
+
+    async def within(seconds: float, awaitable: Awaitable[_T]) -> _T:
+        return await asyncio.wait_for(awaitable, seconds)
 
 
 class TimerHandle(Protocol):
