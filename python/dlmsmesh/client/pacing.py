@@ -239,8 +239,8 @@ async def _wait(waiter: asyncio.Future[None], timeout: float) -> None:
 class _Gate:
     __slots__ = ("active", "waiters")
 
-    def __init__(self) -> None:
-        self.active = 0
+    def __init__(self, active: int = 0) -> None:
+        self.active = active
         self.waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
 
@@ -299,6 +299,24 @@ class InFlightLimiter:
             yield
         finally:
             self._release(key)
+
+    def key_of(self, address: Address) -> Hashable:
+        """What ``address`` is capped under (its border router)."""
+        return self._key(address)
+
+    async def acquire(self, key: Hashable, timeout: float | None = None) -> None:
+        """:meth:`slot` without the context manager: take one slot of ``key``
+        (from :meth:`key_of`); :meth:`release` gives it back."""
+        gate = self._gates.get(key)
+        if gate is not None and (gate.active >= self.limit or gate.waiters):
+            await self._acquire(key, self.timeout if timeout is None else timeout)
+        elif gate is None:
+            self._gates[key] = _Gate(active=1)
+        else:
+            gate.active += 1
+
+    def release(self, key: Hashable) -> None:
+        self._release(key)
 
     async def _acquire(self, key: Hashable, timeout: float) -> None:
         gate = self._gates.get(key)

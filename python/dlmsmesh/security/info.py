@@ -20,7 +20,7 @@ from .tags import (
     KeySet,
 )
 
-__all__ = ["SecurityInfo", "Unprotected", "BatchUnprotected", "info_from_envelope"]
+__all__ = ["SecurityInfo", "Unprotected", "BatchUnprotected", "header_info", "info_from_envelope"]
 
 _KEY_INFO_NAMES = {
     KeyInfoKind.IDENTIFIED: "identified-key",
@@ -140,6 +140,19 @@ def info_from_envelope(
         signature=part(frame, env.signature, env.signature_len) if signing else None,
         inner=inner,
     )
+
+
+def header_info(tag: int, title: bytes | None, sc: int, ic: int, key_set: KeySet | None) -> SecurityInfo:
+    """The SecurityInfo of a service-specific or general-glo/ded frame (no
+    general-ciphering header fields), built without the frozen dataclass's
+    field-by-field ``__init__``: one per request and reply of an association."""
+    info = object.__new__(SecurityInfo)
+    info.__dict__.update(
+        tag=tag, system_title=title, security_control=sc, invocation_counter=ic, key_set=key_set,
+        transaction_id=None, recipient_system_title=None, date_time=None, other_information=None,
+        key_info=None, signature=None, inner=None,
+    )  # fmt: skip
+    return info
 
 
 @dataclass(frozen=True)
