@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from dlmsmesh.transport._inbox import Inbox
+from dlmsmesh.transport.clock import Clock
 from dlmsmesh.transport.interface import Address, Incoming
 
 _E = TypeVar("_E", bound="InboxEndpoint")
@@ -37,6 +38,12 @@ class InboxEndpoint:
         return self._inbox.received
 
     @property
+    def clock(self) -> Clock:
+        """The clock this endpoint's receive waits run on (the event loop's,
+        or the in-process network's virtual one)."""
+        return self._inbox._clock
+
+    @property
     def closed(self) -> bool:
         return self._closed
 
@@ -62,7 +69,7 @@ class InboxEndpoint:
         inbox = self._inbox
         inbox.deliver = callback
         if callback is not None:
-            while len(inbox):
+            while len(inbox) and inbox.deliver is callback:
                 callback(inbox._items.popleft())
 
     def _release(self) -> None:
