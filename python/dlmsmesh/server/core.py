@@ -44,7 +44,7 @@ from .. import stack, wrapper
 from ..acse_pdu import AARQ, RLRQ
 from ..apdu_model import ServiceError
 from ..errors import DecodeError, DlmsError, DlmsTimeout
-from ..security import KeySet, SecurityPolicy
+from ..security import KeySet, MemoryCounterStore, SecurityPolicy
 from ..security.envelope import general_sender_title, security_control_of
 from ..security.tags import (
     CIPHERED_TAGS,
@@ -166,6 +166,7 @@ class Server:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._last_sweep = 0.0
+        self._aliased = transport if isinstance(transport, InProcessEndpoint) else None
         #: datagrams come by the transport's on_receive callback
         self._pushed = False
         #: datagrams that arrived while max_tasks were running
@@ -370,7 +371,7 @@ class Server:
         # a meter answers from the address it was asked at, where the
         # transport can choose (the in-process network's aliases)
         source = incoming.destination
-        aliased = self.transport if isinstance(self.transport, InProcessEndpoint) else None
+        aliased = self._aliased
         if aliased is not None and not aliased.owns(source):
             aliased = None  # a multicast group: answered from the endpoint's own host
         for reply in replies:
@@ -435,11 +436,14 @@ class Server:
         reply_from = server_sap if server_sap != ALL_STATION else min(meter.logical_devices)
         return [wrapper.encode(reply_from, client_sap, out) for out in apdus]
 
-    def _remember(self, session: Session) -> None:
-        session.last_used = self.clock()
-        self._sessions[session.key] = session
-        self._sessions.move_to_end(session.key)
-        while len(self._sessions) > self.max_associations:
+    def _remember(self, session: Session, now: float | None = None) -> None:
+        session.last_used = self.clock() if now is None else now
+        key = session.key
+        sessions = self._sessions
+        if sessions.get(key) is not session:
+            sessions[key] = session
+        sessions.move_to_end(key)
+        while len(sessions) > self.max_associations:
             self._sessions.popitem(last=False)
             self.stats.associations_expired += 1
 
@@ -452,7 +456,8 @@ class Server:
             return await self._release(meter, key, payload)
         group = server_sap == ALL_STATION
         session = self._sessions.get(key)
-        if session is not None and self._expired(session, self.clock()):
+        now = self.clock()
+        if session is not None and self._expired(session, now):
             del self._sessions[key]
             self.stats.associations_expired += 1
             if not session.pre_established:
@@ -469,11 +474,15 @@ class Server:
                 conformance=Conformance.from_octets(association.xdlms_context_info[0].to_bytes()),
                 client_max_pdu=self.max_pdu_size, keys_version=meter.keys_version,
             )  # fmt: skip
-        async with session.lock:
+        lock = session.lock
+        await lock.acquire()
+        try:
             if not session.pre_established and self._sessions.get(key) is not session:
                 return self._unassociated(payload, group)  # released or replaced while this datagram waited
-            self._remember(session)
+            self._remember(session, now)
             return await self._serve_in_session(session, payload)
+        finally:
+            lock.release()
 
     # -- ACSE ------------------------------------------------------------------
 
@@ -543,6 +552,8 @@ class Server:
     async def _blocking(self, meter: Meter, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
         """``fn(*args, **kwargs)`` kept off the event loop when the meter's
         counters are on disk (:func:`~dlmsmesh.server.offload.off_loop`)."""
+        if type(meter.counters) is MemoryCounterStore:
+            return fn(*args, **kwargs)
         return await off_loop(meter.counters, fn, *args, **kwargs)
 
     async def _serve_in_session(self, session: Session, payload: bytes) -> list[bytes]:
@@ -640,7 +651,7 @@ class Server:
         if info.key_set == KeySet.UNICAST:
             meter.received(info.invocation_counter)
         sc = info.security_control or 0
-        framing = Framing(general=info.tag in (GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING), dedicated=info.key_set == KeySet.DEDICATED)
+        framing = _FRAMINGS[info.tag in (GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING), info.key_set == KeySet.DEDICATED]
         if session.context is None:
             session.context = ctx
         return received, framing, bool(sc & SC_AUTHENTICATION)
@@ -696,6 +707,9 @@ class Server:
     def limit(self, session: Session) -> int:
         """The largest APDU the server sends in ``session``."""
         return limit_of(session, self.max_pdu_size)
+
+
+_FRAMINGS = {(g, d): Framing(general=g, dedicated=d) for g in (False, True) for d in (False, True)}
 
 
 def _pre_established_policy(meter: Meter, association: Any) -> SecurityPolicy:
