@@ -306,6 +306,21 @@ def seal_batch(key: Key, sc: int, title: bytes, first_ic: int, framing: int, apd
 # --------------------------------------------------------------------------
 
 _NO_PEER = 0xFFFFFFFF
+_SCRATCH_BYTES = 2048
+_scratch = threading.local()
+
+
+def _buffers() -> Any:
+    """This thread's C scratch buffers for one frame (results are copied out
+    before the call returns, and no call re-enters: one set per thread)."""
+    try:
+        return _scratch.buffers
+    except AttributeError:
+        buffers = _scratch.buffers = (
+            ffi.new("uint32_t[2]"), ffi.new("dm_secure_item *"), ffi.new("uint32_t[2]"), ffi.new("size_t *"),
+            ffi.new("uint8_t[]", _SCRATCH_BYTES),
+        )  # fmt: skip
+        return buffers
 
 
 def open_frame(ring: _Ring, frame: bytes) -> OpenedFrame:
@@ -313,9 +328,9 @@ def open_frame(ring: _Ring, frame: bytes) -> OpenedFrame:
     n = len(frame)
     if n > MAX_BATCH_BYTES:
         raise ValueError("offsets must rise from 0 .. len(data)")
-    offs = ffi.new("uint32_t[2]", (0, n))
-    item = ffi.new("dm_secure_item *")
-    out = ffi.new("uint8_t[]", n or 1)
+    offs, item, _, _, scratch = _buffers()
+    offs[1] = n
+    out = scratch if n <= _SCRATCH_BYTES else ffi.new("uint8_t[]", n)
     keys = ring.keys
     taken = 0
     try:
@@ -333,7 +348,8 @@ def open_frame(ring: _Ring, frame: bytes) -> OpenedFrame:
     if status:
         return OpenedFrame(status, item.err_offset, -1 if peer == _NO_PEER else peer, item.tag, item.sc, item.ic,
                            item.key_set, None)  # fmt: skip
-    return OpenedFrame(0, 0, peer, item.tag, item.sc, item.ic, item.key_set, ffi.buffer(out + item.plain, item.plain_len)[:])
+    plain = ffi.buffer(out + item.plain, item.plain_len)[:]
+    return OpenedFrame(0, 0, peer, item.tag, item.sc, item.ic, item.key_set, plain)
 
 
 def seal_frame(key: Key, sc: int, title: bytes, ic: int, framing: int, apdu: bytes) -> bytes:
@@ -347,12 +363,10 @@ def seal_frame(key: Key, sc: int, title: bytes, ic: int, framing: int, apdu: byt
     if n + 40 > MAX_BATCH_BYTES:
         raise EncodeError("batch too large for one call")
     cap = n + 40
-    out = ffi.new("uint8_t[]", cap)
-    offs = ffi.new("uint32_t[2]", (0, n))
-    out_offs = ffi.new("uint32_t[2]")
-    err = ffi.new("size_t *")
-    lock = key.lock
-    with lock:
+    offs, _, out_offs, err, scratch = _buffers()
+    offs[1] = n
+    out = scratch if cap <= _SCRATCH_BYTES else ffi.new("uint8_t[]", cap)
+    with key.lock:
         rc = lib.dm_secure_seal_batch(key.ptr, sc, title, ic, framing, apdu if n else ffi.NULL, offs, 1, out, cap,
                                       out_offs, err)  # fmt: skip
     if rc < 0:

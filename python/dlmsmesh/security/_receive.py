@@ -16,7 +16,7 @@ from ..errors import AuthenticationError, DecodeError, DlmsError, ReplayError, S
 from . import envelope as E
 from ._keys import KeyMaterial
 from .counters import InvocationCounterStore, replay_error
-from .info import BatchUnprotected, SecurityInfo, Unprotected, header_info, info_from_envelope
+from .info import BatchUnprotected, SecurityInfo, Unprotected, header_info, info_from_envelope, unprotected
 from .keywrap import unwrap_key
 from .policy import GeneralCipheringAad, Role, SecurityPolicy
 from .signing import verify_raw
@@ -25,6 +25,7 @@ from .tags import (
     GENERAL_CIPHERING,
     GENERAL_DED_CIPHERING,
     GENERAL_GLO_CIPHERING,
+    GENERAL_SIGNING,
     SC_AUTHENTICATION,
     SC_COMPRESSION,
     SC_ENCRYPTION,
@@ -41,6 +42,7 @@ log = logging.getLogger("dlmsmesh.security")
 _MAX_DEPTH = 4  # general-signing around ciphered content: never deeper in practice
 _KEY_SETS = tuple(KeySet(i) for i in range(len(KeySet)))
 _TITLED = (GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING)
+_SIGNING_TAG = bytes((GENERAL_SIGNING,))
 _SIGNED = ("signature required",)  # its key among the context's cached plans
 
 
@@ -79,18 +81,20 @@ class ReceiveSide(KeyMaterial):
         return None
 
     def _unprotect(self, frame: bytes, replay_check: bool, depth: int) -> Unprotected:
-        refused = self._unsigned_refused(frame, depth)
-        if refused is not None:
+        if depth == 0 and frame[:1] != _SIGNING_TAG and self._signature_required():
+            refused = E.error_for(S.SEC_POLICY, 0)
             self._log_failure(frame, refused)
             raise refused
         mod = _backend.live.secure
-        with self._lock:
-            ring = self._ring(mod)
+        ring = self._rings.get(mod.__name__)
+        if ring is None:
+            with self._lock:
+                ring = self._ring(mod)
         res = mod.open_frame(ring, frame)
         status = res.status
-        if status == DEFERRED:
-            return self.open_deferred(mod, frame, replay_check, depth)
-        if status != 0:
+        if status:
+            if status == DEFERRED:
+                return self.open_deferred(mod, frame, replay_check, depth)
             err = E.error_for(status, res.err_offset)
             self._log_failure(frame, err)
             raise err
@@ -107,7 +111,7 @@ class ReceiveSide(KeyMaterial):
             info = header_info(tag, title, res.sc, res.ic, key_set)
         if replay_check:
             self._accept(title, key_set, res.ic, frame)  # type: ignore[arg-type]
-        return Unprotected(res.plaintext, info)  # type: ignore[arg-type]
+        return unprotected(res.plaintext, info)  # type: ignore[arg-type]
 
     def _accept(self, title: bytes, key_set: KeySet | str, ic: int, frame: bytes) -> None:
         try:

@@ -20,7 +20,7 @@ from .tags import (
     KeySet,
 )
 
-__all__ = ["SecurityInfo", "Unprotected", "BatchUnprotected", "header_info", "info_from_envelope"]
+__all__ = ["SecurityInfo", "Unprotected", "BatchUnprotected", "header_info", "info_from_envelope", "unprotected"]
 
 _KEY_INFO_NAMES = {
     KeyInfoKind.IDENTIFIED: "identified-key",
@@ -161,6 +161,13 @@ class Unprotected:
 
     plaintext: bytes
     info: SecurityInfo
+
+
+def unprotected(plaintext: bytes, info: SecurityInfo) -> Unprotected:
+    """``Unprotected(plaintext, info)`` without the frozen dataclass's ``__init__``."""
+    out = object.__new__(Unprotected)
+    out.__dict__.update(plaintext=plaintext, info=info)
+    return out
 
 
 @dataclass(eq=False)
