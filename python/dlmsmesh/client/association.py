@@ -26,7 +26,6 @@ from ..cosem import CosemObject
 from ..errors import DecodeError, DlmsError, DlmsTimeout, SecurityError
 from ..security.tags import CIPHERED_TAGS
 from ..transport import Address
-from ..transport.clock import within
 from ..types import Obis
 from ..xdlms_initiate import Conformance
 from .errors import (
@@ -53,6 +52,7 @@ Method = Union[MethodDescriptor, tuple[int, Any, int]]
 _LIST_OVERHEAD = 8
 _CIPHER_OVERHEAD = 30
 _MAX_BLOCKS = 100_000
+_TEMPLATES_MAX = 1024
 
 
 #: (class id, logical name as given, attribute id) -> descriptor: a head-end
@@ -131,6 +131,8 @@ class Association:
         self.repeated = False
         #: the plaintext APDU of the last reply taken (get_raw hands out its Data as sent)
         self._plaintext = b""
+        #: descriptor -> its get-request-normal encoded with invoke-id 0
+        self._get_templates: dict[AttributeDescriptor, bytes] = {}
 
     @property
     def security(self) -> Any:
@@ -169,7 +171,7 @@ class Association:
 
     async def send_apdu(self, frame: bytes) -> None:
         client = self.client
-        address = self.address if self.fixed_address is not None and self.address is not None else None
+        address: tuple[str, int] | None = self.address if self.fixed_address is not None else None
         if address is None:
             address = await client.address_of(self)
         await client.transport.send(wrapper.encode(self.client_sap, self.server_sap, frame), address)
@@ -235,8 +237,19 @@ class Association:
         failure: Exception | None = None
         client = self.client
         limiter = client.in_flight
-        for attempt, timeout in enumerate(client.timeouts(self)):
-            if attempt:
+        later: Any = None  # the waits of the retries, made when a first attempt goes unanswered
+        attempt = -1
+        while True:
+            attempt += 1
+            if attempt == 0:
+                timeout = client.first_timeout(self)
+            else:
+                if later is None:
+                    later = client.timeouts(self)
+                    next(later)  # the first attempt's, spent
+                timeout = next(later, None)
+                if timeout is None:
+                    break
                 client.stats.retries += 1
             if limiter is not None:
                 # one request in flight through the meter's border router
@@ -353,9 +366,28 @@ class Association:
             chunks.append(current)
         return chunks
 
+    def _get_request(self, descriptor: AttributeDescriptor) -> tuple[A.GetRequestNormal, bytes]:
+        """The get-request-normal of ``descriptor`` with the next invoke-id,
+        and its encoding: the encoder's bytes for the descriptor, kept, with
+        the invoke-id put in (a head-end reads the same attributes again and again)."""
+        request = A.GetRequestNormal(descriptor, invoke_id=self._next_invoke())
+        if descriptor.access is not None:  # parameters may be unhashable, and reads of ranges vary
+            return request, A.encode(request)
+        templates = self._get_templates
+        template = templates.get(descriptor)
+        if template is None:
+            if len(templates) >= _TEMPLATES_MAX:
+                templates.clear()
+            template = templates[descriptor] = A.encode(A.GetRequestNormal(descriptor, invoke_id=0))
+        # byte 2 is invoke-id-and-priority: the invoke-id is its low nibble
+        return request, template[:2] + bytes((template[2] | request.invoke_id,)) + template[3:]
+
     async def _get_one(self, descriptor: AttributeDescriptor) -> Any:
-        async with self._lock:
-            reply = await self.exchange(A.GetRequestNormal(descriptor, invoke_id=self._next_invoke()))
+        lock = self._lock
+        await lock.acquire()
+        try:
+            request, encoded = self._get_request(descriptor)
+            reply = await self.exchange(request, plain=encoded)
             if isinstance(reply, A.GetResponseNormal):
                 return _value_or_error(reply.result)
             if isinstance(reply, A.GetResponseWithDatablock):
@@ -364,6 +396,8 @@ class Association:
                     return raw
                 return axdr.decode(raw)
             return self._unexpected(reply)
+        finally:
+            lock.release()
 
     async def _get_list_reply(self, reply: A.Apdu, count: int) -> list[Any]:
         if isinstance(reply, A.GetResponseWithList):

@@ -216,6 +216,10 @@ class Client:
             association.router_key = None if self.in_flight is None else self.in_flight.key_of(address)
         return address
 
+    def first_timeout(self, association: Association) -> float:
+        """The wait for a request's first attempt (what :meth:`timeouts` yields first)."""
+        return self.timeout if self.timeout is not None else self._round_trip(association).timeout
+
     def timeouts(self, association: Association) -> Iterator[float]:
         """The wait for each attempt at one request: the meter's round-trip
         timeout (RFC 6298 estimate, doubled on each expiry) plus the retry's
