@@ -247,9 +247,10 @@ class Association:
                 if later is None:
                     later = client.timeouts(self)
                     next(later)  # the first attempt's, spent
-                timeout = next(later, None)
-                if timeout is None:
+                wait = next(later, None)
+                if wait is None:
                     break
+                timeout = wait
                 client.stats.retries += 1
             if limiter is not None:
                 # one request in flight through the meter's border router
