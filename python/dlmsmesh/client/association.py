@@ -7,7 +7,6 @@ recovery) and the results a caller gets (values, or exception objects of
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
@@ -26,6 +25,7 @@ from ..cosem import CosemObject
 from ..errors import DecodeError, DlmsError, DlmsTimeout, SecurityError
 from ..security.tags import CIPHERED_TAGS
 from ..transport import Address
+from ..transport.clock import RealClock
 from ..types import Obis
 from ..xdlms_initiate import Conformance
 from .errors import (
@@ -117,7 +117,7 @@ class Association:
         self.open = False
         #: where the last request went (the client routes replies from there here)
         self.address: Address | None = None
-        self.inbox = Mailbox(64)
+        self.inbox = Mailbox(64, None if isinstance(client.clock, RealClock) else client.clock)
         #: what the client's in-flight cap counts this meter under (its border router)
         self.router_key: Any = None
         self._lock = asyncio.Lock()
@@ -180,7 +180,8 @@ class Association:
     async def _receive(self, deadline: float, accept: Any) -> A.Apdu | None:
         """The next reply ``accept`` takes before ``deadline``; None at the deadline."""
         inbox = self.inbox
-        while (left := deadline - time.monotonic()) > 0:
+        now = self.client.now
+        while (left := deadline - now()) > 0:
             try:
                 payload, _source = await inbox.get(left)
             except asyncio.TimeoutError:
@@ -259,7 +260,7 @@ class Association:
                 key = self.router_key
                 await limiter.acquire(key)
             try:
-                started = time.monotonic()
+                started = client.now()
                 await self.send_apdu(self._protect(encoded))
                 reply = await self._receive(started + timeout, accept)
             finally:
@@ -268,7 +269,7 @@ class Association:
             if reply is None:
                 continue
             self.repeated = attempt > 0
-            client.round_trip(self, time.monotonic() - started, attempt)
+            client.round_trip(self, client.now() - started, attempt)
             if not isinstance(reply, A.GeneralBlockTransfer):
                 return reply
             try:
@@ -299,7 +300,7 @@ class Association:
                     ack = A.GeneralBlockTransfer(b"", last_block=False, window=1, block_number=0,
                                                  block_number_ack=received)  # fmt: skip
                     await self.send_apdu(A.encode(ack))
-                got = await self._receive(time.monotonic() + timeout, _block_after(received))
+                got = await self._receive(self.client.now() + timeout, _block_after(received))
                 if got is not None:
                     assert isinstance(got, A.GeneralBlockTransfer)
                     next_block = got
