@@ -8,9 +8,14 @@ interface chosen by URL) and is the Client's address resolver.
 
 from __future__ import annotations
 
+from .announce import REGISTRATION_PORT, REGISTRATION_PUSH, UPDATE_PUSH, Announcement, AnnouncementKind
+from .announcer import Announcer
+from .errors import KeysFileError, RegistrationError
+from .keys_file import load_keys
 from .registry import Binding, Change, ChangeKind, Outcome, Registration, Registry, Status
 
 __all__ = [
+    "Announcement", "AnnouncementKind", "Announcer", "RegistrationError", "KeysFileError", "load_keys", "REGISTRATION_PORT", "REGISTRATION_PUSH", "UPDATE_PUSH",  # fmt: skip
     "Binding",
     "Change",
     "ChangeKind",
