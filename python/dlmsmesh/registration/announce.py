@@ -366,9 +366,16 @@ def parse_destination(value: bytes | bytearray | memoryview | str) -> tuple[str,
     """(host, port) of a Push setup destination: ASCII ``[addr]:port``,
     ``[addr]`` or a bare IPv6 address (port 61616), ``a.b.c.d[:port]``; or
     binary, 16 octets (an IPv6 address, port 61616) or 18 (address and port,
-    big-endian).  Text is tried first: 16 octets that read as an IPv6
-    address in text are that address.  Hosts come back in RFC 5952 text.
+    big-endian).  Printable ASCII is read as text (a binary address has an
+    unprintable octet: 2001:db8:: starts ``20 01``).  Hosts come back in RFC 5952 text.
     RegistrationError (offset in ``value``) for anything else."""
+    host, port = _destination(value)
+    if ipaddress.ip_address(host).is_unspecified:
+        raise RegistrationError("the unspecified address is no destination", offset=0)
+    return host, port
+
+
+def _destination(value: bytes | bytearray | memoryview | str) -> tuple[str, int]:
     raw = value.encode("ascii", "replace") if isinstance(value, str) else bytes(value)
     trimmed = raw.rstrip(b"\x00")  # fixed-size fields are padded with NULs
     text: str | None
@@ -377,12 +384,9 @@ def parse_destination(value: bytes | bytearray | memoryview | str) -> tuple[str,
     except UnicodeDecodeError:
         text = None
     if text is not None and text and text.isprintable():
-        stripped = text.strip()
-        try:
-            return _host_port(stripped, len(text) - len(text.lstrip()))
-        except RegistrationError:
-            if len(raw) not in (16, 18):
-                raise
+        # printable ASCII is text: a binary address always holds an
+        # unprintable octet in practice (2001:db8:: starts 20 01)
+        return _host_port(text.strip(), len(text) - len(text.lstrip()))
     if len(raw) == 16:
         return canonical_address(raw), REGISTRATION_PORT
     if len(raw) == 18:
