@@ -127,9 +127,7 @@ def test_a_file_error_names_the_file(tmp_path: Path) -> None:
     path.write_text(LINE + "\n" + '{"system_title": "' + TITLE[:-2] + '", "ek": "' + EK + '", "ak": "' + AK + '"}\n')
     with pytest.raises(KeysFileError) as info:
         load_keys(path)
-    assert str(info.value) == f'{path}:2: "system_title" is 7 octets, not 8'.replace(
-        "7 octets, not 8", "8 octets, not 7"
-    )
+    assert str(info.value) == f'{path}:2: "system_title" is 8 octets, not 7'
     with pytest.raises(KeysFileError) as info:
         load_keys(tmp_path / "missing.jsonl")
     assert str(info.value) == f"{tmp_path / 'missing.jsonl'}: cannot read the keys file: No such file or directory"
