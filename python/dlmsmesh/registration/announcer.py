@@ -258,10 +258,10 @@ class Announcer:
 
     async def start(self) -> None:
         """Watch the meter and send the registration (after the random delay)."""
-        if self._started:
-            return
         if self._closed:
             raise RuntimeError("a closed announcer does not start again")
+        if self._started:
+            return
         self._started = True
         self._loop = asyncio.get_running_loop()
         for kind, ps in self.push_setups.items():
