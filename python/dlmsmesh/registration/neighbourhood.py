@@ -38,7 +38,7 @@ from .keys_file import KeyEntry, keyring_of, keys_lines
 
 __all__ = ["Neighbourhood", "neighbourhood", "meter_title", "HEAD_END_HOST", "PREFIX", "MIGRATION_PREFIX"]
 
-#: where the head-end listens by default (the mesh-profile note's worked example)
+#: where the head-end listens by default (the worked example of docs/registration.md)
 HEAD_END_HOST = "2001:db8:ffff::10"
 #: the meters' prefix, and the one they migrate to
 PREFIX = "2001:db8:1::/64"
