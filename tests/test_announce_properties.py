@@ -16,6 +16,10 @@ from dlmsmesh.registration.announce import (
     MAX_ADDRESSES,
     Announcement,
     AnnouncementKind,
+    _decode_canonical,
+    _decode_general,
+    _rfc5952,
+    canonical_address,
     decode_body,
     encode_body,
     from_notification,
@@ -120,3 +124,28 @@ def test_many_addresses_are_bounded() -> None:
     body[-3:-3] = b"\x09\x10" + ipaddress.IPv6Address("2001:db8::ffff").packed
     kind, value = _outcome(decode_body, bytes(body))
     assert kind == "error" and value == (20, f"element 3 carries more than {MAX_ADDRESSES} addresses")
+
+
+# the listener decodes every body through the fast path for the canonical
+# encoding: it must agree with the general decoder on everything it accepts
+
+zero_heavy = st.lists(st.sampled_from([0, 0, 0, 1, 0xFFFF, 0xDB8]), min_size=8, max_size=8).map(
+    lambda groups: ipaddress.IPv6Address(b"".join(g.to_bytes(2, "big") for g in groups))
+)
+
+
+@SETTINGS
+@given(st.integers(min_value=0, max_value=2**128 - 1).map(ipaddress.IPv6Address) | zero_heavy)
+def test_the_fast_address_text_is_rfc5952(ip: ipaddress.IPv6Address) -> None:
+    assert _rfc5952(ip.packed) == canonical_address(ip)
+
+
+@SETTINGS
+@given(announcements | mutated_bodies())
+def test_the_fast_path_agrees_with_the_general_decoder(item: Announcement | bytes) -> None:
+    data = encode_body(item) if isinstance(item, Announcement) else item
+    fast = _decode_canonical(data)
+    if isinstance(item, Announcement):
+        assert fast == item
+    if fast is not None:
+        assert _decode_general(data) == fast
