@@ -34,10 +34,12 @@ from dlmsmesh.registration.announce import (
     from_notification,
 )
 from dlmsmesh.registration.announcer import Announcer
+from dlmsmesh.registration.keys_file import KeyEntry, keyring_of
 from dlmsmesh.registration.neighbourhood import meter_title, neighbourhood
 from dlmsmesh.security import Protection, SecurityContext
+from dlmsmesh.security.keywrap import KeyId
 from dlmsmesh.server import Meter, MeterKeys, Server
-from dlmsmesh.transport import InProcessNetwork
+from dlmsmesh.transport import InProcessNetwork, UdpTransport
 from dlmsmesh.types import Array, Enum, Integer, LongUnsigned, OctetString, Structure, Unsigned
 
 from .test_announcer_timing import AK, BOUND, EK, HEAD_END, HOME, MOVED, PORT, TITLE, Rig
@@ -347,3 +349,46 @@ async def test_a_neighbourhood_migration_is_announced_from_the_new_prefix() -> N
         )
         assert source.host == "2001:db8:2:0:4d4d:4d00:0:3"
         assert hood.keys_file().count("\n") == 5
+
+
+@pytest.mark.asyncio
+async def test_over_real_udp_on_the_event_loops_clock() -> None:
+    async with asyncio.timeout(BOUND):
+        head_end = await UdpTransport.open("127.0.0.1", 0)
+        server = Server(await UdpTransport.open("127.0.0.1", 0))
+        meter = Meter.from_objects(default_meter(TITLE, addresses=[HOME]), keys=MeterKeys(ek=EK, ak=AK))
+        server.add_meter(meter)
+        announcer = Announcer(
+            server,
+            meter,
+            destination=("127.0.0.1", head_end.local_address.port),
+            randomisation_start_interval=0,
+            number_of_retries=1,
+            repetition_delay=0,
+        )
+        assert type(announcer.clock).__name__ == "RealClock"
+        async with server, announcer:
+            frames = [await head_end.recv(timeout=5) for _ in range(2)]
+        await head_end.close()
+    ring = Rig().ring
+    heard = []
+    for data, source in frames:
+        assert source == ("127.0.0.1", server.transport.local_address.port)
+        received = stack.receive(data, "wrapper", security=ring)
+        assert received.apdu is not None
+        heard.append(from_notification(received.apdu))
+    assert [(a.kind, a.addresses, a.sequence) for a in heard] == [
+        (AnnouncementKind.REGISTRATION, ("2001:db8:1:0:212:4b00:1:203",), 1)
+    ] * 2
+
+
+@pytest.mark.asyncio
+async def test_after_a_key_transfer_the_next_announcement_uses_the_new_key() -> None:
+    new_ek = bytes(range(16, 32))
+    async with asyncio.timeout(BOUND), Rig(randomisation_start_interval=0) as rig:
+        await rig.advance(1)
+        rig.meter.replace_key(KeyId.GLOBAL_UNICAST_ENCRYPTION, new_ek)
+        rig.ring = keyring_of([KeyEntry(TITLE, new_ek, AK)])
+        rig.announcer.address_changed()
+        await rig.advance(1)
+    assert kinds(rig) == [("registration", 1), ("update", 2)]
