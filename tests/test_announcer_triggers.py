@@ -26,6 +26,7 @@ from dlmsmesh.apdu_model import (
 )
 from dlmsmesh.cosem import default_meter
 from dlmsmesh.cosem.network import Ipv6Setup
+from dlmsmesh.cosem.push import PushSetup, PushSetupV2
 from dlmsmesh.registration.announce import (
     REGISTRATION_PUSH,
     UPDATE_PUSH,
@@ -392,3 +393,52 @@ async def test_after_a_key_transfer_the_next_announcement_uses_the_new_key() -> 
         rig.announcer.address_changed()
         await rig.advance(1)
     assert kinds(rig) == [("registration", 1), ("update", 2)]
+
+
+@pytest.mark.asyncio
+async def test_a_light_neighbourhood_announces_and_answers_the_push_method() -> None:
+    async with asyncio.timeout(BOUND):
+        hood = neighbourhood(3, seed=2, light=True, randomisation_start_interval=10, number_of_retries=0)
+        head_end = hood.network.endpoint(*hood.head_end)
+        ring = hood.keyring()
+        meter = hood.meters[1]
+        assert sorted(o.class_id for o in meter.logical_devices[1]) == [40, 40, 41, 48, 64]
+        async with hood:
+            await hood.network.advance(20)
+            assert len(await head_end.recv_batch(100, timeout=0)) == 3
+            ctx = SecurityContext(
+                HEAD_END_TITLE, peer_system_title=meter.system_title, ek=hood.keys[1].ek, ak=hood.keys[1].ak
+            )
+            action = ActionRequestNormal(
+                invoke_id=1, descriptor=MethodDescriptor(40, UPDATE_PUSH, 1), parameters=Integer(0)
+            )
+            frame = stack.send(action, security=ctx, general=True, wports=(0x66, 1))
+            assert isinstance(frame, bytes) and meter.address is not None
+            await head_end.send(frame, (meter.address, PORT))
+            await hood.network.advance(20)
+            got = [
+                stack.receive(data, "wrapper", security=ring).apdu
+                for data, _ in await head_end.recv_batch(100, timeout=0)
+            ]
+    (response,) = [a for a in got if isinstance(a, ActionResponseNormal)]
+    assert response.result == ActionResult.SUCCESS
+    (update,) = [from_notification(a) for a in got if not isinstance(a, ActionResponseNormal)]
+    assert (update.kind, update.system_title, update.sequence) == (AnnouncementKind.UPDATE, meter.system_title, 2)
+
+
+@pytest.mark.asyncio
+async def test_a_version_2_push_setup_repeats_by_its_own_delays() -> None:
+    objects = default_meter(TITLE, addresses=[HOME])
+    device = objects.logical_devices[1]
+    old = device.remove(REGISTRATION_PUSH)
+    assert isinstance(old, PushSetup)
+    v2 = PushSetupV2(REGISTRATION_PUSH, old.push_objects, objects=device)
+    v2.repetition_delay = Structure((LongUnsigned(2), LongUnsigned(3), LongUnsigned(20)))
+    device.add(v2)
+    async with asyncio.timeout(BOUND), Rig(objects=objects, randomisation_start_interval=0, number_of_retries=3) as rig:
+        assert rig.announcer.registration_push is v2
+        await rig.advance(60)
+    # min 2, exponent 3, max 20: repeats 2, 6 and then 18 s apart
+    assert [h.at for h in rig.heard] == [0, 2, 8, 26]
+    # the update Push setup made for it repeats by the first delay
+    assert rig.announcer.update_push.retry_delays() == [2, 2, 2]

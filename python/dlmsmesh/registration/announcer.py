@@ -165,31 +165,21 @@ class Announcer:
             raise ValueError(f"meter {meter.system_title.hex()} has no IPv6 setup to announce")
         self.ipv6: Ipv6Setup = ipv6
         self.tcp_udp = _find(self.device, 41, TCP_UDP_SETUP)
+        # each value is written only when it differs: a write is type-checked,
+        # and a neighbourhood builds thousands of these
+        target = None if destination is None else format_destination(*destination)
+        timing = (randomisation_start_interval, number_of_retries, repetition_delay)
+        registration = self._existing(REGISTRATION_PUSH) or self._new_push(REGISTRATION_PUSH, None)
+        _configure(registration, target, *timing)
+        update = self._existing(UPDATE_PUSH)
+        if update is None:
+            update = self._new_push(UPDATE_PUSH, registration)
+        else:
+            _configure(update, target, *timing)
         self.push_setups: dict[AnnouncementKind, PushSetup] = {
-            AnnouncementKind.REGISTRATION: self._push_setup(REGISTRATION_PUSH, None),
+            AnnouncementKind.REGISTRATION: registration,
+            AnnouncementKind.UPDATE: update,
         }
-        self.push_setups[AnnouncementKind.UPDATE] = self._push_setup(
-            UPDATE_PUSH, self.push_setups[AnnouncementKind.REGISTRATION]
-        )
-        for ps in self.push_setups.values():
-            if destination is not None:
-                host, port = destination
-                ps.send_destination_and_method = Structure(
-                    (
-                        Enum(int(TransportService.UDP)),
-                        OctetString(format_destination(host, port)),
-                        Enum(int(MessageType.AXDR_APDU)),
-                    )
-                )
-            if randomisation_start_interval is not None:
-                ps.randomisation_start_interval = LongUnsigned(randomisation_start_interval)
-            if number_of_retries is not None:
-                ps.number_of_retries = Unsigned(number_of_retries)
-            if repetition_delay is not None:
-                if isinstance(ps, PushSetupV2):
-                    ps.repetition_delay = Structure((LongUnsigned(repetition_delay), LongUnsigned(0), LongUnsigned(0)))
-                else:
-                    ps.repetition_delay = LongUnsigned(repetition_delay)
         self._senders: dict[AnnouncementKind, Any] = {}
         self._context: SecurityContext | None = None
         self._keys_version = -1
@@ -206,10 +196,13 @@ class Announcer:
 
     # ------------------------------------------------------------ objects
 
-    def _push_setup(self, logical_name: Obis, template: PushSetup | None) -> PushSetup:
-        found = _find(self.device, 40, logical_name)
-        if isinstance(found, PushSetup):
-            return found
+    def _existing(self, logical_name: Obis) -> PushSetup | None:
+        found = self.device.find(40, logical_name)
+        return found if isinstance(found, PushSetup) else None
+
+    def _new_push(self, logical_name: Obis, template: PushSetup | None) -> PushSetup:
+        """A Push setup of the announcement's push_object_list, with the
+        destination, timing and client SAP of ``template``."""
         ps = PushSetup(
             logical_name,
             [
@@ -219,13 +212,18 @@ class Announcer:
                 CaptureObject(41, _name_of(self.tcp_udp, TCP_UDP_SETUP), 2),
             ],
             objects=self.device,
+            destination=template.destination if template is not None else b"",
             client_sap=template.client_sap if template is not None else PUSH_CLIENT_SAP,
         )
         if template is not None:
-            for name in ("send_destination_and_method", "randomisation_start_interval", "number_of_retries"):
-                setattr(ps, name, getattr(template, name))
-            if not isinstance(template, PushSetupV2):
-                ps.repetition_delay = template.repetition_delay
+            delays = template.retry_delays()
+            _configure(
+                ps,
+                None,
+                int(template.randomisation_start_interval),
+                len(delays),
+                delays[0] if delays else None,  # a version 2 {min, exponent, max}: its first delay
+            )
         self.device.add(ps)
         # a client that sees the registration Push setup sees this one too,
         # so a head-end can ask for either announcement (ACTION push)
@@ -453,6 +451,25 @@ class Announcer:
             return None
         host = normalize_host(self.meter.address)
         return host if transport.owns(Address(host, transport.local_address.port)) else None
+
+
+def _configure(
+    ps: PushSetup, destination: bytes | None, start: int | None, retries: int | None, delay: int | None
+) -> None:
+    """Write what is given and differs into ``ps``."""
+    if destination is not None and ps.destination != destination:
+        ps.send_destination_and_method = Structure(
+            (Enum(int(TransportService.UDP)), OctetString(destination), Enum(int(MessageType.AXDR_APDU)))
+        )
+    if start is not None and int(ps.randomisation_start_interval) != start:
+        ps.randomisation_start_interval = LongUnsigned(start)
+    if retries is not None and int(ps.number_of_retries) != retries:
+        ps.number_of_retries = Unsigned(retries)
+    if delay is not None and ps.retry_delays()[:1] != [delay]:
+        if isinstance(ps, PushSetupV2):
+            ps.repetition_delay = Structure((LongUnsigned(delay), LongUnsigned(0), LongUnsigned(0)))
+        else:
+            ps.repetition_delay = LongUnsigned(delay)
 
 
 def _invoke_id(announcement: Announcement) -> int:
