@@ -442,3 +442,15 @@ async def test_a_version_2_push_setup_repeats_by_its_own_delays() -> None:
     assert [h.at for h in rig.heard] == [0, 2, 8, 26]
     # the update Push setup made for it repeats by the first delay
     assert rig.announcer.update_push.retry_delays() == [2, 2, 2]
+
+
+@pytest.mark.asyncio
+async def test_a_communication_window_is_reported_not_kept(caplog: pytest.LogCaptureFixture) -> None:
+    objects = default_meter(TITLE, addresses=[HOME])
+    pattern = OctetString(bytes.fromhex("FFFFFFFFFF0C0000FF800000"))  # any day, 12:00
+    objects.registration_push.communication_window = Array([Structure((pattern, pattern))])
+    with caplog.at_level("WARNING", logger="dlmsmesh.registration.announcer"):
+        async with asyncio.timeout(BOUND), Rig(objects=objects, randomisation_start_interval=0) as rig:
+            await rig.advance(1)
+    assert kinds(rig) == [("registration", 1)]
+    assert "0.1.25.9.0.255: communication_window is not honoured, announcing at any time" in caplog.messages

@@ -265,6 +265,9 @@ class Announcer:
         for kind, ps in self.push_setups.items():
             self._senders[kind] = ps.sender
             ps.sender = self._on_push
+            if len(ps.communication_window):
+                # the profile configures none ("any time"); windows are not kept here
+                log.warning("%s: communication_window is not honoured, announcing at any time", ps.logical_name)
         _observe(self.ipv6, self._on_addresses)
         _ReaddressWatch.add(self.server, self)
         self._trigger(AnnouncementKind.REGISTRATION)
