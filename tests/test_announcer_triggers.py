@@ -454,3 +454,19 @@ async def test_a_communication_window_is_reported_not_kept(caplog: pytest.LogCap
             await rig.advance(1)
     assert kinds(rig) == [("registration", 1)]
     assert "0.1.25.9.0.255: communication_window is not honoured, announcing at any time" in caplog.messages
+
+
+@pytest.mark.asyncio
+async def test_a_meter_configured_wrong_is_counted_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    objects = default_meter(TITLE, addresses=["ff02::1", "::", HOME])
+    async with asyncio.timeout(BOUND), Rig(objects=objects, randomisation_start_interval=0) as rig:
+        await rig.advance(1)
+        # a multicast or unspecified address in attribute 4 is no address of the meter
+        assert rig.heard[0].announcement.addresses == ("2001:db8:1:0:212:4b00:1:203",)
+        tcp_udp = rig.meter.logical_devices[1].get("0.0.25.0.0.255")
+        tcp_udp.tcp_udp_port = LongUnsigned(0)  # type: ignore[union-attr]
+        with caplog.at_level("WARNING", logger="dlmsmesh.registration.announcer"):
+            rig.announcer.address_changed()
+            await rig.advance(1)
+        assert rig.announcer.stats.failed == 1 and len(rig.heard) == 1
+    assert any("nothing to announce: the UDP port is 1..65535, not 0" in m for m in caplog.messages)

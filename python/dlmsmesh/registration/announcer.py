@@ -242,8 +242,9 @@ class Announcer:
 
     def addresses(self) -> tuple[str, ...]:
         """The unicast addresses the meter announces now (IPv6 setup
-        attribute 4, global first)."""
-        return global_first(bytes(a) for a in self.ipv6.unicast_ipv6_addresses)
+        attribute 4, global first; a multicast or unspecified address written
+        there by mistake is no address of the meter, and is left out)."""
+        return global_first(bytes(a) for a in self.ipv6.unicast_ipv6_addresses if bytes(a)[0] != 0xFF and any(bytes(a)))
 
     def port(self) -> int:
         """The UDP port the meter announces (TCP-UDP setup attribute 2; the
@@ -385,9 +386,9 @@ class Announcer:
             if await self._send(announcement, ps):
                 if attempt:
                     self.stats.retries += 1
-                elif not self._campaign_sent:
+                if not self._campaign_sent:
                     self.stats.announcements += 1
-                self._campaign_sent = True
+                    self._campaign_sent = True
                 if kind is AnnouncementKind.REGISTRATION:
                     self._registered = True
 
@@ -397,12 +398,20 @@ class Announcer:
             log.info("meter %s has no address to announce yet", self.meter.system_title.hex())
             self.stats.failed += 1
             return None
-        sequence = None
-        if self.sequence:
-            scope = f"registration:{self.meter.system_title.hex()}:sequence"
-            sequence = await off_loop(self.meter.counters, self.meter.counters.reserve, scope)
+        try:
+            sequence = None
+            if self.sequence:
+                scope = f"registration:{self.meter.system_title.hex()}:sequence"
+                sequence = await off_loop(self.meter.counters, self.meter.counters.reserve, scope)
+            announcement = Announcement(kind, self.meter.system_title, addresses, self.port(), sequence)
+        except (ValueError, DlmsError) as err:
+            # a meter configured wrong (port 0) or out of sequence numbers:
+            # said and counted, never raised into the event loop
+            log.warning("meter %s: nothing to announce: %s", self.meter.system_title.hex(), err)
+            self.stats.failed += 1
+            return None
         self._announced = addresses
-        return Announcement(kind, self.meter.system_title, addresses, self.port(), sequence)
+        return announcement
 
     def _security(self) -> SecurityContext | None:
         if self.protection == Protection.NONE:
