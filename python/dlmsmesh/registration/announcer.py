@@ -184,6 +184,7 @@ class Announcer:
         self._context: SecurityContext | None = None
         self._keys_version = -1
         self._campaign: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._campaign_kind = AnnouncementKind.REGISTRATION
         self._campaign_sent = False
         self._keepalive: TimerHandle | None = None
@@ -282,10 +283,12 @@ class Announcer:
         if self._keepalive is not None:
             self._keepalive.cancel()
             self._keepalive = None
-        task, self._campaign = self._campaign, None
-        if task is not None:
+        self._campaign = None
+        # the one under way, and any superseded one not yet through its cancellation
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self._started:
             for kind, ps in self.push_setups.items():
                 if ps.sender == self._on_push:
@@ -357,6 +360,8 @@ class Announcer:
         self._campaign_sent = False
         task = self._loop.create_task(self._run(kind, delay), name=f"announce {self.meter.system_title.hex()}")
         self._campaign = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
         if self.keepalive is not None:
             if self._keepalive is not None:
                 self._keepalive.cancel()
