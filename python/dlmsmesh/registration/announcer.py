@@ -490,11 +490,11 @@ def _configure(
 
 
 def _invoke_id(announcement: Announcement) -> int:
-    """The long-invoke-id: the sequence number's low 24 bits (never 0), so
-    the repeats of one announcement share it; 1 without a sequence."""
+    """The long-invoke-id: the sequence number's low 24 bits, so the repeats
+    of one announcement share it; 1 without a sequence."""
     if announcement.sequence is None:
         return 1
-    return announcement.sequence % 0xFFFFFF or 0xFFFFFF
+    return announcement.sequence & 0xFFFFFF
 
 
 def _management_device(meter: Meter) -> tuple[int, ObjectList]:
