@@ -30,11 +30,12 @@ from dlmsmesh.cosem.push import PushSetup, PushSetupV2
 from dlmsmesh.registration.announce import (
     REGISTRATION_PUSH,
     UPDATE_PUSH,
+    Announcement,
     AnnouncementKind,
     format_destination,
     from_notification,
 )
-from dlmsmesh.registration.announcer import Announcer
+from dlmsmesh.registration.announcer import Announcer, _invoke_id
 from dlmsmesh.registration.keys_file import KeyEntry, keyring_of
 from dlmsmesh.registration.neighbourhood import meter_title, neighbourhood
 from dlmsmesh.security import Protection, SecurityContext
