@@ -476,7 +476,5 @@ async def test_a_meter_configured_wrong_is_counted_not_raised(caplog: pytest.Log
 
 @pytest.mark.parametrize("sequence, invoke_id", [(None, 1), (0, 0), (5, 5), (0x1000005, 5), (0xFFFFFFFF, 0xFFFFFF)])
 def test_the_invoke_id_is_the_sequence_numbers_low_24_bits(sequence: int | None, invoke_id: int) -> None:
-    from dlmsmesh.registration.announce import Announcement
-    from dlmsmesh.registration.announcer import _invoke_id
 
     assert _invoke_id(Announcement("update", TITLE, (HOME,), PORT, sequence)) == invoke_id
