@@ -37,11 +37,12 @@ __all__ = [
     "Meter",
     "MeterKeys",
     "Client",
+    "Registry",
 ]
 
 #: names of the layers above the codec, imported on first use (``import
 #: dlmsmesh`` stays light for a decoder that never serves)
-_LAZY = {"Server": "server", "Meter": "server", "MeterKeys": "server", "Client": "client"}
+_LAZY = {"Server": "server", "Meter": "server", "MeterKeys": "server", "Client": "client", "Registry": "registration"}
 
 
 def __getattr__(name: str) -> object:
