@@ -151,9 +151,9 @@ def _act(args: argparse.Namespace) -> int:
                 registry.admit(title)
             except KeyError:
                 raise RegistryCliError(f"no binding for system title {title.hex().upper()}") from None
-            binding = registry.lookup(title)
-            assert binding is not None
-            sys.stdout.write(_dumps(binding_json(binding)) + "\n")
+            admitted = registry.lookup(title)
+            assert admitted is not None
+            sys.stdout.write(_dumps(binding_json(admitted)) + "\n")
     except StoreError as exc:
         raise RegistryCliError(str(exc)) from None
     finally:
