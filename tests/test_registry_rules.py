@@ -124,7 +124,9 @@ def test_a_batch_failing_inside_the_database_leaves_nothing(registry: Registry, 
     registry.record_many([reg(ic=1)])
     # another connection arms a trigger that fails the 3rd row of the next batch
     with sqlite3.connect(tmp_path / "registry.sqlite") as db:
-        db.execute("CREATE TRIGGER boom BEFORE INSERT ON history WHEN NEW.port = 4242 BEGIN SELECT RAISE(ABORT, 'boom'); END")
+        db.execute(
+            "CREATE TRIGGER boom BEFORE INSERT ON history WHEN NEW.port = 4242 BEGIN SELECT RAISE(ABORT, 'boom'); END"
+        )
     batch = [reg(ic=2, addresses=("fd00::2",)), reg(B, ic=1), reg(bytes(8), ic=1, port=4242), reg(B, ic=2)]
     with pytest.raises(StoreError, match="boom"):
         registry.record_many(batch)
@@ -142,7 +144,9 @@ def test_previous_addresses_are_kept_for_the_grace_period(tmp_path: Path) -> Non
         b = r.lookup(A)
         assert b is not None and b.previous_addresses == ("fd00::1",) and b.previous_until == now + 600
         # a move older than the grace period shows no previous addresses
-        r.record_many([reg(B, ic=1, at=now - 900, addresses=("fd00::8",)), reg(B, ic=2, at=now - 650, addresses=("fd00::9",))])
+        r.record_many(
+            [reg(B, ic=1, at=now - 900, addresses=("fd00::8",)), reg(B, ic=2, at=now - 650, addresses=("fd00::9",))]
+        )
         b = r.lookup(B)
         assert b is not None and b.previous_addresses == () and b.addresses == ("fd00::9",)
         # the same addresses again keep the previous ones (and their deadline)
