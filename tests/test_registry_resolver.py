@@ -100,3 +100,36 @@ async def test_unknown_and_quarantined_titles_have_no_address(tmp_path: Path) ->
         registry.admit(OTHER)
         assert await registry.resolve(OTHER) == Address("fd00::9", 61616)
         assert await registry.title_of(Address("fd00:0::9", 61616)) == OTHER
+
+
+@pytest.mark.asyncio
+async def test_title_of_follows_moves_of_this_process_and_another(tmp_path: Path) -> None:
+    path = tmp_path / "r.sqlite"
+    with Registry.open(path, staleness=0.01) as registry, Registry.open(path) as other:
+        registry.record_many([announce(TITLE, "fd00::1", 4059, 1), announce(OTHER, "fd00::2", 4059, 1)])
+        assert await registry.title_of(Address("fd00::1", 4059)) == TITLE  # the map is built
+        # TITLE moves away from fd00::1 and OTHER moves onto it: a current address beats a previous one
+        registry.record_many([announce(TITLE, "fd00::3", 4059, 2), announce(OTHER, "fd00::1", 4059, 2)])
+        assert await registry.title_of(Address("fd00::1", 4059)) == OTHER
+        assert await registry.title_of(Address("fd00::3", 4059)) == TITLE
+        assert await registry.title_of(Address("fd00::2", 4059)) == OTHER  # OTHER's previous address
+        # another process moves TITLE: seen within the staleness bound
+        other.record_many([announce(TITLE, "fd00::4", 4059, 3)])
+        await asyncio.sleep(0.05)
+        assert await registry.title_of(Address("fd00::4", 4059)) == TITLE
+        assert await registry.title_of(Address("fd00::3", 4059)) == TITLE  # previous, in its grace period
+        other.quarantine_many([announce(bytes(8), "fd00::9", 4059, 1)])
+        await asyncio.sleep(0.05)
+        assert await registry.title_of(Address("fd00::9", 4059)) is None  # quarantined: no address
+
+
+@pytest.mark.asyncio
+async def test_previous_addresses_stop_matching_after_the_grace_period(tmp_path: Path) -> None:
+    with Registry.open(tmp_path / "r.sqlite", grace=0.2) as registry:
+        registry.record_many([announce(TITLE, "fd00::1", 4059, 1), announce(TITLE, "fd00::2", 4059, 2)])
+        assert await registry.title_of(Address("fd00::1", 4059)) == TITLE
+        await asyncio.sleep(0.3)
+        assert await registry.title_of(Address("fd00::1", 4059)) is None
+        assert await registry.title_of(Address("fd00::2", 4059)) == TITLE
+        binding = registry.lookup(TITLE)
+        assert binding is not None and binding.previous_addresses == ()
