@@ -108,6 +108,38 @@ def _split(text: str) -> tuple[str, ...]:
     return tuple(text.split(" ")) if text else ()
 
 
+class _Row:
+    """A stored binding as a batch sees it: what the ordering rules and the
+    previous-address rule read (a frozen dataclass per item costs a tenth of a batch)."""
+
+    __slots__ = (
+        "status", "addresses", "port", "wport", "kind", "invocation_counter", "sequence",
+        "previous_addresses", "previous_until",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        status: Status,
+        addresses: tuple[str, ...],
+        port: int,
+        wport: int,
+        kind: str,
+        invocation_counter: int | None,
+        sequence: int | None,
+        previous_addresses: tuple[str, ...],
+        previous_until: float | None,
+    ) -> None:
+        self.status = status
+        self.addresses = addresses
+        self.port = port
+        self.wport = wport
+        self.kind = kind
+        self.invocation_counter = invocation_counter
+        self.sequence = sequence
+        self.previous_addresses = previous_addresses
+        self.previous_until = previous_until
+
+
 class SqliteStore:
     """A :class:`~dlmsmesh.registration.store.Store` in one SQLite file."""
 
@@ -223,13 +255,18 @@ class SqliteStore:
         elif db.in_transaction:
             db.execute("ROLLBACK")
 
-    def _select_many(self, db: sqlite3.Connection, titles: list[bytes]) -> dict[bytes, Binding]:
-        found: dict[bytes, Binding] = {}
+    def _select_many(self, db: sqlite3.Connection, titles: list[bytes]) -> dict[bytes, _Row]:
+        found: dict[bytes, _Row] = {}
+        status = self._status
         for start in range(0, len(titles), _CHUNK):
             chunk = titles[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            for row in db.execute(f"SELECT {_COLS} FROM bindings WHERE system_title IN ({marks})", chunk):
-                found[row[0]] = self._binding(row)
+            query = (
+                "SELECT system_title, status, addresses, port, wport, kind, ic, seq, previous, previous_until"
+                f" FROM bindings WHERE system_title IN ({marks})"
+            )
+            for r in db.execute(query, chunk):
+                found[r[0]] = _Row(status[r[1]], _split(r[2]), r[3], r[4], r[5], r[6], r[7], _split(r[8]), r[9])
         return found
 
     def apply(self, items: Sequence[Registration], *, quarantine: bool) -> tuple[list[Outcome], set[bytes]]:
@@ -237,7 +274,6 @@ class SqliteStore:
             _check(item)
         if not items:
             return [], set()
-        Binding = self._Binding
         recorded = self._Outcome.QUARANTINED if quarantine else self._Outcome.RECORDED
         status = self._quarantined if quarantine else self._registered
         status_text = status.value
@@ -270,9 +306,8 @@ class SqliteStore:
                             change = "quarantined"
                         else:
                             change = "recorded" if old.status is self._quarantined else "updated"
-                    state[title] = Binding(title, item.addresses, item.port, item.wport, status, item.received_at,
-                                           item.invocation_counter, item.sequence, item.kind, previous, until,
-                                           item.source)  # fmt: skip
+                    state[title] = _Row(status, item.addresses, item.port, item.wport, item.kind,
+                                        item.invocation_counter, item.sequence, previous, until)  # fmt: skip
                     row = (title, " ".join(item.addresses), item.port, item.wport, status_text, item.received_at,
                            item.invocation_counter, item.sequence, item.kind, " ".join(previous), until,
                            item.source)  # fmt: skip
