@@ -331,6 +331,12 @@ class Registry:
         self._check_open()
         return [_current(b) for b in self._store.bindings()]
 
+    async def ahistory(self, system_title: bytes) -> builtins.list[dict[str, Any]]:
+        return await asyncio.to_thread(self.history, system_title)
+
+    async def alist(self) -> builtins.list[Binding]:
+        return await asyncio.to_thread(self.list)
+
     # ------------------------------------------------------------ JSON Lines
 
     def export(self, fp: IO[str]) -> int:
