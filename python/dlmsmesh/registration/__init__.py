@@ -9,6 +9,7 @@ interface chosen by URL) and is the Client's address resolver.
 from __future__ import annotations
 
 from .registry import Binding, Change, ChangeKind, Outcome, Registration, Registry, Status
+from .store import StoreError
 
 __all__ = [
     "Binding",
@@ -18,4 +19,5 @@ __all__ = [
     "Registration",
     "Registry",
     "Status",
+    "StoreError",
 ]
