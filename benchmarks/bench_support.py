@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, ContextManager, Dict, List
+from typing import Any, Callable, ContextManager, Dict, List, Optional, Tuple
 
 import dlmsmesh
 
@@ -131,6 +131,9 @@ class Workload:
     #: the state of the process the workload is measured in (entered around
     #: all its rounds and checks by both runners), e.g. numpy made unimportable
     environment: Callable[[], ContextManager[Any]] = contextlib.nullcontext
+    #: an issue's absolute target: (items per op, the least items/s the
+    #: native backend must reach); compare.py checks it as ``native/rate``
+    rate_target: Optional[Tuple[int, float]] = None
 
     def verify(self, impl: str, inp: Any, result: Any) -> None:
         """Raise AssertionError unless ``result`` is right for ``inp``."""

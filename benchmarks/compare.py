@@ -196,6 +196,26 @@ def reference_ratio(wl: B.Workload, results: Dict[str, Any], cached: float | Non
     }
 
 
+def rate_check(wl: B.Workload, results: Dict[str, Any]) -> Dict[str, Any]:
+    """``{"native/rate": ...}`` for a workload with an absolute target
+    (``Workload.rate_target``): the native items/s over the least required."""
+    if wl.rate_target is None:
+        return {}
+    items, minimum = wl.rate_target
+    if B.NATIVE not in results:
+        return {"native/rate": {"ratio": None, "target": 1.0, "pass": None, "items_per_s": None, "minimum": minimum}}
+    rate = results[B.NATIVE]["ops_per_s"] * items
+    return {
+        "native/rate": {
+            "ratio": rate / minimum,
+            "target": 1.0,
+            "pass": rate >= minimum,
+            "items_per_s": rate,
+            "minimum": minimum,
+        }
+    }
+
+
 def run(args: argparse.Namespace) -> Dict[str, Any]:
     report: Dict[str, Any] = {
         "machine": machine_info(),
@@ -214,7 +234,11 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
                 "description": wl.description,
                 "results": results,
                 "skipped": skipped,
-                "ratios": {**ratios(results, wl.targets), **reference_ratio(wl, results, args.reference_rate)},
+                "ratios": {
+                    **ratios(results, wl.targets),
+                    **reference_ratio(wl, results, args.reference_rate),
+                    **rate_check(wl, results),
+                },
             }
         )
         if not args.json:
@@ -324,6 +348,16 @@ def render(report: Dict[str, Any]) -> str:
             "result",
         ]
         lines += ["", _table(header, ref_rows)]
+
+    rate_rows = []
+    for w in report["workloads"]:
+        r = w["ratios"].get("native/rate")
+        if r is not None:
+            got = "n/a" if r["items_per_s"] is None else f"{r['items_per_s']:,.0f}"
+            verdict = "n/a" if r["pass"] is None else ("PASS" if r["pass"] else "FAIL")
+            rate_rows.append([w["name"], got, f">= {r['minimum']:,.0f}", verdict])
+    if rate_rows:
+        lines += ["", "Absolute targets (items/s, native):", _table(["workload", "items/s", "target", "result"], rate_rows)]
 
     headline = _headline_table(report)
     if headline:

@@ -148,6 +148,7 @@ WORKLOADS: List[Workload] = [
         ops={NATIVE: lambda: _lookups(NATIVE), PURE: lambda: _lookups(PURE)},
         check=_check_lookups,
         suite="registry",
+        rate_target=(LOOKUPS, 200_000.0),
     ),
     Workload(
         name=RECORD_NAME,
@@ -157,6 +158,7 @@ WORKLOADS: List[Workload] = [
         ops={NATIVE: lambda: _records(NATIVE), PURE: lambda: _records(PURE)},
         check=_check_records,
         suite="registry",
+        rate_target=(REGISTRATIONS, 50_000.0),
     ),
 ]
 
