@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, ContextManager, Dict, List, Optional, Tuple
+from typing import Any, Callable, ContextManager, Dict, List, Tuple
 
 import dlmsmesh
 
@@ -133,7 +133,7 @@ class Workload:
     environment: Callable[[], ContextManager[Any]] = contextlib.nullcontext
     #: an issue's absolute target: (items per op, the least items/s the
     #: native backend must reach); compare.py checks it as ``native/rate``
-    rate_target: Optional[Tuple[int, float]] = None
+    rate_target: Tuple[int, float] | None = None
 
     def verify(self, impl: str, inp: Any, result: Any) -> None:
         """Raise AssertionError unless ``result`` is right for ``inp``."""
