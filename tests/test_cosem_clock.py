@@ -8,6 +8,8 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dlmsmesh import axdr
 from dlmsmesh import types as t
@@ -193,3 +195,25 @@ def test_unknown_method_and_status_bits() -> None:
     clock.status_bits = t.ClockStatus.DOUBTFUL_VALUE
     assert run(clock.get(4)) == t.Unsigned(2)
     assert time_bytes(clock)[-1] == 0x02
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31, 23, 59, 59, 999999)),
+    st.one_of(st.none(), st.integers(-720, 720)),
+    st.one_of(st.none(), st.integers(0, 255)),
+)
+def test_date_time_from_a_datetime_is_its_fields(moment: dt.datetime, offset: Any, status: Any) -> None:
+    """DateTime.from_datetime packs a datetime's fields at once: the same
+    octets as from_fields with each field given."""
+    from dlmsmesh.types import DateTime
+
+    if offset is not None:
+        moment = moment.replace(tzinfo=dt.timezone(dt.timedelta(minutes=offset)))
+    packed = DateTime.from_datetime(moment, clock_status=status)
+    deviation = None if offset is None else -offset
+    expected = DateTime.from_fields(
+        moment.year, moment.month, moment.day, moment.isoweekday(), moment.hour, moment.minute, moment.second,
+        moment.microsecond // 10000, deviation, 0 if status is None else status,
+    )  # fmt: skip
+    assert packed == expected and type(packed) is DateTime

@@ -501,6 +501,10 @@ class _DateParts:
         return None if self[4] == 0xFF else self[4]  # type: ignore[index]  # bytes in the classes that mix this in
 
 
+#: date-time octets: year, month, day, day of week, hour, minute, second, hundredths, deviation, status
+_DATE_TIME_FIELDS = struct.Struct(">HBBBBBBBhB")
+
+
 def _date_octets(year: int | None, month: int | None, day: int | None, day_of_week: int | None) -> bytes:
     y = 0xFFFF if year is None else year
     if not 0 <= y <= 0xFFFF:
@@ -612,6 +616,17 @@ class DateTime(_DateParts, _FixedOctets):
         if clock_status is None:
             dst = value.dst()
             clock_status = int(ClockStatus.DAYLIGHT_SAVING_ACTIVE) if dst else 0
+        if day_of_week and (deviation is None or -720 <= deviation <= 720) and 0 <= clock_status <= 0xFF:
+            # every field of a datetime is in range: packed at once (a meter's
+            # clock is read this way on every GET of it)
+            return bytes.__new__(
+                cls,
+                _DATE_TIME_FIELDS.pack(
+                    value.year, value.month, value.day, value.isoweekday(), value.hour, value.minute,
+                    value.second, value.microsecond // 10000, -0x8000 if deviation is None else deviation,
+                    clock_status,
+                ),
+            )  # fmt: skip
         return cls.from_fields(
             value.year,
             value.month,
