@@ -941,6 +941,8 @@ class Obis(bytes):
     __slots__ = ()
 
     def __new__(cls, value: str | bytes | Sequence[int]) -> Obis:
+        if type(value) is cls:
+            return value  # immutable: an Obis is its own copy
         if isinstance(value, int):  # bytes(6) would be six zero octets
             raise TypeError(f"Obis takes text, bytes or six integers, not {_type_name(value)}")
         if isinstance(value, str):
