@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
 from . import __version__, _backend, axdr, lowpan, read_cli, serve_cli, stack, types
+from . import listen_cli
 from .errors import DecodeError
 
 __all__ = ["main", "DecodeOptions", "DECODERS", "ENCODERS", "DECODE_LAYERS", "ENCODE_LAYERS"]
@@ -581,6 +582,7 @@ def build_parser() -> argparse.ArgumentParser:
     bk.set_defaults(func=_cmd_backend)
     serve_cli.add_parser(sub)
     read_cli.add_parser(sub)
+    listen_cli.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,246 @@
+"""The listener's batch path: rule 1 of spec note mesh-profile §4.5 frame by
+frame (general-glo with A+E, title in body = title in header, tag, fresh
+counter), one transaction per batch, quarantine of titles without keys,
+rejections that never touch the stored binding nor log secrets, replay
+state that survives a restart, and every outcome counted."""
+
+from __future__ import annotations
+
+import logging
+import random
+from pathlib import Path
+
+import pytest
+
+from dlmsmesh import wrapper
+from dlmsmesh.registration.announce import AnnouncementKind, decode_body, encode_body, notification
+from dlmsmesh.registration.listener import Listener, ListenerStats, RegistryCounterStore, parse_body
+from dlmsmesh.registration.registry import Outcome, Registration, Registry, Status
+from dlmsmesh.security import Protection
+from dlmsmesh.transport import Address, Incoming, InProcessNetwork, RealClock
+
+from .registration_support import (
+    HES,
+    address,
+    announcement,
+    entry,
+    frame,
+    keyring,
+    keys_of,
+    meter_context,
+    title,
+)
+
+LISTENER = Address("2001:db8:ffff::10", 61616)
+UPDATE = AnnouncementKind.UPDATE
+
+
+def _in(data: bytes, host: str = "2001:db8::99", port: int = 61616) -> Incoming:
+    return Incoming(data, Address(host, port), LISTENER)
+
+
+@pytest.fixture
+def registry(tmp_path: Path):  # type: ignore[no-untyped-def]
+    reg = Registry.open(tmp_path / "registry.sqlite")
+    yield reg
+    reg.close()
+
+
+def _listener(registry: Registry, titles: list[bytes], **options: object) -> Listener:
+    network = InProcessNetwork(seed=1, clock=RealClock())
+    return Listener(network.endpoint(*LISTENER), registry, keyring(titles, registry), system_title=HES, **options)  # type: ignore[arg-type]
+
+
+async def _feed(listener: Listener, datagrams: list[Incoming]) -> None:
+    await listener.handle_batch(datagrams)
+    await listener.drain(timeout=10)
+
+
+@pytest.mark.asyncio
+async def test_a_batch_of_registrations_is_one_transaction(registry: Registry) -> None:
+    titles = [title(i) for i in range(50)]
+    commits: list[tuple[list[Registration], list[Outcome]]] = []
+    listener = _listener(registry, titles, on_commit=lambda r, o: commits.append((list(r), list(o))))
+    batch = [_in(frame(meter_context(t), announcement(t, [address(i)])), address(i)) for i, t in enumerate(titles)]
+    await _feed(listener, batch)
+    assert len(commits) == 1  # one transaction for the whole batch
+    records, outcomes = commits[0]
+    assert outcomes == [Outcome.RECORDED] * 50
+    assert [r.system_title for r in records] == titles
+    assert records[7].invocation_counter == 1 and records[7].wport == 1 and records[7].kind == "registration"
+    assert records[7].source == address(7)
+    for i, t in enumerate(titles):
+        binding = registry.lookup(t)
+        assert binding is not None and binding.status is Status.REGISTERED
+        assert binding.addresses == (address(i),) and binding.port == 61616 and binding.invocation_counter == 1
+    assert listener.stats.as_dict() == {**ListenerStats().as_dict(), "received": 50, "batches": 1, "recorded": 50}
+
+
+@pytest.mark.asyncio
+async def test_repetitions_replays_and_stale_updates_leave_the_binding(registry: Registry) -> None:
+    t = title(1)
+    ctx = meter_context(t)
+    listener = _listener(registry, [t])
+    first = frame(ctx, announcement(t, [address(1, 1)]))  # IC 1
+    newer = frame(ctx, announcement(t, [address(1, 3)], kind=UPDATE, sequence=3))  # IC 2
+    older = frame(ctx, announcement(t, [address(1, 2)], kind=UPDATE, sequence=2))  # IC 3, sequence below
+    await _feed(listener, [_in(first), _in(first), _in(first)])
+    assert (listener.stats.recorded, listener.stats.duplicates) == (1, 2)
+    await _feed(listener, [_in(newer)])
+    binding = registry.lookup(t)
+    assert binding is not None and binding.addresses == (address(1, 3),) and binding.invocation_counter == 2
+    # the first frame again (counter 1 < 2): a replay, refused before the registry
+    await _feed(listener, [_in(first)])
+    assert listener.stats.replays == 1
+    # a later counter with an older sequence number: stale, by the registry's order
+    await _feed(listener, [_in(older)])
+    assert listener.stats.stale == 1
+    binding = registry.lookup(t)
+    assert binding is not None and binding.addresses == (address(1, 3),) and binding.invocation_counter == 2
+    assert binding.kind == "update"
+
+
+@pytest.mark.asyncio
+async def test_updates_within_one_batch_apply_in_counter_order(registry: Registry) -> None:
+    t = title(2)
+    ctx = meter_context(t)
+    listener = _listener(registry, [t])
+    frames = [frame(ctx, announcement(t, [address(2, g)], kind=UPDATE)) for g in range(1, 4)]  # IC 1, 2, 3
+    # arrive 3, 1, 2: only the newest counter may win; the late ones are replays
+    await _feed(listener, [_in(frames[2]), _in(frames[0]), _in(frames[1])])
+    binding = registry.lookup(t)
+    assert binding is not None and binding.addresses == (address(2, 3),) and binding.invocation_counter == 3
+    assert (listener.stats.recorded, listener.stats.replays) == (1, 2)
+
+
+@pytest.mark.asyncio
+async def test_security_failures_are_rejected_logged_without_secrets(
+    registry: Registry, caplog: pytest.LogCaptureFixture
+) -> None:
+    a, b = title(10), title(11)
+    listener = _listener(registry, [a, b])
+    await _feed(listener, [_in(frame(meter_context(a), announcement(a, [address(10)])))])
+    secret_address = address(10, 9)
+    good = frame(meter_context(a), announcement(a, [secret_address]))
+    corrupt = good[:-1] + bytes([good[-1] ^ 1])  # the tag fails
+    plain = wrapper.encode(1, 0x66, notification(announcement(a, [secret_address])))  # not ciphered
+    auth_only = frame(meter_context(a), announcement(a, [secret_address]), protection=Protection.AUTHENTICATED)
+    spoof = frame(meter_context(b), announcement(a, [secret_address]))  # b's keys, a's title in the body
+    wrong_keys = wrapper.encode(1, 0x66, meter_context(b).protect(notification(announcement(a, [secret_address])), general=True))
+    wrong_keys = wrong_keys[:10] + a + wrong_keys[18:]  # a's title in the header, b's keys: the tag fails
+    caplog.set_level(logging.DEBUG, logger="dlmsmesh.registration.listener")
+    await _feed(listener, [_in(corrupt), _in(plain), _in(auth_only), _in(spoof), _in(wrong_keys)])
+    assert listener.stats.security_failures == 5 and listener.stats.recorded == 1
+    binding = registry.lookup(a)
+    assert binding is not None and binding.addresses == (address(10),) and binding.invocation_counter == 1
+    assert registry.lookup(b) is None
+    text = caplog.text
+    assert text.count("rejected") == 5
+    assert "tag did not verify" in text and f"announces system title {a.hex().upper()}" in text
+    for key in (*keys_of(a), *keys_of(b)):
+        assert key.hex() not in text.lower()
+    assert secret_address not in text and "db8:9::" not in text
+
+
+@pytest.mark.asyncio
+async def test_malformed_frames_are_counted(registry: Registry) -> None:
+    a = title(20)
+    ctx = meter_context(a)
+    listener = _listener(registry, [a])
+    not_announcement = wrapper.encode(1, 0x66, ctx.protect(bytes.fromhex("0F0000000100") + bytes.fromhex("0906") + bytes(6), general=True))
+    wrong_wport = wrapper.encode(1, 0x10, ctx.protect(notification(announcement(a, [address(20)])), general=True))
+    await _feed(listener, [_in(b"\x00\x01\x00"), _in(not_announcement), _in(wrong_wport)])
+    assert listener.stats.malformed == 3 and registry.lookup(a) is None
+
+
+@pytest.mark.asyncio
+async def test_a_title_without_keys_is_quarantined_not_dropped(registry: Registry) -> None:
+    known, stranger = title(30), title(31)
+    listener = _listener(registry, [known])
+    unknown_frame = frame(meter_context(stranger), announcement(stranger, [address(31)]))
+    await _feed(listener, [_in(unknown_frame, "2001:db8::31", 61616), _in(unknown_frame, "2001:db8::31", 61616)])
+    assert listener.stats.quarantined == 1  # one title, one quarantine record per batch
+    binding = registry.lookup(stranger)
+    assert binding is not None and binding.status is Status.QUARANTINED
+    assert binding.addresses == ("2001:db8::31",)  # from the datagram: the body cannot be read
+    assert binding.invocation_counter is None
+    # a registered title is never overwritten by a frame its keys cannot verify
+    await _feed(listener, [_in(frame(meter_context(known), announcement(known, [address(30)])))])
+    listener.keyring.remove(known)
+    await _feed(listener, [_in(frame(meter_context(known), announcement(known, [address(30, 5)])), "2001:db8::66")])
+    binding = registry.lookup(known)
+    assert binding is not None and binding.status is Status.REGISTERED and binding.addresses == (address(30),)
+
+
+@pytest.mark.parametrize("lazy", [True, False], ids=["registry-counters", "seeded-memory-counters"])
+@pytest.mark.asyncio
+async def test_replay_state_survives_a_restart(tmp_path: Path, lazy: bool) -> None:
+    t = title(40)
+    ctx = meter_context(t)
+    frames = [frame(ctx, announcement(t, [address(40, g)], kind=UPDATE)) for g in range(1, 6)]  # IC 1..5
+    path = tmp_path / "r.sqlite"
+    with Registry.open(path) as registry:
+        listener = _listener(registry, [t])
+        await _feed(listener, [_in(frames[3])])  # IC 4 recorded
+        await listener.close()
+    with Registry.open(path) as registry:
+        network = InProcessNetwork(seed=2, clock=RealClock())
+        ring = keyring([t], registry if lazy else None)
+        listener = Listener(network.endpoint(*LISTENER), registry, ring, system_title=HES)
+        await listener.start()
+        try:
+            # replays of what the first listener recorded, and older frames
+            await _feed(listener, [_in(frames[3]), _in(frames[1]), _in(frames[0])])
+            assert listener.stats.recorded == 0
+            assert listener.stats.duplicates + listener.stats.replays == 3
+            binding = registry.lookup(t)
+            assert binding is not None and binding.addresses == (address(40, 4),)
+            await _feed(listener, [_in(frames[4])])
+            assert listener.stats.recorded == 1
+        finally:
+            await listener.close()
+
+
+def test_registry_counter_store_reads_titles_once(tmp_path: Path) -> None:
+    with Registry.open(tmp_path / "r.sqlite") as registry:
+        t = title(50)
+        registry.record_many([Registration(t, (address(50),), 61616, 1, "registration", 9, None, 1.0, "x")])
+        store = RegistryCounterStore(registry)
+        ctx = entry(t).context(HES, counters=store)
+        from dlmsmesh.security import KeySet
+
+        scope = ctx.counter_scope("rx", t, KeySet.UNICAST)
+        assert store.last_accepted(scope) == 9
+        assert store.accept_many([scope, scope, scope], [9, 10, 10]) == [False, True, False]
+        assert store.last_accepted(scope) == 10
+        store.forget([t])
+        assert store.last_accepted(scope) == 9  # the registry is the truth
+        assert store.last_accepted(ctx.counter_scope("rx", t, KeySet.BROADCAST)) is None
+        assert RegistryCounterStore.title_of("tx:00:unicast:ab") is None
+
+
+def test_fast_body_parser_agrees_with_decode_body() -> None:
+    rng = random.Random(14)
+    for n in range(400):
+        count = rng.randint(1, 4)
+        addresses = [f"2001:db8:{rng.randrange(65536):x}::{rng.randrange(1, 65536):x}" for _ in range(count)]
+        if n % 7 == 0:
+            addresses.append(f"::ffff:127.0.{rng.randrange(256)}.{rng.randrange(1, 255)}")
+        if n % 11 == 0:
+            addresses.append("fe80::1")
+        a = announcement(
+            title(n), addresses, kind=rng.choice(list(AnnouncementKind)), port=rng.randint(1, 65535),
+            sequence=rng.choice([None, rng.randrange(1 << 32)]),
+        )  # fmt: skip
+        body = encode_body(a)
+        assert parse_body(body) == (a.kind.value, a.system_title, a.addresses, a.port, a.sequence)
+        # mutations: the fast parser either agrees with decode_body or leaves it to it
+        for _ in range(5):
+            mutated = bytearray(body)
+            mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+            fast = parse_body(bytes(mutated))
+            if fast is None:
+                continue
+            slow = decode_body(bytes(mutated))
+            assert fast == (slow.kind.value, slow.system_title, slow.addresses, slow.port, slow.sequence)
+    assert parse_body(encode_body(announcement(title(1), ["::1.2.3.4"]))) is None  # C writes it otherwise
