@@ -148,6 +148,9 @@ def _entry(obj: Any, line: int, source: str) -> KeyEntry:
 
 
 def _lines(source: Source) -> tuple[Iterable[str], str, TextIO | None]:
+    if isinstance(source, str) and ("\n" in source or source.lstrip().startswith("{")):
+        # the text of a keys file, not a path (and never to be echoed as one)
+        return source.splitlines(), "", None
     if isinstance(source, (str, os.PathLike)):
         name = os.fspath(source)
         try:
@@ -161,8 +164,9 @@ def _lines(source: Source) -> tuple[Iterable[str], str, TextIO | None]:
 
 
 def read_keys(source: Source) -> list[KeyEntry]:
-    """Every entry of a keys file (a path, an open text file, or lines),
-    checked: KeysFileError names the first bad line; a system title given
+    """Every entry of a keys file (a path, an open text file, lines, or
+    the file's whole text: a string holding a newline or starting with
+    ``{``), checked: KeysFileError names the first bad line; a system title given
     twice is an error (which keys would win is not a guess to make)."""
     lines, name, handle = _lines(source)
     entries: list[KeyEntry] = []

@@ -1,0 +1,462 @@
+"""The Registry's SQLite store: one file, shared by the processes of one machine.
+
+- WAL journal: readers never wait for the writer, and a lookup in one process
+  runs while the listener of another records a storm.
+- ``synchronous=FULL`` by default: a commit is on disk (the WAL fsynced) when
+  :meth:`SqliteStore.apply` returns, so an acknowledged registration survives
+  SIGKILL *and* power loss.  ``synchronous="normal"`` is allowed for a store
+  that only needs to survive a process crash (the WAL then reaches the disk at
+  checkpoints; the OS keeps what a killed process wrote).
+- a busy timeout (default 10 s): several processes take turns writing
+  instead of failing with "database is locked".
+- every batch is ONE ``BEGIN IMMEDIATE`` transaction: the write lock is
+  taken before the stored rows are read, so the outcomes computed from them
+  cannot be invalidated by another process; the upsert repeats the ordering
+  rules in its WHERE as well, and its row count must agree with the outcomes
+  or the batch is rolled back.
+- the schema is versioned (``PRAGMA user_version``); a file of a newer
+  schema is refused rather than misread.
+
+Two connections per store: one writes (under a lock), one reads (under
+another), so a lookup never queues behind a batch being written.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .store import HistoryEntry, StoreError, decide
+
+if TYPE_CHECKING:
+    from .registry import Binding, Change, Outcome, Registration
+
+__all__ = ["SqliteStore", "SCHEMA_VERSION"]
+
+#: the schema this code writes (``PRAGMA user_version`` of the file)
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS bindings (
+    system_title   BLOB PRIMARY KEY,
+    addresses      TEXT NOT NULL,     -- space separated, preferred first
+    port           INTEGER NOT NULL,
+    wport          INTEGER NOT NULL,
+    status         TEXT NOT NULL,     -- registered | quarantined
+    last_update    REAL NOT NULL,     -- unix time the binding's announcement was received
+    ic             INTEGER,           -- invocation counter of that announcement
+    seq            INTEGER,           -- its sequence number
+    kind           TEXT NOT NULL,     -- registration | update
+    previous       TEXT NOT NULL,     -- the addresses before the last move
+    previous_until REAL,              -- until when they still match replies
+    source         TEXT NOT NULL      -- the datagram's source host
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS history (
+    id             INTEGER PRIMARY KEY,  -- the change's number: commit order
+    at             REAL NOT NULL,
+    change         TEXT NOT NULL,        -- recorded | updated | quarantined | admitted
+    system_title   BLOB NOT NULL,
+    addresses      TEXT NOT NULL,
+    port           INTEGER NOT NULL,
+    wport          INTEGER NOT NULL,
+    status         TEXT NOT NULL,
+    last_update    REAL NOT NULL,
+    ic             INTEGER,
+    seq            INTEGER,
+    kind           TEXT NOT NULL,
+    previous       TEXT NOT NULL,
+    previous_until REAL,
+    source         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_by_title ON history (system_title, id);
+"""
+
+_COLS = "system_title, addresses, port, wport, status, last_update, ic, seq, kind, previous, previous_until, source"
+
+# the ordering rules of store.decide, in SQL: the row is replaced only when
+# they allow it, whatever the Python side computed
+_ORDER = """
+    NOT (excluded.ic IS NOT NULL AND bindings.ic IS NOT NULL AND excluded.ic <= bindings.ic)
+    AND NOT (excluded.seq IS NOT NULL AND bindings.seq IS NOT NULL AND excluded.seq < bindings.seq)
+    AND NOT ((excluded.ic IS NULL OR bindings.ic IS NULL)
+             AND excluded.addresses = bindings.addresses AND excluded.port = bindings.port
+             AND excluded.wport = bindings.wport AND excluded.kind = bindings.kind
+             AND excluded.seq IS bindings.seq)
+"""
+
+_UPSERT = f"""
+INSERT INTO bindings ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (system_title) DO UPDATE SET
+    addresses = excluded.addresses, port = excluded.port, wport = excluded.wport,
+    status = excluded.status, last_update = excluded.last_update, ic = excluded.ic,
+    seq = excluded.seq, kind = excluded.kind, previous = excluded.previous,
+    previous_until = excluded.previous_until, source = excluded.source
+WHERE {{guard}}
+"""
+_UPSERT_REGISTERED = _UPSERT.format(guard=f"bindings.status = 'quarantined' OR ({_ORDER})")
+_UPSERT_QUARANTINED = _UPSERT.format(guard=f"bindings.status = 'quarantined' AND ({_ORDER})")
+_INSERT_HISTORY = f"INSERT INTO history (at, change, {_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_SELECT_BINDING = f"SELECT {_COLS} FROM bindings WHERE system_title = ?"
+_HISTORY_COLS = f"id, at, change, {_COLS}"
+
+#: titles per SELECT ... IN (...) (below every SQLite's variable limit)
+_CHUNK = 500
+_MAX_INT = (1 << 63) - 1
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(text.split(" ")) if text else ()
+
+
+class SqliteStore:
+    """A :class:`~dlmsmesh.registration.store.Store` in one SQLite file."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        grace: float = 600.0,
+        synchronous: str = "full",
+        busy_timeout: float = 10.0,
+    ) -> None:
+        from .registry import Binding, Change, ChangeKind, Outcome, Status
+
+        # imported here: registry imports this module's interface at its top
+        self._Binding = Binding
+        self._Change = Change
+        self._ChangeKind = ChangeKind
+        self._Outcome = Outcome
+        self._status = {s.value: s for s in Status}
+        self._quarantined = Status.QUARANTINED
+        self._registered = Status.REGISTERED
+        sync = synchronous.lower()
+        if sync not in ("full", "normal", "extra"):
+            raise ValueError(f"synchronous must be full, normal or extra, not {synchronous!r}")
+        if grace < 0:
+            raise ValueError("the grace period is never negative")
+        self.path = path
+        self.grace = float(grace)
+        self._wlock = threading.Lock()
+        self._rlock = threading.Lock()
+        try:
+            self._w = self._connect(path, sync, busy_timeout)
+            self._w.execute("PRAGMA journal_mode=WAL")
+            self._create_schema()
+            self._r = self._connect(path, sync, busy_timeout)
+            self._r.execute("PRAGMA query_only=1")
+        except sqlite3.Error as exc:
+            raise StoreError(f"registry {path}: {exc}") from None
+
+    @staticmethod
+    def _connect(path: str, sync: str, busy_timeout: float) -> sqlite3.Connection:
+        db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+        db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        db.execute(f"PRAGMA synchronous={sync.upper()}")
+        return db
+
+    def _create_schema(self) -> None:
+        db = self._w
+        # IMMEDIATE: two processes opening a new file at once create it once
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"registry {self.path}: schema version {version} is newer than this dlmsmesh reads ({SCHEMA_VERSION})"
+                )
+            if version < SCHEMA_VERSION:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    # ------------------------------------------------------------ rows
+
+    def _binding(self, row: Sequence[Any]) -> Binding:
+        return self._Binding(
+            row[0],
+            _split(row[1]),
+            row[2],
+            row[3],
+            self._status[row[4]],
+            row[5],
+            row[6],
+            row[7],
+            row[8],
+            _split(row[9]),
+            row[10],
+            row[11],
+        )
+
+    @staticmethod
+    def _row(b: Binding) -> tuple[Any, ...]:
+        return (
+            b.system_title,
+            " ".join(b.addresses),
+            b.port,
+            b.wport,
+            b.status.value,
+            b.last_update,
+            b.invocation_counter,
+            b.sequence,
+            b.kind,
+            " ".join(b.previous_addresses),
+            b.previous_until,
+            b.source,
+        )
+
+    def _entry(self, row: Sequence[Any]) -> HistoryEntry:
+        return HistoryEntry(row[0], row[1], row[2], self._binding(row[3:]))
+
+    # ------------------------------------------------------------ writing
+
+    def _begin(self) -> sqlite3.Connection:
+        db = self._w
+        db.execute("BEGIN IMMEDIATE")
+        return db
+
+    def _finish(self, db: sqlite3.Connection, ok: bool) -> None:
+        if ok:
+            db.execute("COMMIT")
+        elif db.in_transaction:
+            db.execute("ROLLBACK")
+
+    def _select_many(self, db: sqlite3.Connection, titles: list[bytes]) -> dict[bytes, Binding]:
+        found: dict[bytes, Binding] = {}
+        for start in range(0, len(titles), _CHUNK):
+            chunk = titles[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for row in db.execute(f"SELECT {_COLS} FROM bindings WHERE system_title IN ({marks})", chunk):
+                found[row[0]] = self._binding(row)
+        return found
+
+    def apply(self, items: Sequence[Registration], *, quarantine: bool) -> tuple[list[Outcome], set[bytes]]:
+        for item in items:
+            _check(item)
+        if not items:
+            return [], set()
+        Binding = self._Binding
+        recorded = self._Outcome.QUARANTINED if quarantine else self._Outcome.RECORDED
+        status = self._quarantined if quarantine else self._registered
+        status_text = status.value
+        grace = self.grace
+        with self._wlock:
+            db = self._begin()
+            ok = False
+            try:
+                state = self._select_many(db, list({item.system_title for item in items}))
+                outcomes: list[Outcome] = []
+                rows: list[tuple[Any, ...]] = []
+                history: list[tuple[Any, ...]] = []
+                for item in items:
+                    title = item.system_title
+                    old = state.get(title)
+                    outcome = decide(item, old, quarantine=quarantine)
+                    outcomes.append(outcome)
+                    if outcome is not recorded:
+                        continue
+                    if old is None:
+                        previous: tuple[str, ...] = ()
+                        until: float | None = None
+                        change = "quarantined" if quarantine else "recorded"
+                    else:
+                        if old.addresses != item.addresses:
+                            previous, until = old.addresses, item.received_at + grace
+                        else:
+                            previous, until = old.previous_addresses, old.previous_until
+                        if quarantine:
+                            change = "quarantined"
+                        else:
+                            change = "recorded" if old.status is self._quarantined else "updated"
+                    state[title] = Binding(title, item.addresses, item.port, item.wport, status, item.received_at,
+                                           item.invocation_counter, item.sequence, item.kind, previous, until,
+                                           item.source)  # fmt: skip
+                    row = (title, " ".join(item.addresses), item.port, item.wport, status_text, item.received_at,
+                           item.invocation_counter, item.sequence, item.kind, " ".join(previous), until,
+                           item.source)  # fmt: skip
+                    rows.append(row)
+                    history.append((item.received_at, change, *row))
+                if rows:
+                    cursor = db.executemany(_UPSERT_QUARANTINED if quarantine else _UPSERT_REGISTERED, rows)
+                    if cursor.rowcount != len(rows):
+                        raise StoreError(
+                            f"the stored bindings changed under the batch ({cursor.rowcount} of {len(rows)} rows"
+                            " written): nothing recorded"
+                        )
+                    db.executemany(_INSERT_HISTORY, history)
+                ok = True
+            except sqlite3.Error as exc:
+                raise StoreError(f"registry {self.path}: {exc}") from exc
+            finally:
+                self._finish(db, ok)
+        return outcomes, {row[0] for row in rows}
+
+    def admit(self, system_title: bytes, at: float) -> Binding:
+        with self._wlock:
+            db = self._begin()
+            ok = False
+            try:
+                row = db.execute(_SELECT_BINDING, (system_title,)).fetchone()
+                if row is None:
+                    raise KeyError(system_title)
+                old = self._binding(row)
+                if old.status is self._registered:
+                    ok = True
+                    return old
+                # the quarantined counter and sequence were never verified:
+                # forgetting them lets the meter's next authenticated
+                # announcement through whatever counter it carries
+                new = self._Binding(old.system_title, old.addresses, old.port, old.wport, self._registered,
+                                    old.last_update, None, None, old.kind, old.previous_addresses,
+                                    old.previous_until, old.source)  # fmt: skip
+                db.execute(
+                    "UPDATE bindings SET status = 'registered', ic = NULL, seq = NULL WHERE system_title = ?",
+                    (system_title,),
+                )
+                db.execute(_INSERT_HISTORY, (at, "admitted", *self._row(new)))
+                ok = True
+                return new
+            except sqlite3.Error as exc:
+                raise StoreError(f"registry {self.path}: {exc}") from exc
+            finally:
+                self._finish(db, ok)
+
+    def import_rows(self, rows: Iterable[tuple[Binding, list[HistoryEntry]]]) -> tuple[int, set[bytes]]:
+        applied = 0
+        changed: set[bytes] = set()
+        recorded = (self._Outcome.RECORDED, self._Outcome.QUARANTINED)
+        with self._wlock:
+            db = self._begin()
+            ok = False
+            try:
+                for binding, entries in rows:
+                    _check_binding(binding)
+                    row = db.execute(_SELECT_BINDING, (binding.system_title,)).fetchone()
+                    old = None if row is None else self._binding(row)
+                    quarantine = binding.status is self._quarantined
+                    if decide(binding, old, quarantine=quarantine) not in recorded:
+                        continue
+                    cursor = db.execute(_UPSERT_QUARANTINED if quarantine else _UPSERT_REGISTERED, self._row(binding))
+                    if cursor.rowcount != 1:
+                        raise StoreError("the stored bindings changed under the import: nothing imported")
+                    have = {
+                        (r[0], r[1], r[2])
+                        for r in db.execute(
+                            "SELECT at, change, ic FROM history WHERE system_title = ?", (binding.system_title,)
+                        )
+                    }
+                    if not entries:
+                        change = "quarantined" if quarantine else ("recorded" if old is None else "updated")
+                        entries = [HistoryEntry(0, binding.last_update, change, binding)]
+                    for entry in entries:
+                        if entry.binding.system_title != binding.system_title:
+                            raise ValueError("a history entry of another system title")
+                        key = (entry.at, entry.change, entry.binding.invocation_counter)
+                        if key in have:
+                            continue
+                        have.add(key)
+                        db.execute(_INSERT_HISTORY, (key[0], entry.change, *self._row(entry.binding)))
+                    applied += 1
+                    changed.add(binding.system_title)
+                ok = True
+            except sqlite3.Error as exc:
+                raise StoreError(f"registry {self.path}: {exc}") from exc
+            finally:
+                self._finish(db, ok)
+        return applied, changed
+
+    # ------------------------------------------------------------ reading
+
+    def get(self, system_title: bytes) -> Binding | None:
+        with self._rlock:
+            row = self._r.execute(_SELECT_BINDING, (system_title,)).fetchone()
+        return None if row is None else self._binding(row)
+
+    def bindings(self) -> list[Binding]:
+        with self._rlock:
+            rows = self._r.execute(f"SELECT {_COLS} FROM bindings ORDER BY system_title").fetchall()
+        return [self._binding(r) for r in rows]
+
+    def history(self, system_title: bytes) -> list[HistoryEntry]:
+        with self._rlock:
+            rows = self._r.execute(
+                f"SELECT {_HISTORY_COLS} FROM history WHERE system_title = ? ORDER BY id", (system_title,)
+            ).fetchall()
+        return [self._entry(r) for r in rows]
+
+    def version(self) -> int:
+        with self._rlock:
+            return int(self._r.execute("PRAGMA data_version").fetchone()[0])
+
+    def last_change(self) -> int:
+        with self._rlock:
+            return int(self._r.execute("SELECT coalesce(max(id), 0) FROM history").fetchone()[0])
+
+    def changes_since(self, after: int, limit: int) -> list[tuple[int, Change]]:
+        with self._rlock:
+            rows = self._r.execute(
+                f"SELECT {_HISTORY_COLS} FROM history WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
+            ).fetchall()
+        kinds = self._ChangeKind
+        return [(r[0], self._Change(kinds(r[2]), r[3], self._binding(r[3:]), r[1])) for r in rows]
+
+    def changed_titles_since(self, after: int) -> tuple[int, list[bytes]]:
+        with self._rlock:
+            rows = self._r.execute("SELECT id, system_title FROM history WHERE id > ? ORDER BY id", (after,)).fetchall()
+        if not rows:
+            return after, []
+        return rows[-1][0], [r[1] for r in rows]
+
+    def export_rows(self) -> Iterator[tuple[Binding, list[HistoryEntry]]]:
+        with self._rlock:
+            # one read transaction: the bindings and their history agree
+            self._r.execute("BEGIN")
+            try:
+                bindings = self._r.execute(f"SELECT {_COLS} FROM bindings ORDER BY system_title").fetchall()
+                history = self._r.execute(f"SELECT {_HISTORY_COLS} FROM history ORDER BY system_title, id").fetchall()
+            finally:
+                self._r.execute("COMMIT")
+        i = 0
+        for row in bindings:
+            title = row[0]
+            while i < len(history) and history[i][3] < title:
+                i += 1
+            entries = []
+            while i < len(history) and history[i][3] == title:
+                entries.append(self._entry(history[i]))
+                i += 1
+            yield self._binding(row), entries
+
+    def close(self) -> None:
+        with self._wlock, self._rlock:
+            for db in (getattr(self, "_w", None), getattr(self, "_r", None)):
+                if db is not None:
+                    db.close()
+
+
+def _check(item: Registration | Binding) -> None:
+    """Refuse a malformed item before the transaction starts (so a bad batch writes nothing)."""
+    title = item.system_title
+    if type(title) is not bytes or len(title) != 8:
+        raise ValueError(f"a system title is 8 octets (bytes), not {title!r}")
+    if not 0 <= item.port <= 0xFFFF or not 0 <= item.wport <= 0xFFFF:
+        raise ValueError(f"port {item.port} / wport {item.wport} out of range")
+    if item.kind not in ("registration", "update"):
+        raise ValueError(f"kind is registration or update, not {item.kind!r}")
+    for address in item.addresses:
+        if not address or " " in address:
+            raise ValueError(f"bad address {address!r}")
+    for number in (item.invocation_counter, item.sequence):
+        if number is not None and not 0 <= number <= _MAX_INT:
+            raise ValueError(f"counter {number} out of range")
+
+
+def _check_binding(b: Binding) -> None:
+    _check(b)

@@ -1,0 +1,186 @@
+"""The interface a Registry's store implements, the ordering rules every store applies, and
+the choice of a store by URL.
+
+SQLite (:mod:`.sqlite_store`) is the default: one file shared by the
+processes of one machine.  A PostgreSQL store (a later issue) implements the
+same :class:`Store` when one head-end becomes several machines; the Registry
+above (cache, watch, resolver, async wrappers) does not change.
+
+Every store keeps a *change log* (the history: one row per accepted change,
+numbered in commit order).  It is the binding's audit trail, the feed
+:meth:`dlmsmesh.Registry.watch` reads, and what tells another process's
+cache which titles to forget.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..errors import DlmsError
+
+if TYPE_CHECKING:
+    from .registry import Binding, Change, Outcome, Registration
+
+__all__ = ["Store", "StoreError", "HistoryEntry", "open_store", "store_path", "decide", "same_content"]
+
+
+class StoreError(DlmsError):
+    """The store cannot be opened or written (a bad URL, a file of a newer schema, a database error)."""
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One accepted change of a binding: the binding as it became, and why."""
+
+    id: int  # the change's number in this store (commit order)
+    at: float  # when the change happened (unix time)
+    change: str  # ChangeKind value: recorded / updated / quarantined / admitted
+    binding: Binding
+
+    def as_dict(self) -> dict[str, Any]:
+        b = self.binding
+        return {
+            "at": self.at,
+            "change": self.change,
+            "status": b.status.value,
+            "kind": b.kind,
+            "addresses": list(b.addresses),
+            "port": b.port,
+            "wport": b.wport,
+            "invocation_counter": b.invocation_counter,
+            "sequence": b.sequence,
+            "source": b.source,
+            "last_update": b.last_update,
+        }
+
+
+class Store(Protocol):
+    """What the Registry needs of a database.  Every method is blocking (the
+    Registry calls it from a worker thread when on an event loop) and safe to
+    call from several threads."""
+
+    def apply(self, items: Sequence[Registration], *, quarantine: bool) -> tuple[list[Outcome], set[bytes]]:
+        """Record ``items`` in ONE transaction, in order, by :func:`decide`
+        (``quarantine``: as quarantined records).  Durable when it returns.
+        Gives the outcome of each item and the titles whose binding changed."""
+        ...
+
+    def get(self, system_title: bytes) -> Binding | None: ...
+
+    def bindings(self) -> list[Binding]: ...
+
+    def history(self, system_title: bytes) -> list[HistoryEntry]: ...
+
+    def admit(self, system_title: bytes, at: float) -> Binding:
+        """Make a quarantined binding registered (``KeyError`` when the title is unknown)."""
+        ...
+
+    def version(self) -> int:
+        """A number that changes when another connection or process committed (cheap: called often)."""
+        ...
+
+    def last_change(self) -> int:
+        """The number of the newest change (0: none yet)."""
+        ...
+
+    def changes_since(self, after: int, limit: int) -> list[tuple[int, Change]]:
+        """The changes numbered above ``after``, oldest first, at most ``limit``."""
+        ...
+
+    def changed_titles_since(self, after: int) -> tuple[int, list[bytes]]:
+        """(the newest change number, the titles changed above ``after``)."""
+        ...
+
+    def import_rows(self, rows: Iterable[tuple[Binding, list[HistoryEntry]]]) -> tuple[int, set[bytes]]:
+        """Apply exported bindings (with their history) by :func:`decide`, one transaction."""
+        ...
+
+    def export_rows(self) -> Iterator[tuple[Binding, list[HistoryEntry]]]: ...
+
+    def close(self) -> None: ...
+
+
+# ---------------------------------------------------------------- the ordering rules
+
+
+def same_content(a: Registration | Binding, b: Binding) -> bool:
+    return (
+        a.addresses == b.addresses
+        and a.port == b.port
+        and a.wport == b.wport
+        and a.kind == b.kind
+        and a.sequence == b.sequence
+    )
+
+
+def decide(new: Registration | Binding, old: Binding | None, *, quarantine: bool) -> Outcome:
+    """Whether ``new`` replaces ``old`` (spec note mesh-profile §4.5), as its outcome.
+
+    - a quarantined record never replaces a registered binding (STALE);
+    - a registered record always replaces a quarantined one: the quarantined
+      counter and sequence were never verified, so they cannot hold back the
+      meter's first authenticated announcement;
+    - otherwise, when both carry an invocation counter: below the stored one
+      is STALE, equal is DUPLICATE (a repetition of the same frame);
+    - when both carry a sequence number, a lower one is STALE;
+    - without counters to compare (plain records, imports of them), the same
+      content again is DUPLICATE;
+    - anything else is recorded (RECORDED, or QUARANTINED for ``quarantine``).
+
+    Every store repeats these rules inside its write (SQLite: the WHERE of the
+    upsert), so two processes writing at once cannot regress a binding.
+    """
+    from .registry import Outcome, Status
+
+    done = Outcome.QUARANTINED if quarantine else Outcome.RECORDED
+    if old is None:
+        return done
+    if old.status is Status.REGISTERED and quarantine:
+        return Outcome.STALE
+    if old.status is Status.QUARANTINED and not quarantine:
+        return done
+    ic, old_ic = new.invocation_counter, old.invocation_counter
+    if ic is not None and old_ic is not None:
+        if ic < old_ic:
+            return Outcome.STALE
+        if ic == old_ic:
+            return Outcome.DUPLICATE
+    if new.sequence is not None and old.sequence is not None and new.sequence < old.sequence:
+        return Outcome.STALE
+    if (ic is None or old_ic is None) and same_content(new, old):
+        return Outcome.DUPLICATE
+    return done
+
+
+# ---------------------------------------------------------------- choosing a store
+
+
+def store_path(where: str | os.PathLike[str]) -> str:
+    """The SQLite file a location names: a path, or a ``sqlite:///path`` URL
+    (``sqlite:////abs/path`` for an absolute one).  Any other scheme is a :class:`StoreError`."""
+    text = os.fspath(where)
+    if "://" not in text:
+        if not text:
+            raise StoreError("no registry file given")
+        return text
+    scheme, _, rest = text.partition("://")
+    scheme = scheme.lower()
+    if scheme in ("postgresql", "postgres"):
+        raise StoreError(
+            "the PostgreSQL registry store is not implemented yet (a later issue); use a SQLite file or sqlite:///PATH"
+        )
+    if scheme != "sqlite":
+        raise StoreError(f"unknown registry store {scheme!r}: expected a file path or sqlite:///PATH")
+    if not rest.startswith("/") or rest == "/":
+        raise StoreError(f"{text!r}: expected sqlite:///PATH (three slashes, then the file)")
+    return rest[1:]
+
+
+def open_store(where: str | os.PathLike[str], **options: Any) -> Store:
+    """The store a location names (see :func:`store_path`)."""
+    from .sqlite_store import SqliteStore
+
+    return SqliteStore(store_path(where), **options)
