@@ -4,6 +4,7 @@ ciphered announcements as a meter sends them, the head-end's keyring."""
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from collections.abc import Iterable, Sequence
 
 from dlmsmesh import wrapper
@@ -11,7 +12,7 @@ from dlmsmesh.registration.announce import PUSH_CLIENT_SAP, Announcement, Announ
 from dlmsmesh.registration.keys_file import KeyEntry, keys_lines, load_keys
 from dlmsmesh.registration.listener import RegistryCounterStore
 from dlmsmesh.registration.registry import Registry
-from dlmsmesh.security import Keyring, SecurityContext
+from dlmsmesh.security import DEFAULT_POLICY, Keyring, SecurityContext, SecurityPolicy
 
 HES = bytes.fromhex("4845530000000001")
 PORT = 61616
@@ -36,20 +37,23 @@ def keys_text(titles: Iterable[bytes]) -> str:
     return keys_lines(entry(t) for t in titles)
 
 
-def keyring(titles: Iterable[bytes], registry: Registry | None = None) -> Keyring:
+def keyring(
+    titles: Iterable[bytes], registry: Registry | None = None, policy: SecurityPolicy | int = DEFAULT_POLICY
+) -> Keyring:
     """The head-end's keyring, its receive counters read from ``registry``
     (in memory without one)."""
     counters = None if registry is None else RegistryCounterStore(registry)
-    return load_keys(keys_text(titles).splitlines(), system_title=HES, counters=counters)
+    return load_keys(keys_text(titles).splitlines(), system_title=HES, counters=counters, policy=policy)
 
 
-def meter_context(t: bytes) -> SecurityContext:
+def meter_context(t: bytes, policy: SecurityPolicy | int = DEFAULT_POLICY) -> SecurityContext:
     ek, ak = keys_of(t)
-    return SecurityContext(t, ek=ek, ak=ak, role="server")
+    return SecurityContext(t, ek=ek, ak=ak, role="server", policy=policy)
 
 
 def address(i: int, generation: int = 0) -> str:
-    return f"2001:db8:{generation:x}::{i // 0x10000:x}:{i % 0x10000:x}"
+    """Meter i's address in its ``generation``-th network (RFC 5952 text)."""
+    return (ipaddress.IPv6Address(f"2001:db8:{generation:x}::1:0:0") + i + 1).compressed
 
 
 def announcement(

@@ -16,7 +16,7 @@ from dlmsmesh import wrapper
 from dlmsmesh.registration.announce import AnnouncementKind, decode_body, encode_body, notification
 from dlmsmesh.registration.listener import Listener, ListenerStats, RegistryCounterStore, parse_body
 from dlmsmesh.registration.registry import Outcome, Registration, Registry, Status
-from dlmsmesh.security import Protection
+from dlmsmesh.security import Protection, SecurityPolicy
 from dlmsmesh.transport import Address, Incoming, InProcessNetwork, RealClock
 
 from .registration_support import (
@@ -33,6 +33,7 @@ from .registration_support import (
 
 LISTENER = Address("2001:db8:ffff::10", 61616)
 UPDATE = AnnouncementKind.UPDATE
+AUTH_ONLY = SecurityPolicy.both_ways(Protection.AUTHENTICATION)
 
 
 def _in(data: bytes, host: str = "2001:db8::99", port: int = 61616) -> Incoming:
@@ -124,7 +125,7 @@ async def test_security_failures_are_rejected_logged_without_secrets(
     good = frame(meter_context(a), announcement(a, [secret_address]))
     corrupt = good[:-1] + bytes([good[-1] ^ 1])  # the tag fails
     plain = wrapper.encode(1, 0x66, notification(announcement(a, [secret_address])))  # not ciphered
-    auth_only = frame(meter_context(a), announcement(a, [secret_address]), protection=Protection.AUTHENTICATED)
+    auth_only = frame(meter_context(a, AUTH_ONLY), announcement(a, [secret_address]))
     spoof = frame(meter_context(b), announcement(a, [secret_address]))  # b's keys, a's title in the body
     wrong_keys = wrapper.encode(1, 0x66, meter_context(b).protect(notification(announcement(a, [secret_address])), general=True))
     wrong_keys = wrong_keys[:10] + a + wrong_keys[18:]  # a's title in the header, b's keys: the tag fails
@@ -140,6 +141,16 @@ async def test_security_failures_are_rejected_logged_without_secrets(
     for key in (*keys_of(a), *keys_of(b)):
         assert key.hex() not in text.lower()
     assert secret_address not in text and "db8:9::" not in text
+
+
+@pytest.mark.asyncio
+async def test_authentication_without_encryption_is_refused_even_when_the_keys_allow_it(registry: Registry) -> None:
+    a = title(12)
+    network = InProcessNetwork(seed=1, clock=RealClock())
+    ring = keyring([a], registry, policy=AUTH_ONLY)  # the pipeline lets A-only frames through
+    listener = Listener(network.endpoint(*LISTENER), registry, ring, system_title=HES)
+    await _feed(listener, [_in(frame(meter_context(a, AUTH_ONLY), announcement(a, [address(12)])))])
+    assert listener.stats.security_failures == 1 and registry.lookup(a) is None
 
 
 @pytest.mark.asyncio
@@ -215,7 +226,7 @@ def test_registry_counter_store_reads_titles_once(tmp_path: Path) -> None:
         assert store.last_accepted(scope) == 10
         store.forget([t])
         assert store.last_accepted(scope) == 9  # the registry is the truth
-        assert store.last_accepted(ctx.counter_scope("rx", t, KeySet.BROADCAST)) is None
+        assert store.last_accepted(f"rx:{t.hex()}:broadcast:0123") is None
         assert RegistryCounterStore.title_of("tx:00:unicast:ab") is None
 
 
