@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TypeVar
 
 from dlmsmesh import wrapper
 from dlmsmesh.registration.announce import PUSH_CLIENT_SAP, Announcement, AnnouncementKind, notification
 from dlmsmesh.registration.keys_file import KeyEntry, keys_lines, load_keys
 from dlmsmesh.registration.listener import RegistryCounterStore
 from dlmsmesh.registration.registry import Registry
+from dlmsmesh.transport import Address, Incoming, TransportClosed, UdpTransport
 from dlmsmesh.security import DEFAULT_POLICY, Keyring, SecurityContext, SecurityPolicy
+
+_T = TypeVar("_T")
 
 HES = bytes.fromhex("4845530000000001")
 PORT = 61616
@@ -71,3 +75,81 @@ def frame(ctx: SecurityContext, a: Announcement, **protect: object) -> bytes:
     """The UDP payload a meter sends: wrapper (wPort 1 -> 0x66) around the
     general-glo-ciphered data-notification."""
     return wrapper.encode(1, PUSH_CLIENT_SAP, ctx.protect(notification(a), general=True, **protect))  # type: ignore[arg-type]
+
+
+class MovableUdp:
+    """A :class:`~dlmsmesh.transport.Datagram` on one loopback UDP socket
+    that can move to another local address (node migration, for real).
+
+    A Server on a wildcard-bound socket would receive for many 127.x
+    addresses, but answer from whatever source the kernel picks, and a
+    client matches a plain reply (the AARE) by the address it sent to; so
+    each meter of a UDP test has its own socket at its own address, and
+    moving it opens the new socket before closing the old: a receive
+    waiting on the old one goes on on the new one, and the Server (its
+    associations included) never notices."""
+
+    def __init__(self, transport: UdpTransport) -> None:
+        self._t = transport
+        self._closed = False
+
+    @classmethod
+    async def open(cls, host: str, port: int = 0) -> MovableUdp:
+        return cls(await UdpTransport.open(host, port))
+
+    async def move(self, host: str) -> None:
+        old = self._t
+        self._t = await UdpTransport.open(host, old.local_address.port)
+        await old.close()
+
+    @property
+    def local_address(self) -> Address:
+        return self._t.local_address
+
+    @property
+    def dropped(self) -> int:
+        return self._t.dropped
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def send(self, data: bytes | bytearray | memoryview, address: tuple[str, int]) -> None:
+        await self._t.send(data, address)
+
+    async def _receive(self, call: Callable[[UdpTransport], Awaitable[_T]]) -> _T:
+        while True:
+            current = self._t
+            try:
+                return await call(current)
+            except TransportClosed:
+                if self._closed or self._t is current:
+                    raise
+
+    async def recv(self, timeout: float | None = None) -> tuple[bytes, Address]:
+        return await self._receive(lambda t: t.recv(timeout))
+
+    async def recv_batch(self, max_count: int = 64, timeout: float | None = None) -> list[tuple[bytes, Address]]:
+        return await self._receive(lambda t: t.recv_batch(max_count, timeout))
+
+    async def recv_incoming(self, timeout: float | None = None) -> Incoming:
+        return await self._receive(lambda t: t.recv_incoming(timeout))
+
+    async def recv_batch_incoming(self, max_count: int = 64, timeout: float | None = None) -> list[Incoming]:
+        return await self._receive(lambda t: t.recv_batch_incoming(max_count, timeout))
+
+    def join_group(self, group: str) -> None:
+        self._t.join_group(group)
+
+    def leave_group(self, group: str) -> None:
+        self._t.leave_group(group)
+
+    async def close(self) -> None:
+        self._closed = True
+        await self._t.close()
+
+    async def __aenter__(self) -> MovableUdp:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
