@@ -21,6 +21,7 @@ import workloads_axdr
 import workloads_client
 import workloads_columns
 import workloads_pipeline
+import workloads_registry
 import workloads_security
 import workloads_server
 import workloads_transport
@@ -35,6 +36,7 @@ WORKLOADS: List[Workload] = [
     *workloads_pipeline.WORKLOADS,
     *workloads_server.WORKLOADS,
     *workloads_client.WORKLOADS,
+    *workloads_registry.WORKLOADS,
 ]
 
 #: the headline workloads the library's speed is judged by (benchmarks/README.md),

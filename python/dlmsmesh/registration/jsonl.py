@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
+from .model import Binding, Status
 from .store import HistoryEntry
-
-if TYPE_CHECKING:
-    from .registry import Binding
 
 __all__ = ["JsonlError", "binding_json", "entry_json", "write", "read", "parse_line"]
 
@@ -81,8 +79,6 @@ def _number(obj: dict[str, Any], name: str) -> float:
 
 
 def _binding(obj: dict[str, Any], title: bytes, previous: bool) -> Binding:
-    from .registry import Binding, Status
-
     try:
         status = Status(_field(obj, "status", str))
     except ValueError:

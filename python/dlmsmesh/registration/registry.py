@@ -20,18 +20,18 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import enum
 import os
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import IO, Any
 
 from ..client.errors import NoAddress
 from ..transport import Address
 from ..transport.interface import normalize_host
 from . import jsonl
+from .model import Binding, Change, ChangeKind, Outcome, Registration, Status
 from .store import Store, open_store
 
 __all__ = [
@@ -57,74 +57,6 @@ POLL_INTERVAL = 0.1
 CACHE_LIMIT = 2_000_000
 #: changes one watch query reads at most
 _WATCH_BATCH = 1000
-
-
-class Status(str, enum.Enum):
-    """Whether the head-end has the keys of a title."""
-
-    REGISTERED = "registered"
-    QUARANTINED = "quarantined"  # no keys for this system title: recorded for an operator to admit
-
-
-@dataclass(frozen=True)
-class Registration:
-    """What the listener hands the registry, one per accepted frame."""
-
-    system_title: bytes
-    addresses: tuple[str, ...]
-    port: int
-    wport: int
-    kind: str  # "registration" | "update"
-    invocation_counter: int | None  # of the ciphered frame (None: plain / quarantined)
-    sequence: int | None
-    received_at: float  # unix time
-    source: str  # the datagram's source host (IPv6 text)
-
-
-@dataclass(frozen=True)
-class Binding:
-    """What :meth:`Registry.lookup` gives."""
-
-    system_title: bytes
-    addresses: tuple[str, ...]
-    port: int
-    wport: int
-    status: Status
-    last_update: float
-    invocation_counter: int | None
-    sequence: int | None
-    kind: str
-    previous_addresses: tuple[str, ...]  # kept for a grace period (spec note §4.5 rule 2)
-    previous_until: float | None = None  # the end of that grace period (unix time)
-    source: str = ""  # the source host of the announcement recorded
-
-
-class Outcome(str, enum.Enum):
-    """What recording one item did (:func:`dlmsmesh.registration.store.decide`)."""
-
-    RECORDED = "recorded"
-    DUPLICATE = "duplicate"
-    STALE = "stale"
-    QUARANTINED = "quarantined"
-
-
-class ChangeKind(str, enum.Enum):
-    """What a change (a history entry, an item of :meth:`Registry.watch`) was."""
-
-    RECORDED = "recorded"  # a title seen for the first time
-    UPDATED = "updated"  # a known title's binding changed
-    QUARANTINED = "quarantined"
-    ADMITTED = "admitted"
-
-
-@dataclass(frozen=True)
-class Change:
-    """One change :meth:`Registry.watch` yields."""
-
-    kind: ChangeKind
-    system_title: bytes
-    binding: Binding | None
-    at: float
 
 
 _MISS: Any = object()
@@ -160,7 +92,10 @@ class Registry:
         self._poll = float(poll)
         self._lock = threading.Lock()
         self._cache: dict[bytes, Binding | None] = {}
-        self._reverse: dict[Address, bytes] | None = None
+        # address -> (title, until when it matches: None for a current address)
+        self._reverse: dict[Address, tuple[bytes, float | None]] | None = None
+        self._reverse_keys: dict[bytes, builtins.list[Address]] = {}
+        self._dirty: set[bytes] = set()
         self._version = store.version()
         self._seen = store.last_change()
         self._next_check = time.monotonic() + self._staleness
@@ -241,7 +176,8 @@ class Registry:
             cache = self._cache
             for title in titles:
                 cache.pop(title, None)
-            self._reverse = None
+            if self._reverse is not None:
+                self._dirty.update(titles)
         for loop, event in list(self._watchers):
             try:
                 loop.call_soon_threadsafe(event.set)
@@ -263,8 +199,8 @@ class Registry:
                 cache = self._cache
                 for title in titles:
                     cache.pop(title, None)
-                if titles:
-                    self._reverse = None
+                if self._reverse is not None:
+                    self._dirty.update(titles)
             self._next_check = time.monotonic() + self._staleness
 
     def _fill(self, title: bytes) -> Binding | None:
@@ -317,30 +253,52 @@ class Registry:
         """The registered meter at ``address`` (its current addresses, then
         its previous ones still in their grace period), or ``None``."""
         reverse = self._reverse
-        if reverse is None or time.monotonic() >= self._next_check:
+        if reverse is None or self._dirty or time.monotonic() >= self._next_check:
             reverse = await asyncio.to_thread(self._reverse_map)
-        return reverse.get(Address(normalize_host(address.host), address.port))
+        found = reverse.get(Address(normalize_host(address.host), address.port))
+        if found is None or (found[1] is not None and found[1] <= time.time()):
+            return None
+        return found[0]
 
-    def _reverse_map(self) -> dict[Address, bytes]:
-        # plain replies are rare (a ciphered one names its title): a map
-        # rebuilt after a change costs less than an index kept on every write
+    def _reverse_map(self) -> dict[Address, tuple[bytes, float | None]]:
+        # built on the first title_of, then mended title by title as changes
+        # arrive: a listener writing all day costs it the changed titles only
         self._check_open()
         self._refresh()
         with self._lock:
-            if self._reverse is not None:
-                return self._reverse
-            reverse: dict[Address, bytes] = {}
-            now = time.time()
-            bindings = [b for b in self._store.bindings() if b.status is Status.REGISTERED]
-            for b in bindings:
-                if b.previous_until is not None and b.previous_until > now:
-                    for host in b.previous_addresses:
-                        reverse[Address(normalize_host(host), b.port)] = b.system_title
-            for b in bindings:  # current addresses win over anyone's previous ones
-                for host in b.addresses:
-                    reverse[Address(normalize_host(host), b.port)] = b.system_title
-            self._reverse = reverse
+            reverse = self._reverse
+            if reverse is None or len(self._dirty) > max(1000, len(self._reverse_keys) // 4):
+                reverse, self._reverse_keys = {}, {}
+                for b in self._store.bindings():
+                    self._reverse_add(reverse, b)
+                self._reverse = reverse
+            else:
+                for title in self._dirty:
+                    for key in self._reverse_keys.pop(title, ()):
+                        if reverse.get(key, (None,))[0] == title:
+                            del reverse[key]
+                    binding = self._store.get(title)
+                    if binding is not None:
+                        self._reverse_add(reverse, binding)
+            self._dirty.clear()
             return reverse
+
+    def _reverse_add(self, reverse: dict[Address, tuple[bytes, float | None]], b: Binding) -> None:
+        if b.status is not Status.REGISTERED:
+            return
+        title = b.system_title
+        keys = self._reverse_keys.setdefault(title, [])
+        if b.previous_until is not None:
+            for host in b.previous_addresses:
+                key = Address(normalize_host(host), b.port)
+                held = reverse.get(key)
+                if held is None or held[1] is not None:  # never over another meter's current address
+                    reverse[key] = (title, b.previous_until)
+                    keys.append(key)
+        for host in b.addresses:
+            key = Address(normalize_host(host), b.port)
+            reverse[key] = (title, None)
+            keys.append(key)
 
     def hops(self, system_title: bytes) -> int | None:
         """Hop counts are not announced (spec note §4.3): always ``None``."""

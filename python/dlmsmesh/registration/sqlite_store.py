@@ -26,12 +26,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .model import Binding, Change, ChangeKind, Outcome, Registration, Status
 from .store import HistoryEntry, StoreError, decide
-
-if TYPE_CHECKING:
-    from .registry import Binding, Change, Outcome, Registration
 
 __all__ = ["SqliteStore", "SCHEMA_VERSION"]
 
@@ -121,9 +119,6 @@ class SqliteStore:
         synchronous: str = "full",
         busy_timeout: float = 10.0,
     ) -> None:
-        from .registry import Binding, Change, ChangeKind, Outcome, Status
-
-        # imported here: registry imports this module's interface at its top
         self._Binding = Binding
         self._Change = Change
         self._ChangeKind = ChangeKind

@@ -17,12 +17,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from ..errors import DlmsError
-
-if TYPE_CHECKING:
-    from .registry import Binding, Change, Outcome, Registration
+from .model import Binding, Change, Outcome, Registration, Status
 
 __all__ = ["Store", "StoreError", "HistoryEntry", "open_store", "store_path", "decide", "same_content"]
 
@@ -133,8 +131,6 @@ def decide(new: Registration | Binding, old: Binding | None, *, quarantine: bool
     Every store repeats these rules inside its write (SQLite: the WHERE of the
     upsert), so two processes writing at once cannot regress a binding.
     """
-    from .registry import Outcome, Status
-
     done = Outcome.QUARANTINED if quarantine else Outcome.RECORDED
     if old is None:
         return done
