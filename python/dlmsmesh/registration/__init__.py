@@ -15,7 +15,15 @@ from .keys_file import load_keys
 from .registry import Binding, Change, ChangeKind, Outcome, Registration, Registry, Status
 
 __all__ = [
-    "Announcement", "AnnouncementKind", "Announcer", "RegistrationError", "KeysFileError", "load_keys", "REGISTRATION_PORT", "REGISTRATION_PUSH", "UPDATE_PUSH",  # fmt: skip
+    "Announcement",
+    "AnnouncementKind",
+    "Announcer",
+    "RegistrationError",
+    "KeysFileError",
+    "load_keys",
+    "REGISTRATION_PORT",
+    "REGISTRATION_PUSH",
+    "UPDATE_PUSH",  # fmt: skip
     "Binding",
     "Change",
     "ChangeKind",

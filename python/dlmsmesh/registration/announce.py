@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Union
@@ -122,6 +123,32 @@ def canonical_address(address: AddressLike) -> str:
     return f"::ffff:{mapped}" if mapped is not None else ip.compressed
 
 
+_HEXTETS = struct.Struct(">8H")
+
+
+def _rfc5952(packed: bytes) -> str:
+    """:func:`canonical_address` of 16 octets, without building an
+    ipaddress object (the listener decodes thousands a second)."""
+    groups = _HEXTETS.unpack(packed)
+    if groups[:6] == (0, 0, 0, 0, 0, 0xFFFF):
+        return f"::ffff:{packed[12]}.{packed[13]}.{packed[14]}.{packed[15]}"
+    best_at, best_len, at, run = -1, 1, -1, 0
+    for i, g in enumerate(groups):
+        if g:
+            run = 0
+            continue
+        if not run:
+            at = i
+        run += 1
+        if run > best_len:
+            best_at, best_len = at, run
+    if best_at < 0:
+        return ":".join(f"{g:x}" for g in groups)
+    head = ":".join(f"{g:x}" for g in groups[:best_at])
+    tail = ":".join(f"{g:x}" for g in groups[best_at + best_len :])
+    return f"{head}::{tail}"
+
+
 def _unicast_problem(ip: ipaddress.IPv6Address) -> str | None:
     if ip.is_multicast:
         return "a multicast address"
@@ -183,6 +210,18 @@ class Announcement:
                 raise ValueError(f"the sequence number is 0..{DoubleLongUnsigned.MAX}, not {self.sequence}")
             object.__setattr__(self, "sequence", int(self.sequence))
 
+    @classmethod
+    def _checked(
+        cls, kind: AnnouncementKind, title: bytes, addresses: tuple[str, ...], port: int, sequence: int | None
+    ) -> Announcement:
+        """An announcement of fields a decoder has already checked and made canonical."""
+        new = object.__new__(cls)
+        for name, value in (
+            ("kind", kind), ("system_title", title), ("addresses", addresses), ("port", port), ("sequence", sequence)
+        ):  # fmt: skip
+            object.__setattr__(new, name, value)
+        return new
+
     @property
     def push_setup(self) -> Obis:
         """The logical name of the Push setup that sends this kind."""
@@ -227,6 +266,49 @@ def decode_body(body: bytes | bytearray | memoryview) -> Announcement:
     """The announcement a notification body holds.  Any other input raises
     RegistrationError with the offset (in ``body``) of the element at fault."""
     data = bytes(body)
+    fast = _decode_canonical(data)
+    return fast if fast is not None else _decode_general(data)
+
+
+def _decode_canonical(data: bytes) -> Announcement | None:
+    """The announcement of a body in the encoding :func:`encode_body` writes
+    (shortest lengths), else None: the general decoder then decides, and
+    gives the offset of the fault.  Accepts nothing the general decoder
+    refuses, and gives the same announcement (a test checks both)."""
+    n = len(data)
+    if n < 43 or data[0] != 0x02 or data[2] != 0x09 or data[3] != 6 or data[10] != 0x09 or data[11] != 8:
+        return None
+    members = data[1]
+    kind = _KIND_OF.get(data[4:10])
+    count = data[21]
+    if kind is None or members not in (4, 5) or data[20] != 0x01 or not 1 <= count <= MAX_ADDRESSES:
+        return None
+    pos = 22
+    texts = []
+    for _ in range(count):
+        if pos + 18 > n or data[pos] != 0x09 or data[pos + 1] != _ADDRESS_SIZE:
+            return None
+        packed = data[pos + 2 : pos + 18]
+        if packed[0] == 0xFF or not any(packed):
+            return None  # multicast or unspecified: the general decoder says where
+        texts.append(_rfc5952(packed))
+        pos += 18
+    if pos + 3 > n or data[pos] != 0x12:
+        return None
+    port = data[pos + 1] << 8 | data[pos + 2]
+    pos += 3
+    sequence = None
+    if members == 5:
+        if pos + 5 != n or data[pos] != 0x06:
+            return None
+        sequence = int.from_bytes(data[pos + 1 : pos + 5], "big")
+        pos += 5
+    if pos != n or not port:
+        return None
+    return Announcement._checked(kind, data[12:20], tuple(texts), port, sequence)
+
+
+def _decode_general(data: bytes) -> Announcement:
     try:
         value = axdr.decode(data)
     except DlmsError as err:
@@ -366,9 +448,16 @@ def parse_destination(value: bytes | bytearray | memoryview | str) -> tuple[str,
     """(host, port) of a Push setup destination: ASCII ``[addr]:port``,
     ``[addr]`` or a bare IPv6 address (port 61616), ``a.b.c.d[:port]``; or
     binary, 16 octets (an IPv6 address, port 61616) or 18 (address and port,
-    big-endian).  Text is tried first: 16 octets that read as an IPv6
-    address in text are that address.  Hosts come back in RFC 5952 text.
+    big-endian).  Printable ASCII is read as text (a binary address has an
+    unprintable octet: 2001:db8:: starts ``20 01``).  Hosts come back in RFC 5952 text.
     RegistrationError (offset in ``value``) for anything else."""
+    host, port = _destination(value)
+    if ipaddress.ip_address(host).is_unspecified:
+        raise RegistrationError("the unspecified address is no destination", offset=0)
+    return host, port
+
+
+def _destination(value: bytes | bytearray | memoryview | str) -> tuple[str, int]:
     raw = value.encode("ascii", "replace") if isinstance(value, str) else bytes(value)
     trimmed = raw.rstrip(b"\x00")  # fixed-size fields are padded with NULs
     text: str | None
@@ -377,12 +466,9 @@ def parse_destination(value: bytes | bytearray | memoryview | str) -> tuple[str,
     except UnicodeDecodeError:
         text = None
     if text is not None and text and text.isprintable():
-        stripped = text.strip()
-        try:
-            return _host_port(stripped, len(text) - len(text.lstrip()))
-        except RegistrationError:
-            if len(raw) not in (16, 18):
-                raise
+        # printable ASCII is text: a binary address always holds an
+        # unprintable octet in practice (2001:db8:: starts 20 01)
+        return _host_port(text.strip(), len(text) - len(text.lstrip()))
     if len(raw) == 16:
         return canonical_address(raw), REGISTRATION_PORT
     if len(raw) == 18:

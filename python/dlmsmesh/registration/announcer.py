@@ -20,7 +20,7 @@ Each announcement waits a uniform random delay in [0,
 randomisation_start_interval] (so a neighbourhood powering up together does
 not answer in one burst), then is sent, then repeated number_of_retries times
 repetition_delay apart, all read from the Push setup when the announcement
-starts (so a head-end's SET takes effect at the next one).  The notes give
+starts (so a head-end's SET takes effect at the next one).  The profile gives
 the head-end no acknowledgement to send: the meter repeats as configured and
 the head-end keeps the first copy of each (system title, counter).  A new
 announcement supersedes one still repeating (its content is stale); one not
@@ -81,7 +81,7 @@ __all__ = ["Announcer", "AnnouncerStats", "SECURITY_SETUP", "IPV6_SETUP", "TCP_U
 
 log = logging.getLogger(__name__)
 
-#: the objects push_object_list names (mesh-profile note section 4.3)
+#: the objects push_object_list names (docs/registration.md)
 SECURITY_SETUP = Obis("0.0.43.0.0.255")
 IPV6_SETUP = Obis("0.0.25.7.0.255")
 TCP_UDP_SETUP = Obis("0.0.25.0.0.255")
@@ -258,10 +258,10 @@ class Announcer:
 
     async def start(self) -> None:
         """Watch the meter and send the registration (after the random delay)."""
-        if self._started:
-            return
         if self._closed:
             raise RuntimeError("a closed announcer does not start again")
+        if self._started:
+            return
         self._started = True
         self._loop = asyncio.get_running_loop()
         for kind, ps in self.push_setups.items():
