@@ -72,7 +72,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         default=DEFAULT_SYSTEM_TITLE.hex().upper(),
         help=f"the head-end's system title, 8 bytes (default {DEFAULT_SYSTEM_TITLE.hex().upper()})",
     )
-    p.add_argument("--max-batch", dest="max_batch", type=int, default=4096, metavar="N", help=argparse.SUPPRESS)
+    p.add_argument("--max-batch", dest="max_batch", type=int, default=16384, metavar="N", help=argparse.SUPPRESS)
     p.add_argument("--seconds", type=float, metavar="N", help="stop after N seconds (scripts and tests)")
     p.add_argument("--json", action="store_true", help="print the start and stop lines as JSON")
     p.add_argument(
