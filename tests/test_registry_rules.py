@@ -223,3 +223,21 @@ def test_a_closed_registry_refuses_work(tmp_path: Path) -> None:
 
 def test_watch_kinds_are_the_four_changes() -> None:
     assert [k.value for k in ChangeKind] == ["recorded", "updated", "quarantined", "admitted"]
+
+
+def test_record_batch_writes_records_and_quarantine_in_one_transaction(registry: Registry, tmp_path: Path) -> None:
+    assert registry.record_batch([reg(ic=1)], [reg(B, ic=7, addresses=("fd00::b",))]) == (
+        [Outcome.RECORDED],
+        [Outcome.QUARANTINED],
+    )
+    # a quarantine record of a registered title in the same batch is stale
+    assert registry.record_batch([reg(ic=2)], [reg(ic=9)]) == ([Outcome.RECORDED], [Outcome.STALE])
+    with sqlite3.connect(tmp_path / "registry.sqlite") as db:
+        db.execute(
+            "CREATE TRIGGER boom BEFORE INSERT ON history WHEN NEW.port = 4242 BEGIN SELECT RAISE(ABORT, 'boom'); END"
+        )
+    with pytest.raises(StoreError, match="boom"):
+        registry.record_batch([reg(ic=3, addresses=("fd00::3",))], [reg(bytes(8), ic=1, port=4242)])
+    # the records half was rolled back with the quarantine half
+    assert registry.lookup(A).invocation_counter == 2  # type: ignore[union-attr]
+    assert registry.lookup(bytes(8)) is None

@@ -102,3 +102,5 @@ async def test_async_forms_run_off_the_loop(tmp_path: Path) -> None:
         assert seen and loop_thread not in seen
         found = await registry.alookup(A)
         assert found is not None and found.invocation_counter == 1
+        assert [b.system_title for b in await registry.alist()] == [A, B]
+        assert [h["change"] for h in await registry.ahistory(B)] == ["quarantined", "admitted"]

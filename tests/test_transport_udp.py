@@ -229,11 +229,15 @@ async def test_receive_buffer_and_names_carry_the_real_port() -> None:
 @pytest.mark.asyncio
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="packet info checked where its layout is known")
 async def test_the_destination_comes_from_packet_info() -> None:
-    async with await UdpTransport.open("127.0.0.1", 0) as a, await UdpTransport.open("127.0.0.1", 0) as b:
-        assert b._pktinfo
-        await a.send(b"x", b.local_address)
+    async with await UdpTransport.open("127.0.0.1", 0) as a, await UdpTransport.open("0.0.0.0", 0) as b:
+        # a socket bound to the wildcard address asks for packet info; one
+        # bound to one address receives only what was sent to it, so needs none
+        assert b._pktinfo and not a._pktinfo
+        await a.send(b"x", ("127.0.0.1", b.local_address.port))
         incoming = await b.recv_incoming(timeout=2)
-        assert incoming == (b"x", a.local_address, b.local_address)
+        assert incoming == (b"x", a.local_address, ("127.0.0.1", b.local_address.port))
+        await b.send(b"y", a.local_address)
+        assert await a.recv_incoming(timeout=2) == (b"y", ("127.0.0.1", b.local_address.port), a.local_address)
     local = Address("::", 61616)
     in6 = socket.inet_pton(socket.AF_INET6, "ff03::d1:1") + struct.pack("@I", 1)
     assert _destination([(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, in6)], local) == ("ff03::d1:1", 61616)

@@ -32,7 +32,7 @@ import dataclasses
 import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal, NoReturn, Union
 
 from . import acse as _acse
 from . import apdu as _apdu
@@ -55,6 +55,7 @@ from .security import (
 )
 from .security import parse as parse_ciphered
 from .security.info import info_from_envelope
+from .security.tags import GENERAL_DED_CIPHERING, GENERAL_GLO_CIPHERING, SERVICE_TAGS
 from .wrapper import WrapperHeader
 
 __all__ = [
@@ -309,6 +310,10 @@ def _same(offset: int) -> int:
     return offset
 
 
+_TITLED_TAGS = (GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING)
+_RECEIVED_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Received) if f.name != "layer"}
+
+
 class _Walk:
     """One receive: the options, and the layers reached so far."""
 
@@ -442,6 +447,21 @@ class _Walk:
         return opened.plaintext
 
     def _ciphered(self, frame: bytes, where: Where) -> None:
+        sec = self.security
+        if type(sec) is SecurityContext:
+            at = _service_plain_at(frame)
+            if at:
+                # the common frames of an association (service-specific and
+                # general-glo/ded, short lengths): the context opens them
+                # straight away; a frame it refuses is described below as
+                # any refused frame is, from its parsed header
+                try:
+                    opened = sec.unprotect(frame, replay_check=self.replay_check)
+                except DlmsError as err:
+                    self._refused(frame, err, where)
+                self.parts["security"] = opened.info
+                self.apdu(opened.plaintext, lambda off: where(at + off))
+                return
         try:
             env = parse_ciphered(frame)
         except DecodeError as e:
@@ -456,6 +476,17 @@ class _Walk:
             at = _plain_at(env)
             inner = lambda off: where(at + off)  # noqa: E731
         self.apdu(plaintext, inner)
+
+    def _refused(self, frame: bytes, err: DlmsError, where: Where) -> NoReturn:
+        """Raise for a frame the context refused, as :meth:`_open` does."""
+        try:
+            env = parse_ciphered(frame)
+        except DecodeError as e:
+            raise _frame_error(e, where(e.offset)) from None
+        self.parts["security"] = info_from_envelope(frame, env, self._peer_title())
+        if isinstance(err, FrameError):
+            raise err
+        raise _frame_error(err, where(_err_offset(err))) from None
 
     def _open_user_information(self, frame: bytes, pdu: AcsePdu, where: Where) -> AcsePdu:
         """An AARQ/AARE/RLRQ/RLRE whose user-information is a ciphered Initiate
@@ -486,7 +517,39 @@ class _Walk:
         return dataclasses.replace(pdu, user_information=decoded)  # type: ignore[type-var]
 
     def result(self, layer: str) -> Received:
-        return Received(layer=layer, **self.parts)
+        # built without the frozen dataclass's field-by-field __init__ (one
+        # per request a server takes): the same object, every field set
+        received = object.__new__(Received)
+        received.__dict__.update(_RECEIVED_DEFAULTS, layer=layer, **self.parts)
+        return received
+
+
+def _service_plain_at(frame: bytes) -> int:
+    """Where plaintext byte 0 sits in a service-specific or general-glo/ded
+    ciphered APDU whose length fields are well formed and fit it; 0 for any
+    other frame (which takes the full parse)."""
+    n = len(frame)
+    if n < 7:
+        return 0
+    tag = frame[0]
+    if tag in _TITLED_TAGS:
+        if n < 16 or frame[1] != 8:
+            return 0
+        p = 10
+    elif tag in SERVICE_TAGS:
+        p = 1
+    else:
+        return 0
+    first = frame[p]
+    if first < 0x80:
+        length, p = first, p + 1
+    elif first == 0x81 and n > p + 1:
+        length, p = frame[p + 1], p + 2
+    elif first == 0x82 and n > p + 2:
+        length, p = frame[p + 1] << 8 | frame[p + 2], p + 3
+    else:
+        return 0
+    return p + 5 if p + length == n and length >= 5 else 0
 
 
 def _plain_at(env: Envelope) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import _status as S
 from ..errors import AuthenticationError, DecodeError, DlmsError, EncodeError, SecurityError
@@ -28,6 +28,7 @@ __all__ = [
     "FRAME_GENERAL_DED",
     "PeerKeys",
     "BatchResult",
+    "OpenedFrame",
     "DEFERRED",
     "NO_PEER",
     "MAX_BATCH_BYTES",
@@ -181,6 +182,20 @@ class BatchResult:
 
     def __len__(self) -> int:
         return len(self.status)
+
+
+class OpenedFrame(NamedTuple):
+    """The outcome of ``open_frame`` (one frame): the fields of one
+    :class:`BatchResult` item; ``plaintext`` is None unless ``status`` is 0."""
+
+    status: int
+    err_offset: int
+    peer: int
+    tag: int
+    sc: int
+    ic: int
+    key_set: int
+    plaintext: bytes | None
 
 
 def check_ring(peers: Sequence[PeerKeys], default: int | None, key_type: type) -> list[Any]:

@@ -25,6 +25,7 @@ from .._common.secure import (
     MAX_BATCH_BYTES,
     BatchResult,
     Envelope,
+    OpenedFrame,
     PeerKeys,
     check_ic,
     check_ring,
@@ -44,6 +45,8 @@ __all__ = [
     "unseal",
     "open_batch",
     "seal_batch",
+    "open_frame",
+    "seal_frame",
     "FRAME_CONTENT",
     "FRAME_GLO",
     "FRAME_DED",
@@ -295,3 +298,79 @@ def seal_batch(key: Key, sc: int, title: bytes, first_ic: int, framing: int, apd
         raise EncodeError(f"APDU {i}: {S.MESSAGES.get(rc, f'security error {rc}')}")
     ob = bytes(memoryview(out)[:rc])
     return [ob[a:b] for a, b in zip(out_offs, out_offs[1:])]
+
+
+# --------------------------------------------------------------------------
+# one frame (an association's requests and replies): the batch entry points
+# with n = 1, minus the batch's Python arrays
+# --------------------------------------------------------------------------
+
+_NO_PEER = 0xFFFFFFFF
+_SCRATCH_BYTES = 2048
+_scratch = threading.local()
+
+
+def _buffers() -> Any:
+    """This thread's C scratch buffers for one frame (results are copied out
+    before the call returns, and no call re-enters: one set per thread)."""
+    try:
+        return _scratch.buffers
+    except AttributeError:
+        buffers = _scratch.buffers = (
+            ffi.new("uint32_t[2]"), ffi.new("dm_secure_item *"), ffi.new("uint32_t[2]"), ffi.new("size_t *"),
+            ffi.new("uint8_t[]", _SCRATCH_BYTES),
+        )  # fmt: skip
+        return buffers
+
+
+def open_frame(ring: _Ring, frame: bytes) -> OpenedFrame:
+    frame = bytes(frame)
+    n = len(frame)
+    if n > MAX_BATCH_BYTES:
+        raise ValueError("offsets must rise from 0 .. len(data)")
+    offs, item, _, _, scratch = _buffers()
+    offs[1] = n
+    out = scratch if n <= _SCRATCH_BYTES else ffi.new("uint8_t[]", n)
+    keys = ring.keys
+    taken = 0
+    try:
+        for k in keys:
+            k.lock.acquire()
+            taken += 1
+            if k.closed:
+                raise ValueError("a key of this ring was closed")
+        lib.dm_secure_open_batch(ring.array, ring.npeers, ring.default, frame, offs, 1, out, n or 1, item)
+    finally:
+        for k in keys[:taken]:
+            k.lock.release()
+    status = item.status
+    peer = item.peer
+    if status:
+        return OpenedFrame(status, item.err_offset, -1 if peer == _NO_PEER else peer, item.tag, item.sc, item.ic,
+                           item.key_set, None)  # fmt: skip
+    plain = ffi.buffer(out + item.plain, item.plain_len)[:]
+    return OpenedFrame(0, 0, peer, item.tag, item.sc, item.ic, item.key_set, plain)
+
+
+def seal_frame(key: Key, sc: int, title: bytes, ic: int, framing: int, apdu: bytes) -> bytes:
+    if len(title) != 8:
+        title = check_title(title)
+    check_ic(ic)
+    if not 0 <= sc <= 255 or framing not in (0, 1, 2, 3, 4):
+        raise EncodeError("bad security control or framing")
+    apdu = bytes(apdu)
+    n = len(apdu)
+    if n + 40 > MAX_BATCH_BYTES:
+        raise EncodeError("batch too large for one call")
+    cap = n + 40
+    offs, _, out_offs, err, scratch = _buffers()
+    offs[1] = n
+    out = scratch if cap <= _SCRATCH_BYTES else ffi.new("uint8_t[]", cap)
+    with key.lock:
+        rc = lib.dm_secure_seal_batch(key.ptr, sc, title, ic, framing, apdu if n else ffi.NULL, offs, 1, out, cap,
+                                      out_offs, err)  # fmt: skip
+    if rc < 0:
+        if rc == lib.DM_ERR_SEC_TAG:
+            raise EncodeError("APDU 0 has no service-specific ciphered form (use general-glo-ciphering)")
+        raise EncodeError(f"APDU 0: {S.MESSAGES.get(rc, f'security error {rc}')}")
+    return ffi.buffer(out, rc)[:]

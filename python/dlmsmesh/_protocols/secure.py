@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from .._common.secure import BatchResult, Envelope, PeerKeys
+    from .._common.secure import BatchResult, Envelope, OpenedFrame, PeerKeys
 
 
 class Backend(Protocol):
@@ -42,3 +42,10 @@ class Backend(Protocol):
     ) -> list[bytes]:
         """Seal ``apdus`` under consecutive counters from ``first_ic``, each
         framed as ``framing`` (``FRAME_*`` of :mod:`dlmsmesh._common.secure`)."""
+
+    def open_frame(self, ring: Any, frame: bytes) -> OpenedFrame:
+        """``open_batch`` of one frame, without the batch's arrays: what one
+        request or reply of an association takes."""
+
+    def seal_frame(self, key: Any, sc: int, title: bytes, ic: int, framing: int, apdu: bytes) -> bytes:
+        """``seal_batch`` of one APDU under counter ``ic``."""

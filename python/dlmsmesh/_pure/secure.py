@@ -34,6 +34,7 @@ from .._common.secure import (
     NO_PEER,
     BatchResult,
     Envelope,
+    OpenedFrame,
     PeerKeys,
     check_ic,
     check_offsets,
@@ -62,6 +63,8 @@ __all__ = [
     "unseal",
     "open_batch",
     "seal_batch",
+    "open_frame",
+    "seal_frame",
     "FRAME_CONTENT",
     "FRAME_GLO",
     "FRAME_DED",
@@ -383,59 +386,56 @@ def _open_parsed(ring: _Ring, frame: bytes, env: Envelope, out: list[int]) -> by
     )  # fmt: skip
 
 
+_GENERAL_KINDS = (FrameKind.GENERAL_GLO, FrameKind.GENERAL_DED)
+
+
+def _open_one(ring: _Ring, frame: bytes) -> OpenedFrame:
+    size = len(frame)
+    slot = [NO_PEER, 0]
+    tag = sc = ic = 0
+    try:
+        # Fast path for the well-formed common shapes (short lengths,
+        # general-glo/ded with an 8-byte title); anything else, valid or
+        # not, goes through the full parser, which owns every error.
+        kind = KINDS.get(frame[0]) if size > 6 else None
+        at = 0
+        if kind in _GENERAL_KINDS:
+            if frame[1] == 8 and size > 15 and frame[10] < 0x80 and frame[10] + 11 == size:
+                at = 11
+        elif kind in _SERVICE and frame[1] < 0x80 and frame[1] + 2 == size:
+            at = 2
+        if kind is not None and at and (size - at >= 17 or (size - at >= 5 and not frame[at] & _A)):
+            tag = frame[0]
+            sc = frame[at]
+            ic = int.from_bytes(frame[at + 1 : at + 5], "big")
+            plain = _open_frame(ring, frame, kind, tag, 2, 8 if at == 11 else 0, 0, 0, 0, 0, at, size - at, sc, slot)
+        else:
+            env = _parse(frame)
+            tag, sc, ic = env.tag, env.sc, env.ic
+            plain = _open_parsed(ring, frame, env, slot)
+    except Fail as f:
+        return OpenedFrame(f.code, f.offset, slot[0], tag, sc, ic, slot[1], None)
+    return OpenedFrame(0, 0, slot[0], tag, sc, ic, slot[1], plain)
+
+
+def open_frame(ring: _Ring, frame: bytes) -> OpenedFrame:
+    """Verify and decrypt one frame (``open_batch`` of one)."""
+    if any(k.closed for k in ring.keys):
+        raise ValueError("a key of this ring was closed")
+    return _open_one(ring, bytes(frame))
+
+
 def open_batch(ring: _Ring, data: bytes | bytearray | memoryview, offsets: Sequence[int]) -> BatchResult:
     """Verify and decrypt the frames ``data[offsets[i]:offsets[i+1]]``."""
     data = bytes(data)
     if any(k.closed for k in ring.keys):
         raise ValueError("a key of this ring was closed")
     check_offsets(offsets, len(data))
-    n = len(offsets) - 1
-    status = [0] * n
-    err_offset = [0] * n
-    peer = [NO_PEER] * n
-    tags = [0] * n
-    scs = [0] * n
-    ics = [0] * n
-    key_set = [0] * n
-    plaintexts: list[bytes | None] = [None] * n
-    slot = [NO_PEER, 0]
-    general = (FrameKind.GENERAL_GLO, FrameKind.GENERAL_DED)
-    for i in range(n):
-        start = offsets[i]
-        frame = data[start : offsets[i + 1]]
-        size = len(frame)
-        slot[0] = NO_PEER
-        slot[1] = 0
-        try:
-            # Fast path for the well-formed common shapes (short lengths,
-            # general-glo/ded with an 8-byte title); anything else, valid or
-            # not, goes through the full parser, which owns every error.
-            kind = KINDS.get(frame[0]) if size > 6 else None
-            at = 0
-            if kind in general:
-                if frame[1] == 8 and size > 15 and frame[10] < 0x80 and frame[10] + 11 == size:
-                    at = 11
-            elif kind in _SERVICE and frame[1] < 0x80 and frame[1] + 2 == size:
-                at = 2
-            if kind is not None and at and (size - at >= 17 or (size - at >= 5 and not frame[at] & _A)):
-                tag = tags[i] = frame[0]
-                sc = scs[i] = frame[at]
-                ics[i] = int.from_bytes(frame[at + 1 : at + 5], "big")
-                plaintexts[i] = _open_frame(
-                    ring, frame, kind, tag, 2, 8 if at == 11 else 0, 0, 0, 0, 0, at, size - at, sc, slot
-                )
-            else:
-                env = _parse(frame)
-                tags[i] = env.tag
-                scs[i] = env.sc
-                ics[i] = env.ic
-                plaintexts[i] = _open_parsed(ring, frame, env, slot)
-        except Fail as f:
-            status[i] = f.code
-            err_offset[i] = f.offset
-        peer[i] = slot[0]
-        key_set[i] = slot[1]
-    return BatchResult(status, err_offset, peer, tags, scs, ics, key_set, plaintexts)
+    items = [_open_one(ring, data[offsets[i] : offsets[i + 1]]) for i in range(len(offsets) - 1)]
+    if not items:
+        return BatchResult([], [], [], [], [], [], [], [])
+    columns = [list(c) for c in zip(*items)]
+    return BatchResult(*columns)  # type: ignore[arg-type]
 
 
 def seal_batch(key: Key, sc: int, title: bytes, first_ic: int, framing: int, apdus: Sequence[bytes]) -> list[bytes]:
@@ -473,3 +473,35 @@ def seal_batch(key: Key, sc: int, title: bytes, first_ic: int, framing: int, apd
             buf += content
             out.append(bytes(buf))
     return out
+
+
+def seal_frame(key: Key, sc: int, title: bytes, ic: int, framing: int, apdu: bytes) -> bytes:
+    """Protect one APDU under counter ``ic`` (``seal_batch`` of one)."""
+    title = check_title(title)
+    check_ic(ic)
+    if not 0 <= sc <= 255 or framing not in (0, 1, 2, 3, 4):
+        raise EncodeError("bad security control or framing")
+    apdu = bytes(apdu)
+    if framing == FRAME_GLO or framing == FRAME_DED:
+        if not apdu or apdu[0] not in PLAIN_NAMES:
+            raise EncodeError("APDU 0 has no service-specific ciphered form (use general-glo-ciphering)")
+        head = bytes(((glo_tag if framing == FRAME_GLO else ded_tag)(apdu[0]),))
+    elif framing == FRAME_GENERAL_GLO:
+        head = b"\xdb\x08" + title
+    elif framing == FRAME_GENERAL_DED:
+        head = b"\xdc\x08" + title
+    else:
+        head = b""
+    try:
+        content = _seal(key, sc, title, ic, apdu, b"")
+    except Fail as f:
+        raise _encode_failure(f, "APDU 0: ") from None
+    if framing == FRAME_CONTENT:
+        return content
+    n = len(content)
+    if n < 0x80:
+        return head + bytes((n,)) + content
+    buf = bytearray(head)
+    put_length(buf, n)
+    buf += content
+    return bytes(buf)

@@ -36,6 +36,7 @@ from .errors import (
     data_access_error,
     exception_response_error,
 )
+from .mailbox import Mailbox
 from .opening import Opening
 from .quirks import Quirks
 
@@ -54,14 +55,30 @@ _CIPHER_OVERHEAD = 30
 _MAX_BLOCKS = 100_000
 
 
+#: (class id, logical name as given, attribute id) -> descriptor: a head-end
+#: reads the same few attributes of many meters, each named the same way
+_DESCRIPTORS: dict[tuple[Any, ...], AttributeDescriptor] = {}
+_DESCRIPTORS_MAX = 4096
+
+
 def attribute_of(item: Attribute, access: SelectiveAccess | None = None) -> AttributeDescriptor:
     """The descriptor of ``item``; a COSEM object names its value (attribute 2)."""
+    if type(item) is tuple and access is None:
+        try:
+            return _DESCRIPTORS[item]
+        except (KeyError, TypeError):
+            pass
     if isinstance(item, CosemObject):
         return AttributeDescriptor(item.class_id, item.logical_name, 2, access)
     if isinstance(item, AttributeDescriptor):
         return item if access is None else AttributeDescriptor(item.class_id, item.instance_id, item.attribute_id, access)
     class_id, logical_name, attribute_id = item
-    return AttributeDescriptor(class_id, Obis(logical_name), attribute_id, access)
+    descriptor = AttributeDescriptor(class_id, Obis(logical_name), attribute_id, access)
+    if access is None and type(item) is tuple and isinstance(logical_name, (str, bytes)):
+        if len(_DESCRIPTORS) >= _DESCRIPTORS_MAX:
+            _DESCRIPTORS.clear()
+        _DESCRIPTORS[item] = descriptor
+    return descriptor
 
 
 def method_of(item: Method) -> MethodDescriptor:
@@ -100,7 +117,9 @@ class Association:
         self.open = False
         #: where the last request went (the client routes replies from there here)
         self.address: Address | None = None
-        self.inbox: asyncio.Queue[tuple[bytes, tuple[str, int]]] = asyncio.Queue(maxsize=64)
+        self.inbox = Mailbox(64)
+        #: what the client's in-flight cap counts this meter under (its border router)
+        self.router_key: Any = None
         self._lock = asyncio.Lock()
         self._invoke = 0
         self.duplicates = 0
@@ -149,15 +168,19 @@ class Association:
             return None
 
     async def send_apdu(self, frame: bytes) -> None:
-        address = await self.client.address_of(self)
-        await self.client.transport.send(wrapper.encode(self.client_sap, self.server_sap, frame), address)
-        self.client.stats.sent += 1
+        client = self.client
+        address = self.address if self.fixed_address is not None and self.address is not None else None
+        if address is None:
+            address = await client.address_of(self)
+        await client.transport.send(wrapper.encode(self.client_sap, self.server_sap, frame), address)
+        client.stats.sent += 1
 
     async def _receive(self, deadline: float, accept: Any) -> A.Apdu | None:
         """The next reply ``accept`` takes before ``deadline``; None at the deadline."""
+        inbox = self.inbox
         while (left := deadline - time.monotonic()) > 0:
             try:
-                payload, _source = await next_in(self.inbox, left)
+                payload, _source = await inbox.get(left)
             except asyncio.TimeoutError:
                 return None
             plain = self._open_reply(payload)
@@ -210,17 +233,28 @@ class Association:
             return expect is None or bool(expect(reply))
 
         failure: Exception | None = None
-        for attempt, timeout in enumerate(self.client.timeouts(self)):
+        client = self.client
+        limiter = client.in_flight
+        for attempt, timeout in enumerate(client.timeouts(self)):
             if attempt:
-                self.client.stats.retries += 1
-            async with self.client.slot(self):
+                client.stats.retries += 1
+            if limiter is not None:
+                # one request in flight through the meter's border router
+                if self.address is None:
+                    await client.address_of(self)
+                key = self.router_key
+                await limiter.acquire(key)
+            try:
                 started = time.monotonic()
                 await self.send_apdu(self._protect(encoded))
                 reply = await self._receive(started + timeout, accept)
+            finally:
+                if limiter is not None:
+                    limiter.release(key)
             if reply is None:
                 continue
             self.repeated = attempt > 0
-            self.client.round_trip(self, time.monotonic() - started, attempt)
+            client.round_trip(self, time.monotonic() - started, attempt)
             if not isinstance(reply, A.GeneralBlockTransfer):
                 return reply
             try:
@@ -579,11 +613,9 @@ _LOST_BLOCK_ACTION = (ActionResult.LONG_ACTION_ABORTED, ActionResult.NO_LONG_ACT
 _SERVICE_TAGS = frozenset((0xC0, 0xC1, 0xC3, 0xC4, 0xC5, 0xC7))
 
 
-async def next_in(queue: asyncio.Queue[Any], seconds: float) -> Any:
-    """The next item of ``queue`` within ``seconds`` (asyncio.TimeoutError after)."""
-    if not queue.empty():
-        return queue.get_nowait()
-    return await within(seconds, queue.get())
+async def next_in(box: Mailbox, seconds: float) -> Any:
+    """The next item of ``box`` within ``seconds`` (asyncio.TimeoutError after)."""
+    return await box.get(seconds)
 
 
 def _block_after(received: int) -> Any:

@@ -132,11 +132,21 @@ class Client:
         self._by_peer: dict[tuple[int, int, Address], Association] = {}
         self._by_title: dict[tuple[int, int, bytes], Association] = {}
         self._loop_task: asyncio.Task[None] | None = None
+        #: datagrams come by the transport's on_receive callback (no receive loop)
+        self._pushed = False
 
     # ------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
-        if self._loop_task is None:
+        if self._loop_task is not None or self._pushed:
+            return
+        on_receive = getattr(self.transport, "on_receive", None)
+        if on_receive is not None:
+            # the library's endpoints hand each datagram to the router as it
+            # arrives: no receiving task, no queue between them
+            on_receive(self._route)
+            self._pushed = True
+        else:
             self._loop_task = asyncio.get_running_loop().create_task(self._receive_loop(), name="dlmsmesh client")
 
     async def close(self) -> None:
@@ -146,6 +156,9 @@ class Client:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        if self._pushed:
+            self._pushed = False
+            self.transport.on_receive(None)  # type: ignore[attr-defined]
         await self.transport.close()
 
     async def __aenter__(self) -> Client:
@@ -184,9 +197,7 @@ class Client:
         if target is None or not payload:
             self.stats.strays += 1
             return
-        try:
-            target.inbox.put_nowait((payload, incoming.source))
-        except asyncio.QueueFull:
+        if not target.inbox.put((payload, incoming.source)):
             self.stats.strays += 1
 
     async def address_of(self, association: Association) -> tuple[str, int]:
@@ -202,6 +213,7 @@ class Client:
                 del self._by_peer[(*saps, association.address)]
             self._by_peer[(*saps, address)] = association
             association.address = address
+            association.router_key = None if self.in_flight is None else self.in_flight.key_of(address)
         return address
 
     def timeouts(self, association: Association) -> Iterator[float]:
@@ -308,8 +320,7 @@ class Client:
         )  # fmt: skip
         if settings:
             raise TypeError(f"unknown settings: {', '.join(settings)}")
-        if self._loop_task is None:
-            await self.start()
+        await self.start()
         if self.opening_rate is not None and not pre:
             await self.opening_rate.acquire()
         key = (association.client_sap, association.server_sap, title)

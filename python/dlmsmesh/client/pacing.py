@@ -239,8 +239,8 @@ async def _wait(waiter: asyncio.Future[None], timeout: float) -> None:
 class _Gate:
     __slots__ = ("active", "waiters")
 
-    def __init__(self) -> None:
-        self.active = 0
+    def __init__(self, active: int = 0) -> None:
+        self.active = active
         self.waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
 
@@ -277,12 +277,12 @@ class InFlightLimiter:
 
     def in_flight(self, address: Address) -> int:
         """Requests in flight through ``address``'s key now."""
-        gate = self._gates.get(self._key(address))
+        gate = self._gates.get(self.key_of(address))
         return gate.active if gate is not None else 0
 
     def waiting(self, address: Address) -> int:
         """Requests waiting for a slot of ``address``'s key now."""
-        gate = self._gates.get(self._key(address))
+        gate = self._gates.get(self.key_of(address))
         return sum(1 for w in gate.waiters if not w.done()) if gate is not None else 0
 
     def __len__(self) -> int:
@@ -293,12 +293,33 @@ class InFlightLimiter:
     async def slot(self, address: Address, timeout: float | None = None) -> AsyncIterator[None]:
         """Hold one of ``address``'s slots for the body; wait at most ``timeout``
         seconds (default: the limiter's) for it."""
-        key = self._key(address)
+        key = self.key_of(address)
         await self._acquire(key, self.timeout if timeout is None else timeout)
         try:
             yield
         finally:
             self._release(key)
+
+    def key_of(self, address: Address) -> Hashable:
+        """What ``address`` is capped under (its border router), in a form
+        that hashes at C speed (an ipaddress object hashes in Python, and
+        the gate is looked up twice per request)."""
+        key = self._key(address)
+        return key if type(key) is str else (type(key).__name__, str(key))
+
+    async def acquire(self, key: Hashable, timeout: float | None = None) -> None:
+        """:meth:`slot` without the context manager: take one slot of ``key``
+        (from :meth:`key_of`); :meth:`release` gives it back."""
+        gate = self._gates.get(key)
+        if gate is not None and (gate.active >= self.limit or gate.waiters):
+            await self._acquire(key, self.timeout if timeout is None else timeout)
+        elif gate is None:
+            self._gates[key] = _Gate(active=1)
+        else:
+            gate.active += 1
+
+    def release(self, key: Hashable) -> None:
+        self._release(key)
 
     async def _acquire(self, key: Hashable, timeout: float) -> None:
         gate = self._gates.get(key)
@@ -324,7 +345,7 @@ class InFlightLimiter:
                 self._forget_if_idle(key, gate)
             if isinstance(exc, asyncio.TimeoutError):
                 raise DlmsTimeout(
-                    f"no request slot towards {key} within {timeout:g} s ({self.limit} already in flight)"
+                    f"no request slot towards {key[1] if isinstance(key, tuple) else key} within {timeout:g} s ({self.limit} already in flight)"
                 ) from None
             raise
 

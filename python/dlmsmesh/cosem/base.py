@@ -227,7 +227,9 @@ def method(index: int, parameter: SpecLike | None, *, access: MethodAccess = Met
 
 async def settle(value: Any) -> Any:
     """The value of a sync or async handler's result."""
-    if inspect.isawaitable(value):
+    # most handlers are sync and answer a plain value: one attribute lookup
+    # tells it from an awaitable (inspect.isawaitable checks an ABC first)
+    if hasattr(value, "__await__") and inspect.isawaitable(value):
         return await value
     return value
 

@@ -13,6 +13,7 @@ from .announcer import Announcer
 from .errors import KeysFileError, RegistrationError
 from .keys_file import load_keys
 from .registry import Binding, Change, ChangeKind, Outcome, Registration, Registry, Status
+from .store import StoreError
 
 __all__ = [
     "Announcement",
@@ -31,4 +32,5 @@ __all__ = [
     "Registration",
     "Registry",
     "Status",
+    "StoreError",
 ]

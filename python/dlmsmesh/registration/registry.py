@@ -152,6 +152,23 @@ class Registry:
         self._changed(changed)
         return outcomes
 
+    def record_batch(
+        self, records: Sequence[Registration], quarantined: Sequence[Registration] = ()
+    ) -> tuple[builtins.list[Outcome], builtins.list[Outcome]]:
+        """:meth:`record_many` of ``records`` and :meth:`quarantine_many` of
+        ``quarantined`` in ONE transaction (a listener's batch: both or
+        neither, so a retry after a failure never finds half of it written);
+        gives the outcomes of each."""
+        self._check_open()
+        recorded, held, changed = self._store.apply_batch(records, quarantined)
+        self._changed(changed)
+        return recorded, held
+
+    async def arecord_batch(
+        self, records: Sequence[Registration], quarantined: Sequence[Registration] = ()
+    ) -> tuple[builtins.list[Outcome], builtins.list[Outcome]]:
+        return await asyncio.to_thread(self.record_batch, records, quarantined)
+
     async def arecord_many(self, items: Sequence[Registration]) -> list[Outcome]:
         return await asyncio.to_thread(self.record_many, items)
 
@@ -313,6 +330,12 @@ class Registry:
         """Every binding, by system title."""
         self._check_open()
         return [_current(b) for b in self._store.bindings()]
+
+    async def ahistory(self, system_title: bytes) -> builtins.list[dict[str, Any]]:
+        return await asyncio.to_thread(self.history, system_title)
+
+    async def alist(self) -> builtins.list[Binding]:
+        return await asyncio.to_thread(self.list)
 
     # ------------------------------------------------------------ JSON Lines
 

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from ..errors import DlmsError
 from .model import Binding, Change, Outcome, Registration, Status
 
-__all__ = ["Store", "StoreError", "HistoryEntry", "open_store", "store_path", "decide", "same_content"]
+__all__ = ["Store", "StoreError", "HistoryEntry", "Stored", "open_store", "store_path", "decide", "same_content"]
 
 
 class StoreError(DlmsError):
@@ -66,6 +66,12 @@ class Store(Protocol):
         Gives the outcome of each item and the titles whose binding changed."""
         ...
 
+    def apply_batch(
+        self, records: Sequence[Registration], quarantined: Sequence[Registration]
+    ) -> tuple[list[Outcome], list[Outcome], set[bytes]]:
+        """:meth:`apply` of ``records`` then of ``quarantined`` (as quarantined), in ONE transaction."""
+        ...
+
     def get(self, system_title: bytes) -> Binding | None: ...
 
     def bindings(self) -> list[Binding]: ...
@@ -104,7 +110,26 @@ class Store(Protocol):
 # ---------------------------------------------------------------- the ordering rules
 
 
-def same_content(a: Registration | Binding, b: Binding) -> bool:
+class Stored(Protocol):
+    """What the ordering rules read of a stored binding (a :class:`Binding`, or a store's lighter row)."""
+
+    @property
+    def status(self) -> Status: ...
+    @property
+    def addresses(self) -> tuple[str, ...]: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def wport(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def invocation_counter(self) -> int | None: ...
+    @property
+    def sequence(self) -> int | None: ...
+
+
+def same_content(a: Registration | Binding, b: Stored) -> bool:
     return (
         a.addresses == b.addresses
         and a.port == b.port
@@ -114,7 +139,7 @@ def same_content(a: Registration | Binding, b: Binding) -> bool:
     )
 
 
-def decide(new: Registration | Binding, old: Binding | None, *, quarantine: bool) -> Outcome:
+def decide(new: Registration | Binding, old: Stored | None, *, quarantine: bool) -> Outcome:
     """Whether ``new`` replaces ``old`` (spec note mesh-profile §4.5), as its outcome.
 
     - a quarantined record never replaces a registered binding (STALE);

@@ -85,6 +85,8 @@ class KeyMaterial:
         # backend module name -> {key name: backend key object}, and rings
         self._backend_keys: dict[str, dict[str, Any]] = {}
         self._rings: dict[str, Any] = {}
+        #: (backend, dedicated, general, broadcast, protection) -> what protect() seals with
+        self._plans: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._scopes: dict[tuple[str, bytes, KeySet], str] = {}
         #: bumped whenever what a batch ring holds changes (keys, titles, policy)
         self.version = 0
@@ -112,6 +114,7 @@ class KeyMaterial:
         with self._lock:
             self._peer_system_title = None if value is None else _title(value, "peer_system_title")
             self._rings.clear()
+            self._plans.clear()
             self.version += 1
 
     @property
@@ -127,6 +130,7 @@ class KeyMaterial:
         with self._lock:
             self._policy = SecurityPolicy(value)
             self._rings.clear()
+            self._plans.clear()
             self.version += 1
 
     @property
@@ -203,6 +207,7 @@ class KeyMaterial:
     def _drop_backend_keys(self) -> None:
         self.version += 1
         self._rings.clear()
+        self._plans.clear()
         self._scopes.clear()
         for keys in self._backend_keys.values():
             for key in keys.values():

@@ -16,12 +16,16 @@ from ..errors import AuthenticationError, DecodeError, DlmsError, ReplayError, S
 from . import envelope as E
 from ._keys import KeyMaterial
 from .counters import InvocationCounterStore, replay_error
-from .info import BatchUnprotected, SecurityInfo, Unprotected, info_from_envelope
+from .info import BatchUnprotected, SecurityInfo, Unprotected, header_info, info_from_envelope, unprotected
 from .keywrap import unwrap_key
 from .policy import GeneralCipheringAad, Role, SecurityPolicy
 from .signing import verify_raw
 from .tags import (
     CIPHERED_TAGS,
+    GENERAL_CIPHERING,
+    GENERAL_DED_CIPHERING,
+    GENERAL_GLO_CIPHERING,
+    GENERAL_SIGNING,
     SC_AUTHENTICATION,
     SC_COMPRESSION,
     SC_ENCRYPTION,
@@ -36,6 +40,10 @@ __all__ = ["ReceiveSide", "unprotect_frames"]
 log = logging.getLogger("dlmsmesh.security")
 
 _MAX_DEPTH = 4  # general-signing around ciphered content: never deeper in practice
+_KEY_SETS = tuple(KeySet(i) for i in range(len(KeySet)))
+_TITLED = (GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING)
+_SIGNING_TAG = bytes((GENERAL_SIGNING,))
+_SIGNED = ("signature required",)  # its key among the context's cached plans
 
 
 class ReceiveSide(KeyMaterial):
@@ -55,12 +63,15 @@ class ReceiveSide(KeyMaterial):
         return self._unprotect(bytes(frame), replay_check, 0)
 
     def _signature_required(self) -> bool:
-        want = (
-            SecurityPolicy.DIGITALLY_SIGNED_RESPONSE
-            if self._role is Role.CLIENT
-            else SecurityPolicy.DIGITALLY_SIGNED_REQUEST
-        )
-        return bool(self._policy & want)
+        required = self._plans.get(_SIGNED)
+        if required is None:
+            want = (
+                SecurityPolicy.DIGITALLY_SIGNED_RESPONSE
+                if self._role is Role.CLIENT
+                else SecurityPolicy.DIGITALLY_SIGNED_REQUEST
+            )
+            required = self._plans[_SIGNED] = (bool(self._policy & want),)
+        return required[0]  # type: ignore[no-any-return]
 
     def _unsigned_refused(self, frame: bytes, depth: int) -> DlmsError | None:
         """The policy error for an unsigned frame when the policy asks for
@@ -70,27 +81,37 @@ class ReceiveSide(KeyMaterial):
         return None
 
     def _unprotect(self, frame: bytes, replay_check: bool, depth: int) -> Unprotected:
-        refused = self._unsigned_refused(frame, depth)
-        if refused is not None:
+        if depth == 0 and frame[:1] != _SIGNING_TAG and self._signature_required():
+            refused = E.error_for(S.SEC_POLICY, 0)
             self._log_failure(frame, refused)
             raise refused
         mod = _backend.live.secure
-        with self._lock:
-            ring = self._ring(mod)
-        res = mod.open_batch(ring, frame, (0, len(frame)))
-        status = res.status[0]
-        if status == DEFERRED:
-            return self.open_deferred(mod, frame, replay_check, depth)
-        if status != 0:
-            err = E.error_for(status, res.err_offset[0])
+        ring = self._rings.get(mod.__name__)
+        if ring is None:
+            with self._lock:
+                ring = self._ring(mod)
+        res = mod.open_frame(ring, frame)
+        status = res.status
+        if status:
+            if status == DEFERRED:
+                return self.open_deferred(mod, frame, replay_check, depth)
+            err = E.error_for(status, res.err_offset)
             self._log_failure(frame, err)
             raise err
-        key_set = KeySet(res.key_set[0])
-        env = mod.parse(frame)
-        info = info_from_envelope(frame, env, self._peer_system_title, key_set)
+        key_set = _KEY_SETS[res.key_set]
+        tag = res.tag
+        if tag == GENERAL_CIPHERING:
+            env = mod.parse(frame)
+            info = info_from_envelope(frame, env, self._peer_system_title, key_set)
+            title = info.system_title
+        else:
+            # service-specific and general-glo/ded frames: the title is the
+            # one the frame carries (general-glo/ded), else the peer's
+            title = frame[2:10] if tag in _TITLED and frame[1] == 8 else self._peer_system_title
+            info = header_info(tag, title, res.sc, res.ic, key_set)
         if replay_check:
-            self._accept(info.system_title, key_set, env.ic, frame)  # type: ignore[arg-type]
-        return Unprotected(res.plaintexts[0], info)  # type: ignore[arg-type]
+            self._accept(title, key_set, res.ic, frame)  # type: ignore[arg-type]
+        return unprotected(res.plaintext, info)  # type: ignore[arg-type]
 
     def _accept(self, title: bytes, key_set: KeySet | str, ic: int, frame: bytes) -> None:
         try:

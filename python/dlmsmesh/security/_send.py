@@ -78,9 +78,26 @@ class SendSide(KeyMaterial):
         title (needed for data-notification and any APDU without a
         service-specific form).  ``broadcast`` uses the broadcast key (SC
         bit 6).  ``protection`` defaults to what the policy asks."""
-        return self.protect_batch(
-            [apdu], dedicated=dedicated, general=general, broadcast=broadcast, protection=protection
-        )[0]
+        apdu = bytes(apdu)
+        mod = _backend.live.secure
+        with self._lock:
+            # what the options seal with is worked out once (and again after a
+            # change of keys, titles or policy): one request of an association
+            # pays for a counter and the backend call only
+            plan_key = (mod.__name__, dedicated, general, broadcast, protection)
+            plan = self._plans.get(plan_key)
+            if plan is None:
+                _, sc, key_set, framing = self._prepare(dedicated, general, broadcast, protection)
+                key = self.send_key(mod, key_set)
+                if self._system_title is None:
+                    raise EncodeError("this context has no system title of its own: it cannot send")
+                scope = self.counter_scope("tx", self._system_title, key_set)
+                plan = self._plans[plan_key] = (key, sc, framing, scope)
+            key, sc, framing, scope = plan
+            if not general and (not apdu or apdu[0] not in PLAIN_NAMES):
+                raise EncodeError("APDU 0 has no service-specific ciphered form (use general-glo-ciphering)")
+            ic = self._counters.reserve(scope)
+            return mod.seal_frame(key, sc, self._system_title, ic, framing, apdu)  # type: ignore[no-any-return]
 
     def protect_batch(
         self,

@@ -166,6 +166,16 @@ class MemoryCounterStore(InvocationCounterStore):
                     out.append(True)
         return out
 
+    def accept(self, scope: str, counter: int, window: int = 0) -> None:
+        # accept_many of one, without its lists: once per frame an association receives
+        with self._lock:
+            state = advance(self._rx.get(scope), counter, check_window(window))
+            if state is not None:
+                self._rx[scope] = state
+                return
+            last = self._rx.get(scope)
+        raise replay_error(counter, None if last is None else (last[0], 1))
+
     def last_accepted(self, scope: str) -> int | None:
         with self._lock:
             state = self._rx.get(scope)

@@ -20,7 +20,7 @@ from .tags import (
     KeySet,
 )
 
-__all__ = ["SecurityInfo", "Unprotected", "BatchUnprotected", "info_from_envelope"]
+__all__ = ["SecurityInfo", "Unprotected", "BatchUnprotected", "header_info", "info_from_envelope", "unprotected"]
 
 _KEY_INFO_NAMES = {
     KeyInfoKind.IDENTIFIED: "identified-key",
@@ -142,12 +142,32 @@ def info_from_envelope(
     )
 
 
+def header_info(tag: int, title: bytes | None, sc: int, ic: int, key_set: KeySet | None) -> SecurityInfo:
+    """The SecurityInfo of a service-specific or general-glo/ded frame (no
+    general-ciphering header fields), built without the frozen dataclass's
+    field-by-field ``__init__``: one per request and reply of an association."""
+    info = object.__new__(SecurityInfo)
+    info.__dict__.update(
+        tag=tag, system_title=title, security_control=sc, invocation_counter=ic, key_set=key_set,
+        transaction_id=None, recipient_system_title=None, date_time=None, other_information=None,
+        key_info=None, signature=None, inner=None,
+    )  # fmt: skip
+    return info
+
+
 @dataclass(frozen=True)
 class Unprotected:
     """A frame that verified: the APDU inside and how it was protected."""
 
     plaintext: bytes
     info: SecurityInfo
+
+
+def unprotected(plaintext: bytes, info: SecurityInfo) -> Unprotected:
+    """``Unprotected(plaintext, info)`` without the frozen dataclass's ``__init__``."""
+    out = object.__new__(Unprotected)
+    out.__dict__.update(plaintext=plaintext, info=info)
+    return out
 
 
 @dataclass(eq=False)

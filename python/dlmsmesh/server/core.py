@@ -44,7 +44,7 @@ from .. import stack, wrapper
 from ..acse_pdu import AARQ, RLRQ
 from ..apdu_model import ServiceError
 from ..errors import DecodeError, DlmsError, DlmsTimeout
-from ..security import KeySet, SecurityPolicy
+from ..security import KeySet, MemoryCounterStore, SecurityPolicy
 from ..security.envelope import general_sender_title, security_control_of
 from ..security.tags import (
     CIPHERED_TAGS,
@@ -56,10 +56,10 @@ from ..security.tags import (
     FrameKind,
 )
 from ..transport import Datagram, Incoming, InProcessEndpoint, TransportClosed
-from ..transport.clock import within
+from ..transport.clock import RealClock
 from ..transport.interface import normalize_host
 from ..xdlms_initiate import Conformance
-from . import services
+from . import eager, services
 from .associate import open_association, release
 from .meter import ALL_STATION, Meter
 from .offload import off_loop
@@ -166,6 +166,13 @@ class Server:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._last_sweep = 0.0
+        self._aliased = transport if isinstance(transport, InProcessEndpoint) else None
+        #: datagrams come by the transport's on_receive callback
+        self._pushed = False
+        #: datagrams that arrived while max_tasks were running
+        self._backlog: collections.deque[Incoming] = collections.deque()
+        #: object handlers that had to wait (each bounded by request_timeout)
+        self._handlers: set[asyncio.Task[Any]] = set()
 
     # ------------------------------------------------------------------ meters
 
@@ -254,18 +261,19 @@ class Server:
     async def start(self) -> None:
         """Serve in the background until :meth:`close`."""
         if self._loop_task is None:
-            self._loop_task = asyncio.get_running_loop().create_task(self._receive_loop(), name="dlmsmesh server")
+            self._loop_task = asyncio.get_running_loop().create_task(self._run(), name="dlmsmesh server")
 
     async def close(self) -> None:
         """Stop serving: every task is cancelled and awaited; the transport closes."""
         loop_task, self._loop_task = self._loop_task, None
         if loop_task is not None:
             loop_task.cancel()
-        tasks = list(self._tasks)
+        tasks = [*self._tasks, *self._handlers]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*(t for t in [loop_task, *tasks] if t is not None), return_exceptions=True)
         self._tasks.clear()
+        self._handlers.clear()
         await self.transport.close()
 
     async def __aenter__(self) -> Server:
@@ -284,8 +292,61 @@ class Server:
         finally:
             await self.close()
 
+    def _sweep_every(self) -> float:
+        return min(60.0, max(1.0, self.idle_timeout / 4))
+
+    async def _run(self) -> None:
+        on_receive = getattr(self.transport, "on_receive", None)
+        if on_receive is None:
+            return await self._receive_loop()
+        # the library's endpoints hand each datagram over as it arrives, and
+        # it is served there and then (a task only for one that must wait);
+        # this task keeps the idle sweep and notices a transport closed under it
+        clock = getattr(self.transport, "clock", None) or RealClock()
+        on_receive(self._on_datagram)
+        self._pushed = True
+        try:
+            while not self.transport.closed:
+                await clock.sleep(min(1.0, self._sweep_every()))
+                if self.clock() - self._last_sweep > self._sweep_every():
+                    self._sweep()
+        finally:
+            self._pushed = False
+            self._backlog.clear()
+            if not self.transport.closed:
+                on_receive(None)
+
+    def _on_datagram(self, incoming: Incoming) -> None:
+        if len(self._tasks) >= self.max_tasks or self._backlog:
+            # back-pressure: this datagram waits here and the next ones in the
+            # transport's bounded queue (which drops and counts beyond its
+            # size) until a task ends
+            self._backlog.append(incoming)
+            self.transport.on_receive(None)  # type: ignore[attr-defined]
+            return
+        self._dispatch(incoming)
+
+    def _dispatch(self, incoming: Incoming) -> None:
+        coro = self._serve_one(incoming)
+        result, yielded = eager.step(coro)
+        if result is not eager.PENDING:
+            return
+        task = asyncio.get_running_loop().create_task(eager.finish(coro, yielded))
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not self._pushed:
+            return
+        backlog = self._backlog
+        while backlog and len(self._tasks) < self.max_tasks:
+            self._dispatch(backlog.popleft())
+        if not backlog and not self.transport.closed:
+            self.transport.on_receive(self._on_datagram)  # type: ignore[attr-defined]
+
     async def _receive_loop(self) -> None:
-        sweep_every = min(60.0, max(1.0, self.idle_timeout / 4))
+        sweep_every = self._sweep_every()
         while True:
             try:
                 batch = await self.transport.recv_batch_incoming(64, timeout=sweep_every)
@@ -310,7 +371,7 @@ class Server:
         # a meter answers from the address it was asked at, where the
         # transport can choose (the in-process network's aliases)
         source = incoming.destination
-        aliased = self.transport if isinstance(self.transport, InProcessEndpoint) else None
+        aliased = self._aliased
         if aliased is not None and not aliased.owns(source):
             aliased = None  # a multicast group: answered from the endpoint's own host
         for reply in replies:
@@ -375,11 +436,14 @@ class Server:
         reply_from = server_sap if server_sap != ALL_STATION else min(meter.logical_devices)
         return [wrapper.encode(reply_from, client_sap, out) for out in apdus]
 
-    def _remember(self, session: Session) -> None:
-        session.last_used = self.clock()
-        self._sessions[session.key] = session
-        self._sessions.move_to_end(session.key)
-        while len(self._sessions) > self.max_associations:
+    def _remember(self, session: Session, now: float | None = None) -> None:
+        session.last_used = self.clock() if now is None else now
+        key = session.key
+        sessions = self._sessions
+        if sessions.get(key) is not session:
+            sessions[key] = session
+        sessions.move_to_end(key)
+        while len(sessions) > self.max_associations:
             self._sessions.popitem(last=False)
             self.stats.associations_expired += 1
 
@@ -392,7 +456,8 @@ class Server:
             return await self._release(meter, key, payload)
         group = server_sap == ALL_STATION
         session = self._sessions.get(key)
-        if session is not None and self._expired(session, self.clock()):
+        now = self.clock()
+        if session is not None and self._expired(session, now):
             del self._sessions[key]
             self.stats.associations_expired += 1
             if not session.pre_established:
@@ -409,11 +474,15 @@ class Server:
                 conformance=Conformance.from_octets(association.xdlms_context_info[0].to_bytes()),
                 client_max_pdu=self.max_pdu_size, keys_version=meter.keys_version,
             )  # fmt: skip
-        async with session.lock:
+        lock = session.lock
+        await lock.acquire()
+        try:
             if not session.pre_established and self._sessions.get(key) is not session:
                 return self._unassociated(payload, group)  # released or replaced while this datagram waited
-            self._remember(session)
+            self._remember(session, now)
             return await self._serve_in_session(session, payload)
+        finally:
+            lock.release()
 
     # -- ACSE ------------------------------------------------------------------
 
@@ -483,6 +552,8 @@ class Server:
     async def _blocking(self, meter: Meter, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
         """``fn(*args, **kwargs)`` kept off the event loop when the meter's
         counters are on disk (:func:`~dlmsmesh.server.offload.off_loop`)."""
+        if type(meter.counters) is MemoryCounterStore:
+            return fn(*args, **kwargs)
         return await off_loop(meter.counters, fn, *args, **kwargs)
 
     async def _serve_in_session(self, session: Session, payload: bytes) -> list[bytes]:
@@ -525,7 +596,15 @@ class Server:
             return await self._general_block(session, request, framing, authenticated)
         session.gbt_out = None  # a new request: the last long reply was had
         try:
-            reply = await within(self.request_timeout, services.serve(session, request, authenticated=authenticated))
+            # objects that answer at once are served at once; a handler that
+            # waits finishes in a task of its own, within request_timeout
+            serving = services.serve(session, request, authenticated=authenticated)
+            reply, waits_on = eager.step(serving)
+            if reply is eager.PENDING:
+                handler = asyncio.get_running_loop().create_task(eager.finish(serving, waits_on))
+                self._handlers.add(handler)
+                handler.add_done_callback(self._handlers.discard)
+                reply = await eager.within_task(handler, self.request_timeout)
         except asyncio.TimeoutError:
             self.stats.timeouts += 1
             log.warning("a request to meter %s took over %s s: answered other-reason",
@@ -572,7 +651,7 @@ class Server:
         if info.key_set == KeySet.UNICAST:
             meter.received(info.invocation_counter)
         sc = info.security_control or 0
-        framing = Framing(general=info.tag in (GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING), dedicated=info.key_set == KeySet.DEDICATED)
+        framing = _FRAMINGS[info.tag in (GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING), info.key_set == KeySet.DEDICATED]
         if session.context is None:
             session.context = ctx
         return received, framing, bool(sc & SC_AUTHENTICATION)
@@ -628,6 +707,9 @@ class Server:
     def limit(self, session: Session) -> int:
         """The largest APDU the server sends in ``session``."""
         return limit_of(session, self.max_pdu_size)
+
+
+_FRAMINGS = {(g, d): Framing(general=g, dedicated=d) for g in (False, True) for d in (False, True)}
 
 
 def _pre_established_policy(meter: Meter, association: Any) -> SecurityPolicy:

@@ -122,7 +122,20 @@ def is_unconfirmed(request: A.Apdu) -> bool:
     return getattr(request, "service_class", None) == A.ServiceClass.UNCONFIRMED
 
 
+_GET_BITS = int(Conformance.GET)
+_GET_ACCESS_BITS = int(Conformance.GET | Conformance.SELECTIVE_ACCESS)
+
+
 async def _serve(session: Session, request: A.Apdu, authenticated: bool) -> A.Apdu:
+    if type(request) is A.GetRequestNormal and session.authenticated:
+        # the request a head-end sends most: the checks below, for it alone
+        descriptor = request.descriptor
+        need = _GET_BITS if descriptor.access is None else _GET_ACCESS_BITS
+        if int(session.conformance) & need != need:
+            return not_supported()
+        result = await _get(session, descriptor, authenticated)
+        session.outgoing = None
+        return A.GetResponseNormal(result, invoke_id=request.invoke_id, priority=request.priority)
     if not isinstance(request, (*_GET, *_SET, *_ACTION)):
         return ExceptionResponse(StateError.SERVICE_UNKNOWN, ServiceError.SERVICE_NOT_SUPPORTED)
     if not session.allows(_needs(request)):

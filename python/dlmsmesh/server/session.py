@@ -83,4 +83,6 @@ class Session:
 
     def allows(self, flags: Conformance) -> bool:
         """Whether every one of ``flags`` was negotiated."""
-        return self.conformance & flags == flags
+        # as ints: IntFlag's & builds a flag object (checked) on every request
+        wanted = int(flags)
+        return int(self.conformance) & wanted == wanted

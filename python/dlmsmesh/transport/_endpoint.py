@@ -5,9 +5,11 @@ what closing releases (:meth:`_release`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
 from dlmsmesh.transport._inbox import Inbox
+from dlmsmesh.transport.clock import Clock
 from dlmsmesh.transport.interface import Address, Incoming
 
 _E = TypeVar("_E", bound="InboxEndpoint")
@@ -36,6 +38,12 @@ class InboxEndpoint:
         return self._inbox.received
 
     @property
+    def clock(self) -> Clock:
+        """The clock this endpoint's receive waits run on (the event loop's,
+        or the in-process network's virtual one)."""
+        return self._inbox._clock
+
+    @property
     def closed(self) -> bool:
         return self._closed
 
@@ -51,6 +59,18 @@ class InboxEndpoint:
 
     async def recv_batch_incoming(self, max_count: int = 64, timeout: float | None = None) -> list[Incoming]:
         return await self._inbox.get_batch(max_count, timeout)
+
+    def on_receive(self, callback: Callable[[Incoming], None] | None) -> None:
+        """Hand every datagram to ``callback`` as it arrives, in the event
+        loop's reader (no queue, no receiving task); ``None`` goes back to
+        the queue the ``recv`` methods read.  Datagrams queued before are
+        passed to the callback first.  The callback must not block; an
+        exception it raises is logged and the endpoint goes on."""
+        inbox = self._inbox
+        inbox.deliver = callback
+        if callback is not None:
+            while len(inbox) and inbox.deliver is callback:
+                callback(inbox._items.popleft())
 
     def _release(self) -> None:
         """What closing frees besides the inbox (a socket, a network's tables)."""

@@ -9,17 +9,20 @@ future with DlmsTimeout.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
+from collections.abc import Callable
 
 from dlmsmesh.errors import DlmsTimeout
 from dlmsmesh.transport.clock import Clock
 from dlmsmesh.transport.interface import Address, Incoming, TransportClosed
 
 Item = Incoming
+log = logging.getLogger(__name__)
 
 
 class Inbox:
-    __slots__ = ("_clock", "_capacity", "_items", "_waiters", "_closed", "dropped", "received", "name")
+    __slots__ = ("_clock", "_capacity", "_items", "_waiters", "_closed", "dropped", "received", "name", "deliver")
 
     def __init__(self, clock: Clock, capacity: int, name: str) -> None:
         if capacity < 1:
@@ -32,6 +35,9 @@ class Inbox:
         self.name = name
         self.dropped = 0
         self.received = 0
+        #: when set, datagrams go straight to this callback as they arrive
+        #: (the endpoint's ``on_receive``), not to the queue
+        self.deliver: Callable[[Incoming], None] | None = None
 
     def __len__(self) -> int:
         return len(self._items)
@@ -40,6 +46,15 @@ class Inbox:
         """Queue one datagram; False (and counted) when full or closed."""
         if self._closed:
             return False
+        deliver = self.deliver
+        if deliver is not None:
+            self.received += 1
+            try:
+                deliver(Incoming(data, source, destination))
+            except Exception:
+                # the receiver's failure is its own: the endpoint goes on
+                log.exception("%s: the receive callback failed", self.name)
+            return True
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():

@@ -95,7 +95,10 @@ class UdpTransport(InboxEndpoint):
         self._read_burst = read_burst
         self._family = sock.family
         inbox.name = f"udp {self._local.host} port {self._local.port}"
-        self._pktinfo = _enable_pktinfo(sock)
+        # only a socket bound to the wildcard address (:: or 0.0.0.0) needs
+        # packet info to tell which address a datagram was sent to: one bound
+        # to a single address receives only what was sent to that address
+        self._pktinfo = ipaddress.ip_address(str(name[0]).partition("%")[0]).is_unspecified and _enable_pktinfo(sock)
         self.send_dropped = 0
         self.errors = 0
         self.last_error: TransportError | None = None
