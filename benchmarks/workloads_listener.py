@@ -27,6 +27,7 @@ the pure codecs.  The figure that matters is absolute:
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import shutil
 import sys
@@ -67,6 +68,24 @@ def _address(i: int) -> str:
     return f"2001:db8:{i >> 16:x}:0:212:4b00:{(i >> 8) & 0xFF:x}:{i & 0xFF:x}"
 
 
+def _notification(kind: AnnouncementKind, title: bytes, host: str, sequence: int) -> bytes:
+    """What :func:`~dlmsmesh.registration.announce.notification` gives for
+    these fields (no date-time, invoke-id 1), in a tenth of its time: the
+    body is the canonical one, written out (the first is checked)."""
+    return b"".join(
+        (
+            b"\x0f\x00\x00\x00\x01\x00\x02\x05\x09\x06",
+            bytes(kind.push_setup),
+            b"\x09\x08",
+            title,
+            b"\x01\x01\x09\x10",
+            ipaddress.IPv6Address(host).packed,
+            b"\x12\xf0\xb0\x06",
+            sequence.to_bytes(4, "big"),
+        )
+    )
+
+
 @dataclass(frozen=True)
 class ListenerInput:
     batches: Tuple[Tuple[Incoming, ...], ...]
@@ -77,6 +96,8 @@ class ListenerInput:
 def make_input(meters: int, announcements: int) -> ListenerInput:
     """``meters`` meters announcing ``announcements`` times each, in rounds
     (every meter's first announcement, then every meter's second, ...)."""
+    first = Announcement(AnnouncementKind.REGISTRATION, _title(0), (_address(0),), 61616, 1)
+    assert _notification(AnnouncementKind.REGISTRATION, _title(0), _address(0), 1) == notification(first)
     frames: List[Incoming] = []
     senders = []
     for i in range(meters):
@@ -85,9 +106,10 @@ def make_input(meters: int, announcements: int) -> ListenerInput:
     for n in range(announcements):
         kind = AnnouncementKind.REGISTRATION if n == 0 else AnnouncementKind.UPDATE
         for i, ctx in enumerate(senders):
-            a = Announcement(kind, _title(i), (_address(i),), 61616, n + 1)
-            data = wrapper.encode(1, PUSH_CLIENT_SAP, ctx.protect(notification(a), general=True))
-            frames.append(Incoming(data, Address(_address(i), 61616), LISTENER))
+            host = _address(i)
+            apdu = _notification(kind, _title(i), host, n + 1)
+            data = wrapper.encode(1, PUSH_CLIENT_SAP, ctx.protect(apdu, general=True))
+            frames.append(Incoming(data, Address(host, 61616), LISTENER))
     # the receive side's contexts: one counter store, pointed at each op's new registry
     store = RegistryCounterStore(None)  # type: ignore[arg-type]
     entries = [KeyEntry(_title(i), *_keys(i)) for i in range(meters)]

@@ -16,8 +16,9 @@ calls, not 10,000 Python round trips.  Each frame then meets rule 1 of §4.5:
   the last one accepted from that title; the pipeline's replay check);
 * the body is a registration or an address update (:mod:`.announce`).
 
-The frames that pass are recorded in ONE :meth:`Registry.record_many`
-transaction per batch, off the event loop; the registry orders them by
+The frames that pass are recorded in ONE transaction per batch
+(:meth:`Registry.record_many`, or :meth:`Registry.record_batch` with the
+quarantined ones), off the event loop; the registry orders them by
 counter (and sequence number) per title, so a late update never overwrites
 a newer one.  A frame from a title with no keys cannot be verified: its
 title is taken from the general-glo header, its address from the datagram,
@@ -592,9 +593,10 @@ class Listener:
         delay = 0.05
         for attempt in range(COMMIT_ATTEMPTS):
             try:
-                outcomes = self.registry.record_many(records) if records else []
-                quarantined = self.registry.quarantine_many(unknown) if unknown else []
-                return outcomes, quarantined
+                if not unknown:
+                    return self.registry.record_many(records), []
+                # both in one transaction: a retry never finds half of the batch written
+                return self.registry.record_batch(records, unknown)
             except Exception as err:
                 if attempt == COMMIT_ATTEMPTS - 1:
                     raise
