@@ -18,7 +18,7 @@ import pytest
 
 from dlmsmesh import pipeline, stack
 from dlmsmesh.apdu_model import DataNotification
-from dlmsmesh.cosem import default_meter
+from dlmsmesh.cosem import MeterObjects, default_meter
 from dlmsmesh.registration.announce import UPDATE_PUSH, Announcement, AnnouncementKind, from_notification
 from dlmsmesh.registration.announcer import Announcer
 from dlmsmesh.registration.keys_file import KeyEntry, keyring_of
@@ -59,11 +59,13 @@ class Rig:
         counters: InvocationCounterStore | None = None,
         link: LinkProfile | None = None,
         ring: Keyring | None = None,
+        objects: MeterObjects | None = None,
         **announcer: Any,
     ) -> None:
         self.net = InProcessNetwork(seed, link=link)
         self.server = Server(self.net.endpoint(HOME, PORT, aliases=[MOVED]))
-        objects = default_meter(TITLE, addresses=[LINK_LOCAL, HOME])
+        if objects is None:
+            objects = default_meter(TITLE, addresses=[LINK_LOCAL, HOME])
         self.objects = objects
         self.meter = Meter.from_objects(
             objects, keys=MeterKeys(ek=EK, ak=AK), counters=counters or MemoryCounterStore(), address=HOME

@@ -26,18 +26,22 @@ from dlmsmesh.apdu_model import (
 )
 from dlmsmesh.cosem import default_meter
 from dlmsmesh.cosem.network import Ipv6Setup
+from dlmsmesh.cosem.push import PushSetup, PushSetupV2
 from dlmsmesh.registration.announce import (
     REGISTRATION_PUSH,
     UPDATE_PUSH,
+    Announcement,
     AnnouncementKind,
     format_destination,
     from_notification,
 )
-from dlmsmesh.registration.announcer import Announcer
+from dlmsmesh.registration.announcer import Announcer, _invoke_id
+from dlmsmesh.registration.keys_file import KeyEntry, keyring_of
 from dlmsmesh.registration.neighbourhood import meter_title, neighbourhood
 from dlmsmesh.security import Protection, SecurityContext
+from dlmsmesh.security.keywrap import KeyId
 from dlmsmesh.server import Meter, MeterKeys, Server
-from dlmsmesh.transport import InProcessNetwork
+from dlmsmesh.transport import InProcessNetwork, UdpTransport
 from dlmsmesh.types import Array, Enum, Integer, LongUnsigned, OctetString, Structure, Unsigned
 
 from .test_announcer_timing import AK, BOUND, EK, HEAD_END, HOME, MOVED, PORT, TITLE, Rig
@@ -235,9 +239,10 @@ async def test_close_leaves_no_task_timer_or_hook() -> None:
         async with rig:
             await rig.advance(1)
             assert type(rig.objects.ipv6_setup) is not ipv6_class  # observed while running
+            rig.announcer.address_changed()  # supersedes: a second task, the first cancelled
             tasks = [t for t in asyncio.all_tasks() if t.get_name().startswith("announce ")]
-            assert len(tasks) == 1
-        assert tasks[0].done()
+            assert len(tasks) == 2
+        assert all(t.done() for t in tasks)
         assert type(rig.objects.ipv6_setup) is ipv6_class
         assert rig.net.clock.pending == 0  # type: ignore[attr-defined]
         assert rig.heard == []
@@ -347,3 +352,129 @@ async def test_a_neighbourhood_migration_is_announced_from_the_new_prefix() -> N
         )
         assert source.host == "2001:db8:2:0:4d4d:4d00:0:3"
         assert hood.keys_file().count("\n") == 5
+
+
+@pytest.mark.asyncio
+async def test_over_real_udp_on_the_event_loops_clock() -> None:
+    async with asyncio.timeout(BOUND):
+        head_end = await UdpTransport.open("127.0.0.1", 0)
+        server = Server(await UdpTransport.open("127.0.0.1", 0))
+        meter = Meter.from_objects(default_meter(TITLE, addresses=[HOME]), keys=MeterKeys(ek=EK, ak=AK))
+        server.add_meter(meter)
+        announcer = Announcer(
+            server,
+            meter,
+            destination=("127.0.0.1", head_end.local_address.port),
+            randomisation_start_interval=0,
+            number_of_retries=1,
+            repetition_delay=0,
+        )
+        assert type(announcer.clock).__name__ == "RealClock"
+        async with server, announcer:
+            frames = [await head_end.recv(timeout=5) for _ in range(2)]
+        await head_end.close()
+    ring = Rig().ring
+    heard = []
+    for data, source in frames:
+        assert source == ("127.0.0.1", server.transport.local_address.port)
+        received = stack.receive(data, "wrapper", security=ring)
+        assert received.apdu is not None
+        heard.append(from_notification(received.apdu))
+    assert [(a.kind, a.addresses, a.sequence) for a in heard] == [
+        (AnnouncementKind.REGISTRATION, ("2001:db8:1:0:212:4b00:1:203",), 1)
+    ] * 2
+
+
+@pytest.mark.asyncio
+async def test_after_a_key_transfer_the_next_announcement_uses_the_new_key() -> None:
+    new_ek = bytes(range(16, 32))
+    async with asyncio.timeout(BOUND), Rig(randomisation_start_interval=0) as rig:
+        await rig.advance(1)
+        rig.meter.replace_key(KeyId.GLOBAL_UNICAST_ENCRYPTION, new_ek)
+        rig.ring = keyring_of([KeyEntry(TITLE, new_ek, AK)])
+        rig.announcer.address_changed()
+        await rig.advance(1)
+    assert kinds(rig) == [("registration", 1), ("update", 2)]
+
+
+@pytest.mark.asyncio
+async def test_a_light_neighbourhood_announces_and_answers_the_push_method() -> None:
+    async with asyncio.timeout(BOUND):
+        hood = neighbourhood(3, seed=2, light=True, randomisation_start_interval=10, number_of_retries=0)
+        head_end = hood.network.endpoint(*hood.head_end)
+        ring = hood.keyring()
+        meter = hood.meters[1]
+        assert sorted(o.class_id for o in meter.logical_devices[1]) == [40, 40, 41, 48, 64]
+        async with hood:
+            await hood.network.advance(20)
+            assert len(await head_end.recv_batch(100, timeout=0)) == 3
+            ctx = SecurityContext(
+                HEAD_END_TITLE, peer_system_title=meter.system_title, ek=hood.keys[1].ek, ak=hood.keys[1].ak
+            )
+            action = ActionRequestNormal(
+                invoke_id=1, descriptor=MethodDescriptor(40, UPDATE_PUSH, 1), parameters=Integer(0)
+            )
+            frame = stack.send(action, security=ctx, general=True, wports=(0x66, 1))
+            assert isinstance(frame, bytes) and meter.address is not None
+            await head_end.send(frame, (meter.address, PORT))
+            await hood.network.advance(20)
+            got = [
+                stack.receive(data, "wrapper", security=ring).apdu
+                for data, _ in await head_end.recv_batch(100, timeout=0)
+            ]
+    (response,) = [a for a in got if isinstance(a, ActionResponseNormal)]
+    assert response.result == ActionResult.SUCCESS
+    (update,) = [from_notification(a) for a in got if not isinstance(a, ActionResponseNormal)]
+    assert (update.kind, update.system_title, update.sequence) == (AnnouncementKind.UPDATE, meter.system_title, 2)
+
+
+@pytest.mark.asyncio
+async def test_a_version_2_push_setup_repeats_by_its_own_delays() -> None:
+    objects = default_meter(TITLE, addresses=[HOME])
+    device = objects.logical_devices[1]
+    old = device.remove(REGISTRATION_PUSH)
+    assert isinstance(old, PushSetup)
+    v2 = PushSetupV2(REGISTRATION_PUSH, old.push_objects, objects=device)
+    v2.repetition_delay = Structure((LongUnsigned(2), LongUnsigned(3), LongUnsigned(20)))
+    device.add(v2)
+    async with asyncio.timeout(BOUND), Rig(objects=objects, randomisation_start_interval=0, number_of_retries=3) as rig:
+        assert rig.announcer.registration_push is v2
+        await rig.advance(60)
+    # min 2, exponent 3, max 20: repeats 2, 6 and then 18 s apart
+    assert [h.at for h in rig.heard] == [0, 2, 8, 26]
+    # the update Push setup made for it repeats by the first delay
+    assert rig.announcer.update_push.retry_delays() == [2, 2, 2]
+
+
+@pytest.mark.asyncio
+async def test_a_communication_window_is_reported_not_kept(caplog: pytest.LogCaptureFixture) -> None:
+    objects = default_meter(TITLE, addresses=[HOME])
+    pattern = OctetString(bytes.fromhex("FFFFFFFFFF0C0000FF800000"))  # any day, 12:00
+    objects.registration_push.communication_window = Array([Structure((pattern, pattern))])
+    with caplog.at_level("WARNING", logger="dlmsmesh.registration.announcer"):
+        async with asyncio.timeout(BOUND), Rig(objects=objects, randomisation_start_interval=0) as rig:
+            await rig.advance(1)
+    assert kinds(rig) == [("registration", 1)]
+    assert "0.1.25.9.0.255: communication_window is not honoured, announcing at any time" in caplog.messages
+
+
+@pytest.mark.asyncio
+async def test_a_meter_configured_wrong_is_counted_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    objects = default_meter(TITLE, addresses=["ff02::1", "::", HOME])
+    async with asyncio.timeout(BOUND), Rig(objects=objects, randomisation_start_interval=0) as rig:
+        await rig.advance(1)
+        # a multicast or unspecified address in attribute 4 is no address of the meter
+        assert rig.heard[0].announcement.addresses == ("2001:db8:1:0:212:4b00:1:203",)
+        tcp_udp = rig.meter.logical_devices[1].get("0.0.25.0.0.255")
+        tcp_udp.tcp_udp_port = LongUnsigned(0)  # type: ignore[union-attr]
+        with caplog.at_level("WARNING", logger="dlmsmesh.registration.announcer"):
+            rig.announcer.address_changed()
+            await rig.advance(1)
+        assert rig.announcer.stats.failed == 1 and len(rig.heard) == 1
+    assert any("nothing to announce: the UDP port is 1..65535, not 0" in m for m in caplog.messages)
+
+
+@pytest.mark.parametrize("sequence, invoke_id", [(None, 1), (0, 0), (5, 5), (0x1000005, 5), (0xFFFFFFFF, 0xFFFFFF)])
+def test_the_invoke_id_is_the_sequence_numbers_low_24_bits(sequence: int | None, invoke_id: int) -> None:
+
+    assert _invoke_id(Announcement("update", TITLE, (HOME,), PORT, sequence)) == invoke_id

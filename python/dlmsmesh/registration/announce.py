@@ -38,6 +38,7 @@ import ipaddress
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
+from socket import AF_INET6, inet_ntop
 from typing import Any, Union
 
 from .. import apdu as _apdu
@@ -216,10 +217,8 @@ class Announcement:
     ) -> Announcement:
         """An announcement of fields a decoder has already checked and made canonical."""
         new = object.__new__(cls)
-        for name, value in (
-            ("kind", kind), ("system_title", title), ("addresses", addresses), ("port", port), ("sequence", sequence)
-        ):  # fmt: skip
-            object.__setattr__(new, name, value)
+        # frozen: the fields go straight into the instance dictionary
+        new.__dict__.update(kind=kind, system_title=title, addresses=addresses, port=port, sequence=sequence)
         return new
 
     @property
@@ -291,7 +290,10 @@ def _decode_canonical(data: bytes) -> Announcement | None:
         packed = data[pos + 2 : pos + 18]
         if packed[0] == 0xFF or not any(packed):
             return None  # multicast or unspecified: the general decoder says where
-        texts.append(_rfc5952(packed))
+        text = inet_ntop(AF_INET6, packed)
+        # the C library's text is RFC 5952's but for the dotted forms
+        # (IPv4-compatible ones differ between libraries): those are ours
+        texts.append(_rfc5952(packed) if "." in text else text)
         pos += 18
     if pos + 3 > n or data[pos] != 0x12:
         return None

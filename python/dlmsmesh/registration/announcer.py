@@ -165,35 +165,26 @@ class Announcer:
             raise ValueError(f"meter {meter.system_title.hex()} has no IPv6 setup to announce")
         self.ipv6: Ipv6Setup = ipv6
         self.tcp_udp = _find(self.device, 41, TCP_UDP_SETUP)
+        # each value is written only when it differs: a write is type-checked,
+        # and a neighbourhood builds thousands of these
+        target = None if destination is None else format_destination(*destination)
+        timing = (randomisation_start_interval, number_of_retries, repetition_delay)
+        registration = self._existing(REGISTRATION_PUSH) or self._new_push(REGISTRATION_PUSH, None)
+        _configure(registration, target, *timing)
+        update = self._existing(UPDATE_PUSH)
+        if update is None:
+            update = self._new_push(UPDATE_PUSH, registration)
+        else:
+            _configure(update, target, *timing)
         self.push_setups: dict[AnnouncementKind, PushSetup] = {
-            AnnouncementKind.REGISTRATION: self._push_setup(REGISTRATION_PUSH, None),
+            AnnouncementKind.REGISTRATION: registration,
+            AnnouncementKind.UPDATE: update,
         }
-        self.push_setups[AnnouncementKind.UPDATE] = self._push_setup(
-            UPDATE_PUSH, self.push_setups[AnnouncementKind.REGISTRATION]
-        )
-        for ps in self.push_setups.values():
-            if destination is not None:
-                host, port = destination
-                ps.send_destination_and_method = Structure(
-                    (
-                        Enum(int(TransportService.UDP)),
-                        OctetString(format_destination(host, port)),
-                        Enum(int(MessageType.AXDR_APDU)),
-                    )
-                )
-            if randomisation_start_interval is not None:
-                ps.randomisation_start_interval = LongUnsigned(randomisation_start_interval)
-            if number_of_retries is not None:
-                ps.number_of_retries = Unsigned(number_of_retries)
-            if repetition_delay is not None:
-                if isinstance(ps, PushSetupV2):
-                    ps.repetition_delay = Structure((LongUnsigned(repetition_delay), LongUnsigned(0), LongUnsigned(0)))
-                else:
-                    ps.repetition_delay = LongUnsigned(repetition_delay)
         self._senders: dict[AnnouncementKind, Any] = {}
         self._context: SecurityContext | None = None
         self._keys_version = -1
         self._campaign: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._campaign_kind = AnnouncementKind.REGISTRATION
         self._campaign_sent = False
         self._keepalive: TimerHandle | None = None
@@ -206,10 +197,13 @@ class Announcer:
 
     # ------------------------------------------------------------ objects
 
-    def _push_setup(self, logical_name: Obis, template: PushSetup | None) -> PushSetup:
-        found = _find(self.device, 40, logical_name)
-        if isinstance(found, PushSetup):
-            return found
+    def _existing(self, logical_name: Obis) -> PushSetup | None:
+        found = self.device.find(40, logical_name)
+        return found if isinstance(found, PushSetup) else None
+
+    def _new_push(self, logical_name: Obis, template: PushSetup | None) -> PushSetup:
+        """A Push setup of the announcement's push_object_list, with the
+        destination, timing and client SAP of ``template``."""
         ps = PushSetup(
             logical_name,
             [
@@ -219,13 +213,18 @@ class Announcer:
                 CaptureObject(41, _name_of(self.tcp_udp, TCP_UDP_SETUP), 2),
             ],
             objects=self.device,
+            destination=template.destination if template is not None else b"",
             client_sap=template.client_sap if template is not None else PUSH_CLIENT_SAP,
         )
         if template is not None:
-            for name in ("send_destination_and_method", "randomisation_start_interval", "number_of_retries"):
-                setattr(ps, name, getattr(template, name))
-            if not isinstance(template, PushSetupV2):
-                ps.repetition_delay = template.repetition_delay
+            delays = template.retry_delays()
+            _configure(
+                ps,
+                None,
+                int(template.randomisation_start_interval),
+                len(delays),
+                delays[0] if delays else None,  # a version 2 {min, exponent, max}: its first delay
+            )
         self.device.add(ps)
         # a client that sees the registration Push setup sees this one too,
         # so a head-end can ask for either announcement (ACTION push)
@@ -244,8 +243,9 @@ class Announcer:
 
     def addresses(self) -> tuple[str, ...]:
         """The unicast addresses the meter announces now (IPv6 setup
-        attribute 4, global first)."""
-        return global_first(bytes(a) for a in self.ipv6.unicast_ipv6_addresses)
+        attribute 4, global first; a multicast or unspecified address written
+        there by mistake is no address of the meter, and is left out)."""
+        return global_first(bytes(a) for a in self.ipv6.unicast_ipv6_addresses if bytes(a)[0] != 0xFF and any(bytes(a)))
 
     def port(self) -> int:
         """The UDP port the meter announces (TCP-UDP setup attribute 2; the
@@ -267,6 +267,9 @@ class Announcer:
         for kind, ps in self.push_setups.items():
             self._senders[kind] = ps.sender
             ps.sender = self._on_push
+            if len(ps.communication_window):
+                # the profile configures none ("any time"); windows are not kept here
+                log.warning("%s: communication_window is not honoured, announcing at any time", ps.logical_name)
         _observe(self.ipv6, self._on_addresses)
         _ReaddressWatch.add(self.server, self)
         self._trigger(AnnouncementKind.REGISTRATION)
@@ -280,10 +283,12 @@ class Announcer:
         if self._keepalive is not None:
             self._keepalive.cancel()
             self._keepalive = None
-        task, self._campaign = self._campaign, None
-        if task is not None:
+        self._campaign = None
+        # the one under way, and any superseded one not yet through its cancellation
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self._started:
             for kind, ps in self.push_setups.items():
                 if ps.sender == self._on_push:
@@ -355,6 +360,8 @@ class Announcer:
         self._campaign_sent = False
         task = self._loop.create_task(self._run(kind, delay), name=f"announce {self.meter.system_title.hex()}")
         self._campaign = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
         if self.keepalive is not None:
             if self._keepalive is not None:
                 self._keepalive.cancel()
@@ -384,9 +391,9 @@ class Announcer:
             if await self._send(announcement, ps):
                 if attempt:
                     self.stats.retries += 1
-                elif not self._campaign_sent:
+                if not self._campaign_sent:
                     self.stats.announcements += 1
-                self._campaign_sent = True
+                    self._campaign_sent = True
                 if kind is AnnouncementKind.REGISTRATION:
                     self._registered = True
 
@@ -396,12 +403,20 @@ class Announcer:
             log.info("meter %s has no address to announce yet", self.meter.system_title.hex())
             self.stats.failed += 1
             return None
-        sequence = None
-        if self.sequence:
-            scope = f"registration:{self.meter.system_title.hex()}:sequence"
-            sequence = await off_loop(self.meter.counters, self.meter.counters.reserve, scope)
+        try:
+            sequence = None
+            if self.sequence:
+                scope = f"registration:{self.meter.system_title.hex()}:sequence"
+                sequence = await off_loop(self.meter.counters, self.meter.counters.reserve, scope)
+            announcement = Announcement(kind, self.meter.system_title, addresses, self.port(), sequence)
+        except (ValueError, DlmsError) as err:
+            # a meter configured wrong (port 0) or out of sequence numbers:
+            # said and counted, never raised into the event loop
+            log.warning("meter %s: nothing to announce: %s", self.meter.system_title.hex(), err)
+            self.stats.failed += 1
+            return None
         self._announced = addresses
-        return Announcement(kind, self.meter.system_title, addresses, self.port(), sequence)
+        return announcement
 
     def _security(self) -> SecurityContext | None:
         if self.protection == Protection.NONE:
@@ -455,12 +470,31 @@ class Announcer:
         return host if transport.owns(Address(host, transport.local_address.port)) else None
 
 
+def _configure(
+    ps: PushSetup, destination: bytes | None, start: int | None, retries: int | None, delay: int | None
+) -> None:
+    """Write what is given and differs into ``ps``."""
+    if destination is not None and ps.destination != destination:
+        ps.send_destination_and_method = Structure(
+            (Enum(int(TransportService.UDP)), OctetString(destination), Enum(int(MessageType.AXDR_APDU)))
+        )
+    if start is not None and int(ps.randomisation_start_interval) != start:
+        ps.randomisation_start_interval = LongUnsigned(start)
+    if retries is not None and int(ps.number_of_retries) != retries:
+        ps.number_of_retries = Unsigned(retries)
+    if delay is not None and ps.retry_delays()[:1] != [delay]:
+        if isinstance(ps, PushSetupV2):
+            ps.repetition_delay = Structure((LongUnsigned(delay), LongUnsigned(0), LongUnsigned(0)))
+        else:
+            ps.repetition_delay = LongUnsigned(delay)
+
+
 def _invoke_id(announcement: Announcement) -> int:
-    """The long-invoke-id: the sequence number's low 24 bits (never 0), so
-    the repeats of one announcement share it; 1 without a sequence."""
+    """The long-invoke-id: the sequence number's low 24 bits, so the repeats
+    of one announcement share it; 1 without a sequence."""
     if announcement.sequence is None:
         return 1
-    return announcement.sequence % 0xFFFFFF or 0xFFFFFF
+    return announcement.sequence & 0xFFFFFF
 
 
 def _management_device(meter: Meter) -> tuple[int, ObjectList]:

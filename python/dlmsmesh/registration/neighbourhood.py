@@ -28,15 +28,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..cosem import default_meter
+from ..apdu_model import CaptureObject
+from ..cosem import AssociationLN, ObjectList, default_meter
+from ..cosem.network import Ipv6Setup, TcpUdpSetup
+from ..cosem.push import PushSetup
+from ..cosem.security_setup import SecuritySetup
 from ..security import InvocationCounterStore, Keyring, MemoryCounterStore
 from ..server import Meter, MeterKeys, Server
 from ..transport import InProcessNetwork, LinkProfile
-from .announce import REGISTRATION_PORT
+from ..xdlms_initiate import Conformance
+from .announce import PUSH_CLIENT_SAP, REGISTRATION_PORT, REGISTRATION_PUSH
 from .announcer import Announcer
 from .keys_file import KeyEntry, keyring_of, keys_lines
 
-__all__ = ["Neighbourhood", "neighbourhood", "meter_title", "HEAD_END_HOST", "PREFIX", "MIGRATION_PREFIX"]
+__all__ = [
+    "Neighbourhood",
+    "neighbourhood",
+    "light_meter",
+    "meter_title",
+    "HEAD_END_HOST",
+    "PREFIX",
+    "MIGRATION_PREFIX",
+]
 
 #: where the head-end listens by default (the worked example of docs/registration.md)
 HEAD_END_HOST = "2001:db8:ffff::10"
@@ -64,6 +77,45 @@ def _address(prefix: str, title: bytes) -> str:
 def _keys(seed: Any, title: bytes) -> tuple[bytes, bytes]:
     digest = hashlib.sha256(b"dlmsmesh neighbourhood test keys\x00" + repr(seed).encode() + b"\x00" + title).digest()
     return digest[:16], digest[16:]
+
+
+#: what the pre-established client of a light meter may ask: GET, SET, ACTION
+_LIGHT_CONFORMANCE = int(Conformance.GET | Conformance.SET | Conformance.ACTION | Conformance.DATA_NOTIFICATION)
+
+
+def light_meter(title: bytes, addresses: Sequence[str], port: int, keys: MeterKeys, **meter: Any) -> Meter:
+    """A meter with only what announcing needs: Security setup, IPv6 setup,
+    TCP-UDP setup, the registration Push setup, and the pre-established
+    client 0x66 (ciphered) that reads and writes them and asks for a push.
+    A storm of 10,000 of these fits a test; :func:`default_meter` is the
+    whole emulated electricity meter."""
+    security = SecuritySetup(server_system_title=title)
+    ipv6 = Ipv6Setup(unicast=addresses)
+    tcp_udp = TcpUdpSetup(port=port)
+    device = ObjectList([security, ipv6, tcp_udp])
+    device.add(
+        PushSetup(
+            REGISTRATION_PUSH,
+            [
+                CaptureObject(40, REGISTRATION_PUSH, 1),
+                CaptureObject(64, security.logical_name, 5),
+                CaptureObject(48, ipv6.logical_name, 4),
+                CaptureObject(41, tcp_udp.logical_name, 2),
+            ],
+            objects=device,
+            client_sap=PUSH_CLIENT_SAP,
+        )
+    )
+    pre_established = AssociationLN(
+        "0.0.40.0.0.255",
+        objects=ObjectList(device),
+        logical_device=device,
+        client_sap=PUSH_CLIENT_SAP,
+        server_sap=1,
+        context_id=3,
+        conformance=_LIGHT_CONFORMANCE,
+    )
+    return Meter(title, {1: device}, {}, keys=keys, pre_established={PUSH_CLIENT_SAP: pre_established}, **meter)
 
 
 @dataclass
@@ -140,6 +192,7 @@ def neighbourhood(
     keepalive: float | None = None,
     sequence: bool = True,
     first: int = 0,
+    light: bool = False,
     server_kwargs: dict[str, Any] | None = None,
 ) -> Neighbourhood:
     """Build (not start) ``count`` announcing meters; see the module text.
@@ -150,6 +203,8 @@ def neighbourhood(
     invocation counter store every meter shares (default: one in memory);
     the timing arguments go to every meter's Push setups.  ``first``: the
     index of the first meter (for several neighbourhoods on one network).
+    ``light``: meters of :func:`light_meter` (what announcing needs, for
+    storms of thousands) instead of :func:`~dlmsmesh.cosem.default_meter`'s.
     """
     if count < 1:
         raise ValueError("a neighbourhood has at least one meter")
@@ -171,8 +226,12 @@ def neighbourhood(
     for title, home in zip(titles, homes):
         ek, ak = _keys(seed, title)
         link_local = ipaddress.IPv6Address(b"\xfe\x80" + bytes(6) + title).compressed
-        objects = default_meter(title, addresses=[home, link_local], port=port)
-        meter = Meter.from_objects(objects, keys=MeterKeys(ek=ek, ak=ak), counters=store, address=home)
+        keys = MeterKeys(ek=ek, ak=ak)
+        if light:
+            meter = light_meter(title, [home, link_local], port, keys, counters=store, address=home)
+        else:
+            objects = default_meter(title, addresses=[home, link_local], port=port)
+            meter = Meter.from_objects(objects, keys=keys, counters=store, address=home)
         server.add_meter(meter)
         meters.append(meter)
         entries.append(KeyEntry(title, ek, ak))
