@@ -200,7 +200,9 @@ def main() -> None:
     impls = [NATIVE, PURE] if dlmsmesh.native_available() else [PURE]
     for impl in impls:
         rate = registrations_per_second(impl, rounds=3 if impl == NATIVE else 1)
-        print(f"{impl:6} {rate:9,.0f} registrations/s decoded, checked and recorded (100,000 meters, batches of 16,384)")
+        print(
+            f"{impl:6} {rate:9,.0f} registrations/s decoded, checked and recorded (100,000 meters, batches of 16,384)"
+        )
     rate = registrations_per_second(impls[0], rounds=2, updates=True)
     print(f"{impls[0]:6} {rate:9,.0f} registrations/s when 9 in 10 update a known meter (10,000 meters x 10)")
 

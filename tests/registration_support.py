@@ -13,8 +13,8 @@ from dlmsmesh.registration.announce import PUSH_CLIENT_SAP, Announcement, Announ
 from dlmsmesh.registration.keys_file import KeyEntry, keys_lines, load_keys
 from dlmsmesh.registration.listener import RegistryCounterStore
 from dlmsmesh.registration.registry import Registry
-from dlmsmesh.transport import Address, Incoming, TransportClosed, UdpTransport
 from dlmsmesh.security import DEFAULT_POLICY, Keyring, SecurityContext, SecurityPolicy
+from dlmsmesh.transport import Address, Incoming, TransportClosed, UdpTransport
 
 _T = TypeVar("_T")
 

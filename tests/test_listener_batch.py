@@ -127,7 +127,9 @@ async def test_security_failures_are_rejected_logged_without_secrets(
     plain = wrapper.encode(1, 0x66, notification(announcement(a, [secret_address])))  # not ciphered
     auth_only = frame(meter_context(a, AUTH_ONLY), announcement(a, [secret_address]))
     spoof = frame(meter_context(b), announcement(a, [secret_address]))  # b's keys, a's title in the body
-    wrong_keys = wrapper.encode(1, 0x66, meter_context(b).protect(notification(announcement(a, [secret_address])), general=True))
+    wrong_keys = wrapper.encode(
+        1, 0x66, meter_context(b).protect(notification(announcement(a, [secret_address])), general=True)
+    )
     wrong_keys = wrong_keys[:10] + a + wrong_keys[18:]  # a's title in the header, b's keys: the tag fails
     caplog.set_level(logging.DEBUG, logger="dlmsmesh.registration.listener")
     await _feed(listener, [_in(corrupt), _in(plain), _in(auth_only), _in(spoof), _in(wrong_keys)])
@@ -158,7 +160,9 @@ async def test_malformed_frames_are_counted(registry: Registry) -> None:
     a = title(20)
     ctx = meter_context(a)
     listener = _listener(registry, [a])
-    not_announcement = wrapper.encode(1, 0x66, ctx.protect(bytes.fromhex("0F0000000100") + bytes.fromhex("0906") + bytes(6), general=True))
+    not_announcement = wrapper.encode(
+        1, 0x66, ctx.protect(bytes.fromhex("0F0000000100") + bytes.fromhex("0906") + bytes(6), general=True)
+    )
     wrong_wport = wrapper.encode(1, 0x10, ctx.protect(notification(announcement(a, [address(20)])), general=True))
     await _feed(listener, [_in(b"\x00\x01\x00"), _in(not_announcement), _in(wrong_wport)])
     assert listener.stats.malformed == 3 and registry.lookup(a) is None

@@ -111,6 +111,9 @@ def test_what_cannot_work_exits_2_with_one_line(tmp_path: Path) -> None:
             stop = [] if "--seconds" in args else ["--seconds", "0"]
             result = _run([*args.split(), "--registry", str(tmp_path / "r.sqlite"), *stop], tmp_path)
             assert result.returncode == 2, (args, result.stderr)
-            assert result.stderr.startswith("dlmsmesh listen: error: ") and message in result.stderr, (args, result.stderr)
+            assert result.stderr.startswith("dlmsmesh listen: error: ") and message in result.stderr, (
+                args,
+                result.stderr,
+            )
             assert len(result.stderr.splitlines()) == 1 and result.stdout == ""
             assert ek.hex() not in result.stderr.lower()

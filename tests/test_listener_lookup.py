@@ -28,7 +28,7 @@ from dlmsmesh.registration.registry import Registration, Registry, Status
 from dlmsmesh.transport import Address, InProcessNetwork, RealClock, UdpTransport
 from dlmsmesh.types import OctetString
 
-from .registration_support import HES, address, frame, announcement, keyring, meter_context, title
+from .registration_support import HES, address, announcement, frame, keyring, meter_context, title
 
 LISTENER = ("2001:db8:ffff::10", 61616)
 ASKER = ("2001:db8:ffff::20", 40000)
@@ -47,7 +47,9 @@ async def test_lookup_over_the_network_gives_the_current_binding(tmp_path: Path)
     with Registry.open(tmp_path / "r.sqlite") as registry:
         _record(registry, 1, (address(1, 1), "fe80::1"), 5)
         _record(registry, 1, (address(1, 2),), 6, NOW + 1)  # moved: the old list stays for the grace period
-        registry.quarantine_many([Registration(title(2), ("2001:db8::2",), 50000, 1, "registration", None, None, 1.0, "2001:db8::2")])
+        registry.quarantine_many(
+            [Registration(title(2), ("2001:db8::2",), 50000, 1, "registration", None, None, 1.0, "2001:db8::2")]
+        )
         listener = Listener(network.endpoint(*LISTENER), registry, keyring([title(1)], registry), system_title=HES)
         asker = network.endpoint(*ASKER)
         async with listener:
@@ -99,14 +101,20 @@ def test_the_service_answers_with_list_and_refuses_other_objects(tmp_path: Path)
         service = LookupService(registry)
 
         def ask(*descriptors: AttributeDescriptor) -> A.Apdu:
-            request = A.GetRequestWithList(descriptors, invoke_id=7) if len(descriptors) > 1 else A.GetRequestNormal(descriptors[0], invoke_id=7)
+            request = (
+                A.GetRequestWithList(descriptors, invoke_id=7)
+                if len(descriptors) > 1
+                else A.GetRequestNormal(descriptors[0], invoke_id=7)
+            )
             answer = service.reply(wrapper.encode(0x10, 1, A.encode(request)))
             assert answer is not None
             header, payload = wrapper.decode(answer)
             assert (header.source_wport, header.destination_wport) == (1, 0x10)
             return A.decode(payload)
 
-        def by_title(t: bytes, selector: int = 1, obis: str = str(REGISTRATION_TABLE), attribute: int = 2) -> AttributeDescriptor:
+        def by_title(
+            t: bytes, selector: int = 1, obis: str = str(REGISTRATION_TABLE), attribute: int = 2
+        ) -> AttributeDescriptor:
             return AttributeDescriptor(1, obis, attribute, SelectiveAccess(selector, OctetString(t)))
 
         reply = ask(by_title(title(5)), by_title(title(6)), by_title(title(5), obis="0.0.42.0.0.255"),
@@ -150,7 +158,11 @@ async def test_lookup_is_bounded_and_ignores_strays(tmp_path: Path) -> None:
             data, source = await silent.recv(timeout=5)
             await silent.send(b"junk", source)
             header, payload = wrapper.decode(data)
-            wrong = A.encode(A.GetResponseNormal(DataAccessResult.OBJECT_UNAVAILABLE, invoke_id=(A.decode(payload).invoke_id + 1) % 16))
+            wrong = A.encode(
+                A.GetResponseNormal(
+                    DataAccessResult.OBJECT_UNAVAILABLE, invoke_id=(A.decode(payload).invoke_id + 1) % 16
+                )
+            )
             await silent.send(wrapper.encode(1, header.source_wport, wrong), source)
             reply = service.reply(data)
             assert reply is not None

@@ -50,6 +50,22 @@ async def _start(registry: Path, keys: Path, *extra: str) -> tuple[asyncio.subpr
     return proc, json.loads(line)["listening"]["port"]
 
 
+class Acks:
+    """What ``--print-commits`` acknowledged: the highest counter per title."""
+
+    def __init__(self) -> None:
+        self.acked: dict[bytes, int] = {}
+        self.commits = 0
+
+    async def read(self, stdout: asyncio.StreamReader) -> None:
+        while line := await stdout.readline():
+            for hex_title, ic, outcome in json.loads(line)["committed"]:
+                assert outcome in ("recorded", "duplicate", "stale")
+                t = bytes.fromhex(hex_title)
+                self.acked[t] = max(self.acked.get(t, 0), ic)
+            self.commits += 1
+
+
 @pytest.mark.asyncio
 async def test_sigkill_during_a_storm_loses_no_acknowledged_registration(tmp_path: Path) -> None:
     titles = [title(i) for i in range(METERS)]
@@ -64,24 +80,13 @@ async def test_sigkill_during_a_storm_loses_no_acknowledged_registration(tmp_pat
         async with asyncio.timeout(BOUND):
             for round_ in range(ROUNDS):
                 proc, port = await _start(path, keys, "--print-commits")
-                acked: dict[bytes, int] = {}
-                commits = 0
+                acks = Acks()
                 assert proc.stdout is not None
-                stdout = proc.stdout
-
-                async def read() -> None:
-                    nonlocal commits
-                    while line := await stdout.readline():
-                        for hex_title, ic, outcome in json.loads(line)["committed"]:
-                            assert outcome in ("recorded", "duplicate", "stale")
-                            t = bytes.fromhex(hex_title)
-                            acked[t] = max(acked.get(t, 0), ic)
-                        commits += 1
-
-                reader = asyncio.get_running_loop().create_task(read())
+                reader = asyncio.get_running_loop().create_task(acks.read(proc.stdout))
+                acked = acks.acked
                 kill_after = rng.randint(2, 6)  # transactions committed before the kill
                 # the storm: every meter's next frame (a new counter), pass after pass, until the kill
-                while commits < kill_after:
+                while acks.commits < kill_after:
                     last: list[tuple[bytes, int]] = []
                     for k in range(0, METERS, 100):
                         for i in range(k, k + 100):
@@ -89,7 +94,7 @@ async def test_sigkill_during_a_storm_loses_no_acknowledged_registration(tmp_pat
                             last.append((data, contexts[i].next_invocation_counter() - 1))
                             await sender.send(data, ("127.0.0.1", port))
                         await asyncio.sleep(0.002)
-                        if commits >= kill_after:
+                        if acks.commits >= kill_after:
                             break
                 proc.send_signal(signal.SIGKILL)
                 assert await proc.wait() == -signal.SIGKILL
@@ -116,11 +121,13 @@ async def test_sigkill_during_a_storm_loses_no_acknowledged_registration(tmp_pat
             assert stopped["received"] == len(last) and stopped["security_failures"] == stopped["store_errors"] == 0
             replayed = 0
             with Registry.open(path) as registry:
-                for (data, ic), b in zip(last, before):
+                for (_data, ic), b in zip(last, before):
                     if b is not None and b.invocation_counter is not None and b.invocation_counter >= ic:
                         assert registry.lookup(b.system_title) == b
                         replayed += 1
             assert replayed and stopped["replays"] + stopped["duplicates"] >= replayed
     finally:
         await sender.close()
-    print(f"\ndurability: {ROUNDS} SIGKILLs mid-storm, {total_acked} acknowledged registrations all found after restart")
+    print(
+        f"\ndurability: {ROUNDS} SIGKILLs mid-storm, {total_acked} acknowledged registrations all found after restart"
+    )

@@ -78,8 +78,13 @@ async def test_500_meters_register_over_udp_and_50_move_under_live_associations(
     meters = [server.add_meter(_meter(i, _host(i, 0), port)) for i, server in enumerate(servers)]
     announcers = [
         Announcer(
-            server, meter, destination=destination, rng=random.Random(i),
-            randomisation_start_interval=2, number_of_retries=1, repetition_delay=1,
+            server,
+            meter,
+            destination=destination,
+            rng=random.Random(i),
+            randomisation_start_interval=2,
+            number_of_retries=1,
+            repetition_delay=1,
         )  # fmt: skip
         for i, (server, meter) in enumerate(zip(servers, meters))
     ]
@@ -108,7 +113,10 @@ async def test_500_meters_register_over_udp_and_50_move_under_live_associations(
             moving = list(range(0, METERS, METERS // MOVED))[:MOVED]
             settings: dict[str, Any] = {"client_sap": 1, "auth": "hls-gmac", "security": "authenc"}
             associations = await asyncio.gather(
-                *(client.open(titles[i], **settings, ek=keys_of(titles[i])[0], ak=keys_of(titles[i])[1]) for i in moving)
+                *(
+                    client.open(titles[i], **settings, ek=keys_of(titles[i])[0], ak=keys_of(titles[i])[1])
+                    for i in moving
+                )
             )
             names = await asyncio.gather(*(a.get(LDN) for a in associations))
             assert [bytes(n) for n in names] == [logical_device_name(titles[i]) for i in moving]

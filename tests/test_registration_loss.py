@@ -37,7 +37,9 @@ LISTENER = ("2001:db8:ffff::10", 61616)
 def _meter(i: int) -> Meter:
     t = title(i)
     ek, ak = keys_of(t)
-    return Meter.from_objects(default_meter(t, addresses=[address(i)]), keys=MeterKeys(ek=ek, ak=ak), address=address(i))
+    return Meter.from_objects(
+        default_meter(t, addresses=[address(i)]), keys=MeterKeys(ek=ek, ak=ak), address=address(i)
+    )
 
 
 def _ks_uniform(samples: list[float], low: float, high: float) -> float:
@@ -64,8 +66,13 @@ async def test_every_meter_registers_through_20_percent_loss(tmp_path: Path) -> 
     meters = [server.add_meter(_meter(i)) for i in range(METERS)]
     announcers = [
         Announcer(
-            server, m, destination=LISTENER, rng=random.Random(i), randomisation_start_interval=START_INTERVAL,
-            number_of_retries=RETRIES, repetition_delay=REPETITION,
+            server,
+            m,
+            destination=LISTENER,
+            rng=random.Random(i),
+            randomisation_start_interval=START_INTERVAL,
+            number_of_retries=RETRIES,
+            repetition_delay=REPETITION,
         )  # fmt: skip
         for i, m in enumerate(meters)
     ]

@@ -84,7 +84,10 @@ _WRAPPER = 8
 _AE = 0x30  # security control: authenticated (0x10) and encrypted (0x20)
 _GENERAL_GLO = 0xDB
 _DATA_NOTIFICATION = 0x0F
-_KINDS = {bytes(REGISTRATION_PUSH): AnnouncementKind.REGISTRATION.value, bytes(UPDATE_PUSH): AnnouncementKind.UPDATE.value}
+_KINDS = {
+    bytes(REGISTRATION_PUSH): AnnouncementKind.REGISTRATION.value,
+    bytes(UPDATE_PUSH): AnnouncementKind.UPDATE.value,
+}
 _MAX_ADDRESSES = 64
 _SECURITY_CODES = frozenset(
     (S.SEC_AUTH, S.SEC_SUITE, S.SEC_CONTROL, S.SEC_POLICY, S.SEC_TAG, S.SEC_TITLE, S.SEC_NO_TITLE, S.SEC_MISMATCH)
@@ -521,26 +524,28 @@ class Listener:
                     continue
                 records.append(Registration(title, addresses, port, wport, kind, ic, sequence, now, source.host))
             elif code == S.PIPE_REPLAY:
-                err = result.error(i)
+                replay = result.error(i)
                 header = _glo_header(data)
-                title = None if header is None else header[0]
-                if isinstance(err, ReplayError) and getattr(err, "counter", -1) + 1 == getattr(err, "expected", -2):
-                    stats.duplicates += 1  # the meter's repetitions of one frame: expected, not logged loudly
-                    log.debug("repetition from %s (system title %s) ignored", source.host, _hex(title))
+                sender = None if header is None else header[0]
+                if isinstance(replay, ReplayError) and getattr(replay, "counter", -1) + 1 == getattr(
+                    replay, "expected", -2
+                ):
+                    stats.duplicates += 1  # the same frame again (a copy the network made): not logged loudly
+                    log.debug("repetition from %s (system title %s) ignored", source.host, _hex(sender))
                 else:
                     stats.replays += 1
-                    self._reject(source, title, str(err))
+                    self._reject(source, sender, str(replay))
             elif code == S.SEC_NO_KEY:
                 header = _glo_header(data)
                 if header is None:
                     stats.security_failures += 1
                     self._reject(source, None, "no keys, and no system title to quarantine")
                     continue
-                title = header[0]
+                stranger = bytes(header[0])
                 wport = data[2] << 8 | data[3]
                 # unverified: the title and the datagram's source are all there is
-                unknown[title] = Registration(
-                    title, (source.host,), source.port, wport, AnnouncementKind.REGISTRATION.value, None, None,
+                unknown[stranger] = Registration(
+                    stranger, (source.host,), source.port, wport, AnnouncementKind.REGISTRATION.value, None, None,
                     now, source.host,
                 )  # fmt: skip
             elif code in _SECURITY_CODES or code == S.PIPE_PLAIN:
