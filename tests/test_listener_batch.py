@@ -6,6 +6,7 @@ state that survives a restart, and every outcome counted."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from pathlib import Path
@@ -16,7 +17,7 @@ from dlmsmesh import wrapper
 from dlmsmesh.registration.announce import AnnouncementKind, decode_body, encode_body, notification
 from dlmsmesh.registration.listener import Listener, ListenerStats, RegistryCounterStore, parse_body
 from dlmsmesh.registration.registry import Outcome, Registration, Registry, Status
-from dlmsmesh.security import Protection, SecurityPolicy
+from dlmsmesh.security import KeySet, Protection, SecurityPolicy
 from dlmsmesh.transport import Address, Incoming, InProcessNetwork, RealClock
 
 from .registration_support import (
@@ -222,7 +223,6 @@ def test_registry_counter_store_reads_titles_once(tmp_path: Path) -> None:
         registry.record_many([Registration(t, (address(50),), 61616, 1, "registration", 9, None, 1.0, "x")])
         store = RegistryCounterStore(registry)
         ctx = entry(t).context(HES, counters=store)
-        from dlmsmesh.security import KeySet
 
         scope = ctx.counter_scope("rx", t, KeySet.UNICAST)
         assert store.last_accepted(scope) == 9
@@ -230,6 +230,20 @@ def test_registry_counter_store_reads_titles_once(tmp_path: Path) -> None:
         assert store.last_accepted(scope) == 10
         store.forget([t])
         assert store.last_accepted(scope) == 9  # the registry is the truth
+        # preloaded: every registered title read in one pass, unknown ones need no read
+        other = title(51)
+        registry.record_many([Registration(other, (address(51),), 61616, 1, "registration", 3, None, 1.0, "x")])
+        fresh = RegistryCounterStore(registry)
+        assert fresh.preload() == 2
+        other_scope = entry(other).context(HES, counters=fresh).counter_scope("rx", other, KeySet.UNICAST)
+        registry.close()  # from here on, a read of the registry would fail
+        assert fresh.last_accepted(other_scope) == 3
+        assert fresh.last_accepted(f"rx:{title(52).hex()}:unicast:00") is None
+        assert fresh.accept_many([other_scope], [4]) == [True]
+    with Registry.open(tmp_path / "r.sqlite") as registry:
+        fresh.registry = registry
+        fresh.forget([other])  # forgotten after a preload: read from the registry again
+        assert fresh.last_accepted(other_scope) == 3
         assert store.last_accepted(f"rx:{t.hex()}:broadcast:0123") is None
         assert RegistryCounterStore.title_of("tx:00:unicast:ab") is None
 
@@ -259,3 +273,74 @@ def test_fast_body_parser_agrees_with_decode_body() -> None:
             slow = decode_body(bytes(mutated))
             assert fast == (slow.kind.value, slow.system_title, slow.addresses, slow.port, slow.sequence)
     assert parse_body(encode_body(announcement(title(1), ["::1.2.3.4"]))) is None  # C writes it otherwise
+
+
+@pytest.mark.asyncio
+async def test_a_batch_with_known_and_unknown_titles_is_one_commit(registry: Registry) -> None:
+    known, stranger = title(60), title(61)
+    commits: list[list[Outcome]] = []
+    listener = _listener(registry, [known], on_commit=lambda r, o: commits.append(list(o)))
+    await _feed(
+        listener,
+        [
+            _in(frame(meter_context(known), announcement(known, [address(60)]))),
+            _in(frame(meter_context(stranger), announcement(stranger, [address(61)])), "2001:db8::61"),
+        ],
+    )
+    assert commits == [[Outcome.RECORDED, Outcome.QUARANTINED]]
+    assert (listener.stats.recorded, listener.stats.quarantined) == (1, 1)
+
+
+@pytest.mark.asyncio
+async def test_a_failing_registry_is_retried_then_given_up(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    t = title(70)
+    ctx = meter_context(t)
+    listener = _listener(registry, [t])
+    record = registry.record_many
+    failures = [2]
+
+    def flaky(items: object) -> list[Outcome]:
+        if failures[0]:
+            failures[0] -= 1
+            raise OSError("disk I/O error")
+        return record(items)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(registry, "record_many", flaky)
+    await _feed(listener, [_in(frame(ctx, announcement(t, [address(70, 1)])))])
+    assert listener.stats.recorded == 1 and listener.stats.store_errors == 0  # third attempt
+    failures[0] = 99
+    caplog.set_level(logging.WARNING, logger="dlmsmesh.registration.listener")
+    await _feed(listener, [_in(frame(ctx, announcement(t, [address(70, 2)], kind=UPDATE)))])
+    assert listener.stats.store_errors == 1 and "not recorded" in caplog.text
+    binding = registry.lookup(t)
+    assert binding is not None and binding.addresses == (address(70, 1),)
+    # the counter store went back to the registry's counter (1), not the lost frame's (2)
+    ring_ctx = listener.keyring.get(t)
+    assert ring_ctx is not None
+    assert ring_ctx.counters.last_accepted(ring_ctx.counter_scope("rx", t, KeySet.UNICAST)) == 1
+    # the next announcement (a new counter) is recorded once the registry works again
+    failures[0] = 0
+    await _feed(listener, [_in(frame(ctx, announcement(t, [address(70, 3)], kind=UPDATE)))])
+    binding = registry.lookup(t)
+    assert binding is not None and binding.addresses == (address(70, 3),) and binding.invocation_counter == 3
+
+
+@pytest.mark.asyncio
+async def test_close_commits_what_was_decoded_and_drain_waits_for_it(registry: Registry) -> None:
+    network = InProcessNetwork(seed=8, clock=RealClock())
+    titles = [title(80 + i) for i in range(20)]
+    listener = Listener(network.endpoint(*LISTENER), registry, keyring(titles, registry), system_title=HES)
+    meter = network.endpoint("2001:db8::80", 61616)
+    async with listener:
+        for i, t in enumerate(titles):
+            await meter.send(frame(meter_context(t), announcement(t, [address(80 + i)])), LISTENER)
+        for _ in range(500):
+            if listener.stats.received == 20:
+                break
+            await asyncio.sleep(0.01)
+        await listener.drain(timeout=10)
+        assert listener.stats.recorded == 20
+    assert listener.transport.closed
+    assert all(registry.lookup(t) is not None for t in titles)
