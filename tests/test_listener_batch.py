@@ -53,6 +53,15 @@ def _listener(registry: Registry, titles: list[bytes], **options: object) -> Lis
     return Listener(network.endpoint(*LISTENER), registry, keyring(titles, registry), system_title=HES, **options)  # type: ignore[arg-type]
 
 
+async def _arrived(listener: Listener, count: int) -> None:
+    """Wait (bounded) until the listener took ``count`` datagrams off its port."""
+    for _ in range(5000):
+        if listener.stats.received >= count:
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError(f"{listener.stats.received} datagrams arrived, not {count}")
+
+
 async def _feed(listener: Listener, datagrams: list[Incoming]) -> None:
     await listener.handle_batch(datagrams)
     await listener.drain(timeout=10)
@@ -334,13 +343,13 @@ async def test_close_commits_what_was_decoded_and_drain_waits_for_it(registry: R
     listener = Listener(network.endpoint(*LISTENER), registry, keyring(titles, registry), system_title=HES)
     meter = network.endpoint("2001:db8::80", 61616)
     async with listener:
-        for i, t in enumerate(titles):
+        await meter.send(frame(meter_context(titles[0]), announcement(titles[0], [address(80)])), LISTENER)
+        await _arrived(listener, 1)
+        await listener.drain(timeout=10)  # the first: recorded when drain returns
+        assert listener.stats.recorded == 1
+        for i, t in enumerate(titles[1:], 1):
             await meter.send(frame(meter_context(t), announcement(t, [address(80 + i)])), LISTENER)
-        for _ in range(500):
-            if listener.stats.received == 20:
-                break
-            await asyncio.sleep(0.01)
-        await listener.drain(timeout=10)
-        assert listener.stats.recorded == 20
+        await _arrived(listener, 20)  # the rest is in hand: closing now still commits it
+    assert listener.stats.recorded == 20
     assert listener.transport.closed
     assert all(registry.lookup(t) is not None for t in titles)

@@ -371,16 +371,16 @@ class Listener:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="dlmsmesh registration listener")
 
     async def close(self) -> None:
-        """Stop receiving (the batch being committed is committed first) and
-        close the transport."""
+        """Close the transport and stop: the batch in hand is still checked
+        and committed (what was decoded is never left half done), what was
+        still queued is dropped, as a datagram network may."""
+        await self.transport.close()  # the receive loop's next wait ends with TransportClosed
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         pending, self._commit = self._commit, None
         if pending is not None:
             await asyncio.gather(pending, return_exceptions=True)
-        await self.transport.close()
 
     async def __aenter__(self) -> Listener:
         await self.start()
