@@ -474,7 +474,12 @@ class Listener:
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
         if records or unknown:
-            self._commit = asyncio.get_running_loop().create_task(self._record(records, unknown))
+            loop = asyncio.get_running_loop()
+            # the worker thread starts now, not when the loop next runs the
+            # task: in a storm the next batch is decoded without a pause, and
+            # it is that decode the transaction must overlap
+            transaction = loop.run_in_executor(None, self._transaction, records, unknown)
+            self._commit = loop.create_task(self._record(transaction, records, unknown))
             self._commit.add_done_callback(self._committed)
 
     def _committed(self, task: asyncio.Task[None]) -> None:
@@ -563,9 +568,14 @@ class Listener:
 
     # ------------------------------------------------------------ recording
 
-    async def _record(self, records: list[Registration], unknown: list[Registration]) -> None:
+    async def _record(
+        self,
+        transaction: asyncio.Future[tuple[list[Outcome], list[Outcome]]],
+        records: list[Registration],
+        unknown: list[Registration],
+    ) -> None:
         try:
-            outcomes, quarantined = await asyncio.to_thread(self._transaction, records, unknown)
+            outcomes, quarantined = await transaction
         except Exception as err:
             self.stats.store_errors += len(records) + len(unknown)
             log.error("registry failed %d times; %d registrations not recorded: %s", COMMIT_ATTEMPTS, len(records), err)
