@@ -24,10 +24,15 @@ CPU time (``time.process_time``: user + system time of every thread of the
 process) per glo-ciphered GET round trip, client and server side together,
 minus nothing: the event loop, the socket system calls and the garbage
 collector are in it; the sockets' setup, the AARQ and the RLRQ are not
-(measured around the 1,000 GETs only).  The issue's target is 50 us per
-ciphered round trip on the native backend; compare.py's targets are ratios
-between implementations, so this one is not among them:
-``python benchmarks/workloads_client.py`` prints it (benchmarks/README.md).
+(measured around the 1,000 GETs only).  :func:`floor_per_round_trip`
+measures the same for a bare asyncio UDP ping-pong of the same datagram
+sizes (the event loop's turns, a future and a timer per wait, the socket
+system calls): what any asyncio code pays per round trip.  The difference
+is the library's own CPU time per round trip, whose target (issue 13) is
+50 us for a glo-ciphered GET on the native backend.
+``python benchmarks/workloads_client.py`` prints the table, and
+``compare.py`` prints it after its own when the client workloads run
+(benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -135,6 +140,95 @@ def cpu_per_round_trip(impl: str, ciphered: bool = True, sessions: int = 5) -> f
     return min(_run(impl, inp)[1] for _ in range(sessions)) / inp.requests
 
 
+class _Echo(asyncio.DatagramProtocol):
+    """The floor's meter: answers every datagram with a reply of ``size`` bytes, at once."""
+
+    def __init__(self, size: int) -> None:
+        self.reply = bytes(size)
+        self.transport: Any = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        self.transport.sendto(self.reply, addr)
+
+
+class _Asker(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.waiter: asyncio.Future[bytes] | None = None
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(data)
+
+
+def _expire(waiter: asyncio.Future[bytes]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError("the floor's echo did not answer"))
+
+
+async def _floor_session(requests: int, request_size: int, reply_size: int) -> float:
+    loop = asyncio.get_running_loop()
+    server, _ = await loop.create_datagram_endpoint(lambda: _Echo(reply_size), local_addr=(HOST, 0))
+    asker = _Asker()
+    client, _ = await loop.create_datagram_endpoint(lambda: asker, local_addr=(HOST, 0))
+    address = server.get_extra_info("sockname")
+    request = bytes(request_size)
+    try:
+        cpu = time.process_time()
+        for _ in range(requests):
+            waiter = asker.waiter = loop.create_future()
+            timer = loop.call_later(5.0, _expire, waiter)
+            client.sendto(request, address)
+            await waiter
+            timer.cancel()
+        return time.process_time() - cpu
+    finally:
+        client.close()
+        server.close()
+
+
+def floor_per_round_trip(sessions: int = 5, request_size: int = 40, reply_size: int = 45) -> float:
+    """Seconds of process CPU time per round trip of a bare asyncio UDP
+    ping-pong on 127.0.0.1 with datagrams of the sizes a glo-ciphered GET and
+    its reply have: the event loop's turns, the futures, the timers and the
+    socket system calls a round trip costs whatever library sends it (the
+    least of ``sessions`` of 1,000).  The library's own CPU time per round
+    trip is what the GETs take above it."""
+    return min(asyncio.run(_floor_session(REQUESTS, request_size, reply_size)) for _ in range(sessions)) / REQUESTS
+
+
+#: the issue's target: library CPU per glo-ciphered GET round trip, native backend
+LIBRARY_TARGET_US = 50.0
+
+
+def cpu_rows(sessions: int = 5) -> List[dict[str, Any]]:
+    """Process CPU, the transport floor and the library's own CPU per GET
+    round trip (client + server), in microseconds, for each backend and
+    protection; the native glo-ciphered row carries the target."""
+    impls = [NATIVE, PURE] if dlmsmesh.native_available() else [PURE]
+    floor = floor_per_round_trip(sessions) * 1e6
+    rows = []
+    for ciphered in (False, True):
+        for impl in impls:
+            total = cpu_per_round_trip(impl, ciphered, sessions) * 1e6
+            target = LIBRARY_TARGET_US if ciphered and impl == NATIVE else None
+            library = total - floor
+            rows.append(
+                {
+                    "backend": impl,
+                    "protection": "glo-ciphered" if ciphered else "plain",
+                    "process_us": round(total, 1),
+                    "floor_us": round(floor, 1),
+                    "library_us": round(library, 1),
+                    "target_us": target,
+                    "pass": None if target is None else library <= target,
+                }
+            )
+    return rows
+
+
 def _check(inp: ClientInput, result: Any) -> None:
     assert len(result) == inp.requests
     energy, clock, name = result[:3]
@@ -167,14 +261,22 @@ WORKLOADS: List[Workload] = [
 ]
 
 
+def render_cpu(rows: List[dict[str, Any]]) -> str:
+    lines = ["CPU per GET round trip, client + server in one process (best of 5 x 1,000), microseconds:",
+             f"{'backend':8} {'protection':13} {'process':>8} {'floor':>7} {'library':>8}  target"]  # fmt: skip
+    for r in rows:
+        verdict = "" if r["target_us"] is None else f"<= {r['target_us']:g}  {'PASS' if r['pass'] else 'MISS'}"
+        lines.append(
+            f"{r['backend']:8} {r['protection']:13} {r['process_us']:8.1f} {r['floor_us']:7.1f} {r['library_us']:8.1f}  {verdict}"
+        )
+    lines.append("floor: a bare asyncio UDP ping-pong of the same sizes (loop, futures, timers, system calls)")
+    return "\n".join(lines)
+
+
 def main() -> None:
-    """Print the CPU time per GET round trip on each backend (the issue's target: 50 us, native, ciphered)."""
-    impls = [NATIVE, PURE] if dlmsmesh.native_available() else [PURE]
-    for ciphered in (False, True):
-        for impl in impls:
-            us = cpu_per_round_trip(impl, ciphered) * 1e6
-            kind = "glo-ciphered" if ciphered else "plain"
-            print(f"{impl:6} {kind:12} {us:7.1f} us of CPU per GET round trip (client + server, best of 5 x 1,000)")
+    """Print the CPU time per GET round trip on each backend, the floor, and
+    the library's own share (the issue's target: 50 us, native, glo-ciphered)."""
+    print(render_cpu(cpu_rows()))
 
 
 if __name__ == "__main__":

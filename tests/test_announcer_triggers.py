@@ -145,8 +145,8 @@ async def test_readdress_moves_the_announced_address_and_the_source() -> None:
         assert moved.announcement.addresses == ("2001:db8:2:0:212:4b00:1:203", "fe80::212:4b00:1:203")
         assert moved.source == "2001:db8:2:0:212:4b00:1:203"
         assert rig.announcer.stats.superseded == 0  # one update, not one per write
-    # closing gives the server its own method back
-    assert "readdress" not in vars(rig.server)
+    # closing stops watching the server's readdress
+    assert rig.server._readdressed == []
 
 
 @pytest.mark.asyncio
@@ -235,15 +235,16 @@ async def test_a_destination_set_by_the_head_end_is_used() -> None:
 async def test_close_leaves_no_task_timer_or_hook() -> None:
     async with asyncio.timeout(BOUND):
         rig = Rig(randomisation_start_interval=600, keepalive=60)
-        ipv6_class = type(rig.objects.ipv6_setup)
+        watchers = "_dlmsmesh_watchers"
         async with rig:
             await rig.advance(1)
-            assert type(rig.objects.ipv6_setup) is not ipv6_class  # observed while running
+            # attribute 4 watched, and the server's readdress, while running
+            assert len(vars(rig.objects.ipv6_setup)[watchers][4]) == 1 and len(rig.server._readdressed) == 1
             rig.announcer.address_changed()  # supersedes: a second task, the first cancelled
             tasks = [t for t in asyncio.all_tasks() if t.get_name().startswith("announce ")]
             assert len(tasks) == 2
         assert all(t.done() for t in tasks)
-        assert type(rig.objects.ipv6_setup) is ipv6_class
+        assert not vars(rig.objects.ipv6_setup).get(watchers) and rig.server._readdressed == []
         assert rig.net.clock.pending == 0  # type: ignore[attr-defined]
         assert rig.heard == []
         assert rig.announcer.registration_push.sender is None

@@ -183,3 +183,26 @@ async def test_lost_answer_to_the_last_action_pblock_is_not_invoked_twice() -> N
             await opened.action(MEASURE, LONG)
         assert sum(r[:2] == b"\xc3\x04" for r in requests) == 1
         assert Scratch.measured - calls == 2  # once per call, never twice for one
+
+
+@pytest.mark.asyncio
+async def test_lost_pblock_of_a_long_action_reply_is_sent_again() -> None:
+    """The meter's answer to action-request-next-pblock lost: the client asks
+    again for the same block and the meter sends it again (the method is not
+    invoked again, the transfer goes on)."""
+    # without general-block-transfer a long reply goes in pblocks
+    meter = make_meter(authentication="lls", secret=PASSWORD, scratch=True, gbt=False)
+    async with loopback(meter, server_pdu=128, timeout=0.2) as lb, lb.client.associate(TITLE, **LLS) as opened:
+        replies = lose_replies(lb.server)
+        assert await opened.action(ECHO, LONG) == LONG
+        reply_blocks = [i for i, r in enumerate(replies, 1) if r[8:10] == b"\xc7\x02"]  # action-response-with-pblock
+        assert len(reply_blocks) >= 3
+        for lost in (reply_blocks[1], reply_blocks[-1]):  # a middle block, then the last
+            retries = lb.client.stats.retries
+            lose_replies(lb.server, lost)
+            requests = record(lb.client)
+            assert await opened.action(ECHO, LONG) == LONG
+            assert lb.client.stats.retries == retries + 1
+            assert sum(r[:2] == b"\xc3\x04" for r in requests) == 1  # the action was not asked afresh
+            asked = [int.from_bytes(r[3:7], "big") for r in requests if r[:2] == b"\xc3\x02"]  # next-pblock
+            assert len(asked) == len(set(asked)) + 1  # one block asked for twice

@@ -135,3 +135,33 @@ def test_add_and_remove_ipv6_address() -> None:
     assert run(setup.action(1, (t.Enum(3), group))) == (ActionResult.OTHER_REASON, None)
     assert run(setup.action(1, (t.Enum(0), bytes(4)))) == (ActionResult.TYPE_UNMATCHED, None)
     assert run(setup.action(2, (t.Unsigned(0), packed))) == (ActionResult.TYPE_UNMATCHED, None)
+
+
+def test_watching_the_unicast_addresses_sees_every_change_until_stopped(caplog: pytest.LogCaptureFixture) -> None:
+    """CosemObject.watch: a client's SET, the add/remove methods and code
+    assigning the attribute each report once; a failing watcher is logged
+    and the change stands; stop() ends it."""
+    setup = Ipv6Setup(unicast=[LINK_LOCAL])
+    seen: list[tuple[Any, int]] = []
+    stop = setup.watch(4, lambda obj, attribute_id: seen.append((obj, attribute_id)))
+    assert run(setup.set(4, t.Array([t.OctetString(ipaddress.IPv6Address(GLOBAL).packed)]))) == DataAccessResult.SUCCESS
+    add = t.Structure((t.Enum(int(Ipv6AddressType.UNICAST)), t.OctetString(ipaddress.IPv6Address(LINK_LOCAL).packed)))
+    assert run(setup.action(1, add))[0] == ActionResult.SUCCESS
+    setup.unicast_ipv6_addresses = t.Array([])
+    assert seen == [(setup, 4)] * 3
+    # a refused SET changes nothing and reports nothing; other attributes are not watched
+    assert run(setup.set(4, t.Integer(1))) == DataAccessResult.TYPE_UNMATCHED
+    setup.multicast_ipv6_addresses = t.Array([])
+    assert len(seen) == 3
+
+    def broken(obj: Any, attribute_id: int) -> None:
+        raise RuntimeError("watcher bug")
+
+    stop_broken = setup.watch(4, broken)
+    setup.unicast_ipv6_addresses = t.Array([t.OctetString(ipaddress.IPv6Address(GLOBAL).packed)])
+    assert len(seen) == 4 and "a watcher failed" in caplog.text
+    assert [ipaddress.IPv6Address(bytes(a)).compressed for a in setup.unicast_ipv6_addresses] == ["2001:db8:1:0:212:4b00:1:203"]
+    stop()
+    stop_broken()
+    setup.unicast_ipv6_addresses = t.Array([])
+    assert len(seen) == 4 and not vars(setup).get("_dlmsmesh_watchers")

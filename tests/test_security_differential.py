@@ -203,3 +203,60 @@ def test_large_random_batch_agrees() -> None:
     rng = os.urandom
     frames = [VALID[i % len(VALID)] if i % 5 else rng(i % 60) for i in range(2000)]
     assert _outcome(N, _ring(N, "many"), frames) == _outcome(P, _ring(P, "many"), frames)
+
+
+def _single_outcomes(mod: Any, ring: Any, frames: list[bytes]) -> list[tuple[Any, ...]]:
+    return [tuple(mod.open_frame(ring, f)) for f in frames]
+
+
+def _batch_items(mod: Any, ring: Any, frames: list[bytes]) -> list[tuple[Any, ...]]:
+    out = []
+    for f in frames:
+        r = mod.open_batch(ring, f, (0, len(f)))
+        out.append((r.status[0], r.err_offset[0], r.peer[0], r.tag[0], r.sc[0], r.ic[0], int(r.key_set[0]), r.plaintexts[0]))
+    return out
+
+
+@pytest.mark.parametrize("variant", ["single", "any", "many"])
+def test_open_frame_is_open_batch_of_one_on_both_backends(variant: str) -> None:
+    """The association path (open_frame) gives what a batch of one gives,
+    field for field, on valid, truncated, flipped and random frames."""
+    frames = list(VALID)
+    for frame in VALID[:20]:
+        frames += [frame[:i] for i in range(0, len(frame), 3)]
+        for i in range(min(len(frame), 24)):
+            b = bytearray(frame)
+            b[i] ^= 0x41
+            frames.append(bytes(b))
+    frames += [os.urandom(n) for n in range(0, 60, 7)] + [b"\xdb" + os.urandom(40), b"\xc8" + os.urandom(30)]
+    frames.append(P.seal_batch(P.new_key(EK, AK), 0x30, T1, 1, 3, [bytes(3000)])[0])  # past the scratch buffer
+    for mod in (N, P):
+        ring = _ring(mod, variant)
+        assert _single_outcomes(mod, ring, frames) == _batch_items(mod, ring, frames), mod.__name__
+    assert _single_outcomes(N, _ring(N, variant), frames) == _single_outcomes(P, _ring(P, variant), frames)
+
+
+def test_seal_frame_is_seal_batch_of_one_on_both_backends() -> None:
+    apdus = [bytes.fromhex("C0010000080000010000FF0200"), bytes.fromhex("C4") + bytes(300), b"\x01\x00", b"", bytes(2100)]
+    for framing in range(5):
+        for sc in (0x30, 0x10, 0x20, 0x60, 0x31):
+            for apdu in apdus:
+                outs = []
+                for mod in (N, P):
+                    key = mod.new_key(EK, AK)
+                    for single in (True, False):
+                        try:
+                            if single:
+                                outs.append(mod.seal_frame(key, sc, T1, 77, framing, apdu))
+                            else:
+                                outs.append(mod.seal_batch(key, sc, T1, 77, framing, [apdu])[0])
+                        except EncodeError as err:
+                            outs.append(type(err).__name__ + str(err).replace("APDU 0: ", ""))
+                assert len(set(map(repr, outs))) == 1, (framing, hex(sc), len(apdu), outs)
+    for mod in (N, P):
+        key = mod.new_key(EK, AK)
+        with pytest.raises(EncodeError, match="32-bit"):
+            mod.seal_frame(key, 0x30, T1, 0x1_0000_0000, 1, apdus[0])
+        key.close()
+        with pytest.raises(ValueError, match="closed"):
+            mod.seal_frame(key, 0x30, T1, 1, 1, apdus[0])

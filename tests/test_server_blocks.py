@@ -427,7 +427,13 @@ async def test_long_action_response_in_pblocks() -> None:
     # the blocks carry the action-response-normal after its invoke-id
     whole = A.encode(A.ActionResponseNormal(ActionResult.SUCCESS, OctetString(bytes(range(256)) * 8), invoke_id=5))
     assert bytes(raw) == whole[3:]
+    # the last block's answer lost: asked again after the block before, it comes again
+    again = await client.request(A.ActionRequestNextPblock(blocks - 1, invoke_id=5))
+    assert again == response
     # nothing left to walk
+    assert await client.request(A.ActionRequestNextPblock(blocks)) == A.ActionResponseNormal(
+        ActionResult.NO_LONG_ACTION_IN_PROGRESS
+    )
     assert await client.request(A.ActionRequestNextPblock(blocks)) == A.ActionResponseNormal(
         ActionResult.NO_LONG_ACTION_IN_PROGRESS
     )

@@ -479,3 +479,26 @@ async def test_a_hanging_handler_times_out_and_the_association_goes_on() -> None
     assert server.stats.timeouts == 1
     assert await client.get(LDN) == b"MMM0000012345678"
     await server.close()
+
+
+@pytest.mark.asyncio
+async def test_readdress_callbacks_hear_every_move_until_stopped(caplog: pytest.LogCaptureFixture) -> None:
+    server = _two_meters()
+    moves: list[tuple[bytes, str | None]] = []
+    stop = server.on_readdress(lambda title, address: moves.append((title, address)))
+
+    def broken(title: bytes, address: str | None) -> None:
+        raise RuntimeError("callback bug")
+
+    stop_broken = server.on_readdress(broken)
+    server.readdress(TITLE_B, "fd00::99")
+    assert moves == [(TITLE_B, "fd00::99")] and "readdress callback failed" in caplog.text
+    assert server.meter(TITLE_B).address == "fd00::99"  # the move stands
+    with pytest.raises(ValueError):
+        server.readdress(TITLE_B, SERVER.host)  # taken: refused, nobody told
+    assert len(moves) == 1
+    stop()
+    stop_broken()
+    server.readdress(TITLE_B, "fd00::98")
+    assert len(moves) == 1 and server._readdressed == []
+    await server.close()

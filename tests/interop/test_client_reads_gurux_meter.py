@@ -28,7 +28,7 @@ Peer deviations seen and asserted here (not worked around):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
@@ -88,6 +88,18 @@ class _RecordingUdp(UdpTransport):
         batch = await super().recv_batch_incoming(max_count, timeout)
         self.received_log.extend(bytes(i.data) for i in batch)
         return batch
+
+    def on_receive(self, callback: Callable[[Incoming], None] | None) -> None:
+        # the Client takes datagrams by callback: log them on the way
+        if callback is None:
+            super().on_receive(None)
+            return
+
+        def logged(incoming: Incoming, deliver: Callable[[Incoming], None] = callback) -> None:
+            self.received_log.append(bytes(incoming.data))
+            deliver(incoming)
+
+        super().on_receive(logged)
 
 
 @asynccontextmanager

@@ -9,6 +9,7 @@ its keys in one fixed order (no deadlock between batches sharing keys).
 from __future__ import annotations
 
 import itertools
+import struct
 import threading
 from array import array
 from collections.abc import Iterator, Sequence
@@ -287,7 +288,7 @@ def seal_batch(key: Key, sc: int, title: bytes, first_ic: int, framing: int, apd
     err = ffi.new("size_t *")
     with _locked((key,)):
         rc = lib.dm_secure_seal_batch(
-            key.ptr, sc, _bytes_in(title), first_ic, framing, _bytes_in(joined) if joined else ffi.NULL,
+            key.ptr, sc, _bytes_in(title), first_ic, framing, _bytes_in(joined or b"\x00"),
             ffi.from_buffer("uint32_t[]", offs), n, ffi.from_buffer("uint8_t[]", out), cap,
             ffi.from_buffer("uint32_t[]", out_offs), err,
         )  # fmt: skip
@@ -306,6 +307,9 @@ def seal_batch(key: Key, sc: int, title: bytes, first_ic: int, framing: int, apd
 # --------------------------------------------------------------------------
 
 _NO_PEER = 0xFFFFFFFF
+#: dm_secure_item: int32 status, then eight uint32 (native order, no padding)
+_ITEM_FIELDS = struct.Struct("=iIIIIIIII")
+assert _ITEM_FIELDS.size == ffi.sizeof("dm_secure_item")
 _SCRATCH_BYTES = 2048
 _scratch = threading.local()
 
@@ -343,19 +347,18 @@ def open_frame(ring: _Ring, frame: bytes) -> OpenedFrame:
     finally:
         for k in keys[:taken]:
             k.lock.release()
-    status = item.status
-    peer = item.peer
+    # the nine fields in one unpack (a cdata field read each costs as much)
+    status, err_offset, peer, tag, sc, ic, key_set, plain, plain_len = _ITEM_FIELDS.unpack(ffi.buffer(item))
     if status:
-        return OpenedFrame(status, item.err_offset, -1 if peer == _NO_PEER else peer, item.tag, item.sc, item.ic,
-                           item.key_set, None)  # fmt: skip
-    plain = ffi.buffer(out + item.plain, item.plain_len)[:]
-    return OpenedFrame(0, 0, peer, item.tag, item.sc, item.ic, item.key_set, plain)
+        return OpenedFrame(status, err_offset, -1 if peer == _NO_PEER else peer, tag, sc, ic, key_set, None)
+    return OpenedFrame(0, 0, peer, tag, sc, ic, key_set, ffi.buffer(out + plain, plain_len)[:])
 
 
 def seal_frame(key: Key, sc: int, title: bytes, ic: int, framing: int, apdu: bytes) -> bytes:
     if len(title) != 8:
         title = check_title(title)
-    check_ic(ic)
+    if not 0 <= ic <= 0xFFFFFFFF:
+        check_ic(ic)
     if not 0 <= sc <= 255 or framing not in (0, 1, 2, 3, 4):
         raise EncodeError("bad security control or framing")
     apdu = bytes(apdu)
@@ -367,7 +370,7 @@ def seal_frame(key: Key, sc: int, title: bytes, ic: int, framing: int, apdu: byt
     offs[1] = n
     out = scratch if cap <= _SCRATCH_BYTES else ffi.new("uint8_t[]", cap)
     with key.lock:
-        rc = lib.dm_secure_seal_batch(key.ptr, sc, title, ic, framing, apdu if n else ffi.NULL, offs, 1, out, cap,
+        rc = lib.dm_secure_seal_batch(key.ptr, sc, title, ic, framing, apdu or b"\x00", offs, 1, out, cap,
                                       out_offs, err)  # fmt: skip
     if rc < 0:
         if rc == lib.DM_ERR_SEC_TAG:

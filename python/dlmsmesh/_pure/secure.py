@@ -211,6 +211,8 @@ def parse(frame: bytes | bytearray | memoryview) -> Envelope:
 
 
 def _seal(key: Key, sc: int, title: bytes, ic: int, plaintext: bytes, header: bytes) -> bytes:
+    if key.closed:
+        raise ValueError("this key was closed")  # as the native backend says
     auth = sc & _A
     if sc & _C or not sc & (_A | _E):
         raise Fail(S.SEC_CONTROL, 0)

@@ -7,7 +7,6 @@ recovery) and the results a caller gets (values, or exception objects of
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
@@ -26,7 +25,7 @@ from ..cosem import CosemObject
 from ..errors import DecodeError, DlmsError, DlmsTimeout, SecurityError
 from ..security.tags import CIPHERED_TAGS
 from ..transport import Address
-from ..transport.clock import within
+from ..transport.clock import RealClock
 from ..types import Obis
 from ..xdlms_initiate import Conformance
 from .errors import (
@@ -53,6 +52,7 @@ Method = Union[MethodDescriptor, tuple[int, Any, int]]
 _LIST_OVERHEAD = 8
 _CIPHER_OVERHEAD = 30
 _MAX_BLOCKS = 100_000
+_TEMPLATES_MAX = 1024
 
 
 #: (class id, logical name as given, attribute id) -> descriptor: a head-end
@@ -117,7 +117,7 @@ class Association:
         self.open = False
         #: where the last request went (the client routes replies from there here)
         self.address: Address | None = None
-        self.inbox = Mailbox(64)
+        self.inbox = Mailbox(64, None if isinstance(client.clock, RealClock) else client.clock)
         #: what the client's in-flight cap counts this meter under (its border router)
         self.router_key: Any = None
         self._lock = asyncio.Lock()
@@ -131,6 +131,8 @@ class Association:
         self.repeated = False
         #: the plaintext APDU of the last reply taken (get_raw hands out its Data as sent)
         self._plaintext = b""
+        #: descriptor -> its get-request-normal encoded with invoke-id 0
+        self._get_templates: dict[AttributeDescriptor, bytes] = {}
 
     @property
     def security(self) -> Any:
@@ -169,7 +171,7 @@ class Association:
 
     async def send_apdu(self, frame: bytes) -> None:
         client = self.client
-        address = self.address if self.fixed_address is not None and self.address is not None else None
+        address: tuple[str, int] | None = self.address if self.fixed_address is not None else None
         if address is None:
             address = await client.address_of(self)
         await client.transport.send(wrapper.encode(self.client_sap, self.server_sap, frame), address)
@@ -178,7 +180,8 @@ class Association:
     async def _receive(self, deadline: float, accept: Any) -> A.Apdu | None:
         """The next reply ``accept`` takes before ``deadline``; None at the deadline."""
         inbox = self.inbox
-        while (left := deadline - time.monotonic()) > 0:
+        now = self.client.now
+        while (left := deadline - now()) > 0:
             try:
                 payload, _source = await inbox.get(left)
             except asyncio.TimeoutError:
@@ -235,8 +238,20 @@ class Association:
         failure: Exception | None = None
         client = self.client
         limiter = client.in_flight
-        for attempt, timeout in enumerate(client.timeouts(self)):
-            if attempt:
+        later: Any = None  # the waits of the retries, made when a first attempt goes unanswered
+        attempt = -1
+        while True:
+            attempt += 1
+            if attempt == 0:
+                timeout = client.first_timeout(self)
+            else:
+                if later is None:
+                    later = client.timeouts(self)
+                    next(later)  # the first attempt's, spent
+                wait = next(later, None)
+                if wait is None:
+                    break
+                timeout = wait
                 client.stats.retries += 1
             if limiter is not None:
                 # one request in flight through the meter's border router
@@ -245,7 +260,7 @@ class Association:
                 key = self.router_key
                 await limiter.acquire(key)
             try:
-                started = time.monotonic()
+                started = client.now()
                 await self.send_apdu(self._protect(encoded))
                 reply = await self._receive(started + timeout, accept)
             finally:
@@ -254,7 +269,7 @@ class Association:
             if reply is None:
                 continue
             self.repeated = attempt > 0
-            client.round_trip(self, time.monotonic() - started, attempt)
+            client.round_trip(self, client.now() - started, attempt)
             if not isinstance(reply, A.GeneralBlockTransfer):
                 return reply
             try:
@@ -285,7 +300,7 @@ class Association:
                     ack = A.GeneralBlockTransfer(b"", last_block=False, window=1, block_number=0,
                                                  block_number_ack=received)  # fmt: skip
                     await self.send_apdu(A.encode(ack))
-                got = await self._receive(time.monotonic() + timeout, _block_after(received))
+                got = await self._receive(self.client.now() + timeout, _block_after(received))
                 if got is not None:
                     assert isinstance(got, A.GeneralBlockTransfer)
                     next_block = got
@@ -353,9 +368,28 @@ class Association:
             chunks.append(current)
         return chunks
 
+    def _get_request(self, descriptor: AttributeDescriptor) -> tuple[A.GetRequestNormal, bytes]:
+        """The get-request-normal of ``descriptor`` with the next invoke-id,
+        and its encoding: the encoder's bytes for the descriptor, kept, with
+        the invoke-id put in (a head-end reads the same attributes again and again)."""
+        request = A.GetRequestNormal(descriptor, invoke_id=self._next_invoke())
+        if descriptor.access is not None:  # parameters may be unhashable, and reads of ranges vary
+            return request, A.encode(request)
+        templates = self._get_templates
+        template = templates.get(descriptor)
+        if template is None:
+            if len(templates) >= _TEMPLATES_MAX:
+                templates.clear()
+            template = templates[descriptor] = A.encode(A.GetRequestNormal(descriptor, invoke_id=0))
+        # byte 2 is invoke-id-and-priority: the invoke-id is its low nibble
+        return request, template[:2] + bytes((template[2] | request.invoke_id,)) + template[3:]
+
     async def _get_one(self, descriptor: AttributeDescriptor) -> Any:
-        async with self._lock:
-            reply = await self.exchange(A.GetRequestNormal(descriptor, invoke_id=self._next_invoke()))
+        lock = self._lock
+        await lock.acquire()
+        try:
+            request, encoded = self._get_request(descriptor)
+            reply = await self.exchange(request, plain=encoded)
             if isinstance(reply, A.GetResponseNormal):
                 return _value_or_error(reply.result)
             if isinstance(reply, A.GetResponseWithDatablock):
@@ -364,6 +398,8 @@ class Association:
                     return raw
                 return axdr.decode(raw)
             return self._unexpected(reply)
+        finally:
+            lock.release()
 
     async def _get_list_reply(self, reply: A.Apdu, count: int) -> list[Any]:
         if isinstance(reply, A.GetResponseWithList):

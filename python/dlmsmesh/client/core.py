@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
@@ -28,6 +29,7 @@ from ..errors import AuthenticationError, DecodeError, DlmsError, DlmsTimeout
 from ..security import InvocationCounterStore, KeySet, MemoryCounterStore
 from ..security.envelope import general_sender_title
 from ..transport import Address, Datagram, Incoming, TransportClosed
+from ..transport.clock import Clock, RealClock
 from ..transport.interface import as_address
 from ..types import Obis, OctetString
 from ..xdlms_initiate import ConfirmedServiceError, Conformance
@@ -108,12 +110,17 @@ class Client:
         max_pdu_size: int = DEFAULT_MAX_PDU_SIZE,
         max_message: int = DEFAULT_MAX_MESSAGE,
         reopen: bool = False,
+        clock: Clock | None = None,
     ) -> None:
         if len(bytes(system_title)) != 8:
             raise ValueError("a system title is 8 octets")
         if (timeout is not None and not timeout > 0) or retries < 0:
             raise ValueError("timeout is > 0 seconds and retries >= 0")
         self.transport = transport
+        #: what every wait runs on: the transport's clock (the in-process
+        #: network's virtual one in a simulation), else the event loop's
+        self.clock: Clock = clock if clock is not None else getattr(transport, "clock", None) or RealClock()
+        self.now: Callable[[], float] = time.monotonic if isinstance(self.clock, RealClock) else self.clock.time
         self.system_title = bytes(system_title)
         self.resolver: AddressResolver = resolver if resolver is not None else MemoryResolver()
         self.counters = counters if counters is not None else MemoryCounterStore()
@@ -121,8 +128,13 @@ class Client:
         self.timeout = None if timeout is None else float(timeout)
         self.retries = int(retries)
         self.backoff = Backoff(retries, rng=rng)
-        self.in_flight = None if in_flight_per_router is None else InFlightLimiter(in_flight_per_router)
-        self.opening_rate = None if associations_per_second is None else RateLimiter(associations_per_second)
+        virtual = None if isinstance(self.clock, RealClock) else self.clock
+        self.in_flight = None if in_flight_per_router is None else InFlightLimiter(in_flight_per_router, clock=virtual)
+        self.opening_rate = (
+            None
+            if associations_per_second is None
+            else RateLimiter(associations_per_second, clock=self.now, sleep=self.clock.sleep)
+        )
         self.max_pdu_size = int(max_pdu_size)
         self.max_message = int(max_message)
         #: re-open an association the meter forgot (once per request)
@@ -215,6 +227,10 @@ class Client:
             association.address = address
             association.router_key = None if self.in_flight is None else self.in_flight.key_of(address)
         return address
+
+    def first_timeout(self, association: Association) -> float:
+        """The wait for a request's first attempt (what :meth:`timeouts` yields first)."""
+        return self.timeout if self.timeout is not None else self._round_trip(association).timeout
 
     def timeouts(self, association: Association) -> Iterator[float]:
         """The wait for each attempt at one request: the meter's round-trip
@@ -426,8 +442,8 @@ class Client:
     async def _acse_exchange(self, association: Association, apdu: bytes | Callable[[], bytes], tag: int) -> bytes:
         for timeout in self.timeouts(association):
             await association.send_apdu(apdu() if callable(apdu) else apdu)
-            deadline = asyncio.get_running_loop().time() + timeout
-            while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            deadline = self.now() + timeout
+            while (left := deadline - self.now()) > 0:
                 try:
                     payload, _ = await next_in(association.inbox, left)
                 except asyncio.TimeoutError:

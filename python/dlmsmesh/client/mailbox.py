@@ -9,6 +9,8 @@ import asyncio
 from collections import deque
 from typing import Any
 
+from ..transport.clock import Clock
+
 __all__ = ["Mailbox"]
 
 
@@ -19,14 +21,17 @@ def _expire(waiter: asyncio.Future[Any]) -> None:
 
 class Mailbox:
     """At most ``capacity`` items wait; :meth:`put` says False (and the item
-    is dropped) beyond that."""
+    is dropped) beyond that.  Deadlines run on ``clock`` (a virtual clock in
+    a simulation; default: the event loop's time)."""
 
-    __slots__ = ("_items", "_waiters", "capacity")
+    __slots__ = ("_items", "_waiters", "capacity", "_clock")
 
-    def __init__(self, capacity: int = 64) -> None:
+    def __init__(self, capacity: int = 64, clock: Clock | None = None) -> None:
         self._items: deque[Any] = deque()
         self._waiters: deque[asyncio.Future[Any]] = deque()
         self.capacity = capacity
+        #: the clock deadlines run on (None: the event loop's)
+        self._clock = clock
 
     def __len__(self) -> int:
         return len(self._items)
@@ -55,7 +60,7 @@ class Mailbox:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Any] = loop.create_future()
         self._waiters.append(waiter)
-        timer = loop.call_later(seconds, _expire, waiter)
+        timer = (loop if self._clock is None else self._clock).call_later(seconds, _expire, waiter)
         try:
             return await waiter
         except asyncio.CancelledError:

@@ -57,6 +57,7 @@ from contextlib import asynccontextmanager
 
 from ..errors import DlmsTimeout
 from ..transport import Address
+from ..transport.clock import Clock
 
 __all__ = [
     "BASE_ROUND_TRIP",
@@ -225,7 +226,20 @@ def border_router_key(address: Address) -> Hashable:
     return ip
 
 
-async def _wait(waiter: asyncio.Future[None], timeout: float) -> None:
+def _time_out(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(asyncio.TimeoutError())
+
+
+async def _wait(waiter: asyncio.Future[None], timeout: float, clock: Clock | None = None) -> None:
+    if clock is not None:
+        # the given clock's time (a virtual one in a simulation)
+        timer = clock.call_later(timeout, _time_out, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+        return
     if sys.version_info >= (3, 11):
         # asyncio.timeout lets a cancellation through even when the slot was
         # granted in the same turn (3.11's wait_for swallows it); the caller
@@ -265,6 +279,7 @@ class InFlightLimiter:
         *,
         key: Callable[[Address], Hashable] = border_router_key,
         timeout: float = DEFAULT_SLOT_TIMEOUT,
+        clock: Clock | None = None,
     ) -> None:
         if limit < 1:
             raise ValueError("at least one request must be allowed in flight")
@@ -272,6 +287,8 @@ class InFlightLimiter:
             raise ValueError("the slot timeout is positive")
         self.limit = limit
         self.timeout = timeout
+        #: what the slot timeout runs on (None: the event loop's time)
+        self.clock = clock
         self._key = key
         self._gates: dict[Hashable, _Gate] = {}
 
@@ -331,9 +348,9 @@ class InFlightLimiter:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         gate.waiters.append(waiter)
         try:
-            await _wait(waiter, timeout)
+            await _wait(waiter, timeout, self.clock)
         except BaseException as exc:
-            if waiter.done() and not waiter.cancelled():
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 # the slot was handed over just as the wait ended: pass it on
                 self._release(key)
             else:

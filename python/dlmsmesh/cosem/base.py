@@ -174,6 +174,7 @@ class Attribute:
             if exc.result is DataAccessResult.TYPE_UNMATCHED:
                 raise TypeError(f"{type(obj).__name__}.{self.name}: {exc}") from None
             raise AttributeError(f"{type(obj).__name__}.{self.name}: {exc}") from None
+        changed(obj, self.index)
 
 
 def attribute(
@@ -223,6 +224,21 @@ class Method:
 def method(index: int, parameter: SpecLike | None, *, access: MethodAccess = MethodAccess.ACCESS) -> Method:
     """Declare method ``index`` on its handler (sync or async)."""
     return Method(index, parameter, access=access)
+
+
+_WATCHERS = "_dlmsmesh_watchers"
+
+
+def changed(obj: Any, attribute_id: int) -> None:
+    """Tell the watchers of ``obj``'s attribute (:meth:`CosemObject.watch`) it changed."""
+    watchers = obj.__dict__.get(_WATCHERS)
+    if not watchers:
+        return
+    for callback in list(watchers.get(attribute_id, ())):
+        try:
+            callback(obj, attribute_id)
+        except Exception:
+            log.exception("%r attribute %d: a watcher failed", obj, attribute_id)
 
 
 async def settle(value: Any) -> Any:
@@ -321,7 +337,25 @@ class CosemObject:
         except Exception:
             log.exception("%r attribute %d: the setter failed", self, attribute_id)
             return DataAccessResult.OTHER_REASON
+        changed(self, attribute_id)
         return DataAccessResult.SUCCESS
+
+    def watch(self, attribute_id: int, callback: Callable[[CosemObject, int], object]) -> Callable[[], None]:
+        """Call ``callback(self, attribute_id)`` after every change of the
+        attribute: a client's SET, or code (a method included) assigning it.
+        Returns the function that stops watching.  A callback must not
+        block; one that raises is logged and the change stands."""
+        watchers = self.__dict__.setdefault(_WATCHERS, {})
+        watchers.setdefault(attribute_id, []).append(callback)
+
+        def stop() -> None:
+            found = watchers.get(attribute_id, [])
+            if callback in found:
+                found.remove(callback)
+            if not found:
+                watchers.pop(attribute_id, None)
+
+        return stop
 
     async def action(self, method_id: int, parameters: Any = None) -> tuple[ActionResult, CosemValue | None]:
         """Run the method: its result and return value (None when it returns none)."""

@@ -45,7 +45,6 @@ import datetime as _dt
 import ipaddress
 import logging
 import random
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
@@ -193,6 +192,8 @@ class Announcer:
         self._announced: tuple[str, ...] | None = None
         self._started = False
         self._closed = False
+        #: what stops watching the meter (IPv6 setup, the server's readdress)
+        self._stops: list[Callable[[], None]] = []
         self._quiet = False
 
     # ------------------------------------------------------------ objects
@@ -270,8 +271,12 @@ class Announcer:
             if len(ps.communication_window):
                 # the profile configures none ("any time"); windows are not kept here
                 log.warning("%s: communication_window is not honoured, announcing at any time", ps.logical_name)
-        _observe(self.ipv6, self._on_addresses)
-        _ReaddressWatch.add(self.server, self)
+        # IPv6 setup attribute 4 (unicast addresses), however it changes, and
+        # the server's readdress of this meter
+        self._stops = [
+            self.ipv6.watch(4, lambda _obj, _attribute: self._on_addresses()),
+            self.server.on_readdress(self._on_readdress),
+        ]
         self._trigger(AnnouncementKind.REGISTRATION)
 
     async def close(self) -> None:
@@ -293,8 +298,9 @@ class Announcer:
             for kind, ps in self.push_setups.items():
                 if ps.sender == self._on_push:
                     ps.sender = self._senders.get(kind)
-            _unobserve(self.ipv6, self._on_addresses)
-            _ReaddressWatch.remove(self.server, self)
+            for stop in self._stops:
+                stop()
+            self._stops = []
 
     async def __aenter__(self) -> Announcer:
         await self.start()
@@ -326,6 +332,10 @@ class Announcer:
     def _on_addresses(self) -> None:
         if not self._quiet and self.addresses() != self._announced:
             self.address_changed()
+
+    def _on_readdress(self, system_title: bytes, address: str | None) -> None:
+        if system_title == self.meter.system_title:
+            self._moved(address)
 
     def _moved(self, address: str | None) -> None:
         """Server.readdress for this meter: the new address becomes the
@@ -528,97 +538,3 @@ def _associations(meter: Meter) -> list[AssociationLN]:
     return out
 
 
-# ------------------------------------------------------ observing the meter
-
-
-_OBSERVED: dict[type[Ipv6Setup], type[Ipv6Setup]] = {}
-
-
-def _observed_class(cls: type[Ipv6Setup]) -> type[Ipv6Setup]:
-    """A subclass of ``cls`` that reports every change of attribute 4
-    (unicast addresses): by a SET from a client, by the add/remove methods,
-    or by assignment in code.  Only the instance's class changes (its
-    attributes stay in its own __dict__), so cosem and server code stay as
-    they are."""
-    observed = _OBSERVED.get(cls)
-    if observed is not None:
-        return observed
-
-    class Observed(cls):  # type: ignore[valid-type,misc]
-        async def set(self, attribute_id: int, value: Any) -> Any:
-            result = await super().set(attribute_id, value)
-            if attribute_id == 4:
-                _notify(self)
-            return result
-
-        def __setattr__(self, name: str, value: Any) -> None:
-            super().__setattr__(name, value)
-            if name == "unicast_ipv6_addresses":
-                _notify(self)
-
-    Observed.__name__ = Observed.__qualname__ = f"Observed{cls.__name__}"
-    _OBSERVED[cls] = Observed
-    return Observed
-
-
-_WATCHERS = "_dlmsmesh_address_watchers"
-
-
-def _notify(obj: Any) -> None:
-    for callback in list(obj.__dict__.get(_WATCHERS, ())):
-        callback()
-
-
-def _observe(obj: Ipv6Setup, callback: Callable[[], None]) -> None:
-    base = type(obj)
-    if base not in _OBSERVED.values():
-        obj.__class__ = _observed_class(base)
-    obj.__dict__.setdefault(_WATCHERS, []).append(callback)
-
-
-def _unobserve(obj: Ipv6Setup, callback: Callable[[], None]) -> None:
-    watchers = obj.__dict__.get(_WATCHERS, [])
-    if callback in watchers:
-        watchers.remove(callback)
-    if not watchers:
-        obj.__dict__.pop(_WATCHERS, None)
-        for base, observed in _OBSERVED.items():
-            if type(obj) is observed:
-                obj.__class__ = base
-
-
-class _ReaddressWatch:
-    """Server.readdress, seen by the announcers of that server's meters: the
-    server's method stays its own; its instance gets a thin wrapper that
-    calls it and then tells the announcer of the meter that moved."""
-
-    _by_server: weakref.WeakKeyDictionary[Server, _ReaddressWatch] = weakref.WeakKeyDictionary()
-
-    def __init__(self, server: Server) -> None:
-        self.original = server.readdress
-        self.announcers: dict[bytes, Announcer] = {}
-
-    def __call__(self, system_title: bytes, address: str | None) -> None:
-        self.original(system_title, address)
-        announcer = self.announcers.get(bytes(system_title))
-        if announcer is not None:
-            announcer._moved(address)
-
-    @classmethod
-    def add(cls, server: Server, announcer: Announcer) -> None:
-        watch = cls._by_server.get(server)
-        if watch is None:
-            watch = cls._by_server[server] = cls(server)
-            server.readdress = watch  # type: ignore[method-assign]
-        watch.announcers[announcer.meter.system_title] = announcer
-
-    @classmethod
-    def remove(cls, server: Server, announcer: Announcer) -> None:
-        watch = cls._by_server.get(server)
-        if watch is None:
-            return
-        if watch.announcers.get(announcer.meter.system_title) is announcer:
-            del watch.announcers[announcer.meter.system_title]
-        if not watch.announcers:
-            del cls._by_server[server]
-            server.__dict__.pop("readdress", None)

@@ -162,6 +162,7 @@ class Server:
         self._by_title: dict[bytes, int] = {}
         self._by_address: dict[str, int] = {}
         self._default: int | None = None
+        self._readdressed: list[Callable[[bytes, str | None], object]] = []
         self._sessions: collections.OrderedDict[SessionKey, Session] = collections.OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
@@ -233,6 +234,24 @@ class Server:
             self._default = index
         else:
             self._by_address[host] = index
+        for callback in list(self._readdressed):
+            try:
+                callback(meter.system_title, address)
+            except Exception:
+                log.exception("a readdress callback failed for meter %s", meter.system_title.hex())
+
+    def on_readdress(self, callback: Callable[[bytes, str | None], object]) -> Callable[[], None]:
+        """Call ``callback(system_title, address)`` after every
+        :meth:`readdress` (an announcer sends the address update); returns
+        the function that stops it.  A callback must not block; one that
+        raises is logged and the move stands."""
+        self._readdressed.append(callback)
+
+        def stop() -> None:
+            if callback in self._readdressed:
+                self._readdressed.remove(callback)
+
+        return stop
 
     def meter(self, system_title: bytes) -> Meter:
         index = self._by_title[bytes(system_title)]

@@ -272,15 +272,22 @@ def _next_get_block(session: Session, request: A.GetRequestNext) -> A.Apdu:
 
 def _next_action_block(session: Session, request: A.ActionRequestNextPblock) -> A.Apdu:
     out = session.outgoing
-    if out is None or out.kind != "action" or request.block_number != out.sent:
+    refused = A.ActionResponseNormal(ActionResult.NO_LONG_ACTION_IN_PROGRESS, invoke_id=request.invoke_id, priority=request.priority)
+    if out is None or out.kind != "action" or (out.done and request.block_number == out.sent):
+        session.outgoing = None  # none under way, or asked past the last block
+        return refused
+    if request.block_number == out.sent - 1 and out.sent > 1:
+        # the client asks again after the block it had before: the one we
+        # sent last (the last one too) was lost on the way, so it goes again
+        out.sent -= 1
+    elif request.block_number != out.sent:
         session.outgoing = None
-        return A.ActionResponseNormal(ActionResult.NO_LONG_ACTION_IN_PROGRESS, invoke_id=request.invoke_id, priority=request.priority)
+        return refused
     block = out.blocks[out.sent]
     out.sent += 1
-    last = out.done
-    if last:
-        session.outgoing = None
-    return A.ActionResponseWithPblock(last, out.sent, block, invoke_id=request.invoke_id, priority=request.priority)
+    # kept after the last block too (until the next request): a client that
+    # lost it asks again from the block before
+    return A.ActionResponseWithPblock(out.done, out.sent, block, invoke_id=request.invoke_id, priority=request.priority)
 
 
 # ---------------------------------------------------- SET and ACTION in blocks
