@@ -5,7 +5,8 @@ Everything that arrived on the registration port is drained as one batch
 (``transport.recv_batch_incoming``) and opened through
 :func:`dlmsmesh.pipeline.decode_batch` with the :class:`~dlmsmesh.security.Keyring`
 of the meters' keys: a storm of 10,000 registrations is a handful of backend
-calls, not 10,000 Python round trips.  Each frame then meets rule 1 of §4.5:
+calls, not 10,000 Python round trips; while one batch's transaction runs
+in a worker thread, the next batch is decoded.  Each frame then meets rule 1 of §4.5:
 
 * it arrives in general-glo-ciphering with A and E set (the only framing
   that carries the sender's system title), and its tag verifies with that
@@ -33,11 +34,14 @@ record of the last counter accepted per title: it is written in the same
 transaction as the binding, and it is checked there again (equal:
 DUPLICATE, lower: STALE).  The pipeline's replay check reads it through a
 :class:`RegistryCounterStore` (give it to :func:`~.keys_file.load_keys` as
-``counters=``; ``dlmsmesh listen`` does): the first frame of a title in
-this process loads that title's counter from the registry, so a restarted
-listener rejects a replay of a frame its predecessor recorded, with no
-start-up cost per meter.  A keyring with any other counter store is seeded
-from the registry when the listener starts (one lookup per key).
+``counters=``; ``dlmsmesh listen`` does): the listener reads every
+registered title's counter in one pass when it starts (a title met later
+is read once), so a restarted listener rejects a replay of any frame its
+predecessor recorded.  A keyring with any other counter store is seeded
+from the registry when the listener starts (one lookup per key).  The
+pipeline's check runs before the transaction, so its state may run ahead
+of the registry only by a transaction that failed: the titles of a batch
+given up are read from the registry again.
 
 **Acknowledged.**  A registration counts as acknowledged once the
 transaction holding it committed (``record_many`` returned): then, and only
