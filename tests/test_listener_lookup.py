@@ -14,17 +14,23 @@ import pytest
 from dlmsmesh import apdu as A
 from dlmsmesh import wrapper
 from dlmsmesh.apdu_model import AttributeDescriptor, DataAccessResult, SelectiveAccess
+from dlmsmesh.client import Client
+from dlmsmesh.client.errors import NoAddress
+from dlmsmesh.cosem import default_meter
+from dlmsmesh.cosem.meter_set import logical_device_name
 from dlmsmesh.errors import DlmsError, DlmsTimeout
 from dlmsmesh.registration.listener import Listener
 from dlmsmesh.registration.lookup import (
     REGISTRATION_TABLE,
     LookupService,
     RemoteBinding,
+    RemoteResolver,
     lookup_address,
     lookup_binding,
     lookup_request,
 )
 from dlmsmesh.registration.registry import Registration, Registry, Status
+from dlmsmesh.server import Meter, Server
 from dlmsmesh.transport import Address, InProcessNetwork, RealClock, UdpTransport
 from dlmsmesh.types import OctetString
 
@@ -186,3 +192,28 @@ async def test_lookup_is_bounded_and_ignores_strays(tmp_path: Path) -> None:
     await task
     with pytest.raises(ValueError):
         lookup_request(b"short")
+
+
+@pytest.mark.asyncio
+async def test_a_client_in_another_process_resolves_through_the_listener(tmp_path: Path) -> None:
+    network = InProcessNetwork(seed=6, clock=RealClock())
+    here = address(9)
+    meter = Meter.from_objects(default_meter(title(9)), address=here)
+    server = Server(network.endpoint(here, 61616))
+    server.add_meter(meter)
+    with Registry.open(tmp_path / "r.sqlite") as registry:
+        _record(registry, 9, (here,), 1)
+        listener = Listener(network.endpoint(*LISTENER), registry, keyring([]), system_title=HES)
+        resolver = RemoteResolver(network.endpoint(*ASKER), LISTENER, timeout=5, ttl=60)
+        client = Client(network.endpoint("2001:db8:ffff::30", 61616), system_title=HES, resolver=resolver, timeout=2)
+        async with listener, server, client:
+            async with client.associate(title(9)) as association:
+                assert bytes(await association.get((1, "0.0.42.0.0.255", 2))) == logical_device_name(title(9))
+                assert bytes(await association.get((1, "0.0.42.0.0.255", 2))) == logical_device_name(title(9))
+            assert listener.stats.lookups == 1  # every send asked the resolver; the answer was kept
+            assert await resolver.title_of(Address(here, 61616)) == title(9)
+            with pytest.raises(NoAddress):
+                await resolver.resolve(title(10))
+            resolver.forget()
+            await resolver.resolve(title(9))
+            assert listener.stats.lookups == 3

@@ -40,6 +40,7 @@ bounded by ``timeout`` (split over ``retries`` + 1 attempts).
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import itertools
 import time
@@ -50,6 +51,7 @@ from .. import apdu as A
 from .. import wrapper
 from ..apdu_model import AttributeDescriptor, DataAccessResult, SelectiveAccess
 from ..errors import DlmsError, DlmsTimeout
+from ..client.errors import NoAddress
 from ..transport import Address, Datagram, Incoming
 from ..transport.interface import as_address, normalize_host
 from ..types import Array, DoubleLongUnsigned, Enum, LongUnsigned, Obis, OctetString, Structure
@@ -70,6 +72,7 @@ __all__ = [
     "lookup_address",
     "lookup_binding",
     "is_lookup",
+    "RemoteResolver",
 ]
 
 #: the "registration table" object a lookup reads
@@ -320,3 +323,49 @@ async def lookup_address(
     if binding is None or binding.status is not Status.REGISTERED:
         return None
     return binding.address
+
+
+class RemoteResolver:
+    """A Client's :class:`~dlmsmesh.client.AddressResolver` in another
+    head-end process: it asks the listener at ``listener_address`` over
+    ``transport`` (its own endpoint), one lookup at a time (two at once on
+    one endpoint would read each other's answers), and keeps each answer
+    ``ttl`` seconds, since the Client asks on every send.  ``title_of`` knows
+    only the titles it resolved (a lookup goes by title, not by address)."""
+
+    def __init__(
+        self, transport: Datagram, listener_address: tuple[str, int], *, timeout: float = 2.0, ttl: float = 5.0
+    ) -> None:
+        self.transport = transport
+        self.listener_address = as_address(listener_address)
+        self.timeout = float(timeout)
+        self.ttl = float(ttl)
+        self._lock = asyncio.Lock()
+        self._cache: dict[bytes, tuple[float, Address | None]] = {}
+
+    async def resolve(self, system_title: bytes) -> Address:
+        title = bytes(system_title)
+        hit = self._cache.get(title)
+        if hit is None or time.monotonic() - hit[0] >= self.ttl:
+            async with self._lock:
+                hit = self._cache.get(title)
+                if hit is None or time.monotonic() - hit[0] >= self.ttl:
+                    where = await lookup_address(self.transport, self.listener_address, title, timeout=self.timeout)
+                    hit = self._cache[title] = (time.monotonic(), where)
+        if hit[1] is None:
+            raise NoAddress(title)
+        return hit[1]
+
+    async def title_of(self, address: Address) -> bytes | None:
+        wanted = Address(normalize_host(address.host), address.port)
+        for title, (_, where) in self._cache.items():
+            if where is not None and Address(normalize_host(where.host), where.port) == wanted:
+                return title
+        return None
+
+    def forget(self, system_title: bytes | None = None) -> None:
+        """Ask again next time (one title, or every one)."""
+        if system_title is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(bytes(system_title), None)
