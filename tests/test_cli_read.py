@@ -128,6 +128,24 @@ def test_the_meter_title_is_needed_for_ciphering() -> None:
     assert lines(proc) == [{**NAME_LINE, "data": {"type": "octet-string", "value": b"MMM0000000000007".hex()}}]
 
 
+def test_keys_and_the_meter_title_from_a_keys_file(tmp_path: Path) -> None:
+    """--keys: the file's only line gives the keys and the meter's system
+    title; with several lines --system-title picks one."""
+    title = "4d4d4d0000000008"
+    keys = tmp_path / "keys.jsonl"
+    keys.write_text(f'{{"system_title": "{title.upper()}", "ek": "{EK}", "ak": "{AK}"}}\n')
+    with serve("--system-title", title, "--security", "authenc", "--keys", str(keys),
+               "--counters", ":memory:") as served:  # fmt: skip
+        proc = read(*_at(served.port, "--client-sap", "1", "--security", "authenc", "--keys", str(keys)),
+                    "1/0.0.42.0.0.255/2")  # fmt: skip
+        assert lines(proc) == [{**NAME_LINE, "data": {"type": "octet-string", "value": b"MMM0000000000008".hex()}}]
+        more = tmp_path / "more.jsonl"
+        more.write_text(f'{{"system_title": "0000000000000001", "ek": "{AK}", "ak": "{EK}"}}\n' + keys.read_text())
+        proc = read(*_at(served.port, "--client-sap", "1", "--security", "authenc", "--keys", str(more),
+                         "--system-title", title), "1/0.0.42.0.0.255/2")  # fmt: skip
+        assert lines(proc) == [{**NAME_LINE, "data": {"type": "octet-string", "value": b"MMM0000000000008".hex()}}]
+
+
 # --------------------------------------------------------------------------
 # failures
 # --------------------------------------------------------------------------
@@ -158,8 +176,8 @@ def test_a_meter_that_never_answers_is_exit_1_within_the_timeout() -> None:
         (["--host", "::1", "--server-sap", "-1", "1/0.0.42.0.0.255/2"], "--server-sap: expected a SAP 0..65535, got '-1'"),
         (["--host", "::1", "--auth", "lls", "1/0.0.42.0.0.255/2"], "--auth lls needs a password (--password)"),
         (["--host", "::1", "--password", "x", "1/0.0.42.0.0.255/2"], "--password is only used with --auth lls"),
-        (["--host", "::1", "--security", "auth", "--ek", EK, "1/0.0.42.0.0.255/2"], "--security auth needs both keys (--ek and --ak)"),
-        (["--host", "::1", "--auth", "hls-gmac", "1/0.0.42.0.0.255/2"], "--auth hls-gmac needs both keys (--ek and --ak)"),
+        (["--host", "::1", "--security", "auth", "--ek", EK, "1/0.0.42.0.0.255/2"], "--security auth needs both keys (--ek and --ak, or --keys)"),
+        (["--host", "::1", "--auth", "hls-gmac", "1/0.0.42.0.0.255/2"], "--auth hls-gmac needs both keys (--ek and --ak, or --keys)"),
         (["--host", "::1", "--ek", "zz", "1/0.0.42.0.0.255/2"], "--ek: 'zz' is not hex"),
         (["--host", "::1", "--ak", "0011", "1/0.0.42.0.0.255/2"], "--ak: 2 bytes, expected 16"),
         (["--host", "::1", "--system-title", "00", "1/0.0.42.0.0.255/2"], "--system-title: 1 byte, expected 8"),
@@ -174,6 +192,28 @@ def test_a_meter_that_never_answers_is_exit_1_within_the_timeout() -> None:
 def test_a_bad_command_line_is_one_line_and_exit_2(args: list[str], line: str) -> None:
     proc = read(*args)
     assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", f"dlmsmesh read: error: {line}\n")
+
+
+def test_keys_file_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    two = tmp_path / "two.jsonl"
+    two.write_text(
+        f'{{"system_title": "4D4D4D0000BC614E", "ek": "{EK}", "ak": "{EK}"}}\n'
+        f'{{"system_title": "4D4D4D0000BC614F", "ek": "{EK}", "ak": "{EK}"}}\n'
+    )
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"system_title": "4D4D4D0000BC614E", "ek": "00"}\n')
+    cases = [
+        (["--keys", str(two)], f"--keys {two}: 2 meters in the file: give the system title to choose one"),
+        (["--keys", str(two), "--system-title", "0000000000000001"], f"--keys {two}: no line for system title 0000000000000001"),
+        (["--keys", str(two), "--ek", EK], "--keys and --ek/--ak: give the keys one way"),
+        (["--keys", str(tmp_path / "none.jsonl")], f"--keys {tmp_path / 'none.jsonl'}: cannot read the keys file: No such file or directory"),
+    ]  # fmt: skip
+    for extra, line in cases:
+        proc = read("--host", "::1", "--security", "authenc", *extra, "1/0.0.42.0.0.255/2")
+        assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", f"dlmsmesh read: error: {line}\n"), extra
+    proc = read("--host", "::1", "--security", "authenc", "--keys", str(bad), "1/0.0.42.0.0.255/2")
+    assert proc.returncode == 2 and proc.stderr.startswith(f"dlmsmesh read: error: --keys {bad}:1: ")
+    assert EK not in proc.stderr
 
 
 def test_a_counter_file_that_cannot_be_made_is_exit_2(tmp_path: Path) -> None:
@@ -220,7 +260,7 @@ def test_help_says_what_read_does() -> None:
     assert text.startswith(
         "usage: dlmsmesh read [-h] [--host H] [--port P] [--client-sap N] [--server-sap N] "
         "[--auth {none,lls,hls-gmac}] [--password PW] [--security {none,auth,enc,authenc}] [--ek HEX] [--ak HEX] "
-        "[--system-title HEX] [--timeout S] [--counters FILE] CLASS/OBIS/ATTR [CLASS/OBIS/ATTR ...]"
+        "[--keys FILE] [--system-title HEX] [--timeout S] [--counters FILE] CLASS/OBIS/ATTR [CLASS/OBIS/ATTR ...]"
     )
     assert (
         "--system-title is the METER's system title: ciphering and HLS need it (default 4d4d4d0000bc614e, the dlmsmesh serve default)"

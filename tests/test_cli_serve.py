@@ -587,12 +587,12 @@ def _config_args(path: Path, *flags: str) -> argparse.Namespace:
         (
             "m.toml",
             'colour = "blue"\n',
-            "unknown key 'colour' (known: host, port, auth, password, security, ek, ak, system_title, counters)",
+            "unknown key 'colour' (known: host, port, auth, password, security, ek, ak, keys, system_title, counters)",
         ),
         (
             "m.json",
             '{"host": "127.0.0.1", "Port": 1}',
-            "unknown key 'Port' (known: host, port, auth, password, security, ek, ak, system_title, counters)",
+            "unknown key 'Port' (known: host, port, auth, password, security, ek, ak, keys, system_title, counters)",
         ),
         ("m.toml", "port = 70000\n", "port: expected a port number 0..65535, got 70000"),
         ("m.toml", 'port = "61616"\n', "port: expected a port number 0..65535, got '61616'"),
@@ -756,7 +756,7 @@ def test_help_says_what_the_emulator_is_and_its_defaults() -> None:
     text = " ".join(proc.stdout.split())  # argparse wraps the usage and the option help to the terminal
     assert text.startswith(
         "usage: dlmsmesh serve [-h] [--host H] [--port P] [--auth {none,lls,hls-gmac}] [--password PW] "
-        "[--security {none,auth,enc,authenc}] [--ek HEX] [--ak HEX] [--system-title HEX] [--counters FILE] "
+        "[--security {none,auth,enc,authenc}] [--ek HEX] [--ak HEX] [--keys FILE] [--system-title HEX] [--counters FILE] "
         "[--config FILE] [--seconds N] [--json]"
     )
     assert (

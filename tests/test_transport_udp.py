@@ -244,3 +244,25 @@ async def test_the_destination_comes_from_packet_info() -> None:
     in4 = struct.pack("@i", 1) + socket.inet_aton("127.0.0.1") + socket.inet_aton("239.255.0.1")
     assert _destination([(socket.IPPROTO_IP, 8, in4)], local) == ("239.255.0.1", 61616)
     assert _destination([], local) == local
+
+
+@pytest.mark.asyncio
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="127.0.0.0/8 is all local on Linux")
+async def test_a_wildcard_socket_sends_from_the_address_it_is_told() -> None:
+    async with await UdpTransport.open("0.0.0.0", 0) as server, await UdpTransport.open("127.0.0.1", 0) as peer:
+        port = server.local_address.port
+        for host in ("127.0.0.2", "127.0.0.3"):
+            await peer.send(b"ask", (host, port))
+            asked = await server.recv_incoming(timeout=2)
+            assert asked.destination == (host, port)
+            await server.send(b"answer", asked.source, source=asked.destination.host)
+            assert await peer.recv_incoming(timeout=2) == (b"answer", (host, port), peer.local_address)
+        # not an address to send from: the kernel's choice, not a failure
+        await server.send(b"anyway", peer.local_address, source="255.255.255.255")
+        assert (await peer.recv(timeout=2))[0] == b"anyway"
+        with pytest.raises(DlmsError, match="not an IP address"):
+            await server.send(b"x", peer.local_address, source="meter-1")
+    # a socket bound to one address sends from it whatever it is told
+    async with await UdpTransport.open("127.0.0.1", 0) as one, await UdpTransport.open("127.0.0.1", 0) as peer:
+        await one.send(b"x", peer.local_address, source="127.0.0.9")
+        assert await peer.recv_incoming(timeout=2) == (b"x", one.local_address, peer.local_address)

@@ -149,6 +149,14 @@ def resolve(args: argparse.Namespace) -> ReadConfig:
     timeout = args.timeout
     if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
         raise ReadError(f"--timeout: expected a number of seconds > 0, got {timeout!r}")
+    ek = None if args.ek is None else _hex(args.ek, "--ek", _KEY_SIZE)
+    ak = None if args.ak is None else _hex(args.ak, "--ak", _KEY_SIZE)
+    title = None if args.system_title is None else _hex(args.system_title, "--system-title", _SYSTEM_TITLE_SIZE)
+    if args.keys is not None:
+        if ek is not None or ak is not None:
+            raise ReadError("--keys and --ek/--ak: give the keys one way")
+        entry = _keys_entry(args.keys, title)
+        ek, ak, title = entry.ek, entry.ak, entry.system_title
     config = ReadConfig(
         host=_host(args.host),
         port=DEFAULT_PORT if args.port is None else _number(args.port, "--port", 1, 0xFFFF, "a port number"),
@@ -157,11 +165,9 @@ def resolve(args: argparse.Namespace) -> ReadConfig:
         auth=args.auth or "none",
         password=args.password,
         security=args.security or "none",
-        ek=None if args.ek is None else _hex(args.ek, "--ek", _KEY_SIZE),
-        ak=None if args.ak is None else _hex(args.ak, "--ak", _KEY_SIZE),
-        system_title=DEFAULT_SYSTEM_TITLE
-        if args.system_title is None
-        else _hex(args.system_title, "--system-title", _SYSTEM_TITLE_SIZE),
+        ek=ek,
+        ak=ak,
+        system_title=DEFAULT_SYSTEM_TITLE if title is None else title,
         timeout=DEFAULT_TIMEOUT if timeout is None else float(timeout),
         counters=args.counters,
     )
@@ -171,8 +177,24 @@ def resolve(args: argparse.Namespace) -> ReadConfig:
         raise ReadError("--password is only used with --auth lls")
     if config.needs_keys and (config.ek is None or config.ak is None):
         why = f"--security {config.security}" if config.security != "none" else "--auth hls-gmac"
-        raise ReadError(f"{why} needs both keys (--ek and --ak)")
+        raise ReadError(f"{why} needs both keys (--ek and --ak, or --keys)")
     return config
+
+
+def _keys_entry(path: str, title: bytes | None) -> Any:
+    """The meter's line of a keys file (``--keys``): by ``--system-title``, or the file's only line."""
+    from .registration.errors import KeysFileError
+    from .registration.keys_file import pick_keys
+
+    try:
+        entry = pick_keys(path, title)
+    except KeysFileError as err:
+        raise ReadError(f"--keys {err}") from None
+    except OSError as err:
+        raise ReadError(f"--keys {path}: {err.strerror or err}") from None
+    if entry.suite != 0:
+        raise ReadError(f"--keys {path}: line {entry.line}: suite {entry.suite} keys; read speaks suite 0")
+    return entry
 
 
 # ---------------------------------------------------------------- options
@@ -221,6 +243,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--security", choices=SECURITIES, help="protect the requests and responses (default none)")
     p.add_argument("--ek", metavar="HEX", help="global unicast encryption key, 16 bytes")
     p.add_argument("--ak", metavar="HEX", help="authentication key, 16 bytes")
+    p.add_argument(
+        "--keys",
+        metavar="FILE",
+        help="the keys from a keys file (JSON Lines: the line of --system-title, or the only line)",
+    )
     p.add_argument(
         "--system-title",
         dest="system_title",

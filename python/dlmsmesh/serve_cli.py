@@ -64,7 +64,7 @@ DEFAULT_SYSTEM_TITLE = bytes.fromhex("4d4d4d0000bc614e")
 AUTHENTICATIONS = ("none", "lls", "hls-gmac")
 SECURITIES = tuple(PROTECTION_WORDS)
 #: what --config may set: the option names, dashes as underscores
-CONFIG_KEYS = ("host", "port", "auth", "password", "security", "ek", "ak", "system_title", "counters")
+CONFIG_KEYS = ("host", "port", "auth", "password", "security", "ek", "ak", "keys", "system_title", "counters")
 #: security suite 0 (AES-GCM-128): every key is 16 octets
 KEY_SIZE = 16
 _SYSTEM_TITLE_SIZE = 8
@@ -222,6 +222,7 @@ _PARSERS: dict[str, Callable[[Any, str], Any]] = {
     "ak": _hex(KEY_SIZE),
     "system_title": _hex(_SYSTEM_TITLE_SIZE),
     "counters": _path,
+    "keys": _path,
 }
 
 
@@ -290,7 +291,31 @@ def resolve(args: argparse.Namespace) -> ServeConfig:
             flag = "--" + key.replace("_", "-")
             values[key] = (_port_flag if key == "port" else _PARSERS[key])(given, flag)
             sources[key] = flag
+    keys = values.pop("keys", None)
+    if keys is not None:
+        if "ek" in values or "ak" in values:
+            raise ServeError(f"{sources['keys']} and {sources.get('ek') or sources['ak']}: give the keys one way")
+        entry = _keys_entry(str(keys), values.get("system_title"), sources["keys"])
+        values.update(ek=entry.ek, ak=entry.ak, system_title=entry.system_title)
+        for name in ("ek", "ak", "system_title"):
+            sources.setdefault(name, sources["keys"])
     return ServeConfig(**values, sources=sources).check()
+
+
+def _keys_entry(path: str, title: bytes | None, source: str) -> Any:
+    """The meter's line of a keys file: by its system title, or the file's only line."""
+    from .registration.errors import KeysFileError
+    from .registration.keys_file import pick_keys
+
+    try:
+        entry = pick_keys(path, title)
+    except KeysFileError as err:
+        raise ServeError(f"{source} {err}" if source == "--keys" else f"{source}: {err}") from None
+    except OSError as err:
+        raise ServeError(f"{source} {path}: {err.strerror or err}") from None
+    if entry.suite != 0:
+        raise ServeError(f"{source} {path}: line {entry.line}: suite {entry.suite} keys; serve runs suite 0")
+    return entry
 
 
 # ---------------------------------------------------------------- options
@@ -347,6 +372,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--security", choices=SECURITIES, help="the management client's security policy (default none)")
     p.add_argument("--ek", metavar="HEX", help="global unicast encryption key, 16 bytes (default: random)")
     p.add_argument("--ak", metavar="HEX", help="authentication key, 16 bytes (default: random)")
+    p.add_argument(
+        "--keys",
+        metavar="FILE",
+        help="the keys from a keys file (JSON Lines: the line of --system-title, or the only line)",
+    )
     p.add_argument(
         "--system-title",
         dest="system_title",

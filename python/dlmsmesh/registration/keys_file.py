@@ -27,7 +27,7 @@ from ..security import DEFAULT_POLICY, InvocationCounterStore, Keyring, Role, Se
 from ..security.tags import SecuritySuite
 from .errors import KeysFileError
 
-__all__ = ["KeyEntry", "read_keys", "load_keys", "keys_lines", "keyring_of"]
+__all__ = ["KeyEntry", "read_keys", "load_keys", "keys_lines", "pick_keys", "keyring_of"]
 
 #: what a line may hold; anything else is refused (a misspelt "bk" must not vanish)
 FIELDS = ("system_title", "ek", "ak", "bk", "dk", "suite")
@@ -221,6 +221,24 @@ def load_keys(
 ) -> Keyring:
     """The keyring of a keys file: :func:`read_keys` then :func:`keyring_of`."""
     return keyring_of(read_keys(path_or_lines), system_title=system_title, counters=counters, policy=policy)
+
+
+def pick_keys(source: Source, system_title: bytes | None = None) -> KeyEntry:
+    """The one entry a command that talks to one meter uses: the line of
+    ``system_title``, or (none given) the file's only line.  KeysFileError
+    when there is no such line, or several and no title to choose by."""
+    entries = read_keys(source)
+    name = source if isinstance(source, (str, os.PathLike)) and "\n" not in str(source) else ""
+    if system_title is not None:
+        for entry in entries:
+            if entry.system_title == bytes(system_title):
+                return entry
+        raise KeysFileError(f"no line for system title {bytes(system_title).hex().upper()}", source=str(name))
+    if len(entries) != 1:
+        raise KeysFileError(
+            f"{len(entries)} meters in the file: give the system title to choose one", source=str(name)
+        )
+    return entries[0]
 
 
 def keys_lines(entries: Iterable[Any]) -> str:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import ipaddress
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -55,7 +56,7 @@ from ..security.tags import (
     SERVICE_TAGS,
     FrameKind,
 )
-from ..transport import Datagram, Incoming, InProcessEndpoint, TransportClosed
+from ..transport import Datagram, Incoming, InProcessEndpoint, TransportClosed, UdpTransport
 from ..transport.clock import RealClock
 from ..transport.interface import normalize_host
 from ..xdlms_initiate import Conformance
@@ -168,6 +169,7 @@ class Server:
         self._loop_task: asyncio.Task[None] | None = None
         self._last_sweep = 0.0
         self._aliased = transport if isinstance(transport, InProcessEndpoint) else None
+        self._udp_wildcard = isinstance(transport, UdpTransport) and bool(transport._pktinfo)
         #: datagrams come by the transport's on_receive callback
         self._pushed = False
         #: datagrams that arrived while max_tasks were running
@@ -393,10 +395,15 @@ class Server:
         aliased = self._aliased
         if aliased is not None and not aliased.owns(source):
             aliased = None  # a multicast group: answered from the endpoint's own host
+        # a UDP socket bound to the wildcard address answers from the unicast
+        # address it was asked at (the kernel would pick one of its own)
+        udp_from = source.host if self._udp_wildcard and _unicast(source.host) else None
         for reply in replies:
             try:
                 if aliased is not None:
                     await aliased.send(reply, incoming.source, source=source.host)
+                elif udp_from is not None:
+                    await self.transport.send(reply, incoming.source, source=udp_from)  # type: ignore[call-arg]
                 else:
                     await self.transport.send(reply, incoming.source)
             except TransportClosed:
@@ -726,6 +733,14 @@ class Server:
     def limit(self, session: Session) -> int:
         """The largest APDU the server sends in ``session``."""
         return limit_of(session, self.max_pdu_size)
+
+
+def _unicast(host: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(host.partition("%")[0])
+    except ValueError:
+        return False
+    return not (ip.is_multicast or ip.is_unspecified)
 
 
 _FRAMINGS = {(g, d): Framing(general=g, dedicated=d) for g in (False, True) for d in (False, True)}

@@ -11,6 +11,7 @@ a send the kernel cannot take now is dropped and counted, as UDP may.
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import socket
 import struct
@@ -182,7 +183,13 @@ class UdpTransport(InboxEndpoint):
             return (f"::ffff:{peer.host}", peer.port)  # v4-mapped, if the socket is dual-stack
         return (peer.host, peer.port)
 
-    async def send(self, data: bytes | bytearray | memoryview, address: tuple[str, int]) -> None:
+    async def send(
+        self, data: bytes | bytearray | memoryview, address: tuple[str, int], *, source: str | None = None
+    ) -> None:
+        """Send one datagram.  ``source``: the local address to send it from,
+        on a socket bound to the wildcard address (a server answering from
+        the address it was asked at, where it answers at several); ignored
+        elsewhere, where the bound address is the only one."""
         if self._closed:
             raise TransportClosed(f"udp {self._local.host} port {self._local.port} is closed")
         peer = as_address(address)
@@ -192,13 +199,42 @@ class UdpTransport(InboxEndpoint):
             raise TransportError(f"datagram of {len(data)} bytes exceeds the UDP maximum of {MAX_DATAGRAM}")
         target = self._target(peer)
         try:
-            self._sock.sendto(data, target)
+            if source is not None and self._pktinfo:
+                try:
+                    self._sock.sendmsg([data], [self._source_info(source)], 0, target)
+                except OSError as exc:
+                    if exc.errno not in (errno.EINVAL, errno.EADDRNOTAVAIL):
+                        raise
+                    # not an address to send from (a broadcast one, gone):
+                    # the kernel's choice rather than no answer
+                    self._sock.sendto(data, target)
+            else:
+                self._sock.sendto(data, target)
         except (BlockingIOError, InterruptedError):
             self.send_dropped += 1  # the kernel's send buffer is full: UDP may drop, memory stays bounded
             return
         except OSError as exc:
             raise _wrap(exc, f"cannot send to {peer.host} port {peer.port}") from exc
         self.sent += 1
+
+    def _source_info(self, source: str) -> tuple[int, int, bytes]:
+        """The packet-info ancillary data that sends from ``source``
+        (in6_pktinfo: address, interface 0; in_pktinfo: interface 0, the
+        source as spec_dst, address unused)."""
+        host = source.partition("%")[0]
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            raise AddressError(f"{source!r} is not an IP address to send from") from None
+        if self._family == socket.AF_INET6:
+            if ip.version == 4:
+                ip = ipaddress.IPv6Address(f"::ffff:{ip}")
+            assert _IPV6_PKTINFO is not None  # packet info is on: the option exists
+            return (socket.IPPROTO_IPV6, _IPV6_PKTINFO, ip.packed + struct.pack("@I", 0))
+        if ip.version != 4:
+            raise AddressError(f"an IPv4 socket cannot send from {source}")
+        assert _IP_PKTINFO is not None
+        return (socket.IPPROTO_IP, _IP_PKTINFO, struct.pack("@i", 0) + ip.packed + bytes(4))
 
     def join_group(self, group: str, interface: int | str = 0) -> None:
         """Join multicast ``group``: ``interface`` is an IPv6 interface index
