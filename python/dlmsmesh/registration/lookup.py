@@ -50,8 +50,8 @@ from typing import TYPE_CHECKING, Any
 from .. import apdu as A
 from .. import wrapper
 from ..apdu_model import AttributeDescriptor, DataAccessResult, SelectiveAccess
-from ..errors import DlmsError, DlmsTimeout
 from ..client.errors import NoAddress
+from ..errors import DlmsError, DlmsTimeout
 from ..transport import Address, Datagram, Incoming
 from ..transport.interface import as_address, normalize_host
 from ..types import Array, DoubleLongUnsigned, Enum, LongUnsigned, Obis, OctetString, Structure
