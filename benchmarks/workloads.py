@@ -20,6 +20,7 @@ import workloads_apdu
 import workloads_axdr
 import workloads_client
 import workloads_columns
+import workloads_listener
 import workloads_pipeline
 import workloads_registry
 import workloads_security
@@ -37,6 +38,7 @@ WORKLOADS: List[Workload] = [
     *workloads_server.WORKLOADS,
     *workloads_client.WORKLOADS,
     *workloads_registry.WORKLOADS,
+    *workloads_listener.WORKLOADS,
 ]
 
 #: the headline workloads the library's speed is judged by (benchmarks/README.md),

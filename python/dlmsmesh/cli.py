@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
-from . import __version__, _backend, axdr, lowpan, read_cli, registry_cli, serve_cli, stack, types
+from . import __version__, _backend, axdr, listen_cli, lowpan, read_cli, registry_cli, serve_cli, stack, types
 from .errors import DecodeError
 
 __all__ = ["main", "DecodeOptions", "DECODERS", "ENCODERS", "DECODE_LAYERS", "ENCODE_LAYERS"]
@@ -582,6 +582,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cli.add_parser(sub)
     read_cli.add_parser(sub)
     registry_cli.add_parser(sub)
+    listen_cli.add_parser(sub)
     return parser
 
 
