@@ -17,6 +17,7 @@ from dlmsmesh.cosem.access import AttributeAccess
 from dlmsmesh.cosem.typespec import ANY
 from dlmsmesh.server import Meter, MeterKeys, Server
 from dlmsmesh.transport import Address, InProcessNetwork, LinkProfile, RealClock
+from dlmsmesh.transport.clock import VirtualClock
 from dlmsmesh.types import BitString, DoubleLongUnsigned, OctetString, Structure
 from dlmsmesh.xdlms_initiate import Conformance
 
@@ -116,10 +117,14 @@ async def loopback(
     link: LinkProfile | None = None,
     seed: int = 1,
     idle_timeout: float | None = None,
+    virtual: bool = False,
     **client_kwargs: Any,
 ) -> AsyncIterator[Loopback]:
-    """A started Server (``meters``, or one default meter) and Client; both closed after."""
-    net = InProcessNetwork(seed=seed, clock=RealClock(), link=link)
+    """A started Server (``meters``, or one default meter) and Client; both
+    closed after.  ``virtual``: the network runs on a virtual clock, moved on
+    by a task whenever every coroutine waits (so a reply is never late
+    because the machine is busy: timing tests do not depend on its load)."""
+    net = InProcessNetwork(seed=seed, clock=VirtualClock() if virtual else RealClock(), link=link)
     server_kwargs: dict[str, Any] = {}
     if server_pdu is not None:
         server_kwargs["max_pdu_size"] = server_pdu
@@ -133,7 +138,19 @@ async def loopback(
     client_kwargs.setdefault("timeout", 0.5)
     client = Client(net.endpoint(CLIENT_HOST, PORT), system_title=HEAD_END, resolver=resolver, **client_kwargs)
     async with asyncio.timeout(BOUND), server, client:
-        yield Loopback(net, server, client, resolver)
+        driver = asyncio.get_running_loop().create_task(_drive(net)) if virtual else None
+        try:
+            yield Loopback(net, server, client, resolver)
+        finally:
+            if driver is not None:
+                driver.cancel()
+                await asyncio.gather(driver, return_exceptions=True)
+
+
+async def _drive(net: InProcessNetwork) -> None:
+    """Move the virtual clock on, a millisecond at a time, whenever the loop is idle."""
+    while True:
+        await net.advance(0.001)
 
 
 def record(client: Client) -> list[bytes]:
