@@ -53,7 +53,7 @@ def check_profile(rows: Any) -> None:
 @pytest.mark.parametrize("gbt", [False, True], ids=["datablocks", "gbt"])
 async def test_month_of_profile_rows_over_a_lossy_mesh(gbt: bool) -> None:
     started = time.monotonic()
-    async with loopback(make_meter(gbt=gbt), link=LOSSY, seed=3, timeout=0.05, retries=7) as lb:
+    async with loopback(make_meter(gbt=gbt), link=LOSSY, seed=3, timeout=0.05, retries=7, virtual=True) as lb:
         async with lb.client.associate(TITLE) as meter:
             check_profile(await meter.get(PROFILE))
             blocks = lb.client.stats.received
@@ -71,7 +71,7 @@ async def test_ciphered_month_of_profile_rows_in_gbt_over_a_lossy_mesh() -> None
     ciphered anew, whose blocks must not be mixed with the first one's."""
     started = time.monotonic()
     meter = make_meter(authentication="hls-gmac", policy=int(AUTHENC))
-    async with loopback(meter, link=LOSSY, seed=5, timeout=0.05, retries=7) as lb:
+    async with loopback(meter, link=LOSSY, seed=5, timeout=0.05, retries=7, virtual=True) as lb:
         async with lb.client.associate(TITLE, client_sap=1, auth="hls-gmac", security="authenc", ek=EK,
                                        ak=AK) as opened:  # fmt: skip
             check_profile(await opened.get(PROFILE))
@@ -104,7 +104,7 @@ LDN = (1, "0.0.42.0.0.255", 2)
 
 @pytest.mark.asyncio
 async def test_lost_aare_the_aarq_goes_again_with_a_fresh_counter() -> None:
-    async with loopback(make_meter(authentication="hls-gmac", policy=int(AUTHENC)), timeout=0.1) as lb:
+    async with loopback(make_meter(authentication="hls-gmac", policy=int(AUTHENC)), timeout=0.1, virtual=True) as lb:
         replies = lose_replies(lb.server, 1)
         async with lb.client.associate(TITLE, **GMAC) as meter:
             assert await meter.get(LDN) == b"MMM0000012345678"
@@ -114,7 +114,7 @@ async def test_lost_aare_the_aarq_goes_again_with_a_fresh_counter() -> None:
 
 @pytest.mark.asyncio
 async def test_lost_pass_3_reply_opens_the_association_again() -> None:
-    async with loopback(make_meter(authentication="hls-gmac", policy=int(AUTHENC)), timeout=0.1) as lb:
+    async with loopback(make_meter(authentication="hls-gmac", policy=int(AUTHENC)), timeout=0.1, virtual=True) as lb:
         replies = lose_replies(lb.server, 2)  # the AARE arrives, pass 3's answer does not
         async with lb.client.associate(TITLE, **GMAC) as meter:
             assert await meter.get(LDN) == b"MMM0000012345678"
@@ -152,7 +152,7 @@ LONG = OctetString(bytes(range(200)) * 3)
 @pytest.mark.parametrize("lost", [1, 3], ids=["first-block", "middle-block"])
 async def test_lost_answer_to_a_set_datablock_the_set_goes_again(lost: int) -> None:
     meter = make_meter(authentication="lls", secret=PASSWORD, scratch=True)
-    async with loopback(meter, server_pdu=128, timeout=0.2) as lb, lb.client.associate(TITLE, **LLS) as opened:
+    async with loopback(meter, server_pdu=128, timeout=0.2, virtual=True) as lb, lb.client.associate(TITLE, **LLS) as opened:
         replies = lose_replies(lb.server, lost)
         requests = record(lb.client)
         await opened.set(SCRATCH, LONG)
@@ -165,7 +165,7 @@ async def test_lost_answer_to_a_set_datablock_the_set_goes_again(lost: int) -> N
 @pytest.mark.asyncio
 async def test_lost_answer_to_an_action_pblock_the_action_goes_again() -> None:
     meter = make_meter(authentication="lls", secret=PASSWORD, scratch=True)
-    async with loopback(meter, server_pdu=128, timeout=0.2) as lb, lb.client.associate(TITLE, **LLS) as opened:
+    async with loopback(meter, server_pdu=128, timeout=0.2, virtual=True) as lb, lb.client.associate(TITLE, **LLS) as opened:
         lose_replies(lb.server, 2)
         requests = record(lb.client)
         assert await opened.action(ECHO, LONG) == LONG
@@ -176,7 +176,7 @@ async def test_lost_answer_to_an_action_pblock_the_action_goes_again() -> None:
 async def test_lost_answer_to_the_last_action_pblock_is_not_invoked_twice() -> None:
     meter = make_meter(authentication="lls", secret=PASSWORD, scratch=True)
     calls = Scratch.measured
-    async with loopback(meter, server_pdu=128, timeout=0.2) as lb, lb.client.associate(TITLE, **LLS) as opened:
+    async with loopback(meter, server_pdu=128, timeout=0.2, virtual=True) as lb, lb.client.associate(TITLE, **LLS) as opened:
         replies = lose_replies(lb.server)
         assert await opened.action(MEASURE, LONG) == DoubleLongUnsigned(len(LONG))
         lose_replies(lb.server, len(replies))  # the answer to the last pblock: the method ran
@@ -194,7 +194,7 @@ async def test_lost_pblock_of_a_long_action_reply_is_sent_again() -> None:
     invoked again, the transfer goes on)."""
     # without general-block-transfer a long reply goes in pblocks
     meter = make_meter(authentication="lls", secret=PASSWORD, scratch=True, gbt=False)
-    async with loopback(meter, server_pdu=128, timeout=0.2) as lb, lb.client.associate(TITLE, **LLS) as opened:
+    async with loopback(meter, server_pdu=128, timeout=0.2, virtual=True) as lb, lb.client.associate(TITLE, **LLS) as opened:
         replies = lose_replies(lb.server)
         assert await opened.action(ECHO, LONG) == LONG
         reply_blocks = [i for i, r in enumerate(replies, 1) if r[8:10] == b"\xc7\x02"]  # action-response-with-pblock
