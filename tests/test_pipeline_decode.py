@@ -16,6 +16,7 @@ from dlmsmesh import apdu, pipeline
 from dlmsmesh._common import pipeline_items as I
 from dlmsmesh.errors import AuthenticationError, DecodeError, ReplayError, SecurityError
 from dlmsmesh.security import Keyring, MemoryCounterStore, SqliteCounterStore
+from dlmsmesh.security.tags import KeySet
 from dlmsmesh.types import DoubleLongUnsigned
 
 from .pipeline_support import CONTEXTS, HEAD_END_MAC, head_end_context, keyring, lift, meter_context, meter_mac, wpdu
@@ -217,3 +218,47 @@ def test_a_store_failure_fails_the_batch_and_the_table_reloads(backend: str) -> 
     # nothing of the failed batch was recorded: its frames are new to the store
     assert pipeline.decode_batch(frames[2:], security=ctx).status == [0, 0, 0, 0]
     assert pipeline.decode_batch(frames[:3], security=ctx).status == [S.PIPE_REPLAY] * 3
+
+
+class _BulkStore(MemoryCounterStore):
+    """A counter store that reads many counters in one call (as the
+    registration listener's does): the pipeline loads its entries at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bulk_reads = 0
+
+    def last_accepted_many(self, scopes: Any) -> list[Any]:
+        self.bulk_reads += 1
+        return [self.last_accepted(s) for s in scopes]
+
+
+def test_a_store_that_reads_many_counters_is_loaded_when_the_table_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Preloaded entries: the backend decides every frame's counter from the
+    first batch on (nothing is left to Python's first-sight path), with the
+    same outcomes a lazily loaded table gives."""
+    meters = 4
+    get = bytes.fromhex("0F0000000100") + bytes.fromhex("0906") + bytes(6)
+    senders = [meter_context(m) for m in range(meters)]
+    frames = [wpdu(senders[m].protect(get, general=True), m) for m in range(meters) for _ in range(2)]
+    from dlmsmesh.pipeline import replay
+
+    decided: list[int] = []  # frames left to Python's first-sight path
+    real = replay._decide
+    monkeypatch.setattr(replay, "_decide", lambda table, out, frames, title_of: (decided.extend(frames),
+                                                                                   real(table, out, frames, title_of)))  # fmt: skip
+    outcomes = []
+    for bulk in (True, False):
+        decided.clear()
+        store = _BulkStore() if bulk else MemoryCounterStore()
+        # what a listener knew before: meter 1 accepted counter 1 (its first frame here is a replay)
+        store.accept(head_end_context(1).counter_scope("rx", senders[1].system_title, KeySet.UNICAST), 1)
+        ring = Keyring(head_end_context(m, store=store) for m in range(meters))
+        result = pipeline.decode_batch(frames, layer="wrapper", security=ring)
+        outcomes.append(result.status)
+        if bulk:
+            assert store.bulk_reads == 1 and decided == []  # the backend decided every counter
+        else:
+            assert decided  # lazily loaded: each meter's first frame went to Python
+    assert outcomes[0] == outcomes[1]
+    assert [s != 0 for s in outcomes[0]] == [False, False, True, False, False, False, False, False]

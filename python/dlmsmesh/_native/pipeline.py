@@ -105,7 +105,7 @@ class Workspace:
 
 
 def _keys_locked(ring: Any) -> Any:
-    return secure._locked(ring.keys) if ring is not None else contextlib.nullcontext()
+    return secure._ring_locked(ring) if ring is not None else contextlib.nullcontext()
 
 
 def codecs() -> Codecs:

@@ -57,6 +57,7 @@ class DecodePlan:
                 table = CounterTable(contexts)
                 if entry is not None:
                     table.inherit(entry[1])
+                table.preload()
                 entry = per[backend] = (ring, table)
             return entry[1]
 

@@ -34,6 +34,9 @@ from .._common import pipeline_items as I
 from .._common.pipeline_outcome import Outcome
 from ..security.tags import KeySet
 
+#: entry % KEY_SETS -> its key set (an enum call per frame costs more than the lookup)
+_KEY_SETS = tuple(KeySet(k) for k in range(I.KEY_SETS))
+
 if TYPE_CHECKING:
     from ..security._batch_access import BatchContext
 
@@ -60,6 +63,33 @@ class CounterTable:
             if ctx.peer_system_title is None or ctx.replay_window:
                 for k in range(I.KEY_SETS):
                     self.state[p * I.KEY_SETS + k] = _CALLER
+
+    def preload(self) -> int:
+        """Load at once every entry whose store reads many counters in one
+        call (``last_accepted_many``: a store that holds them all, as the
+        registration listener's does), so the backend checks those frames
+        from the first batch on instead of leaving each peer's first frame
+        to Python; returns how many entries were loaded.  Entries of other
+        stores stay lazy."""
+        names = ("ek", "bk", "dk")
+        wanted: dict[int, tuple[Any, list[int]]] = {}
+        for e in range(len(self.state)):
+            if self.state[e] != _LAZY:
+                continue
+            ctx = self.context(e)
+            if not hasattr(ctx.counters, "last_accepted_many") or not ctx.has_key(names[e % I.KEY_SETS]):
+                continue
+            wanted.setdefault(id(ctx.counters), (ctx.counters, []))[1].append(e)
+        loaded = 0
+        w = self.words
+        for store, entries in wanted.values():
+            lasts = store.last_accepted_many([self.scope(e) for e in entries])
+            for e, last in zip(entries, lasts):
+                w[_E * e] = 0 if last is None else last
+                w[_E * e + 1] = 0 if last is None else I.RX_KNOWN
+                self.state[e] = _LOADED
+            loaded += len(entries)
+        return loaded
 
     def inherit(self, old: CounterTable) -> None:
         """Take over the loaded entries of the table this one replaces (the
@@ -96,10 +126,10 @@ class CounterTable:
         fixed = ctx.peer_system_title
         if fixed is None:
             assert title is not None
-            return ctx.counter_scope("rx", title, KeySet(e % I.KEY_SETS))
+            return ctx.counter_scope("rx", title, _KEY_SETS[e % I.KEY_SETS])
         scope = self.scopes[e]
         if scope is None:
-            scope = self.scopes[e] = ctx.counter_scope("rx", fixed, KeySet(e % I.KEY_SETS))
+            scope = self.scopes[e] = ctx.counter_scope("rx", fixed, _KEY_SETS[e % I.KEY_SETS])
         return scope
 
     def forget(self) -> None:
@@ -204,8 +234,10 @@ def _redecide(table: CounterTable, out: Outcome, stale: set[int]) -> None:
 def _decide(table: CounterTable, out: Outcome, frames: list[int], title_of: Callable[[int], bytes]) -> None:
     """The frames of entries the backend left: per store and window, in frame order."""
     groups: dict[tuple[int, int], tuple[Any, list[int], list[str]]] = {}
+    entries = []
     for i in frames:
         e = _entry(out, i)
+        entries.append(e)
         ctx = table.context(e)
         scope = table.scope(e, None if ctx.peer_system_title is not None else title_of(i))
         g = groups.setdefault((id(ctx.counters), ctx.replay_window), (ctx.counters, [], []))
@@ -213,10 +245,12 @@ def _decide(table: CounterTable, out: Outcome, frames: list[int], title_of: Call
         g[2].append(scope)
     for (_, window), (store, idx, scopes) in groups.items():
         _feed(store, window, out, idx, scopes)
-    for i in frames:
-        out.words[i * I.WORDS + I.FLAGS] &= ~I.F_DEFER_REPLAY & 0xFFFFFFFF
-        e = _entry(out, i)
-        if table.state[e] == _LAZY:
+    words = out.words
+    state = table.state
+    clear = ~I.F_DEFER_REPLAY & 0xFFFFFFFF
+    for i, e in zip(frames, entries):
+        words[i * I.WORDS + I.FLAGS] &= clear
+        if state[e] == _LAZY:
             table.load(e)
 
 

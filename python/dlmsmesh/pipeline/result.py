@@ -154,8 +154,13 @@ class DecodedBatch:
 
     def plaintext(self, i: int) -> bytes:
         """Frame i's APDU bytes (deciphered when it was ciphered)."""
-        self.raise_for(i)
-        return bytes(self._out.plaintext(i))
+        out = self._out
+        if not 0 <= i < out.n:
+            raise IndexError(f"frame {i} is not in this batch of {out.n}")
+        self._live()
+        if out.status(i):  # read for every frame of a batch: the error built only for a failed one
+            self.raise_for(i)
+        return bytes(out.plaintext(i))
 
     def body(self, i: int) -> memoryview | None:
         """The A-XDR body of frame i as a view: a data-notification's body, a

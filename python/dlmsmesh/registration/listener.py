@@ -182,6 +182,13 @@ class RegistryCounterStore(InvocationCounterStore):
     def last_accepted(self, scope: str) -> int | None:
         return self._stored(scope)
 
+    def last_accepted_many(self, scopes: Sequence[str]) -> list[int | None]:
+        """Many at once: the pipeline's counter table loads every meter's
+        entry with this when it is built (one pass over what the registry
+        held at preload), so no first frame of a storm waits on Python."""
+        stored = self._stored
+        return [stored(scope) for scope in scopes]
+
     def accept_many(self, scopes: Sequence[str], counters: Sequence[int], window: int = 0) -> list[bool]:
         out = []
         for scope, ic in zip(scopes, counters):
