@@ -30,6 +30,8 @@ _SET_OF = {"ek": KeySet.UNICAST, "bk": KeySet.BROADCAST, "dk": KeySet.DEDICATED}
 _NAME_OF = {KeySet.UNICAST: "ek", KeySet.BROADCAST: "bk", KeySet.DEDICATED: "dk"}
 _SCOPE_NAMES = {KeySet.UNICAST: "unicast", KeySet.BROADCAST: "broadcast", KeySet.DEDICATED: "dedicated"}
 _KEEP: Any = object()
+#: bumped by every change of any context's keys, titles or policy
+CHANGES = [0]
 
 
 def _title(value: Any, name: str) -> bytes:
@@ -101,6 +103,13 @@ class KeyMaterial:
     # configuration
     # ------------------------------------------------------------------
 
+    def _changed(self) -> None:
+        """What a batch ring holds of this context changed: its version, and
+        every context's epoch (a keyring skips checking each of its contexts
+        while no context anywhere changed)."""
+        self.version += 1
+        CHANGES[0] += 1
+
     @property
     def system_title(self) -> bytes | None:
         return self._system_title
@@ -115,7 +124,7 @@ class KeyMaterial:
             self._peer_system_title = None if value is None else _title(value, "peer_system_title")
             self._rings.clear()
             self._plans.clear()
-            self.version += 1
+            self._changed()
 
     @property
     def suite(self) -> SecuritySuite:
@@ -131,7 +140,7 @@ class KeyMaterial:
             self._policy = SecurityPolicy(value)
             self._rings.clear()
             self._plans.clear()
-            self.version += 1
+            self._changed()
 
     @property
     def role(self) -> Role:
@@ -205,7 +214,7 @@ class KeyMaterial:
             self._drop_backend_keys()
 
     def _drop_backend_keys(self) -> None:
-        self.version += 1
+        self._changed()
         self._rings.clear()
         self._plans.clear()
         self._scopes.clear()

@@ -12,6 +12,7 @@ from typing import Any
 
 from .. import _backend
 from ..errors import EncodeError
+from ._keys import CHANGES
 from .context import SecurityContext, unprotect_frames
 from .info import BatchUnprotected, Unprotected
 
@@ -27,6 +28,8 @@ class Keyring:
         self._lock = threading.Lock()
         self._by_title: dict[bytes, SecurityContext] = {}
         self._rings: dict[str, tuple[tuple[int, ...], Any, list[SecurityContext]]] = {}
+        #: the contexts' change epoch each backend's ring was last checked at
+        self._seen: dict[str, int] = {}
         for ctx in contexts:
             self.add(ctx)
 
@@ -62,6 +65,9 @@ class Keyring:
         """(``mod``'s ring of every peer's keys, the context of each ring peer)."""
         with self._lock:
             cached = self._rings.get(mod.__name__)
+            epoch = CHANGES[0]
+            if cached is not None and self._seen.get(mod.__name__) == epoch:
+                return cached[1], cached[2]  # no context anywhere changed since it was checked
             contexts = cached[2] if cached else [self._by_title[t] for t in sorted(self._by_title)]
             versions = tuple(ctx.version for ctx in contexts)
             if cached is None or cached[0] != versions:
@@ -69,6 +75,7 @@ class Keyring:
                 # building the keys may bump versions: record them afterwards
                 cached = (tuple(ctx.version for ctx in contexts), ring, contexts)
                 self._rings[mod.__name__] = cached
+            self._seen[mod.__name__] = epoch
             return cached[1], cached[2]
 
     def unprotect_batch(
