@@ -418,3 +418,29 @@ def test_keyring_batch_from_many_meters(backend: str) -> None:
         ring.unprotect(meters[3].protect(NOTIFY, general=True))
     with pytest.raises(EncodeError):
         ring.add(SecurityContext(CLIENT))
+
+
+def test_a_keyring_sees_a_key_changed_after_its_ring_was_built() -> None:
+    """The keyring's ring is checked again only after some context changed
+    (the change epoch): a key replaced between two batches is the one the
+    next batch opens with."""
+    from dlmsmesh.security import Keyring
+
+    meter_a, meter_b = bytes.fromhex("4D4D4D0000000001"), bytes.fromhex("4D4D4D0000000002")
+    head_end = bytes.fromhex("4845530000000001")
+    old, new, ak = bytes(range(16)), bytes(range(1, 17)), bytes(range(16, 32))
+    receivers = {t: SecurityContext(head_end, peer_system_title=t, ek=old, ak=ak) for t in (meter_a, meter_b)}
+    ring = Keyring(receivers.values())
+    apdu = bytes.fromhex("0F0000000100")
+
+    def sent(title: bytes, ek: bytes) -> bytes:
+        return SecurityContext(title, ek=ek, ak=ak, role="server").protect(apdu, general=True)
+
+    first = ring.unprotect_batch([sent(meter_a, old), sent(meter_b, old)])
+    assert first.errors == [None, None]
+    unrelated = SecurityContext(head_end, ek=old, ak=ak)  # changes elsewhere bump the epoch too
+    unrelated.set_keys(ek=new)
+    assert ring.unprotect_batch([sent(meter_a, old)], replay_check=False).errors == [None]
+    receivers[meter_b].set_keys(ek=new)
+    second = ring.unprotect_batch([sent(meter_a, old), sent(meter_b, new), sent(meter_b, old)], replay_check=False)
+    assert second.errors[0] is None and second.errors[1] is None and second.errors[2] is not None
