@@ -56,6 +56,8 @@ def test_no_plaintext_of_a_failed_frame_anywhere(backend: str) -> None:
     assert isinstance(result.error(2), ReplayError) and result.error(2).expected == 2  # type: ignore[attr-defined]
     assert result.apdu(3).body == DoubleLongUnsigned(2)
     assert result.body(5) == bytes.fromhex("0600000003")
+    # the whole batch's plaintexts at once: the good frames', None for the others
+    assert result.plaintexts() == [result.plaintext(0), None, None, result.plaintext(3), None, result.plaintext(5)]
 
 
 def test_counters_move_only_for_verified_frames_in_frame_order(backend: str) -> None:

@@ -181,10 +181,12 @@ def _commit(table: CounterTable, touched: Sequence[int]) -> set[int]:
     w = table.words
     stale: set[int] = set()
     batches: dict[int, tuple[Any, list[str], list[int], list[int]]] = {}
+    known = table.scopes
     for e in touched:
         k = _E * e
         store = table.context(e).counters
-        scope = table.scope(e)
+        # a touched entry was loaded, so its scope is known (a fixed peer title)
+        scope = known[e] or table.scope(e)
         before = w[k + 2] if w[k + 3] & I.RX_KNOWN else None
         if store.last_accepted(scope) != before:
             stale.add(e)

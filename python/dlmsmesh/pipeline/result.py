@@ -162,6 +162,15 @@ class DecodedBatch:
             self.raise_for(i)
         return bytes(out.plaintext(i))
 
+    def plaintexts(self) -> list[bytes | None]:
+        """Every frame's APDU bytes (deciphered when it was ciphered), None
+        for a frame that failed: :meth:`plaintext` of the whole batch in one pass."""
+        out = self._out
+        self._live()
+        plain = out.plaintext
+        status = out.status
+        return [None if status(i) else bytes(plain(i)) for i in range(out.n)]
+
     def body(self, i: int) -> memoryview | None:
         """The A-XDR body of frame i as a view: a data-notification's body, a
         get-response-normal's Data result; None for other APDUs."""

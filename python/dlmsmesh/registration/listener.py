@@ -504,6 +504,7 @@ class Listener:
         frames of titles without keys to quarantine)."""
         result = decode_batch(frames, layer="wrapper", security=self.keyring)
         status = result.status
+        plaintexts = result.plaintexts()
         now = self.clock()
         stats = self.stats
         records: list[Registration] = []
@@ -523,7 +524,7 @@ class Listener:
                     stats.malformed += 1
                     self._reject(source, title, f"addressed to wPort {data[4] << 8 | data[5]}, not {self.wport}")
                     continue
-                body = _notification_body(result.plaintext(i))
+                body = _notification_body(plaintexts[i])  # type: ignore[arg-type]
                 if body is None:
                     stats.malformed += 1
                     self._reject(source, title, "not a data-notification")
