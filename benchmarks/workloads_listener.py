@@ -184,6 +184,7 @@ WORKLOADS: List[Workload] = [
         ops={NATIVE: lambda: _op(NATIVE), PURE: lambda: _op(PURE)},
         check=_check,
         suite="listener",
+        rate_target=(REGISTRATIONS, 50_000.0),
     ),
 ]
 
