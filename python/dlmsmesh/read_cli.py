@@ -190,8 +190,6 @@ def _keys_entry(path: str, title: bytes | None) -> Any:
         entry = pick_keys(path, title)
     except KeysFileError as err:
         raise ReadError(f"--keys {err}") from None
-    except OSError as err:
-        raise ReadError(f"--keys {path}: {err.strerror or err}") from None
     if entry.suite != 0:
         raise ReadError(f"--keys {path}: line {entry.line}: suite {entry.suite} keys; read speaks suite 0")
     return entry

@@ -311,8 +311,6 @@ def _keys_entry(path: str, title: bytes | None, source: str) -> Any:
         entry = pick_keys(path, title)
     except KeysFileError as err:
         raise ServeError(f"{source} {err}" if source == "--keys" else f"{source}: {err}") from None
-    except OSError as err:
-        raise ServeError(f"{source} {path}: {err.strerror or err}") from None
     if entry.suite != 0:
         raise ServeError(f"{source} {path}: line {entry.line}: suite {entry.suite} keys; serve runs suite 0")
     return entry

@@ -649,11 +649,6 @@ _LOST_BLOCK_ACTION = (ActionResult.LONG_ACTION_ABORTED, ActionResult.NO_LONG_ACT
 _SERVICE_TAGS = frozenset((0xC0, 0xC1, 0xC3, 0xC4, 0xC5, 0xC7))
 
 
-async def next_in(box: Mailbox, seconds: float) -> Any:
-    """The next item of ``box`` within ``seconds`` (asyncio.TimeoutError after)."""
-    return await box.get(seconds)
-
-
 def _block_after(received: int) -> Any:
     """Accepts the general-block-transfer block that follows block ``received``."""
     return lambda r: isinstance(r, A.GeneralBlockTransfer) and r.block_number == received + 1

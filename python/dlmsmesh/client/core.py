@@ -33,7 +33,7 @@ from ..transport.clock import Clock, RealClock
 from ..transport.interface import as_address
 from ..types import Obis, OctetString
 from ..xdlms_initiate import ConfirmedServiceError, Conformance
-from .association import Association, next_in
+from .association import Association
 from .errors import HlsFailed, InvocationCounterRejected, NoAddress, association_refused
 from .opening import PROPOSED_CONFORMANCE, Credentials, Opening
 from .pacing import (
@@ -257,16 +257,6 @@ class Client:
         if attempt == 0:
             self._round_trip(association).observe(seconds)
 
-    @contextlib.asynccontextmanager
-    async def slot(self, association: Association) -> AsyncIterator[None]:
-        """One request in flight through the association's border router."""
-        if self.in_flight is None:
-            yield
-            return
-        address = association.address or as_address(await self.address_of(association))
-        async with self.in_flight.slot(address):
-            yield
-
     # ------------------------------------------------------------ associating
 
     @contextlib.asynccontextmanager
@@ -445,7 +435,7 @@ class Client:
             deadline = self.now() + timeout
             while (left := deadline - self.now()) > 0:
                 try:
-                    payload, _ = await next_in(association.inbox, left)
+                    payload, _ = await association.inbox.get(left)
                 except asyncio.TimeoutError:
                     break
                 if payload[:1] == bytes((tag,)):
