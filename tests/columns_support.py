@@ -63,6 +63,4 @@ def plain(column: Any) -> list[Any]:
 
 def table_values(table: columns.Table) -> list[Any]:
     """Every column and mask as plain values: equal tables give equal lists."""
-    return [
-        (plain(c), None if v is None else [int(x) for x in plain(v)]) for c, v in zip(table.columns, table.valid)
-    ]
+    return [(plain(c), None if v is None else [int(x) for x in plain(v)]) for c, v in zip(table.columns, table.valid)]

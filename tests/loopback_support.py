@@ -87,8 +87,10 @@ def make_meter(
         objects.logical_devices[1].add(thing)
         for association in objects.associations.values():
             association.objects.add(thing)
-    withheld = withhold | (Conformance(0) if gbt else Conformance.GENERAL_BLOCK_TRANSFER) | (
-        Conformance(0) if selective else Conformance.SELECTIVE_ACCESS
+    withheld = (
+        withhold
+        | (Conformance(0) if gbt else Conformance.GENERAL_BLOCK_TRANSFER)
+        | (Conformance(0) if selective else Conformance.SELECTIVE_ACCESS)
     )
     if withheld:
         # a meter that does not offer general-block-transfer (long replies go in

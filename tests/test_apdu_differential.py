@@ -28,7 +28,10 @@ from .test_apdu_errors import SPECIAL, mutate
 from .test_apdu_properties import SETTINGS, apdus
 from .test_apdu_vectors import NAMES, VECTORS
 
-pytestmark = [pytest.mark.skipif("native" not in BACKENDS, reason="the C core is not built"), pytest.mark.single_backend]
+pytestmark = [
+    pytest.mark.skipif("native" not in BACKENDS, reason="the C core is not built"),
+    pytest.mark.single_backend,
+]
 
 if "native" in BACKENDS:
     from dlmsmesh._native import apdu as native_apdu
@@ -90,14 +93,40 @@ def test_every_single_byte_change_of_the_examples(name: str) -> None:
 
 SCALARS = [
     "00",  # null-data
-    "0300", "0301", "0302", "03ff",  # boolean
-    "0d00", "0d99", "0fff", "0f80", "0f7f", "1100", "11ff", "1600", "16ff",
-    "107fff", "108000", "10ffff", "120000", "12ffff",
-    "0580000000", "057fffffff", "05ffffffff", "0600000000", "06ffffffff",
-    "0900", "0901aa", "097f" + "00" * 127, "098180" + "00" * 128,
-    "14" + "ff" * 8, "15" + "ff" * 8, "17" + "3f800000", "18" + "00" * 8,
+    "0300",
+    "0301",
+    "0302",
+    "03ff",  # boolean
+    "0d00",
+    "0d99",
+    "0fff",
+    "0f80",
+    "0f7f",
+    "1100",
+    "11ff",
+    "1600",
+    "16ff",
+    "107fff",
+    "108000",
+    "10ffff",
+    "120000",
+    "12ffff",
+    "0580000000",
+    "057fffffff",
+    "05ffffffff",
+    "0600000000",
+    "06ffffffff",
+    "0900",
+    "0901aa",
+    "097f" + "00" * 127,
+    "098180" + "00" * 128,
+    "14" + "ff" * 8,
+    "15" + "ff" * 8,
+    "17" + "3f800000",
+    "18" + "00" * 8,
     "ff",  # dont-care
-    "0101" "11" "05", "0200",
+    "01011105",
+    "0200",
 ]
 
 
@@ -169,8 +198,26 @@ def random_data(rng: random.Random, depth: int = 0) -> bytes:
     if tag == 4:
         bits = rng.randint(0, 20)
         return bytes([4, bits]) + bytes(rng.randrange(256) for _ in range((bits + 7) // 8))
-    size = {0: 0, 255: 0, 3: 1, 13: 1, 15: 1, 17: 1, 22: 1, 16: 2, 18: 2, 5: 4, 6: 4, 23: 4, 20: 8, 21: 8, 24: 8,
-            25: 12, 26: 5, 27: 4}.get(tag, 0)
+    size = {
+        0: 0,
+        255: 0,
+        3: 1,
+        13: 1,
+        15: 1,
+        17: 1,
+        22: 1,
+        16: 2,
+        18: 2,
+        5: 4,
+        6: 4,
+        23: 4,
+        20: 8,
+        21: 8,
+        24: 8,
+        25: 12,
+        26: 5,
+        27: 4,
+    }.get(tag, 0)
     return bytes([tag]) + bytes(rng.randrange(256) for _ in range(size))
 
 

@@ -408,9 +408,7 @@ def test_encode_refuses_what_is_not_an_apdu(backend: str) -> None:
         lambda: A.GeneralBlockTransfer(b"", block_number=0x10000),
         lambda: A.GeneralBlockTransfer(b"", block_number_ack=-1),
         lambda: A.ExceptionResponse(A.StateError.SERVICE_NOT_ALLOWED, A.ServiceError.INVOCATION_COUNTER_ERROR),
-        lambda: A.ExceptionResponse(
-            A.StateError.SERVICE_NOT_ALLOWED, A.ServiceError.INVOCATION_COUNTER_ERROR, 1 << 32
-        ),
+        lambda: A.ExceptionResponse(A.StateError.SERVICE_NOT_ALLOWED, A.ServiceError.INVOCATION_COUNTER_ERROR, 1 << 32),
         lambda: A.ExceptionResponse(A.StateError.SERVICE_NOT_ALLOWED, A.ServiceError.OTHER_REASON, 5),
         lambda: A.ConfirmedServiceError(
             A.ConfirmedServiceErrorChoice.INITIATE_ERROR, A.ServiceErrorChoice.INITIATE, 256

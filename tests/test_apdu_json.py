@@ -176,7 +176,13 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "method_id": 1,
         "value": {"type": "integer", "value": 0},
     },
-    "X22": {"type": "action-response", "variant": "normal", **HEADER_C1, "result": "success", "return_parameters": None},
+    "X22": {
+        "type": "action-response",
+        "variant": "normal",
+        **HEADER_C1,
+        "result": "success",
+        "return_parameters": None,
+    },
     "X23": {
         "type": "action-response",
         "variant": "normal",
@@ -184,7 +190,11 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "result": "success",
         "return_parameters": {"type": "octet-string", "value": "aabb"},
     },
-    "X24": {"type": "exception-response", "state_error": "service-not-allowed", "service_error": "service-not-supported"},
+    "X24": {
+        "type": "exception-response",
+        "state_error": "service-not-allowed",
+        "service_error": "service-not-supported",
+    },
     "X25": {"type": "confirmed-service-error", "service": "initiate-error", "error": "initiate", "value": 1},
     "X26": {
         "type": "event-notification-request",
@@ -283,13 +293,16 @@ def test_header_values_of_every_iip(backend: str) -> None:
     [
         (0x10000005, {"long_invoke_id": 5, "self_descriptive": True}),
         (0x20000005, {"long_invoke_id": 5, "processing_option": "break-on-error"}),
-        (0xF0ABCDEF, {
-            "long_invoke_id": 0xABCDEF,
-            "priority": "high",
-            "service_class": "confirmed",
-            "processing_option": "break-on-error",
-            "self_descriptive": True,
-        }),
+        (
+            0xF0ABCDEF,
+            {
+                "long_invoke_id": 0xABCDEF,
+                "priority": "high",
+                "service_class": "confirmed",
+                "processing_option": "break-on-error",
+                "self_descriptive": True,
+            },
+        ),
     ],
 )
 def test_data_notification_long_invoke_id_bits(backend: str, lip: int, want: dict[str, Any]) -> None:
@@ -364,7 +377,11 @@ def test_action_with_lists(backend: str) -> None:
         "values": [{"type": "unsigned", "value": 1}, {"type": "null-data", "value": None}],
     }
     response = A.ActionResponseWithList(
-        ((ActionResult.SUCCESS, None), (ActionResult.SUCCESS, Long64(-1)), (ActionResult.OTHER_REASON, DataAccessResult.HARDWARE_FAULT))
+        (
+            (ActionResult.SUCCESS, None),
+            (ActionResult.SUCCESS, Long64(-1)),
+            (ActionResult.OTHER_REASON, DataAccessResult.HARDWARE_FAULT),
+        )
     )
     j = round_trip_json(A.encode(response))
     assert (j["type"], j["variant"]) == ("action-response", "with-list")
@@ -393,9 +410,11 @@ def test_block_variants(backend: str) -> None:
         assert j["raw_data"] == apdu.raw_data.hex()
     assert "items" in round_trip_json(A.encode(blocks[0]))
     assert round_trip_json(A.encode(blocks[1]))["method_id"] == 1
-    for apdu in (A.ActionRequestNextPblock(5), A.ActionResponseNextPblock(6), A.SetResponseLastDatablockWithList(
-        (DataAccessResult.SUCCESS, DataAccessResult.TYPE_UNMATCHED), 7
-    )):
+    for apdu in (
+        A.ActionRequestNextPblock(5),
+        A.ActionResponseNextPblock(6),
+        A.SetResponseLastDatablockWithList((DataAccessResult.SUCCESS, DataAccessResult.TYPE_UNMATCHED), 7),
+    ):
         j = round_trip_json(A.encode(apdu))
         assert j["variant"] == apdu.VARIANT and j["block_number"] == apdu.block_number
     assert round_trip_json(A.encode(A.SetResponseLastDatablockWithList((DataAccessResult.TYPE_UNMATCHED,), 7)))[
@@ -415,7 +434,9 @@ def test_notifications_and_errors_with_optional_parts(backend: str) -> None:
         "service_error": "invocation-counter-error",
         "invocation_counter": 0x01020304,
     }
-    gbt = A.GeneralBlockTransfer(b"", last_block=False, streaming=True, window=63, block_number=0xFFFF, block_number_ack=0xFFFF)
+    gbt = A.GeneralBlockTransfer(
+        b"", last_block=False, streaming=True, window=63, block_number=0xFFFF, block_number_ack=0xFFFF
+    )
     assert round_trip_json(A.encode(gbt)) == {
         "type": "general-block-transfer",
         "last_block": False,

@@ -142,9 +142,7 @@ obis_codes = st.binary(min_size=6, max_size=6).map(Obis)
 class_ids = st.integers(0, 0xFFFF)
 integer8 = st.integers(-128, 127)
 
-capture_objects = st.builds(
-    CaptureObject, class_ids, obis_codes, integer8, st.integers(0, 0xFFFF)
-)
+capture_objects = st.builds(CaptureObject, class_ids, obis_codes, integer8, st.integers(0, 0xFFFF))
 
 selective_access = st.one_of(
     st.builds(SelectiveAccess, st.integers(0, 255), data_values),
@@ -199,9 +197,13 @@ def _tuples(s: st.SearchStrategy[Any], max_size: int = 4) -> st.SearchStrategy[t
     return st.lists(s, max_size=max_size).map(tuple)
 
 
-def _pair_lists(a: st.SearchStrategy[Any], b: st.SearchStrategy[Any]) -> st.SearchStrategy[tuple[tuple[Any, ...], tuple[Any, ...]]]:
+def _pair_lists(
+    a: st.SearchStrategy[Any], b: st.SearchStrategy[Any]
+) -> st.SearchStrategy[tuple[tuple[Any, ...], tuple[Any, ...]]]:
     """Two tuples of the same length (descriptors and their values)."""
-    return st.lists(st.tuples(a, b), max_size=4).map(lambda pairs: (tuple(x for x, _ in pairs), tuple(y for _, y in pairs)))
+    return st.lists(st.tuples(a, b), max_size=4).map(
+        lambda pairs: (tuple(x for x, _ in pairs), tuple(y for _, y in pairs))
+    )
 
 
 def _block(**extra: st.SearchStrategy[Any]) -> dict[str, st.SearchStrategy[Any]]:
@@ -221,9 +223,7 @@ exception_responses = st.one_of(
         codes(StateError),
         codes(ServiceError).filter(lambda s: s != ServiceError.INVOCATION_COUNTER_ERROR),
     ),
-    st.builds(
-        A.ExceptionResponse, codes(StateError), st.just(ServiceError.INVOCATION_COUNTER_ERROR), block_numbers
-    ),
+    st.builds(A.ExceptionResponse, codes(StateError), st.just(ServiceError.INVOCATION_COUNTER_ERROR), block_numbers),
 )
 
 APDU_STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
@@ -257,7 +257,9 @@ APDU_STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
         A.ActionRequestWithListAndFirstPblock, **_block(descriptors=_tuples(methods))
     ),
     A.ActionRequestWithPblock: _invoked(A.ActionRequestWithPblock, **_block()),
-    A.ActionResponseNormal: _invoked(A.ActionResponseNormal, result=action_results, return_parameters=return_parameters),
+    A.ActionResponseNormal: _invoked(
+        A.ActionResponseNormal, result=action_results, return_parameters=return_parameters
+    ),
     A.ActionResponseWithPblock: _invoked(A.ActionResponseWithPblock, **_block()),
     A.ActionResponseWithList: _invoked(
         A.ActionResponseWithList, results=_tuples(st.tuples(action_results, return_parameters))

@@ -120,7 +120,9 @@ def _dt(**fields: Any) -> DateTime:
 
 
 DAY_START = _dt(year=2024, month=3, day=15, hour=0, minute=0, second=0, hundredths=0, deviation=-60, clock_status=0)
-NEXT_DAY_START = _dt(year=2024, month=3, day=16, hour=0, minute=0, second=0, hundredths=0, deviation=-60, clock_status=0)
+NEXT_DAY_START = _dt(
+    year=2024, month=3, day=16, hour=0, minute=0, second=0, hundredths=0, deviation=-60, clock_status=0
+)
 NOTIFICATION_TIME = _dt(
     year=2024, month=3, day=15, hour=12, minute=30, second=45, hundredths=0, deviation=-60, clock_status=0
 )
@@ -190,8 +192,9 @@ EXPECTED: dict[str, A.Apdu] = {
 # --------------------------------------------------------------------------
 
 
-def check_iip(a: Any, invoke_id: int = 1, priority: Priority = Priority.HIGH,
-              service_class: ServiceClass = ServiceClass.CONFIRMED) -> None:
+def check_iip(
+    a: Any, invoke_id: int = 1, priority: Priority = Priority.HIGH, service_class: ServiceClass = ServiceClass.CONFIRMED
+) -> None:
     assert a.invoke_id == invoke_id
     assert a.priority is priority
     assert a.service_class is service_class
@@ -515,9 +518,7 @@ def x31(a: Any) -> None:
     check_push_body(a.body)
 
 
-CHECKS: dict[str, Callable[[Any], None]] = {
-    name: globals()[name.lower()] for name in NAMES
-}
+CHECKS: dict[str, Callable[[Any], None]] = {name: globals()[name.lower()] for name in NAMES}
 
 
 # --------------------------------------------------------------------------
@@ -671,14 +672,24 @@ def test_a_reserved_long_invoke_id_bit_is_read_past(backend: str) -> None:
 
 @pytest.mark.parametrize(
     ("control", "last", "streaming", "window"),
-    [(0x80, True, False, 0), (0x01, False, False, 1), (0xC5, True, True, 5), (0x7F, False, True, 63), (0x3F, False, False, 63)],
+    [
+        (0x80, True, False, 0),
+        (0x01, False, False, 1),
+        (0xC5, True, True, 5),
+        (0x7F, False, True, 63),
+        (0x3F, False, False, 63),
+    ],
 )
-def test_general_block_transfer_control_bits(backend: str, control: int, last: bool, streaming: bool, window: int) -> None:
+def test_general_block_transfer_control_bits(
+    backend: str, control: int, last: bool, streaming: bool, window: int
+) -> None:
     data = bytearray(VECTORS["X27"])
     data[1] = control
     a = A.decode(bytes(data))
     assert (a.last_block, a.streaming, a.window) == (last, streaming, window)
-    assert A.encode(A.GeneralBlockTransfer(a.block_data, last_block=last, streaming=streaming, window=window)) == bytes(data)
+    assert A.encode(A.GeneralBlockTransfer(a.block_data, last_block=last, streaming=streaming, window=window)) == bytes(
+        data
+    )
 
 
 # --------------------------------------------------------------------------

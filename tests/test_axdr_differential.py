@@ -23,7 +23,10 @@ from .conftest import BACKENDS
 from .helpers import hexbytes
 from .test_axdr_vectors import VECTORS, typed_equal
 
-pytestmark = [pytest.mark.skipif("native" not in BACKENDS, reason="the C core is not built"), pytest.mark.single_backend]
+pytestmark = [
+    pytest.mark.skipif("native" not in BACKENDS, reason="the C core is not built"),
+    pytest.mark.single_backend,
+]
 
 if "native" in BACKENDS:
     from dlmsmesh._native import axdr as native_axdr

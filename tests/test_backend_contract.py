@@ -21,19 +21,15 @@ from dlmsmesh import _backend
 from .helpers import BACKENDS
 
 PROTOCOLS = sorted(
-    m.name for m in pkgutil.iter_modules(dlmsmesh._protocols.__path__) if hasattr(
-        importlib.import_module(f"dlmsmesh._protocols.{m.name}"), "Backend"
-    )
+    m.name
+    for m in pkgutil.iter_modules(dlmsmesh._protocols.__path__)
+    if hasattr(importlib.import_module(f"dlmsmesh._protocols.{m.name}"), "Backend")
 )
 
 
 def members(protocol: type) -> dict[str, Any]:
     """The methods a protocol class declares (its own, not typing's)."""
-    return {
-        name: value
-        for name, value in vars(protocol).items()
-        if not name.startswith("_") and callable(value)
-    }
+    return {name: value for name, value in vars(protocol).items() if not name.startswith("_") and callable(value)}
 
 
 def signature_of(fn: Any, *, method: bool) -> list[tuple[str, Any, Any]]:

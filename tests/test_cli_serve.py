@@ -830,7 +830,9 @@ def test_the_documented_start_up_block_is_what_serve_prints() -> None:
     proc = _run(*_with_free_port(command))
     assert proc.returncode == 0, proc.stderr
     # the documented counter file is the default outside the test suite
-    printed = proc.stdout.replace(os.environ["DLMSMESH_COUNTER_DB"], "~/.local/share/dlmsmesh/counters.sqlite3").splitlines()
+    printed = proc.stdout.replace(
+        os.environ["DLMSMESH_COUNTER_DB"], "~/.local/share/dlmsmesh/counters.sqlite3"
+    ).splitlines()
     port = re.fullmatch(r"address +udp 127\.0\.0\.1 port (\d+)", printed[3]).group(1)  # type: ignore[union-attr]
     assert printed[:-2] == [line.replace("port 61616", f"port {port}") for line in block[:-1]]
     assert (

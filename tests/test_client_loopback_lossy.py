@@ -152,7 +152,10 @@ LONG = OctetString(bytes(range(200)) * 3)
 @pytest.mark.parametrize("lost", [1, 3], ids=["first-block", "middle-block"])
 async def test_lost_answer_to_a_set_datablock_the_set_goes_again(lost: int) -> None:
     meter = make_meter(authentication="lls", secret=PASSWORD, scratch=True)
-    async with loopback(meter, server_pdu=128, timeout=0.2, virtual=True) as lb, lb.client.associate(TITLE, **LLS) as opened:
+    async with (
+        loopback(meter, server_pdu=128, timeout=0.2, virtual=True) as lb,
+        lb.client.associate(TITLE, **LLS) as opened,
+    ):
         replies = lose_replies(lb.server, lost)
         requests = record(lb.client)
         await opened.set(SCRATCH, LONG)
@@ -165,7 +168,10 @@ async def test_lost_answer_to_a_set_datablock_the_set_goes_again(lost: int) -> N
 @pytest.mark.asyncio
 async def test_lost_answer_to_an_action_pblock_the_action_goes_again() -> None:
     meter = make_meter(authentication="lls", secret=PASSWORD, scratch=True)
-    async with loopback(meter, server_pdu=128, timeout=0.2, virtual=True) as lb, lb.client.associate(TITLE, **LLS) as opened:
+    async with (
+        loopback(meter, server_pdu=128, timeout=0.2, virtual=True) as lb,
+        lb.client.associate(TITLE, **LLS) as opened,
+    ):
         lose_replies(lb.server, 2)
         requests = record(lb.client)
         assert await opened.action(ECHO, LONG) == LONG
@@ -176,7 +182,10 @@ async def test_lost_answer_to_an_action_pblock_the_action_goes_again() -> None:
 async def test_lost_answer_to_the_last_action_pblock_is_not_invoked_twice() -> None:
     meter = make_meter(authentication="lls", secret=PASSWORD, scratch=True)
     calls = Scratch.measured
-    async with loopback(meter, server_pdu=128, timeout=0.2, virtual=True) as lb, lb.client.associate(TITLE, **LLS) as opened:
+    async with (
+        loopback(meter, server_pdu=128, timeout=0.2, virtual=True) as lb,
+        lb.client.associate(TITLE, **LLS) as opened,
+    ):
         replies = lose_replies(lb.server)
         assert await opened.action(MEASURE, LONG) == DoubleLongUnsigned(len(LONG))
         lose_replies(lb.server, len(replies))  # the answer to the last pblock: the method ran
@@ -194,7 +203,10 @@ async def test_lost_pblock_of_a_long_action_reply_is_sent_again() -> None:
     invoked again, the transfer goes on)."""
     # without general-block-transfer a long reply goes in pblocks
     meter = make_meter(authentication="lls", secret=PASSWORD, scratch=True, gbt=False)
-    async with loopback(meter, server_pdu=128, timeout=0.2, virtual=True) as lb, lb.client.associate(TITLE, **LLS) as opened:
+    async with (
+        loopback(meter, server_pdu=128, timeout=0.2, virtual=True) as lb,
+        lb.client.associate(TITLE, **LLS) as opened,
+    ):
         replies = lose_replies(lb.server)
         assert await opened.action(ECHO, LONG) == LONG
         reply_blocks = [i for i, r in enumerate(replies, 1) if r[8:10] == b"\xc7\x02"]  # action-response-with-pblock

@@ -24,7 +24,9 @@ def profile(rows: int = 5) -> bytes:
     out = []
     for i in range(rows):
         t = start + dt.timedelta(hours=i)
-        clock = DateTime.from_fields(t.year, t.month, t.day, None, t.hour, 0, 0, 0, -120 if i < 3 else -60, 0x80 if i < 3 else 0)
+        clock = DateTime.from_fields(
+            t.year, t.month, t.day, None, t.hour, 0, 0, 0, -120 if i < 3 else -60, 0x80 if i < 3 else 0
+        )
         out.append((OctetString(bytes(clock)), DoubleLongUnsigned(i), DoubleLongUnsigned(2 * i), Unsigned(i)))
     return axdr.encode(out)
 
@@ -151,7 +153,9 @@ def test_mutations_decode_or_fail_alike_on_both_backends() -> None:
         for _ in range(400):
             mutated = bytearray(data)
             for _ in range(rng.choice((1, 1, 2, 3))):
-                mutated[rng.randrange(len(mutated))] = rng.choice((0, 1, 2, 9, 12, 0x80, 0x81, 0xFF, rng.randrange(256)))
+                mutated[rng.randrange(len(mutated))] = rng.choice(
+                    (0, 1, 2, 9, 12, 0x80, 0x81, 0xFF, rng.randrange(256))
+                )
             got = []
             for name in BACKENDS:
                 with on_backend(name):

@@ -213,9 +213,7 @@ def test_arbitrary_bytes_decode_or_fail_alike(profile: tuple[Layout, list[Any]],
     st.sampled_from(["s", "ms", "us"]),
     st.booleans(),
 )
-def test_date_times_match_the_datetime_module(
-    values: list[bytes], wire: type, unit: str, standard_sign: bool
-) -> None:
+def test_date_times_match_the_datetime_module(values: list[bytes], wire: type, unit: str, standard_sign: bool) -> None:
     data = axdr.encode([(wire(v), Unsigned(0)) for v in values])
     layout = [Field(25 if wire is DateTime else 9, datetime=True), Unsigned]
     want = [(ref_epoch(v, unit, standard_sign), struct.unpack(">h", v[9:11])[0], v[11]) for v in values]

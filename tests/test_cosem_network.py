@@ -160,7 +160,9 @@ def test_watching_the_unicast_addresses_sees_every_change_until_stopped(caplog: 
     stop_broken = setup.watch(4, broken)
     setup.unicast_ipv6_addresses = t.Array([t.OctetString(ipaddress.IPv6Address(GLOBAL).packed)])
     assert len(seen) == 4 and "a watcher failed" in caplog.text
-    assert [ipaddress.IPv6Address(bytes(a)).compressed for a in setup.unicast_ipv6_addresses] == ["2001:db8:1:0:212:4b00:1:203"]
+    assert [ipaddress.IPv6Address(bytes(a)).compressed for a in setup.unicast_ipv6_addresses] == [
+        "2001:db8:1:0:212:4b00:1:203"
+    ]
     stop()
     stop_broken()
     setup.unicast_ipv6_addresses = t.Array([])

@@ -66,9 +66,25 @@ def gx() -> SimpleNamespace:
         **{
             name: getattr(gurux_dlms, name, None) or _gx_class(name)
             for name in (
-                "GXArray", "GXStructure", "GXBitString", "GXByteBuffer", "GXDateTime", "GXDate", "GXTime",
-                "GXTimeZone", "GXInt8", "GXInt16", "GXInt32", "GXInt64", "GXUInt8", "GXUInt16", "GXUInt32",
-                "GXUInt64", "GXEnum", "GXFloat32", "GXFloat64",
+                "GXArray",
+                "GXStructure",
+                "GXBitString",
+                "GXByteBuffer",
+                "GXDateTime",
+                "GXDate",
+                "GXTime",
+                "GXTimeZone",
+                "GXInt8",
+                "GXInt16",
+                "GXInt32",
+                "GXInt64",
+                "GXUInt8",
+                "GXUInt16",
+                "GXUInt32",
+                "GXUInt64",
+                "GXEnum",
+                "GXFloat32",
+                "GXFloat64",
             )
         },
     )
@@ -180,8 +196,19 @@ def ours_norm(v: Any) -> Any:
     if isinstance(v, float):
         return _fnorm(v)
     if isinstance(v, T.DateTime):
-        return ("date-time", v.year, v[2], v[3], v.day_of_week, v.hour, v.minute, v.second, v.hundredths,
-                v.deviation, _none_ff(v[11]))
+        return (
+            "date-time",
+            v.year,
+            v[2],
+            v[3],
+            v.day_of_week,
+            v.hour,
+            v.minute,
+            v.second,
+            v.hundredths,
+            v.deviation,
+            _none_ff(v[11]),
+        )
     if isinstance(v, T.Date):
         return ("date", v.year, v[2], v[3], v.day_of_week is not None)
     if isinstance(v, T.Time):
@@ -222,8 +249,11 @@ def gx_norm(g: SimpleNamespace, v: Any) -> Any:
             dev = None
         else:
             dev = -int(v.value.utcoffset().total_seconds() // 60)
-        return ("date-time", year, _gx_month(g, v), _gx_day(g, v), dow) + _gx_time_fields(g, v) + (
-            dev, _none_ff(int(v.status)))
+        return (
+            ("date-time", year, _gx_month(g, v), _gx_day(g, v), dow)
+            + _gx_time_fields(g, v)
+            + (dev, _none_ff(int(v.status)))
+        )
     if isinstance(v, g.GXBitString):
         return str(v)
     if isinstance(v, float):
@@ -301,7 +331,10 @@ def _profile_rows(n: int) -> list[tuple[Any, ...]]:
 
 def _gx_profile(g: SimpleNamespace, n: int) -> Any:
     return g.GXArray(
-        [g.structure(bytes(r[0]), g.GXUInt32(int(r[1])), g.GXInt16(int(r[2])), g.GXUInt8(int(r[3]))) for r in _profile_rows(n)]
+        [
+            g.structure(bytes(r[0]), g.GXUInt32(int(r[1])), g.GXInt16(int(r[2])), g.GXUInt8(int(r[3])))
+            for r in _profile_rows(n)
+        ]
     )
 
 
@@ -356,8 +389,13 @@ GX_ENCODED = [
     _c("float64-nan", "FLOAT64", math.nan, math.nan, "18 7F F8 00 00 00 00 00 00"),
     # octet-strings across the length forms of section 2
     _c("octet-string-empty", "OCTET_STRING", b"", b"", "09 00"),
-    _c("octet-string-obis-A6", "OCTET_STRING", bytes.fromhex("0000010000FF"), bytes.fromhex("0000010000FF"),
-       "09 06 00 00 01 00 00 FF"),
+    _c(
+        "octet-string-obis-A6",
+        "OCTET_STRING",
+        bytes.fromhex("0000010000FF"),
+        bytes.fromhex("0000010000FF"),
+        "09 06 00 00 01 00 00 FF",
+    ),
     _c("octet-string-127", "OCTET_STRING", _pattern(127), _pattern(127), "09 7F 00 01"),
     _c("octet-string-128", "OCTET_STRING", _pattern(128), _pattern(128), "09 81 80 00 01"),
     _c("octet-string-200-A29", "OCTET_STRING", bytes(200), bytes(200), "09 81 C8 00 00"),
@@ -365,9 +403,13 @@ GX_ENCODED = [
     _c("octet-string-256", "OCTET_STRING", _pattern(256), _pattern(256), "09 82 01 00 00"),
     _c("octet-string-300-A30", "OCTET_STRING", _pattern(300), _pattern(300), "09 82 01 2C 00"),
     _c("octet-string-65535", "OCTET_STRING", _pattern(65535), _pattern(65535), "09 82 FF FF 00"),
-    _c("octet-string-datetime-A7", "OCTET_STRING",
-       lambda g: g.datetime(dt.datetime(2024, 3, 15, 12, 30, 45, tzinfo=CET)),
-       bytes(_DT_A20), "09 0C 07 E8 03 0F 05 0C 1E 2D 00 FF C4 00"),
+    _c(
+        "octet-string-datetime-A7",
+        "OCTET_STRING",
+        lambda g: g.datetime(dt.datetime(2024, 3, 15, 12, 30, 45, tzinfo=CET)),
+        bytes(_DT_A20),
+        "09 0C 07 E8 03 0F 05 0C 1E 2D 00 FF C4 00",
+    ),
     # visible-string and utf8-string
     _c("visible-string-empty", "STRING", "", T.VisibleString(""), "0A 00"),
     _c("visible-string-A8", "STRING", "ABC", T.VisibleString("ABC"), "0A 03 41 42 43"),
@@ -386,95 +428,239 @@ GX_ENCODED = [
     _c("bit-string-16", "BITSTRING", "1" * 16, T.BitString("1" * 16), "04 10 FF FF"),
     _c("bit-string-200", "BITSTRING", _BITS_200, T.BitString(_BITS_200), "04 81 C8 D3"),
     # date-time (section 6.1)
-    _c("date-time-A20", "DATETIME", lambda g: g.datetime(dt.datetime(2024, 3, 15, 12, 30, 45, tzinfo=CET)),
-       _DT_A20, "19 07 E8 03 0F 05 0C 1E 2D 00 FF C4 00"),
-    _c("date-time-A21-dst", "DATETIME",
-       lambda g: g.datetime(dt.datetime(2024, 7, 1, 8, 0, 0, tzinfo=CEST), status=0x80),
-       T.DateTime.from_fields(2024, 7, 1, 1, 8, 0, 0, 0, -120, 0x80), "19 07 E8 07 01 01 08 00 00 00 FF 88 80"),
-    _c("date-time-A22-wildcards", "DATETIME",
-       lambda g: g.datetime(dt.datetime(2024, 3, 15, 12, 30, 45, tzinfo=CET),
-                            skip=("YEAR", "DAY_OF_WEEK", "MILLISECOND", "DEVITATION", "STATUS")),
-       T.DateTime.from_fields(None, 3, 15, None, 12, 30, 45, None, None, None),
-       "19 FF FF 03 0F FF 0C 1E 2D FF 80 00 FF"),
-    _c("date-time-utc", "DATETIME", lambda g: g.datetime(dt.datetime(2024, 1, 1, 0, 0, 0, tzinfo=UTC)),
-       T.DateTime.from_fields(2024, 1, 1, 1, 0, 0, 0, 0, 0, 0), "19 07 E8 01 01 01 00 00 00 00 00 00 00"),
-    _c("date-time-utc-minus-5", "DATETIME",
-       lambda g: g.datetime(dt.datetime(2023, 12, 31, 23, 59, 59, 990000, tzinfo=EST)),
-       T.DateTime.from_fields(2023, 12, 31, 7, 23, 59, 59, 99, 300, 0), "19 07 E7 0C 1F 07 17 3B 3B 63 01 2C 00"),
-    _c("date-time-status-doubtful-diffbase", "DATETIME",
-       lambda g: g.datetime(dt.datetime(2024, 2, 29, 6, 7, 8, tzinfo=CET), status=0x06),
-       T.DateTime.from_fields(2024, 2, 29, 4, 6, 7, 8, 0, -60, 0x06), "19 07 E8 02 1D 04 06 07 08 00 FF C4 06"),
-    _c("date-time-last-sunday", "DATETIME",
-       lambda g: g.datetime(dt.datetime(2024, 10, 1, 3, 0, 0, tzinfo=CEST), dow=7, extra=("LAST_DAY",),
-                            skip=("YEAR", "MILLISECOND")),
-       T.DateTime.from_fields(None, 10, T.LAST_DAY, 7, 3, 0, 0, None, -120, 0), "19 FF FF 0A FE 07 03 00 00 FF FF 88 00"),
-    _c("date-time-second-last-day", "DATETIME",
-       lambda g: g.datetime(dt.datetime(2024, 6, 1, 0, 0, 0, tzinfo=UTC), extra=("LAST_DAY2",),
-                            skip=("DAY_OF_WEEK", "STATUS")),
-       T.DateTime.from_fields(2024, 6, T.SECOND_LAST_DAY, None, 0, 0, 0, 0, 0, None),
-       "19 07 E8 06 FD FF 00 00 00 00 00 00 FF"),
+    _c(
+        "date-time-A20",
+        "DATETIME",
+        lambda g: g.datetime(dt.datetime(2024, 3, 15, 12, 30, 45, tzinfo=CET)),
+        _DT_A20,
+        "19 07 E8 03 0F 05 0C 1E 2D 00 FF C4 00",
+    ),
+    _c(
+        "date-time-A21-dst",
+        "DATETIME",
+        lambda g: g.datetime(dt.datetime(2024, 7, 1, 8, 0, 0, tzinfo=CEST), status=0x80),
+        T.DateTime.from_fields(2024, 7, 1, 1, 8, 0, 0, 0, -120, 0x80),
+        "19 07 E8 07 01 01 08 00 00 00 FF 88 80",
+    ),
+    _c(
+        "date-time-A22-wildcards",
+        "DATETIME",
+        lambda g: g.datetime(
+            dt.datetime(2024, 3, 15, 12, 30, 45, tzinfo=CET),
+            skip=("YEAR", "DAY_OF_WEEK", "MILLISECOND", "DEVITATION", "STATUS"),
+        ),
+        T.DateTime.from_fields(None, 3, 15, None, 12, 30, 45, None, None, None),
+        "19 FF FF 03 0F FF 0C 1E 2D FF 80 00 FF",
+    ),
+    _c(
+        "date-time-utc",
+        "DATETIME",
+        lambda g: g.datetime(dt.datetime(2024, 1, 1, 0, 0, 0, tzinfo=UTC)),
+        T.DateTime.from_fields(2024, 1, 1, 1, 0, 0, 0, 0, 0, 0),
+        "19 07 E8 01 01 01 00 00 00 00 00 00 00",
+    ),
+    _c(
+        "date-time-utc-minus-5",
+        "DATETIME",
+        lambda g: g.datetime(dt.datetime(2023, 12, 31, 23, 59, 59, 990000, tzinfo=EST)),
+        T.DateTime.from_fields(2023, 12, 31, 7, 23, 59, 59, 99, 300, 0),
+        "19 07 E7 0C 1F 07 17 3B 3B 63 01 2C 00",
+    ),
+    _c(
+        "date-time-status-doubtful-diffbase",
+        "DATETIME",
+        lambda g: g.datetime(dt.datetime(2024, 2, 29, 6, 7, 8, tzinfo=CET), status=0x06),
+        T.DateTime.from_fields(2024, 2, 29, 4, 6, 7, 8, 0, -60, 0x06),
+        "19 07 E8 02 1D 04 06 07 08 00 FF C4 06",
+    ),
+    _c(
+        "date-time-last-sunday",
+        "DATETIME",
+        lambda g: g.datetime(
+            dt.datetime(2024, 10, 1, 3, 0, 0, tzinfo=CEST), dow=7, extra=("LAST_DAY",), skip=("YEAR", "MILLISECOND")
+        ),
+        T.DateTime.from_fields(None, 10, T.LAST_DAY, 7, 3, 0, 0, None, -120, 0),
+        "19 FF FF 0A FE 07 03 00 00 FF FF 88 00",
+    ),
+    _c(
+        "date-time-second-last-day",
+        "DATETIME",
+        lambda g: g.datetime(
+            dt.datetime(2024, 6, 1, 0, 0, 0, tzinfo=UTC), extra=("LAST_DAY2",), skip=("DAY_OF_WEEK", "STATUS")
+        ),
+        T.DateTime.from_fields(2024, 6, T.SECOND_LAST_DAY, None, 0, 0, 0, 0, 0, None),
+        "19 07 E8 06 FD FF 00 00 00 00 00 00 FF",
+    ),
     # date and time (sections 6.2, 6.3)
-    _c("date-A23", "DATE", lambda g: g.datetime(dt.datetime(2024, 3, 15, tzinfo=CET), cls="GXDate"),
-       T.Date(hexbytes("07 E8 03 0F 05")), "1A 07 E8 03 0F 05"),
-    _c("date-wildcards", "DATE",
-       lambda g: g.datetime(dt.datetime(2024, 12, 24, tzinfo=CET), cls="GXDate", skip=("YEAR", "DAY_OF_WEEK")),
-       T.Date.from_fields(None, 12, 24, None), "1A FF FF 0C 18 FF"),
-    _c("date-dst-begin-last-sunday", "DATE",  # setDate writes FE for DST begin, as the spec says
-       lambda g: g.datetime(dt.datetime(2024, 3, 1, tzinfo=CET), cls="GXDate", dow=7,
-                            extra=("DST_BEGIN", "LAST_DAY"), skip=("YEAR",)),
-       T.Date.from_fields(None, T.DST_BEGIN_MONTH, T.LAST_DAY, 7), "1A FF FF FE FE 07"),
-    _c("date-dst-end", "DATE",
-       lambda g: g.datetime(dt.datetime(2024, 10, 1, tzinfo=CET), cls="GXDate", dow=7,
-                            extra=("DST_END", "LAST_DAY"), skip=("YEAR",)),
-       T.Date.from_fields(None, T.DST_END_MONTH, T.LAST_DAY, 7), "1A FF FF FD FE 07"),
-    _c("time-A24", "TIME",
-       lambda g: g.datetime(dt.datetime(1900, 1, 1, 23, 59, 58, tzinfo=UTC), cls="GXTime", skip=("MILLISECOND",)),
-       T.Time.from_fields(23, 59, 58, None), "1B 17 3B 3A FF"),
-    _c("time-hundredths", "TIME", lambda g: g.datetime(dt.datetime(1900, 1, 1, 12, 34, 56, 780000, tzinfo=UTC), cls="GXTime"),
-       T.Time.from_fields(12, 34, 56, 78), "1B 0C 22 38 4E"),
-    _c("time-midnight", "TIME", lambda g: g.datetime(dt.datetime(1900, 1, 1, 0, 0, 0, tzinfo=UTC), cls="GXTime"),
-       T.Time.from_fields(0, 0, 0, 0), "1B 00 00 00 00"),
-    _c("time-all-wildcards", "TIME",
-       lambda g: g.datetime(dt.datetime(1900, 1, 1, tzinfo=UTC), cls="GXTime",
-                            skip=("HOUR", "MINUTE", "SECOND", "MILLISECOND")),
-       T.Time.from_fields(), "1B FF FF FF FF"),
+    _c(
+        "date-A23",
+        "DATE",
+        lambda g: g.datetime(dt.datetime(2024, 3, 15, tzinfo=CET), cls="GXDate"),
+        T.Date(hexbytes("07 E8 03 0F 05")),
+        "1A 07 E8 03 0F 05",
+    ),
+    _c(
+        "date-wildcards",
+        "DATE",
+        lambda g: g.datetime(dt.datetime(2024, 12, 24, tzinfo=CET), cls="GXDate", skip=("YEAR", "DAY_OF_WEEK")),
+        T.Date.from_fields(None, 12, 24, None),
+        "1A FF FF 0C 18 FF",
+    ),
+    _c(
+        "date-dst-begin-last-sunday",
+        "DATE",  # setDate writes FE for DST begin, as the spec says
+        lambda g: g.datetime(
+            dt.datetime(2024, 3, 1, tzinfo=CET), cls="GXDate", dow=7, extra=("DST_BEGIN", "LAST_DAY"), skip=("YEAR",)
+        ),
+        T.Date.from_fields(None, T.DST_BEGIN_MONTH, T.LAST_DAY, 7),
+        "1A FF FF FE FE 07",
+    ),
+    _c(
+        "date-dst-end",
+        "DATE",
+        lambda g: g.datetime(
+            dt.datetime(2024, 10, 1, tzinfo=CET), cls="GXDate", dow=7, extra=("DST_END", "LAST_DAY"), skip=("YEAR",)
+        ),
+        T.Date.from_fields(None, T.DST_END_MONTH, T.LAST_DAY, 7),
+        "1A FF FF FD FE 07",
+    ),
+    _c(
+        "time-A24",
+        "TIME",
+        lambda g: g.datetime(dt.datetime(1900, 1, 1, 23, 59, 58, tzinfo=UTC), cls="GXTime", skip=("MILLISECOND",)),
+        T.Time.from_fields(23, 59, 58, None),
+        "1B 17 3B 3A FF",
+    ),
+    _c(
+        "time-hundredths",
+        "TIME",
+        lambda g: g.datetime(dt.datetime(1900, 1, 1, 12, 34, 56, 780000, tzinfo=UTC), cls="GXTime"),
+        T.Time.from_fields(12, 34, 56, 78),
+        "1B 0C 22 38 4E",
+    ),
+    _c(
+        "time-midnight",
+        "TIME",
+        lambda g: g.datetime(dt.datetime(1900, 1, 1, 0, 0, 0, tzinfo=UTC), cls="GXTime"),
+        T.Time.from_fields(0, 0, 0, 0),
+        "1B 00 00 00 00",
+    ),
+    _c(
+        "time-all-wildcards",
+        "TIME",
+        lambda g: g.datetime(
+            dt.datetime(1900, 1, 1, tzinfo=UTC), cls="GXTime", skip=("HOUR", "MINUTE", "SECOND", "MILLISECOND")
+        ),
+        T.Time.from_fields(),
+        "1B FF FF FF FF",
+    ),
     # arrays and structures
     _c("array-empty", "ARRAY", lambda g: g.GXArray(), [], "01 00"),
     _c("structure-empty", "STRUCTURE", lambda g: g.structure(), (), "02 00"),
-    _c("array-A26", "ARRAY", lambda g: g.GXArray([g.GXUInt16(1), g.GXUInt16(2), g.GXUInt16(3)]),
-       [T.LongUnsigned(1), T.LongUnsigned(2), T.LongUnsigned(3)], "01 03 12 00 01 12 00 02 12 00 03"),
-    _c("structure-scaler-unit-A27", "STRUCTURE", lambda g: g.structure(g.GXInt8(-3), g.GXEnum(30)),
-       (T.Integer(-3), T.Enum(30)), "02 02 0F FD 16 1E"),
-    _c("array-capture-objects-A28", "ARRAY",
-       lambda g: g.GXArray([
-           g.structure(g.GXUInt16(8), bytes.fromhex("0000010000FF"), g.GXInt8(2), g.GXUInt16(0)),
-           g.structure(g.GXUInt16(3), bytes.fromhex("0100010800FF"), g.GXInt8(2), g.GXUInt16(0)),
-       ]),
-       [(T.LongUnsigned(8), bytes.fromhex("0000010000FF"), T.Integer(2), T.LongUnsigned(0)),
-        (T.LongUnsigned(3), bytes.fromhex("0100010800FF"), T.Integer(2), T.LongUnsigned(0))],
-       "01 02 02 04 12 00 08 09 06 00 00 01 00 00 FF 0F 02 12 00 00 02 04 12 00 03 09 06 01 00 01 08 00 FF 0F 02 12 00 00"),
-    _c("array-130-unsigned-A31", "ARRAY", lambda g: g.GXArray([g.GXUInt8(i) for i in range(130)]),
-       [T.Unsigned(i) for i in range(130)], "01 81 82 11 00 11 01"),
-    _c("array-300-long-unsigned", "ARRAY", lambda g: g.GXArray([g.GXUInt16(i * 7) for i in range(300)]),
-       [T.LongUnsigned(i * 7) for i in range(300)], "01 82 01 2C 12 00 00"),
-    _c("structure-every-inferable-type", "STRUCTURE",
-       lambda g: g.structure(
-           None, True, g.GXInt8(-5), g.GXInt16(-1234), -123456789, g.GXInt64(-(2**40)),
-           g.GXUInt8(250), g.GXUInt16(60000), g.GXUInt32(4_000_000_000), g.GXUInt64(2**63),
-           g.GXEnum(7), g.GXFloat32(0.25), g.GXFloat64(-2.5), b"\x01\x02", "text", g.GXBitString("10110000"),
-           g.datetime(dt.datetime(2024, 3, 15, 12, 30, 45, tzinfo=CET)),
-           g.datetime(dt.datetime(2024, 3, 15, tzinfo=CET), cls="GXDate"),
-           g.datetime(dt.datetime(1900, 1, 1, 1, 2, 3, 40000, tzinfo=UTC), cls="GXTime"),
-           g.GXArray([g.structure(g.GXUInt8(1), g.GXArray([g.GXInt16(-1), g.GXInt16(1)])), g.structure(g.GXUInt8(2), g.GXArray())]),
-       ),
-       (None, True, T.Integer(-5), T.Long(-1234), T.DoubleLong(-123456789), T.Long64(-(2**40)),
-        T.Unsigned(250), T.LongUnsigned(60000), T.DoubleLongUnsigned(4_000_000_000), T.Long64Unsigned(2**63),
-        T.Enum(7), T.Float32(0.25), -2.5, b"\x01\x02", T.VisibleString("text"), T.BitString("10110000"),
-        _DT_A20, T.Date(hexbytes("07 E8 03 0F 05")), T.Time.from_fields(1, 2, 3, 4),
-        [(T.Unsigned(1), [T.Long(-1), T.Long(1)]), (T.Unsigned(2), [])]),
-       "02 14 00 03 01 0F FB 10 FB 2E"),
-    _c("profile-generic-buffer-200-rows", "ARRAY", lambda g: _gx_profile(g, 200), _profile_rows(200),
-       "01 81 C8 02 04 09 0C 07 E8 03 0F 05 00 00 00 00 FF C4 00 06 00 0F 42 40 10 F8 30 11 00"),
+    _c(
+        "array-A26",
+        "ARRAY",
+        lambda g: g.GXArray([g.GXUInt16(1), g.GXUInt16(2), g.GXUInt16(3)]),
+        [T.LongUnsigned(1), T.LongUnsigned(2), T.LongUnsigned(3)],
+        "01 03 12 00 01 12 00 02 12 00 03",
+    ),
+    _c(
+        "structure-scaler-unit-A27",
+        "STRUCTURE",
+        lambda g: g.structure(g.GXInt8(-3), g.GXEnum(30)),
+        (T.Integer(-3), T.Enum(30)),
+        "02 02 0F FD 16 1E",
+    ),
+    _c(
+        "array-capture-objects-A28",
+        "ARRAY",
+        lambda g: g.GXArray(
+            [
+                g.structure(g.GXUInt16(8), bytes.fromhex("0000010000FF"), g.GXInt8(2), g.GXUInt16(0)),
+                g.structure(g.GXUInt16(3), bytes.fromhex("0100010800FF"), g.GXInt8(2), g.GXUInt16(0)),
+            ]
+        ),
+        [
+            (T.LongUnsigned(8), bytes.fromhex("0000010000FF"), T.Integer(2), T.LongUnsigned(0)),
+            (T.LongUnsigned(3), bytes.fromhex("0100010800FF"), T.Integer(2), T.LongUnsigned(0)),
+        ],
+        "01 02 02 04 12 00 08 09 06 00 00 01 00 00 FF 0F 02 12 00 00 02 04 12 00 03 09 06 01 00 01 08 00 FF 0F 02 12 00 00",
+    ),
+    _c(
+        "array-130-unsigned-A31",
+        "ARRAY",
+        lambda g: g.GXArray([g.GXUInt8(i) for i in range(130)]),
+        [T.Unsigned(i) for i in range(130)],
+        "01 81 82 11 00 11 01",
+    ),
+    _c(
+        "array-300-long-unsigned",
+        "ARRAY",
+        lambda g: g.GXArray([g.GXUInt16(i * 7) for i in range(300)]),
+        [T.LongUnsigned(i * 7) for i in range(300)],
+        "01 82 01 2C 12 00 00",
+    ),
+    _c(
+        "structure-every-inferable-type",
+        "STRUCTURE",
+        lambda g: g.structure(
+            None,
+            True,
+            g.GXInt8(-5),
+            g.GXInt16(-1234),
+            -123456789,
+            g.GXInt64(-(2**40)),
+            g.GXUInt8(250),
+            g.GXUInt16(60000),
+            g.GXUInt32(4_000_000_000),
+            g.GXUInt64(2**63),
+            g.GXEnum(7),
+            g.GXFloat32(0.25),
+            g.GXFloat64(-2.5),
+            b"\x01\x02",
+            "text",
+            g.GXBitString("10110000"),
+            g.datetime(dt.datetime(2024, 3, 15, 12, 30, 45, tzinfo=CET)),
+            g.datetime(dt.datetime(2024, 3, 15, tzinfo=CET), cls="GXDate"),
+            g.datetime(dt.datetime(1900, 1, 1, 1, 2, 3, 40000, tzinfo=UTC), cls="GXTime"),
+            g.GXArray(
+                [
+                    g.structure(g.GXUInt8(1), g.GXArray([g.GXInt16(-1), g.GXInt16(1)])),
+                    g.structure(g.GXUInt8(2), g.GXArray()),
+                ]
+            ),
+        ),
+        (
+            None,
+            True,
+            T.Integer(-5),
+            T.Long(-1234),
+            T.DoubleLong(-123456789),
+            T.Long64(-(2**40)),
+            T.Unsigned(250),
+            T.LongUnsigned(60000),
+            T.DoubleLongUnsigned(4_000_000_000),
+            T.Long64Unsigned(2**63),
+            T.Enum(7),
+            T.Float32(0.25),
+            -2.5,
+            b"\x01\x02",
+            T.VisibleString("text"),
+            T.BitString("10110000"),
+            _DT_A20,
+            T.Date(hexbytes("07 E8 03 0F 05")),
+            T.Time.from_fields(1, 2, 3, 4),
+            [(T.Unsigned(1), [T.Long(-1), T.Long(1)]), (T.Unsigned(2), [])],
+        ),
+        "02 14 00 03 01 0F FB 10 FB 2E",
+    ),
+    _c(
+        "profile-generic-buffer-200-rows",
+        "ARRAY",
+        lambda g: _gx_profile(g, 200),
+        _profile_rows(200),
+        "01 81 C8 02 04 09 0C 07 E8 03 0F 05 00 00 00 00 FF C4 00 06 00 0F 42 40 10 F8 30 11 00",
+    ),
 ]
 
 
@@ -541,42 +727,73 @@ def test_our_encoding_decodes_in_gurux(backend, gx, value, expected):
 COMPACT = [
     pytest.param(
         T.CompactArray(T.LongUnsigned, [T.LongUnsigned(1), T.LongUnsigned(2), T.LongUnsigned(3)]),
-        "13 12 06 00 01 00 02 00 03", [1, 2, 3], id="A32-long-unsigned"),
+        "13 12 06 00 01 00 02 00 03",
+        [1, 2, 3],
+        id="A32-long-unsigned",
+    ),
     pytest.param(
-        T.CompactArray(T.StructureDescription((T.LongUnsigned, T.DoubleLongUnsigned)),
-                       [(T.LongUnsigned(1), T.DoubleLongUnsigned(10)), (T.LongUnsigned(2), T.DoubleLongUnsigned(20))]),
-        "13 02 02 12 06 0C 00 01 00 00 00 0A 00 02 00 00 00 14", [[1, 10], [2, 20]], id="A33-structure"),
+        T.CompactArray(
+            T.StructureDescription((T.LongUnsigned, T.DoubleLongUnsigned)),
+            [(T.LongUnsigned(1), T.DoubleLongUnsigned(10)), (T.LongUnsigned(2), T.DoubleLongUnsigned(20))],
+        ),
+        "13 02 02 12 06 0C 00 01 00 00 00 0A 00 02 00 00 00 14",
+        [[1, 10], [2, 20]],
+        id="A33-structure",
+    ),
     pytest.param(
         T.CompactArray(T.OctetString, [b"\xaa\xbb\xcc", b"\x01\x02\x03"]),
-        "13 09 08 03 AA BB CC 03 01 02 03", [b"\xaa\xbb\xcc", b"\x01\x02\x03"], id="A34-octet-string"),
+        "13 09 08 03 AA BB CC 03 01 02 03",
+        [b"\xaa\xbb\xcc", b"\x01\x02\x03"],
+        id="A34-octet-string",
+    ),
     pytest.param(
-        T.CompactArray(T.StructureDescription((T.LongUnsigned, T.OctetString, T.Enum)),
-                       [(T.LongUnsigned(1), b"\xaa\xbb", T.Enum(30)), (T.LongUnsigned(2), b"", T.Enum(27))]),
-        "13 02 03 12 09 16 0A 00 01 02 AA BB 1E 00 02 00 1B", [[1, b"\xaa\xbb", 30], [2, b"", 27]],
-        id="A35-structure-with-octet-string"),
+        T.CompactArray(
+            T.StructureDescription((T.LongUnsigned, T.OctetString, T.Enum)),
+            [(T.LongUnsigned(1), b"\xaa\xbb", T.Enum(30)), (T.LongUnsigned(2), b"", T.Enum(27))],
+        ),
+        "13 02 03 12 09 16 0A 00 01 02 AA BB 1E 00 02 00 1B",
+        [[1, b"\xaa\xbb", 30], [2, b"", 27]],
+        id="A35-structure-with-octet-string",
+    ),
     # Gurux wraps every element of an array-in-structure in a list of its own:
     # [1, [[10], [11]]] rather than [1, [10, 11]] (its getCompactArrayItem); all
     # 8 content bytes are consumed as section 5.2 says.
     pytest.param(
-        T.CompactArray(T.StructureDescription((T.LongUnsigned, T.ArrayDescription(2, T.Unsigned))),
-                       [(T.LongUnsigned(1), [T.Unsigned(10), T.Unsigned(11)]),
-                        (T.LongUnsigned(2), [T.Unsigned(12), T.Unsigned(13)])]),
-        "13 02 02 12 01 00 02 11 08 00 01 0A 0B 00 02 0C 0D", [[1, [[10], [11]]], [2, [[12], [13]]]],
-        id="A36-structure-with-array"),
+        T.CompactArray(
+            T.StructureDescription((T.LongUnsigned, T.ArrayDescription(2, T.Unsigned))),
+            [
+                (T.LongUnsigned(1), [T.Unsigned(10), T.Unsigned(11)]),
+                (T.LongUnsigned(2), [T.Unsigned(12), T.Unsigned(13)]),
+            ],
+        ),
+        "13 02 02 12 01 00 02 11 08 00 01 0A 0B 00 02 0C 0D",
+        [[1, [[10], [11]]], [2, [[12], [13]]]],
+        id="A36-structure-with-array",
+    ),
     pytest.param(
         T.CompactArray(T.VisibleString, [T.VisibleString("ABC"), T.VisibleString(""), T.VisibleString("DEF")]),
-        "13 0A 09 03 41 42 43 00 03 44 45 46", ["ABC", "", "DEF"], id="visible-string"),
+        "13 0A 09 03 41 42 43 00 03 44 45 46",
+        ["ABC", "", "DEF"],
+        id="visible-string",
+    ),
     pytest.param(
         T.CompactArray(T.Float32, [T.Float32(1.5), T.Float32(-1.0)]),
-        "13 17 08 3F C0 00 00 BF 80 00 00", [(1.5, 1.0), (-1.0, -1.0)], id="float32"),
+        "13 17 08 3F C0 00 00 BF 80 00 00",
+        [(1.5, 1.0), (-1.0, -1.0)],
+        id="float32",
+    ),
     pytest.param(
-        T.CompactArray(T.StructureDescription((T.DateTime, T.DoubleLongUnsigned, T.Long)),
-                       [(_DT_A20, T.DoubleLongUnsigned(1), T.Long(-1)),
-                        (T.DateTime.from_fields(2024, 3, 15, 5, 12, 45, 0, 0, -60, 0), T.DoubleLongUnsigned(2), T.Long(2))]),
+        T.CompactArray(
+            T.StructureDescription((T.DateTime, T.DoubleLongUnsigned, T.Long)),
+            [
+                (_DT_A20, T.DoubleLongUnsigned(1), T.Long(-1)),
+                (T.DateTime.from_fields(2024, 3, 15, 5, 12, 45, 0, 0, -60, 0), T.DoubleLongUnsigned(2), T.Long(2)),
+            ],
+        ),
         "13 02 03 19 06 10 24 07 E8 03 0F 05 0C 1E 2D 00 FF C4 00 00 00 00 01 FF FF",
-        [[ours_norm(_DT_A20), 1, -1],
-         [("date-time", 2024, 3, 15, 5, 12, 45, 0, 0, -60, 0), 2, 2]],
-        id="profile-structure-with-date-time"),
+        [[ours_norm(_DT_A20), 1, -1], [("date-time", 2024, 3, 15, 5, 12, 45, 0, 0, -60, 0), 2, 2]],
+        id="profile-structure-with-date-time",
+    ),
 ]
 
 
@@ -596,8 +813,12 @@ def test_gurux_rejects_compact_array_with_array_description(backend, gx):
     but Gurux refuses it; that is why we never emit it on our own."""
     raw = hexbytes("13 01 00 03 12 06 00 01 00 02 00 03")
     value = axdr.decode(raw)
-    assert_same(value, T.CompactArray(T.ArrayDescription(3, T.LongUnsigned),
-                                      [[T.LongUnsigned(1), T.LongUnsigned(2), T.LongUnsigned(3)]]))
+    assert_same(
+        value,
+        T.CompactArray(
+            T.ArrayDescription(3, T.LongUnsigned), [[T.LongUnsigned(1), T.LongUnsigned(2), T.LongUnsigned(3)]]
+        ),
+    )
     with pytest.raises(EncodeError):  # decoded, deliberately never emitted
         axdr.encode(value)
     with pytest.raises(ValueError, match="Invalid compact array"):
@@ -632,59 +853,135 @@ DC_ENCODED = [
     ("unsigned-max", _dc_build("UnsignedIntegerData", 255), T.Unsigned(255), "11 FF"),
     ("long-unsigned-A14", _dc_build("UnsignedLongData", 1000), T.LongUnsigned(1000), "12 03 E8"),
     ("long-unsigned-max", _dc_build("UnsignedLongData", 65535), T.LongUnsigned(65535), "12 FF FF"),
-    ("double-long-unsigned-A5", _dc_build("DoubleLongUnsignedData", 0x12345678), T.DoubleLongUnsigned(0x12345678),
-     "06 12 34 56 78"),
-    ("double-long-unsigned-max", _dc_build("DoubleLongUnsignedData", 2**32 - 1), T.DoubleLongUnsigned(2**32 - 1),
-     "06 FF FF FF FF"),
-    ("long64-unsigned-A16", _dc_build("UnsignedLong64Data", 2**40), T.Long64Unsigned(2**40), "15 00 00 01 00 00 00 00 00"),
-    ("long64-unsigned-max", _dc_build("UnsignedLong64Data", 2**64 - 1), T.Long64Unsigned(2**64 - 1),
-     "15 FF FF FF FF FF FF FF FF"),
+    (
+        "double-long-unsigned-A5",
+        _dc_build("DoubleLongUnsignedData", 0x12345678),
+        T.DoubleLongUnsigned(0x12345678),
+        "06 12 34 56 78",
+    ),
+    (
+        "double-long-unsigned-max",
+        _dc_build("DoubleLongUnsignedData", 2**32 - 1),
+        T.DoubleLongUnsigned(2**32 - 1),
+        "06 FF FF FF FF",
+    ),
+    (
+        "long64-unsigned-A16",
+        _dc_build("UnsignedLong64Data", 2**40),
+        T.Long64Unsigned(2**40),
+        "15 00 00 01 00 00 00 00 00",
+    ),
+    (
+        "long64-unsigned-max",
+        _dc_build("UnsignedLong64Data", 2**64 - 1),
+        T.Long64Unsigned(2**64 - 1),
+        "15 FF FF FF FF FF FF FF FF",
+    ),
     ("enum-0", _dc_build("EnumData", 0), T.Enum(0), "16 00"),
     ("enum-A17", _dc_build("EnumData", 30), T.Enum(30), "16 1E"),
     ("enum-max", _dc_build("EnumData", 255), T.Enum(255), "16 FF"),
     ("octet-string-empty", _dc_build("OctetStringData", b""), b"", "09 00"),
-    ("octet-string-obis-A6", _dc_build("OctetStringData", bytes.fromhex("0000010000FF")), bytes.fromhex("0000010000FF"),
-     "09 06 00 00 01 00 00 FF"),
+    (
+        "octet-string-obis-A6",
+        _dc_build("OctetStringData", bytes.fromhex("0000010000FF")),
+        bytes.fromhex("0000010000FF"),
+        "09 06 00 00 01 00 00 FF",
+    ),
     ("octet-string-127", _dc_build("OctetStringData", _pattern(127)), _pattern(127), "09 7F 00 01"),
     ("visible-string-A8", _dc_build("VisibleStringData", "ABC"), T.VisibleString("ABC"), "0A 03 41 42 43"),
     ("visible-string-empty", _dc_build("VisibleStringData", ""), T.VisibleString(""), "0A 00"),
-    ("array-A26", lambda d: d.D.DataArray([d.D.UnsignedLongData(i) for i in (1, 2, 3)]),
-     [T.LongUnsigned(1), T.LongUnsigned(2), T.LongUnsigned(3)], "01 03 12 00 01 12 00 02 12 00 03"),
-    ("structure-A27", lambda d: d.D.DataStructure([d.D.IntegerData(-3), d.D.EnumData(30)]),
-     (T.Integer(-3), T.Enum(30)), "02 02 0F FD 16 1E"),
-    ("array-capture-objects-A28", lambda d: d.D.DataArray([
-        d.D.DataStructure([d.D.UnsignedLongData(8), d.D.OctetStringData(bytes.fromhex("0000010000FF")),
-                           d.D.IntegerData(2), d.D.UnsignedLongData(0)]),
-        d.D.DataStructure([d.D.UnsignedLongData(3), d.D.OctetStringData(bytes.fromhex("0100010800FF")),
-                           d.D.IntegerData(2), d.D.UnsignedLongData(0)])]),
-     [(T.LongUnsigned(8), bytes.fromhex("0000010000FF"), T.Integer(2), T.LongUnsigned(0)),
-      (T.LongUnsigned(3), bytes.fromhex("0100010800FF"), T.Integer(2), T.LongUnsigned(0))],
-     "01 02 02 04 12 00 08 09 06 00 00 01 00 00 FF 0F 02 12 00 00 02 04 12 00 03 09 06 01 00 01 08 00 FF 0F 02 12 00 00"),
-    ("array-130-unsigned-A31", lambda d: d.D.DataArray([d.D.UnsignedIntegerData(i) for i in range(130)]),
-     [T.Unsigned(i) for i in range(130)], "01 81 82 11 00 11 01"),
-    ("array-300", lambda d: d.D.DataArray([d.D.UnsignedLongData(i) for i in range(300)]),
-     [T.LongUnsigned(i) for i in range(300)], "01 82 01 2C 12 00 00"),
+    (
+        "array-A26",
+        lambda d: d.D.DataArray([d.D.UnsignedLongData(i) for i in (1, 2, 3)]),
+        [T.LongUnsigned(1), T.LongUnsigned(2), T.LongUnsigned(3)],
+        "01 03 12 00 01 12 00 02 12 00 03",
+    ),
+    (
+        "structure-A27",
+        lambda d: d.D.DataStructure([d.D.IntegerData(-3), d.D.EnumData(30)]),
+        (T.Integer(-3), T.Enum(30)),
+        "02 02 0F FD 16 1E",
+    ),
+    (
+        "array-capture-objects-A28",
+        lambda d: d.D.DataArray(
+            [
+                d.D.DataStructure(
+                    [
+                        d.D.UnsignedLongData(8),
+                        d.D.OctetStringData(bytes.fromhex("0000010000FF")),
+                        d.D.IntegerData(2),
+                        d.D.UnsignedLongData(0),
+                    ]
+                ),
+                d.D.DataStructure(
+                    [
+                        d.D.UnsignedLongData(3),
+                        d.D.OctetStringData(bytes.fromhex("0100010800FF")),
+                        d.D.IntegerData(2),
+                        d.D.UnsignedLongData(0),
+                    ]
+                ),
+            ]
+        ),
+        [
+            (T.LongUnsigned(8), bytes.fromhex("0000010000FF"), T.Integer(2), T.LongUnsigned(0)),
+            (T.LongUnsigned(3), bytes.fromhex("0100010800FF"), T.Integer(2), T.LongUnsigned(0)),
+        ],
+        "01 02 02 04 12 00 08 09 06 00 00 01 00 00 FF 0F 02 12 00 00 02 04 12 00 03 09 06 01 00 01 08 00 FF 0F 02 12 00 00",
+    ),
+    (
+        "array-130-unsigned-A31",
+        lambda d: d.D.DataArray([d.D.UnsignedIntegerData(i) for i in range(130)]),
+        [T.Unsigned(i) for i in range(130)],
+        "01 81 82 11 00 11 01",
+    ),
+    (
+        "array-300",
+        lambda d: d.D.DataArray([d.D.UnsignedLongData(i) for i in range(300)]),
+        [T.LongUnsigned(i) for i in range(300)],
+        "01 82 01 2C 12 00 00",
+    ),
     ("array-empty", lambda d: d.D.DataArray([]), [], "01 00"),
-    ("nested-structure", lambda d: d.D.DataStructure([
-        d.D.DataArray([d.D.DataStructure([d.D.EnumData(1), d.D.DataArray([d.D.LongData(-5)])])]),
-        d.D.VisibleStringData("id"), d.D.Long64Data(-7)]),
-     ([(T.Enum(1), [T.Long(-5)])], T.VisibleString("id"), T.Long64(-7)), "02 03 01 01 02 02 16 01 01 01 10 FF FB"),
+    (
+        "nested-structure",
+        lambda d: d.D.DataStructure(
+            [
+                d.D.DataArray([d.D.DataStructure([d.D.EnumData(1), d.D.DataArray([d.D.LongData(-5)])])]),
+                d.D.VisibleStringData("id"),
+                d.D.Long64Data(-7),
+            ]
+        ),
+        ([(T.Enum(1), [T.Long(-5)])], T.VisibleString("id"), T.Long64(-7)),
+        "02 03 01 01 02 02 16 01 01 01 10 FF FB",
+    ),
     # dlms-cosem has no Data encoder for date-time (DateTimeData.to_bytes is not
     # implemented); it sends the octets inside an octet-string, as Clock.time
     # (A7) and selective access do.
-    ("clock-time-octet-string-cest",
-     lambda d: d.D.OctetStringData(d.time.datetime_to_bytes(
-         dt.datetime(2024, 7, 1, 8, 0, 0, tzinfo=CEST), d.time.ClockStatus(daylight_saving_active=True))),
-     bytes(T.DateTime.from_fields(2024, 7, 1, None, 8, 0, 0, 0, -120, 0x80)),
-     "09 0C 07 E8 07 01 FF 08 00 00 00 FF 88 80"),
-    ("clock-time-octet-string-utc-minus-5",
-     lambda d: d.D.OctetStringData(d.time.datetime_to_bytes(dt.datetime(2023, 12, 31, 23, 59, 59, 990000, tzinfo=EST))),
-     bytes(T.DateTime.from_fields(2023, 12, 31, None, 23, 59, 59, 99, 300, 0)),
-     "09 0C 07 E7 0C 1F FF 17 3B 3B 63 01 2C 00"),
-    ("clock-time-octet-string-naive",
-     lambda d: d.D.OctetStringData(d.time.datetime_to_bytes(dt.datetime(2024, 3, 15, 12, 30, 45))),
-     bytes(T.DateTime.from_fields(2024, 3, 15, None, 12, 30, 45, 0, None, 0)),
-     "09 0C 07 E8 03 0F FF 0C 1E 2D 00 80 00 00"),
+    (
+        "clock-time-octet-string-cest",
+        lambda d: d.D.OctetStringData(
+            d.time.datetime_to_bytes(
+                dt.datetime(2024, 7, 1, 8, 0, 0, tzinfo=CEST), d.time.ClockStatus(daylight_saving_active=True)
+            )
+        ),
+        bytes(T.DateTime.from_fields(2024, 7, 1, None, 8, 0, 0, 0, -120, 0x80)),
+        "09 0C 07 E8 07 01 FF 08 00 00 00 FF 88 80",
+    ),
+    (
+        "clock-time-octet-string-utc-minus-5",
+        lambda d: d.D.OctetStringData(
+            d.time.datetime_to_bytes(dt.datetime(2023, 12, 31, 23, 59, 59, 990000, tzinfo=EST))
+        ),
+        bytes(T.DateTime.from_fields(2023, 12, 31, None, 23, 59, 59, 99, 300, 0)),
+        "09 0C 07 E7 0C 1F FF 17 3B 3B 63 01 2C 00",
+    ),
+    (
+        "clock-time-octet-string-naive",
+        lambda d: d.D.OctetStringData(d.time.datetime_to_bytes(dt.datetime(2024, 3, 15, 12, 30, 45))),
+        bytes(T.DateTime.from_fields(2024, 3, 15, None, 12, 30, 45, 0, None, 0)),
+        "09 0C 07 E8 03 0F FF 0C 1E 2D 00 80 00 00",
+    ),
 ]
 
 
@@ -748,11 +1045,29 @@ OURS_FOR_DC = [
     pytest.param(None, id="null"),
     pytest.param(True, id="boolean-true"),
     pytest.param(False, id="boolean-false"),
-    *[pytest.param(v, id=f"{type(v).__name__}-{int(v)}") for v in (
-        T.Integer(-128), T.Integer(127), T.Long(-32768), T.Long(32767), T.DoubleLong(-(2**31)), T.DoubleLong(2**31 - 1),
-        T.Long64(-(2**63)), T.Long64(2**63 - 1), T.Unsigned(0), T.Unsigned(255), T.LongUnsigned(0), T.LongUnsigned(65535),
-        T.DoubleLongUnsigned(0), T.DoubleLongUnsigned(2**32 - 1), T.Long64Unsigned(0), T.Long64Unsigned(2**64 - 1),
-        T.Enum(0), T.Enum(255))],
+    *[
+        pytest.param(v, id=f"{type(v).__name__}-{int(v)}")
+        for v in (
+            T.Integer(-128),
+            T.Integer(127),
+            T.Long(-32768),
+            T.Long(32767),
+            T.DoubleLong(-(2**31)),
+            T.DoubleLong(2**31 - 1),
+            T.Long64(-(2**63)),
+            T.Long64(2**63 - 1),
+            T.Unsigned(0),
+            T.Unsigned(255),
+            T.LongUnsigned(0),
+            T.LongUnsigned(65535),
+            T.DoubleLongUnsigned(0),
+            T.DoubleLongUnsigned(2**32 - 1),
+            T.Long64Unsigned(0),
+            T.Long64Unsigned(2**64 - 1),
+            T.Enum(0),
+            T.Enum(255),
+        )
+    ],
     pytest.param(b"", id="octet-string-empty"),
     pytest.param(_pattern(127), id="octet-string-127"),
     pytest.param(_pattern(200), id="octet-string-200-81"),
@@ -762,7 +1077,9 @@ OURS_FOR_DC = [
     pytest.param(T.VisibleString("y" * 129), id="visible-string-129"),
     pytest.param(_DT_A20, id="date-time-A20"),
     pytest.param(T.DateTime.from_fields(2024, 7, 1, 1, 8, 0, 0, 0, -120, 0x80), id="date-time-A21-dst"),
-    pytest.param(T.DateTime.from_fields(2023, 12, 31, 7, 23, 59, 59, 99, 300, 0x01), id="date-time-utc-minus-5-invalid"),
+    pytest.param(
+        T.DateTime.from_fields(2023, 12, 31, 7, 23, 59, 59, 99, 300, 0x01), id="date-time-utc-minus-5-invalid"
+    ),
     pytest.param(T.Date(hexbytes("07 E8 03 0F 05")), id="date-A23"),
     pytest.param(T.Time.from_fields(23, 59, 58, 0), id="time"),
     pytest.param(T.Time.from_fields(12, 34, 56, 78), id="time-hundredths"),
@@ -804,9 +1121,19 @@ def test_dlms_cosem_cannot_decode(backend, dc, value):
 
 @pytest.mark.parametrize(
     "cls,value",
-    [("NullData", None), ("BooleanData", True), ("UTF8StringData", "a"), ("BCDData", 0x12), ("Float32Data", 1.5),
-     ("Float64Data", 1.5), ("DateTimeData", dt.datetime(2024, 3, 15, tzinfo=CET)), ("DateData", dt.date(2024, 3, 15)),
-     ("TimeData", dt.time(1, 2, 3)), ("DontCareData", None), ("CompactArrayData", b"")],
+    [
+        ("NullData", None),
+        ("BooleanData", True),
+        ("UTF8StringData", "a"),
+        ("BCDData", 0x12),
+        ("Float32Data", 1.5),
+        ("Float64Data", 1.5),
+        ("DateTimeData", dt.datetime(2024, 3, 15, tzinfo=CET)),
+        ("DateData", dt.date(2024, 3, 15)),
+        ("TimeData", dt.time(1, 2, 3)),
+        ("DontCareData", None),
+        ("CompactArrayData", b""),
+    ],
 )
 def test_dlms_cosem_cannot_encode(backend, dc, cls, value):
     """dlms-cosem 25.1.0 has no value_to_bytes for these Data classes, so the
@@ -861,8 +1188,9 @@ def test_diff_gurux_setdatetime_swaps_dst_month_markers(backend, gx):
     """Month FE = DST begin, FD = DST end (IEC 62056-6-2, date and time formats).
     Gurux Python's setDateTime writes them swapped (its setDate and its decoder
     use the standard values)."""
-    begin = gx.datetime(dt.datetime(2024, 3, 1, 2, 0, 0, tzinfo=CET), dow=7, extra=("DST_BEGIN", "LAST_DAY"),
-                        skip=("YEAR",))
+    begin = gx.datetime(
+        dt.datetime(2024, 3, 1, 2, 0, 0, tzinfo=CET), dow=7, extra=("DST_BEGIN", "LAST_DAY"), skip=("YEAR",)
+    )
     peer = gx.enc("DATETIME", begin)
     assert peer == hexbytes("19 FF FF FD FE 07 02 00 00 00 FF C4 00")  # FD: the peer's wrong marker
     # per the spec those bytes say "DST end"
@@ -875,15 +1203,23 @@ def test_diff_gurux_setdatetime_swaps_dst_month_markers(backend, gx):
     decoded, _ = gx.dec(peer)
     assert decoded.extra & gx.Extra.DST_END
     # and the other way round
-    end = gx.datetime(dt.datetime(2024, 10, 1, 3, 0, 0, tzinfo=CEST), dow=7, extra=("DST_END", "LAST_DAY"),
-                      skip=("YEAR",))
+    end = gx.datetime(
+        dt.datetime(2024, 10, 1, 3, 0, 0, tzinfo=CEST), dow=7, extra=("DST_END", "LAST_DAY"), skip=("YEAR",)
+    )
     peer_end = gx.enc("DATETIME", end)
     assert peer_end[3] == 0xFE  # the peer writes "begin" for DST end
     assert axdr.decode(peer_end).month == T.DST_BEGIN_MONTH
     assert axdr.encode(T.DateTime.from_fields(None, T.DST_END_MONTH, T.LAST_DAY, 7, 3, 0, 0, 0, -120, 0))[3] == 0xFD
     # setDate (type date) is right: FE for DST begin
-    assert gx.enc("DATE", gx.datetime(dt.datetime(2024, 3, 1, tzinfo=CET), cls="GXDate", dow=7,
-                                      extra=("DST_BEGIN",), skip=("YEAR", "DAY")))[3] == 0xFE
+    assert (
+        gx.enc(
+            "DATE",
+            gx.datetime(
+                dt.datetime(2024, 3, 1, tzinfo=CET), cls="GXDate", dow=7, extra=("DST_BEGIN",), skip=("YEAR", "DAY")
+            ),
+        )[3]
+        == 0xFE
+    )
 
 
 def test_diff_gurux_long_length_uses_84_and_rejects_83(backend, gx):
@@ -1009,14 +1345,26 @@ def test_diff_gurux_no_dont_care(backend, gx):
 # --------------------------------------------------------------------------
 
 _INT_GX = {
-    T.Integer: "GXInt8", T.Long: "GXInt16", T.DoubleLong: "GXInt32", T.Long64: "GXInt64",
-    T.Unsigned: "GXUInt8", T.LongUnsigned: "GXUInt16", T.DoubleLongUnsigned: "GXUInt32",
-    T.Long64Unsigned: "GXUInt64", T.Enum: "GXEnum",
+    T.Integer: "GXInt8",
+    T.Long: "GXInt16",
+    T.DoubleLong: "GXInt32",
+    T.Long64: "GXInt64",
+    T.Unsigned: "GXUInt8",
+    T.LongUnsigned: "GXUInt16",
+    T.DoubleLongUnsigned: "GXUInt32",
+    T.Long64Unsigned: "GXUInt64",
+    T.Enum: "GXEnum",
 }
 _INT_DC = {
-    T.Integer: "IntegerData", T.Long: "LongData", T.DoubleLong: "DoubleLongData", T.Long64: "Long64Data",
-    T.Unsigned: "UnsignedIntegerData", T.LongUnsigned: "UnsignedLongData", T.DoubleLongUnsigned: "DoubleLongUnsignedData",
-    T.Long64Unsigned: "UnsignedLong64Data", T.Enum: "EnumData",
+    T.Integer: "IntegerData",
+    T.Long: "LongData",
+    T.DoubleLong: "DoubleLongData",
+    T.Long64: "Long64Data",
+    T.Unsigned: "UnsignedIntegerData",
+    T.LongUnsigned: "UnsignedLongData",
+    T.DoubleLongUnsigned: "DoubleLongUnsignedData",
+    T.Long64Unsigned: "UnsignedLong64Data",
+    T.Enum: "EnumData",
 }
 
 
@@ -1038,7 +1386,9 @@ def _rand_value(rng: Any, depth: int, peer: str) -> tuple[Any, Callable[[SimpleN
         cls = rng.choice(list(_INT_GX))
         v = _rand_int(rng, cls)
         name = _INT_GX[cls] if peer == "gurux" else _INT_DC[cls]
-        return v, (lambda g, v=v, name=name: getattr(g, name)(int(v)) if peer == "gurux" else getattr(g.D, name)(int(v)))
+        return v, (
+            lambda g, v=v, name=name: getattr(g, name)(int(v)) if peer == "gurux" else getattr(g.D, name)(int(v))
+        )
     if kind == "null":
         return None, lambda g: None
     if kind == "bool":
@@ -1051,7 +1401,9 @@ def _rand_value(rng: Any, depth: int, peer: str) -> tuple[Any, Callable[[SimpleN
     if kind == "visible":
         n = rng.choice([0, 1, 5, 40] + ([130] if peer == "gurux" else []))
         text = "".join(chr(rng.randint(0x20, 0x7E)) for _ in range(n))
-        return T.VisibleString(text), (lambda g, t=text: t) if peer == "gurux" else (lambda d, t=text: d.D.VisibleStringData(t))
+        return T.VisibleString(text), (lambda g, t=text: t) if peer == "gurux" else (
+            lambda d, t=text: d.D.VisibleStringData(t)
+        )
     if kind == "float32":
         f = struct.unpack(">f", struct.pack(">f", rng.uniform(-1e6, 1e6)))[0]
         return T.Float32(f), lambda g, f=f: g.GXFloat32(f)
@@ -1063,15 +1415,25 @@ def _rand_value(rng: Any, depth: int, peer: str) -> tuple[Any, Callable[[SimpleN
         return T.BitString(bits), lambda g, b=bits: g.GXBitString(b)
     if kind in ("date-time", "date", "time"):
         tz = dt.timezone(dt.timedelta(minutes=15 * rng.randint(-48, 48)))
-        moment = dt.datetime(rng.randint(1990, 2090), rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23),
-                             rng.randint(0, 59), rng.randint(0, 59), 10000 * rng.randint(0, 99), tzinfo=tz)
+        moment = dt.datetime(
+            rng.randint(1990, 2090),
+            rng.randint(1, 12),
+            rng.randint(1, 28),
+            rng.randint(0, 23),
+            rng.randint(0, 59),
+            rng.randint(0, 59),
+            10000 * rng.randint(0, 99),
+            tzinfo=tz,
+        )
         if kind == "date":
             return T.Date.from_date(moment.date()), lambda g, m=moment: g.datetime(m, cls="GXDate")
         if kind == "time":
             return T.Time.from_time(moment.time()), lambda g, m=moment: g.datetime(m, cls="GXTime")
         status = rng.choice([0, 0x80, 0x01, 0x02, 0x04, 0x08, 0x81])
-        return (T.DateTime.from_datetime(moment, clock_status=status),
-                lambda g, m=moment, s=status: g.datetime(m, status=s))
+        return (
+            T.DateTime.from_datetime(moment, clock_status=status),
+            lambda g, m=moment, s=status: g.datetime(m, status=s),
+        )
     n = rng.randint(0, 4)
     items = [_rand_value(rng, depth + 1, peer) for _ in range(n)]
     if kind == "array":

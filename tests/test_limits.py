@@ -28,7 +28,11 @@ def test_the_values() -> None:
     assert limits.MAX_LENGTH == 0xFFFFFFFF
     assert limits.MAX_CONTEXTS == 16
     assert limits.MAX_DATAGRAM_SIZE == 2047
-    assert (limits.REASSEMBLY_MAX_BYTES, limits.REASSEMBLY_MAX_DATAGRAMS, limits.REASSEMBLY_TIMEOUT) == (65536, 32, 60.0)
+    assert (limits.REASSEMBLY_MAX_BYTES, limits.REASSEMBLY_MAX_DATAGRAMS, limits.REASSEMBLY_TIMEOUT) == (
+        65536,
+        32,
+        60.0,
+    )
 
 
 def test_the_public_names_are_the_limits() -> None:

@@ -17,7 +17,10 @@ from dlmsmesh.types import DoubleLongUnsigned
 
 from .pipeline_support import CONTEXTS, keyring, lift, meter_context, summary, wpdu
 
-pytestmark = [pytest.mark.skipif(not dlmsmesh.native_available(), reason="C core not built"), pytest.mark.single_backend]
+pytestmark = [
+    pytest.mark.skipif(not dlmsmesh.native_available(), reason="C core not built"),
+    pytest.mark.single_backend,
+]
 
 LAYERS = ["lowpan", "ipv6", "udp", "wrapper", "apdu"]
 

@@ -19,7 +19,10 @@ from dlmsmesh.security import envelope as E
 from dlmsmesh.security.batch import PeerKeys
 from dlmsmesh.security.tags import PLAIN_NAMES, KeyInfoKind
 
-pytestmark = [pytest.mark.skipif(not dlmsmesh.native_available(), reason="C core not built"), pytest.mark.single_backend]
+pytestmark = [
+    pytest.mark.skipif(not dlmsmesh.native_available(), reason="C core not built"),
+    pytest.mark.single_backend,
+]
 
 if dlmsmesh.native_available():
     from dlmsmesh._native import secure as N
@@ -213,7 +216,9 @@ def _batch_items(mod: Any, ring: Any, frames: list[bytes]) -> list[tuple[Any, ..
     out = []
     for f in frames:
         r = mod.open_batch(ring, f, (0, len(f)))
-        out.append((r.status[0], r.err_offset[0], r.peer[0], r.tag[0], r.sc[0], r.ic[0], int(r.key_set[0]), r.plaintexts[0]))
+        out.append(
+            (r.status[0], r.err_offset[0], r.peer[0], r.tag[0], r.sc[0], r.ic[0], int(r.key_set[0]), r.plaintexts[0])
+        )
     return out
 
 
@@ -237,7 +242,13 @@ def test_open_frame_is_open_batch_of_one_on_both_backends(variant: str) -> None:
 
 
 def test_seal_frame_is_seal_batch_of_one_on_both_backends() -> None:
-    apdus = [bytes.fromhex("C0010000080000010000FF0200"), bytes.fromhex("C4") + bytes(300), b"\x01\x00", b"", bytes(2100)]
+    apdus = [
+        bytes.fromhex("C0010000080000010000FF0200"),
+        bytes.fromhex("C4") + bytes(300),
+        b"\x01\x00",
+        b"",
+        bytes(2100),
+    ]
     for framing in range(5):
         for sc in (0x30, 0x10, 0x20, 0x60, 0x31):
             for apdu in apdus:

@@ -34,7 +34,9 @@ def _receiver(cls: type[SecurityContext]) -> SecurityContext:
 def _frames() -> list[bytes]:
     sender = SecurityContext(CLIENT, peer_system_title=METER, ek=EK, ak=AK, bk=BK, policy=0)
     get = A.encode(A.GetRequestNormal(AttributeDescriptor(3, Obis("1.0.1.8.0.255"), 2), invoke_id=5))
-    big = A.encode(A.SetRequestNormal(AttributeDescriptor(1, Obis("0.0.96.1.0.255"), 2), b"\x09\x82\x01\x2c" + bytes(300)))
+    big = A.encode(
+        A.SetRequestNormal(AttributeDescriptor(1, Obis("0.0.96.1.0.255"), 2), b"\x09\x82\x01\x2c" + bytes(300))
+    )
     frames = []
     for apdu in (get, big):
         frames.append(sender.protect(apdu))

@@ -17,9 +17,7 @@ from cffi import FFI
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CSRC = os.path.join(ROOT, "csrc")
-SOURCES = sorted(
-    os.path.join("csrc", name) for name in os.listdir(CSRC) if name.endswith(".c")
-)
+SOURCES = sorted(os.path.join("csrc", name) for name in os.listdir(CSRC) if name.endswith(".c"))
 
 EXTRA_COMPILE_ARGS = ["-O2", "-std=c99", "-Wall", "-Wextra", "-Werror"]
 
@@ -30,9 +28,7 @@ def _openssl_flags() -> tuple[list[str], list[str], list[str]]:
         cflags = subprocess.run(
             ["pkg-config", "--cflags", "libcrypto"], capture_output=True, text=True, check=True
         ).stdout
-        libs = subprocess.run(
-            ["pkg-config", "--libs", "libcrypto"], capture_output=True, text=True, check=True
-        ).stdout
+        libs = subprocess.run(["pkg-config", "--libs", "libcrypto"], capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return [], [], ["crypto"]
     incs = [a[2:] for a in shlex.split(cflags) if a.startswith("-I")]

@@ -119,7 +119,9 @@ def to_json(apdu: Apdu) -> dict[str, Any]:
     if isinstance(apdu, (SetResponseWithList, SetResponseLastDatablockWithList)):
         out["results"] = [r.asn1_name for r in apdu.results]
     if isinstance(apdu, ActionRequestNormal):
-        out["value"] = None if apdu.parameters is None and not _is_present_null(apdu.parameters) else _data_json(apdu.parameters)
+        out["value"] = (
+            None if apdu.parameters is None and not _is_present_null(apdu.parameters) else _data_json(apdu.parameters)
+        )
     if isinstance(apdu, ActionRequestWithList):
         out["values"] = [_data_json(v) for v in apdu.parameters]
     if isinstance(apdu, ActionResponseNormal):
@@ -128,7 +130,10 @@ def to_json(apdu: Apdu) -> dict[str, Any]:
         out["return_parameters"] = None if rp is None and not _is_present_null(rp) else _result_json(rp)
     if isinstance(apdu, ActionResponseWithList):
         out["results"] = [
-            {"result": r.asn1_name, "return_parameters": None if p is None and not _is_present_null(p) else _result_json(p)}
+            {
+                "result": r.asn1_name,
+                "return_parameters": None if p is None and not _is_present_null(p) else _result_json(p),
+            }
             for r, p in apdu.results
         ]
     if hasattr(apdu, "block_number"):

@@ -524,6 +524,16 @@ class _Walk:
         return received
 
 
+def opens_at_once(frame: bytes) -> bool:
+    """Whether ``frame`` is a ciphered APDU a
+    :class:`~dlmsmesh.security.SecurityContext` opens on its own, as
+    :func:`receive` would (a service-specific or general-glo/ded frame with
+    well-formed short lengths): then ``context.unprotect(frame)`` followed by
+    :func:`receive` of its plaintext gives what :func:`receive` of the frame
+    gives."""
+    return _service_plain_at(frame) != 0
+
+
 def _service_plain_at(frame: bytes) -> int:
     """Where plaintext byte 0 sits in a service-specific or general-glo/ded
     ciphered APDU whose length fields are well formed and fit it; 0 for any

@@ -319,6 +319,7 @@ INTEGER_TYPES: tuple[type[_IntValue], ...] = (
 # floats
 # --------------------------------------------------------------------------
 
+
 class Float32(CosemValue, float, metaclass=_FloatType):
     """float32 (tag 23): IEEE 754 binary32. Only values a binary32 holds exactly."""
 
@@ -681,7 +682,11 @@ class DateTime(_DateParts, _FixedOctets):
         (DST month, last day of month)."""
         y, mo, d = self.year, self.month, self.day
         h, mi, s = self.hour, self.minute, self.second
-        missing = [n for n, v in (("year", y), ("month", mo), ("day", d), ("hour", h), ("minute", mi), ("second", s)) if v is None]
+        missing = [
+            n
+            for n, v in (("year", y), ("month", mo), ("day", d), ("hour", h), ("minute", mi), ("second", s))
+            if v is None
+        ]
         if missing:
             raise ValueError(f"date-time leaves {', '.join(missing)} unspecified")
         assert y is not None and mo is not None and d is not None and h is not None and mi is not None and s is not None
@@ -988,9 +993,7 @@ def natural(value: Any) -> CosemValue:
     if isinstance(value, bool):
         return int.__new__(Boolean, value)
     if isinstance(value, int):
-        raise EncodeError(
-            f"the integer {value} has no natural COSEM type: wrap it in one of {_INT_CHOICES}"
-        )
+        raise EncodeError(f"the integer {value} has no natural COSEM type: wrap it in one of {_INT_CHOICES}")
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes.__new__(OctetString, bytes(value))
     if isinstance(value, str):

@@ -94,9 +94,10 @@ def _assert_wports(client: GuruxUdpClient, client_sap: int) -> None:
 
 
 def test_public_client_without_security() -> None:
-    with serve("--system-title", TITLE.hex()) as started, GuruxUdpClient(
-        "127.0.0.1", started["port"], client_address=16, timeout=5.0
-    ) as client:
+    with (
+        serve("--system-title", TITLE.hex()) as started,
+        GuruxUdpClient("127.0.0.1", started["port"], client_address=16, timeout=5.0) as client,
+    ):
         client.associate()
         _read_everything(client)
         client.release()
@@ -104,14 +105,17 @@ def test_public_client_without_security() -> None:
 
 
 def test_management_client_with_lls() -> None:
-    with serve("--system-title", TITLE.hex(), "--auth", "lls", "--password", PASSWORD) as started, GuruxUdpClient(
-        "127.0.0.1",
-        started["port"],
-        client_address=1,
-        authentication=Authentication.LOW,
-        password=PASSWORD.encode(),
-        timeout=5.0,
-    ) as client:
+    with (
+        serve("--system-title", TITLE.hex(), "--auth", "lls", "--password", PASSWORD) as started,
+        GuruxUdpClient(
+            "127.0.0.1",
+            started["port"],
+            client_address=1,
+            authentication=Authentication.LOW,
+            password=PASSWORD.encode(),
+            timeout=5.0,
+        ) as client,
+    ):
         client.associate()
         _read_everything(client)
         client.release()
@@ -119,18 +123,32 @@ def test_management_client_with_lls() -> None:
 
 
 def test_management_client_with_hls_gmac_and_authenticated_encryption() -> None:
-    args = ("--system-title", TITLE.hex(), "--auth", "hls-gmac", "--security", "authenc", "--ek", EK.hex(), "--ak", AK.hex())
-    with serve(*args) as started, GuruxUdpClient(
-        "127.0.0.1",
-        started["port"],
-        client_address=1,
-        authentication=Authentication.HIGH_GMAC,
-        security=Security.AUTHENTICATION_ENCRYPTION,
-        system_title=CLIENT_TITLE,
-        block_cipher_key=EK,
-        authentication_key=AK,
-        timeout=5.0,
-    ) as client:
+    args = (
+        "--system-title",
+        TITLE.hex(),
+        "--auth",
+        "hls-gmac",
+        "--security",
+        "authenc",
+        "--ek",
+        EK.hex(),
+        "--ak",
+        AK.hex(),
+    )
+    with (
+        serve(*args) as started,
+        GuruxUdpClient(
+            "127.0.0.1",
+            started["port"],
+            client_address=1,
+            authentication=Authentication.HIGH_GMAC,
+            security=Security.AUTHENTICATION_ENCRYPTION,
+            system_title=CLIENT_TITLE,
+            block_cipher_key=EK,
+            authentication_key=AK,
+            timeout=5.0,
+        ) as client,
+    ):
         client.associate()
         assert bytes(client.client.sourceSystemTitle) == TITLE  # the AARE's responding-AP-title
         _read_everything(client)

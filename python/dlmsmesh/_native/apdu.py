@@ -29,9 +29,7 @@ _onew = object.__new__
 _inew = int.__new__
 _NULL = NullData()
 # invoke-id-and-priority byte -> the fields that differ from the defaults (C1)
-_IIP_DIFF = tuple(
-    {k: v for k, v in iip_fields(b).items() if getattr(GetResponseNormal, k) != v} for b in range(256)
-)
+_IIP_DIFF = tuple({k: v for k, v in iip_fields(b).items() if getattr(GetResponseNormal, k) != v} for b in range(256))
 # scalar kind (a Data tag, 255 = data-access-result) -> value from ctx.value
 _SCALAR_VALUE: list[Any] = [None] * 256
 for _cls in (DoubleLong, DoubleLongUnsigned, Long, LongUnsigned):

@@ -74,7 +74,9 @@ def decode_into(
     keep: list[Any] = []
     specs = _specs(layout, bufs, keep)
     res = _scratch.res
-    rc = lib.dm_columns_decode(_from_buffer("uint8_t[]", data), len(data), offset, rows, specs, len(bufs), unit, flags, res)
+    rc = lib.dm_columns_decode(
+        _from_buffer("uint8_t[]", data), len(data), offset, rows, specs, len(bufs), unit, flags, res
+    )
     if rc < 0:
         if rc == lib.DM_ERR_BAD_ARGUMENT:
             raise ValueError("column buffers do not match the layout or the row count")

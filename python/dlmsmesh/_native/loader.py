@@ -76,9 +76,21 @@ def _apdu_memo_objects() -> dict[int, Any]:
         lib.DM_MEMO_GENERAL_BLOCK_TRANSFER: A.GeneralBlockTransfer,
     }
     names = [
-        "invoke_id", "priority", "service_class", "result", "long_invoke_id", "processing_option",
-        "self_descriptive", "date_time", "body", "last_block", "streaming", "window", "block_number",
-        "block_number_ack", "block_data",
+        "invoke_id",
+        "priority",
+        "service_class",
+        "result",
+        "long_invoke_id",
+        "processing_option",
+        "self_descriptive",
+        "date_time",
+        "body",
+        "last_block",
+        "streaming",
+        "window",
+        "block_number",
+        "block_number_ack",
+        "block_data",
     ]
     assert len(names) == lib.DM_FIELD_COUNT
     for i, name in enumerate(names):

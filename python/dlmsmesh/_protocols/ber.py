@@ -19,4 +19,3 @@ class Backend(Protocol):
         one: bool = False,
     ) -> list[Any]:
         """The TLVs of ``data[offset:end]`` in pre-order (``Node`` tuples)."""
-

@@ -27,8 +27,17 @@ _DATETIME = struct.Struct(">HBBBBBBBhB")
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 # kind -> struct format of the content
 _FORMATS = {
-    Kind.U8: "B", Kind.I8: "b", Kind.BOOL: "B", Kind.U16: "H", Kind.I16: "h", Kind.U32: "I", Kind.I32: "i",
-    Kind.U64: "Q", Kind.I64: "q", Kind.F32: "f", Kind.F64: "d",
+    Kind.U8: "B",
+    Kind.I8: "b",
+    Kind.BOOL: "B",
+    Kind.U16: "H",
+    Kind.I16: "h",
+    Kind.U32: "I",
+    Kind.I32: "i",
+    Kind.U64: "Q",
+    Kind.I64: "q",
+    Kind.F32: "f",
+    Kind.F64: "d",
 }
 _UNPACK = {kind: struct.Struct(">" + fmt).unpack_from for kind, fmt in _FORMATS.items()}
 _PACK = {kind: struct.Struct(">B" + fmt).pack for kind, fmt in _FORMATS.items()}
@@ -71,8 +80,14 @@ def epoch_of(fields: tuple[int, ...], unit: int, flags: int) -> int:
     """The epoch of unpacked date-time fields, or NAT."""
     y, mo, d, _, h, mi, s, c, dev, _ = fields
     if (
-        y == 0xFFFF or not 1 <= mo <= 12 or d < 1 or d > _days_in_month(y, mo)
-        or h > 23 or mi > 59 or s > 59 or (c > 99 and c != 0xFF)
+        y == 0xFFFF
+        or not 1 <= mo <= 12
+        or d < 1
+        or d > _days_in_month(y, mo)
+        or h > 23
+        or mi > 59
+        or s > 59
+        or (c > 99 and c != 0xFF)
     ):
         return NAT
     secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s

@@ -81,6 +81,7 @@ _H = struct.Struct(">H")
 
 Rows = Sequence[Any]
 
+
 def _iid(ll: bytes) -> bytes | None:
     if len(ll) == 8:
         return bytes((ll[0] ^ 0x02,)) + ll[1:]

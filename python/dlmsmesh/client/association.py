@@ -71,7 +71,9 @@ def attribute_of(item: Attribute, access: SelectiveAccess | None = None) -> Attr
     if isinstance(item, CosemObject):
         return AttributeDescriptor(item.class_id, item.logical_name, 2, access)
     if isinstance(item, AttributeDescriptor):
-        return item if access is None else AttributeDescriptor(item.class_id, item.instance_id, item.attribute_id, access)
+        return (
+            item if access is None else AttributeDescriptor(item.class_id, item.instance_id, item.attribute_id, access)
+        )
     class_id, logical_name, attribute_id = item
     descriptor = AttributeDescriptor(class_id, Obis(logical_name), attribute_id, access)
     if access is None and type(item) is tuple and isinstance(logical_name, (str, bytes)):
@@ -174,7 +176,7 @@ class Association:
         address: tuple[str, int] | None = self.address if self.fixed_address is not None else None
         if address is None:
             address = await client.address_of(self)
-        await client.transport.send(wrapper.encode(self.client_sap, self.server_sap, frame), address)
+        await client.transport.send(wrapper.join(self.client_sap, self.server_sap, frame), address)
         client.stats.sent += 1
 
     async def _receive(self, deadline: float, accept: Any) -> A.Apdu | None:
@@ -656,8 +658,9 @@ def _block_after(received: int) -> Any:
 
 def _get_block_after(received: int) -> Any:
     """Accepts the datablock after block ``received`` (or the meter's refusal to send it)."""
-    return lambda r: not isinstance(r, A.GetResponseWithDatablock) or (
-        r.block_number == received + 1 or isinstance(r.raw_data, DataAccessResult)
+    return lambda r: (
+        not isinstance(r, A.GetResponseWithDatablock)
+        or (r.block_number == received + 1 or isinstance(r.raw_data, DataAccessResult))
     )
 
 

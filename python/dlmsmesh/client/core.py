@@ -25,7 +25,7 @@ from .. import apdu as A
 from .. import wrapper
 from ..acse_pdu import AARE, RLRQ
 from ..apdu_model import ActionResult, MethodDescriptor
-from ..errors import AuthenticationError, DecodeError, DlmsError, DlmsTimeout
+from ..errors import AuthenticationError, DlmsError, DlmsTimeout
 from ..security import InvocationCounterStore, KeySet, MemoryCounterStore
 from ..security.envelope import general_sender_title
 from ..transport import Address, Datagram, Incoming, TransportClosed
@@ -195,12 +195,12 @@ class Client:
 
     def _route(self, incoming: Incoming) -> None:
         self.stats.received += 1
-        try:
-            header, payload = wrapper.decode(incoming.data)
-        except DecodeError:
-            self.stats.strays += 1
+        fields = wrapper.split(incoming.data)
+        if fields is None:
+            self.stats.strays += 1  # not a wrapper datagram (wrapper.decode would say why)
             return
-        saps = (header.destination_wport, header.source_wport)
+        source_wport, destination_wport, payload = fields
+        saps = (destination_wport, source_wport)
         target = self._by_peer.get((*saps, incoming.source))
         title = general_sender_title(payload) if target is None else None
         if title is not None:
@@ -365,7 +365,9 @@ class Client:
         assert isinstance(aare, AARE)
         if not aare.accepted:
             info = aare.user_information
-            raise association_refused(aare.result, aare.diagnostic, info if isinstance(info, ConfirmedServiceError) else None)
+            raise association_refused(
+                aare.result, aare.diagnostic, info if isinstance(info, ConfirmedServiceError) else None
+            )
         response = opening.response(aare)
         association.conformance = response.conformance
         association.send_limit = association.quirks.pdu_size(response.max_receive_pdu_size or 0xFFFF)
@@ -443,7 +445,9 @@ class Client:
                 association.duplicates += 1
             self.stats.retries += 1
         self.stats.timeouts += 1
-        raise DlmsTimeout(f"meter {association.meter_title.hex()} did not answer the {'AARQ' if tag == 0x61 else 'RLRQ'}")
+        raise DlmsTimeout(
+            f"meter {association.meter_title.hex()} did not answer the {'AARQ' if tag == 0x61 else 'RLRQ'}"
+        )
 
     async def release(self, association: Association) -> None:
         """COSEM-RELEASE (RLRQ/RLRE); a pre-established association just ends here."""

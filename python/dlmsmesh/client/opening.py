@@ -179,7 +179,9 @@ class Opening:
             self.context.verify_hls_gmac(self.ctos, reply)
         elif mechanism is Mechanism.HIGH_SHA256:
             assert self.credentials.secret is not None
-            verify_sha256_reply(reply, self.credentials.secret, self.meter_title, self.client_title, self.ctos, self.stoc)
+            verify_sha256_reply(
+                reply, self.credentials.secret, self.meter_title, self.client_title, self.ctos, self.stoc
+            )
         else:
             assert self.credentials.peer_signing_key is not None
             verify_ecdsa_reply(reply, self.credentials.peer_signing_key, self.meter_title, self.client_title,

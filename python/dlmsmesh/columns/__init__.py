@@ -121,9 +121,7 @@ def _decode(
         table.columns = [c if f.tag is not None else [] for f, c in zip(lay.fields, table.columns)]
         return table
     bufs = allocate(lay, rows, len(data) - p, np)
-    module.decode_into(
-        data, offset, rows, lay, bufs, UNITS[unit], WHOLE | _flags(lay, standard_sign)
-    )
+    module.decode_into(data, offset, rows, lay, bufs, UNITS[unit], WHOLE | _flags(lay, standard_sign))
     return to_table(lay, bufs, rows, unit)
 
 
@@ -151,6 +149,4 @@ def encode(
     if not lay.complete:
         raise ValueError("every field of an encoded layout needs its type")
     bufs, rows, unit = from_columns(lay, columns, valid, None)
-    return _backend.live.columns.encode(
-        lay, bufs, rows, UNITS[unit], _flags(lay, standard_sign)
-    )
+    return _backend.live.columns.encode(lay, bufs, rows, UNITS[unit], _flags(lay, standard_sign))

@@ -12,10 +12,28 @@ from .table import BytesColumn, DateTimeColumn, Table
 
 __all__ = ["ColumnBuffers", "allocate", "to_table", "from_columns"]
 
-_DTYPES = {"B": "uint8", "b": "int8", "H": "uint16", "h": "int16", "I": "uint32", "i": "int32",
-           "Q": "uint64", "q": "int64", "f": "float32", "d": "float64"}
-_RANGES = {"B": (0, 2**8 - 1), "b": (-(2**7), 2**7 - 1), "H": (0, 2**16 - 1), "h": (-(2**15), 2**15 - 1),
-           "I": (0, 2**32 - 1), "i": (-(2**31), 2**31 - 1), "Q": (0, 2**64 - 1), "q": (-(2**63), 2**63 - 1)}
+_DTYPES = {
+    "B": "uint8",
+    "b": "int8",
+    "H": "uint16",
+    "h": "int16",
+    "I": "uint32",
+    "i": "int32",
+    "Q": "uint64",
+    "q": "int64",
+    "f": "float32",
+    "d": "float64",
+}
+_RANGES = {
+    "B": (0, 2**8 - 1),
+    "b": (-(2**7), 2**7 - 1),
+    "H": (0, 2**16 - 1),
+    "h": (-(2**15), 2**15 - 1),
+    "I": (0, 2**32 - 1),
+    "i": (-(2**31), 2**31 - 1),
+    "Q": (0, 2**64 - 1),
+    "q": (-(2**63), 2**63 - 1),
+}
 
 
 def _new(np: Any, code: str, n: int, boolean: bool = False) -> Any:
@@ -159,4 +177,3 @@ def from_columns(layout: Layout, columns: Any, valid: Any, rows: int | None) -> 
         if n != rows or (vmask is not None and len(vmask) != rows):
             raise ValueError(f"field {k} has {n} rows, not {rows}")
     return bufs, rows or 0, unit
-

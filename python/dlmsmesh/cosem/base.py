@@ -250,6 +250,32 @@ async def settle(value: Any) -> Any:
     return value
 
 
+def _failed_get(obj: Any, attribute_id: int, exc: Exception) -> DataAccessResult:
+    """The answer to a GET whose getter raised ``exc``."""
+    if isinstance(exc, DataAccessError):
+        return exc.result
+    if isinstance(exc, (TypeMismatch, EncodeError)):
+        log.error("%r attribute %d: the getter returned a value with no COSEM type", obj, attribute_id, exc_info=exc)
+    else:
+        log.error("%r attribute %d: the getter failed", obj, attribute_id, exc_info=exc)
+    return DataAccessResult.OTHER_REASON
+
+
+class PendingGet:
+    """A GET whose getter gave an awaitable: :meth:`finish` awaits it."""
+
+    __slots__ = ("obj", "attribute_id", "awaitable")
+
+    def __init__(self, obj: Any, attribute_id: int, awaitable: Any) -> None:
+        self.obj, self.attribute_id, self.awaitable = obj, attribute_id, awaitable
+
+    async def finish(self) -> CosemValue | DataAccessResult:
+        try:
+            return natural(await self.awaitable)
+        except Exception as exc:  # noqa: BLE001 - every getter failure is an answer
+            return _failed_get(self.obj, self.attribute_id, exc)
+
+
 class CosemObject:
     """An instance of a COSEM interface class.
 
@@ -305,21 +331,30 @@ class CosemObject:
         self, attribute_id: int, selector: int | None = None, parameters: Any = None
     ) -> CosemValue | DataAccessResult:
         """The attribute's value (typed), or the DataAccessResult to answer with."""
+        result = self.get_at_once(attribute_id, selector, parameters)
+        if isinstance(result, PendingGet):
+            return await result.finish()
+        return result
+
+    def get_at_once(
+        self, attribute_id: int, selector: int | None = None, parameters: Any = None
+    ) -> CosemValue | DataAccessResult | PendingGet:
+        """What :meth:`get` answers, without a coroutine when the attribute's
+        getter answers at once (a stored value, a sync getter: most of what a
+        meter serves); for a getter that waits, a ``PendingGet`` whose
+        ``finish()`` coroutine gives the answer (the getter already called)."""
         spec = self._attribute_table.get(attribute_id)
         if spec is None:
             return DataAccessResult.OBJECT_UNDEFINED
         if selector is not None and selector not in spec.selectors:
             return DataAccessResult.OTHER_REASON
         try:
-            return natural(await settle(spec.read(self, selector, parameters)))
-        except DataAccessError as exc:
-            return exc.result
-        except (TypeMismatch, EncodeError):
-            log.exception("%r attribute %d: the getter returned a value with no COSEM type", self, attribute_id)
-            return DataAccessResult.OTHER_REASON
-        except Exception:
-            log.exception("%r attribute %d: the getter failed", self, attribute_id)
-            return DataAccessResult.OTHER_REASON
+            value = spec.read(self, selector, parameters)
+            if hasattr(value, "__await__") and inspect.isawaitable(value):
+                return PendingGet(self, attribute_id, value)
+            return natural(value)
+        except Exception as exc:  # noqa: BLE001 - every getter failure is an answer
+            return _failed_get(self, attribute_id, exc)
 
     async def set(self, attribute_id: int, value: Any) -> DataAccessResult:
         """Type-check and store the value; never raises."""

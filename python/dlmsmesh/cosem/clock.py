@@ -48,7 +48,6 @@ class ClockBase(enum.IntEnum):
     RADIO_CONTROLLED = 5
 
 
-
 #: the European rule as patterns: last Sunday of March 02:00, last Sunday of October 03:00
 EU_DST_BEGIN = octets(DateTime.from_fields(None, 3, _LAST_DAY, 7, 2, 0, 0, 0))
 EU_DST_END = octets(DateTime.from_fields(None, 10, _LAST_DAY, 7, 3, 0, 0, 0))

@@ -37,7 +37,6 @@ ADDRESS_CHANGE = StructureOf(Enum, IPV6_ADDRESS)
 NEIGHBOR_DISCOVERY = StructureOf(Unsigned, LongUnsigned, DoubleLongUnsigned)
 
 
-
 def _address(value: Address) -> OctetString:
     if isinstance(value, (bytes, bytearray)) and len(value) == 16:
         return octets(bytes(value))

@@ -73,7 +73,6 @@ def _zero_of(value: CosemValue) -> CosemValue:
     return value
 
 
-
 class Register(CosemObject):
     """Register: a value with its scaler and unit (class 3, version 0).
 

@@ -273,9 +273,7 @@ def decompress_batch(
     strings or a :class:`~dlmsmesh.pipeline.FrameBuffer`; one C call on the
     native backend); a frame that does not decompress gives its DecodeError
     in its place, so one bad frame does not cost the others."""
-    batch = _backend.live.iphc.decompress(
-        frames, links_of(ll_src, ll_dst, links), ContextTable.of(contexts), 0
-    )
+    batch = _backend.live.iphc.decompress(frames, links_of(ll_src, ll_dst, links), ContextTable.of(contexts), 0)
     out: list[bytes | DecodeError] = batch.outputs  # type: ignore[assignment]
     for index, code, offset in batch.failures:
         out[index] = _decode_error(code, offset)
@@ -297,9 +295,7 @@ def decompress_batch_buffer(
     datagram in its place and its DecodeError in the dict, by index."""
     from ..frames import FrameBuffer
 
-    batch = _backend.live.iphc.decompress(
-        frames, links_of(ll_src, ll_dst, links), ContextTable.of(contexts), 0
-    )
+    batch = _backend.live.iphc.decompress(frames, links_of(ll_src, ll_dst, links), ContextTable.of(contexts), 0)
     data, offsets = batch.buffer()
     errors = {index: _decode_error(code, offset) for index, code, offset in batch.failures}
     return FrameBuffer._trusted(data, offsets), errors

@@ -536,5 +536,3 @@ def _associations(meter: Meter) -> list[AssociationLN]:
                 if association is not None and all(association is not a for a in out):
                     out.append(association)
     return out
-
-

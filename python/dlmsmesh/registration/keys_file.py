@@ -235,9 +235,7 @@ def pick_keys(source: Source, system_title: bytes | None = None) -> KeyEntry:
                 return entry
         raise KeysFileError(f"no line for system title {bytes(system_title).hex().upper()}", source=str(name))
     if len(entries) != 1:
-        raise KeysFileError(
-            f"{len(entries)} meters in the file: give the system title to choose one", source=str(name)
-        )
+        raise KeysFileError(f"{len(entries)} meters in the file: give the system title to choose one", source=str(name))
     return entries[0]
 
 

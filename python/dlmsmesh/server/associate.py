@@ -120,7 +120,9 @@ def _reject(refusal: Refusal, context: Any) -> AARE:
     info = None
     if refusal.initiate_error is not None:
         info = ConfirmedServiceError(
-            service=ConfirmedServiceErrorChoice.INITIATE_ERROR, error=ServiceErrorChoice.INITIATE, value=refusal.initiate_error
+            service=ConfirmedServiceErrorChoice.INITIATE_ERROR,
+            error=ServiceErrorChoice.INITIATE,
+            value=refusal.initiate_error,
         )
     return AARE(
         application_context=context,
@@ -173,7 +175,11 @@ def open_association(
         want = _last_arc(association.authentication_mechanism_name)
         got = _mechanism_of(pdu)
         if got != want:
-            raise Refusal(_USER.AUTHENTICATION_MECHANISM_NAME_REQUIRED if got == 0 else _USER.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNIZED)
+            raise Refusal(
+                _USER.AUTHENTICATION_MECHANISM_NAME_REQUIRED
+                if got == 0
+                else _USER.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNIZED
+            )
         if want >= 2 and want not in (MECHANISM_GMAC, MECHANISM_SHA256, MECHANISM_ECDSA):
             raise Refusal(_USER.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNIZED)
         if want == MECHANISM_ECDSA and meter.signing_key(association) is None:
@@ -248,7 +254,9 @@ def open_association(
         ciphered_context=ciphered_context,
         keys_version=meter.keys_version,
     )
-    response = InitiateResponse(conformance=Conformance(conformance), max_receive_pdu_size=max_pdu_size, dlms_version=DLMS_VERSION)
+    response = InitiateResponse(
+        conformance=Conformance(conformance), max_receive_pdu_size=max_pdu_size, dlms_version=DLMS_VERSION
+    )
     info: Any = response
     if ciphered_request and ctx is not None:
         sealed = ctx.protect(encode_user_information(response))
@@ -316,9 +324,15 @@ def release(session: Session | None, pdu: RLRQ, frame: bytes) -> RLRE:
             opened = stack.receive(frame, "apdu", security=session.context)
         except DlmsError:
             opened = None
-        if opened is not None and isinstance(opened.acse, RLRQ) and isinstance(opened.acse.user_information, InitiateRequest):
+        if (
+            opened is not None
+            and isinstance(opened.acse, RLRQ)
+            and isinstance(opened.acse.user_information, InitiateRequest)
+        ):
             response = InitiateResponse(
-                conformance=session.conformance, max_receive_pdu_size=session.client_max_pdu or 0xFFFF, dlms_version=DLMS_VERSION
+                conformance=session.conformance,
+                max_receive_pdu_size=session.client_max_pdu or 0xFFFF,
+                dlms_version=DLMS_VERSION,
             )
             info = decode_user_information(session.context.protect(encode_user_information(response)))
     elif session is not None and isinstance(request, InitiateRequest):

@@ -60,7 +60,7 @@ from ..transport import Datagram, Incoming, InProcessEndpoint, TransportClosed, 
 from ..transport.clock import RealClock
 from ..transport.interface import normalize_host
 from ..xdlms_initiate import Conformance
-from . import eager, services
+from . import eager, fastpath, services
 from .associate import open_association, release
 from .meter import ALL_STATION, Meter
 from .offload import off_loop
@@ -443,13 +443,16 @@ class Server:
         return replies
 
     async def _handle(self, incoming: Incoming) -> list[bytes]:
-        try:
-            header, payload = wrapper.decode(incoming.data)
-        except DecodeError:
-            self.stats.malformed += 1
-            return []
+        fields = fastpath.wrapper_fields(incoming.data)
+        if fields is None:
+            try:
+                header, payload = wrapper.decode(incoming.data)
+            except DecodeError:
+                self.stats.malformed += 1
+                return []
+            fields = header.source_wport, header.destination_wport, payload
+        client_sap, server_sap, payload = fields
         found = self._meter_at(incoming.destination.host)
-        client_sap, server_sap = header.source_wport, header.destination_wport
         if found is None or (server_sap not in found[1].logical_devices and server_sap != ALL_STATION):
             self.stats.unknown_destination += 1
             return []
@@ -460,7 +463,7 @@ class Server:
         key = (index, server_sap, client_sap, incoming.source)
         apdus = await self._serve_apdu(meter, index, key, payload)
         reply_from = server_sap if server_sap != ALL_STATION else min(meter.logical_devices)
-        return [wrapper.encode(reply_from, client_sap, out) for out in apdus]
+        return [fastpath.wrap(reply_from, client_sap, out) for out in apdus]
 
     def _remember(self, session: Session, now: float | None = None) -> None:
         session.last_used = self.clock() if now is None else now
@@ -592,7 +595,7 @@ class Server:
             opened = await self._open(session, payload)
             if isinstance(opened, list):
                 return opened
-            received, framing, authenticated = opened
+            request, framing, authenticated = opened
         elif payload[0] == _GBT_TAG:
             # GBT blocks travel plain (the APDU is ciphered whole, then cut):
             # the policy is checked on the APDU the blocks carry
@@ -614,7 +617,7 @@ class Server:
             except DlmsError:
                 self.stats.malformed += 1
                 return [A.encode(services.not_allowed(ServiceError.OTHER_REASON))]
-        request = received.apdu
+            request = received.apdu
         if request is None:
             self.stats.malformed += 1
             return []
@@ -624,8 +627,13 @@ class Server:
         try:
             # objects that answer at once are served at once; a handler that
             # waits finishes in a task of its own, within request_timeout
-            serving = services.serve(session, request, authenticated=authenticated)
-            reply, waits_on = eager.step(serving)
+            reply = services.answer_at_once(session, request, authenticated)
+            if reply is services.NOT_AT_ONCE:
+                serving = services.serve(session, request, authenticated=authenticated)
+                reply, waits_on = eager.step(serving)
+            elif type(reply) is services.Continue:
+                serving = reply.serving
+                reply, waits_on = eager.step(serving)
             if reply is eager.PENDING:
                 handler = asyncio.get_running_loop().create_task(eager.finish(serving, waits_on))
                 self._handlers.add(handler)
@@ -636,12 +644,16 @@ class Server:
             log.warning("a request to meter %s took over %s s: answered other-reason",
                         session.meter.system_title.hex(), self.request_timeout)  # fmt: skip
             reply = None if services.is_unconfirmed(request) else services.not_allowed(ServiceError.OTHER_REASON)
-        out = [] if reply is None else await self._blocking(session.meter, shape, session, reply, framing, self.max_pdu_size)
+        out = (
+            []
+            if reply is None
+            else await self._blocking(session.meter, shape, session, reply, framing, self.max_pdu_size)
+        )
         self._rekey(session)
         return out
 
-    async def _open(self, session: Session, payload: bytes) -> tuple[stack.Received, Framing, bool] | list[bytes]:
-        """Verify and decipher a ciphered request: (received, framing,
+    async def _open(self, session: Session, payload: bytes) -> tuple[A.Apdu | None, Framing, bool] | list[bytes]:
+        """Verify and decipher a ciphered request: (request, framing,
         authenticated), or the replies refusing it."""
         meter = session.meter
         ctx = session.context
@@ -655,8 +667,27 @@ class Server:
         if ctx is None:
             self.stats.security_failures += 1
             return [A.encode(services.not_allowed(ServiceError.DECIPHERING_ERROR))]
+        frame, outer = payload, None
+        if type(meter.counters) is MemoryCounterStore and stack.opens_at_once(payload):
+            # the frames of an association, opened by the context at once: a
+            # get-request-normal is served from here; another plaintext is
+            # walked as the stack walks it; a refused frame is refused again
+            # by the stack below, which says how
+            try:
+                opened = ctx.unprotect(payload)
+            except DlmsError:
+                opened = None
+            if opened is not None:
+                try:
+                    request = fastpath.get_request(opened.plaintext)
+                except DecodeError:
+                    self.stats.malformed += 1
+                    return [A.encode(services.not_allowed(ServiceError.OTHER_REASON))]
+                if request is not None:
+                    return self._opened(session, ctx, opened.info, request)
+                frame, outer = opened.plaintext, opened.info
         try:
-            received = await self._blocking(meter, stack.receive, payload, "apdu", security=ctx)
+            received = await self._blocking(meter, stack.receive, frame, "apdu", security=ctx)
         except stack.FrameReplayError as err:
             self.stats.replays += 1
             info = err.partial.security
@@ -672,15 +703,22 @@ class Server:
         except stack.FrameError:
             self.stats.malformed += 1
             return [A.encode(services.not_allowed(ServiceError.OTHER_REASON))]
-        info = received.security
+        info = received.security or outer
         assert info is not None
+        return self._opened(session, ctx, info, received.apdu)
+
+    def _opened(
+        self, session: Session, ctx: Any, info: Any, request: A.Apdu | None
+    ) -> tuple[A.Apdu | None, Framing, bool]:
         if info.key_set == KeySet.UNICAST:
-            meter.received(info.invocation_counter)
+            session.meter.received(info.invocation_counter)
         sc = info.security_control or 0
-        framing = _FRAMINGS[info.tag in (GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING), info.key_set == KeySet.DEDICATED]
+        framing = _FRAMINGS[
+            info.tag in (GENERAL_GLO_CIPHERING, GENERAL_DED_CIPHERING), info.key_set == KeySet.DEDICATED
+        ]
         if session.context is None:
             session.context = ctx
-        return received, framing, bool(sc & SC_AUTHENTICATION)
+        return request, framing, bool(sc & SC_AUTHENTICATION)
 
     async def _general_block(
         self, session: Session, block: A.GeneralBlockTransfer, framing: Framing | None, authenticated: bool

@@ -289,7 +289,9 @@ class Meter:
 
     # ----------------------------------------------------------------- security
 
-    def context(self, peer_title: bytes | None, policy: SecurityPolicy, *, dedicated_key: bytes | None = None) -> SecurityContext:
+    def context(
+        self, peer_title: bytes | None, policy: SecurityPolicy, *, dedicated_key: bytes | None = None
+    ) -> SecurityContext:
         """A new server-side context of this meter's keys towards ``peer_title``."""
         keys = self.keys
         if not keys:

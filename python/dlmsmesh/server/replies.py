@@ -19,6 +19,7 @@ from typing import Any
 from .. import apdu as A
 from ..apdu_model import ServiceError
 from ..xdlms_initiate import Conformance
+from .fastpath import reply_bytes
 from .services import not_allowed
 from .session import OutgoingBlocks, Session
 
@@ -68,7 +69,7 @@ def limit_of(session: Session, max_pdu_size: int) -> int:
 
 def shape(session: Session, reply: A.Apdu, framing: Framing | None, max_pdu_size: int) -> list[bytes]:
     """The APDUs to send for ``reply`` (more follow on the client's asking)."""
-    plain = A.encode(reply)
+    plain = reply_bytes(reply)
     general = isinstance(reply, A.ExceptionResponse)  # no service-specific ciphered form
     limit = limit_of(session, max_pdu_size)
     overhead = _overhead(framing)
@@ -78,7 +79,10 @@ def shape(session: Session, reply: A.Apdu, framing: Framing | None, max_pdu_size
         whole = _protect(session, framing, plain)
         session.gbt_out = OutgoingBlocks("gbt", 0, _cut(whole, limit - _GBT_OVERHEAD))
         return gbt_next(session, 0)
-    invoke: dict[str, Any] = {"invoke_id": getattr(reply, "invoke_id", 1), "priority": getattr(reply, "priority", A.Priority.HIGH)}
+    invoke: dict[str, Any] = {
+        "invoke_id": getattr(reply, "invoke_id", 1),
+        "priority": getattr(reply, "priority", A.Priority.HIGH),
+    }
     chunk = limit - overhead - _DATABLOCK_OVERHEAD
     if isinstance(reply, (A.GetResponseNormal, A.GetResponseWithList)) and session.allows(
         Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ

@@ -36,7 +36,7 @@ from .associate import hls_pass3
 from .offload import off_loop
 from .session import IncomingBlocks, Session
 
-__all__ = ["serve", "not_allowed", "not_supported", "MAX_BLOCKED_REQUEST"]
+__all__ = ["serve", "answer_at_once", "NOT_AT_ONCE", "Continue", "not_allowed", "not_supported", "MAX_BLOCKED_REQUEST"]
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,9 @@ def _needs(request: A.Apdu) -> Conformance:
         need = Conformance.SET
         if isinstance(request, (A.SetRequestWithList, A.SetRequestWithListAndFirstDatablock)):
             need |= Conformance.MULTIPLE_REFERENCES
-        if isinstance(request, (A.SetRequestWithFirstDatablock, A.SetRequestWithDatablock, A.SetRequestWithListAndFirstDatablock)):
+        if isinstance(
+            request, (A.SetRequestWithFirstDatablock, A.SetRequestWithDatablock, A.SetRequestWithListAndFirstDatablock)
+        ):
             need |= Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE
         return need
     need = Conformance.ACTION
@@ -92,7 +94,12 @@ def _needs(request: A.Apdu) -> Conformance:
         need |= Conformance.MULTIPLE_REFERENCES
     if isinstance(
         request,
-        (A.ActionRequestNextPblock, A.ActionRequestWithFirstPblock, A.ActionRequestWithListAndFirstPblock, A.ActionRequestWithPblock),
+        (
+            A.ActionRequestNextPblock,
+            A.ActionRequestWithFirstPblock,
+            A.ActionRequestWithListAndFirstPblock,
+            A.ActionRequestWithPblock,
+        ),
     ):
         need |= Conformance.BLOCK_TRANSFER_WITH_ACTION
     return need
@@ -116,6 +123,47 @@ async def serve(session: Session, request: A.Apdu, *, authenticated: bool) -> A.
     if is_unconfirmed(request):
         return None
     return reply
+
+
+#: what :func:`answer_at_once` gives for a request it leaves to :func:`serve`
+NOT_AT_ONCE: Any = object()
+
+
+class Continue:
+    """A request :func:`answer_at_once` began whose object must wait: the
+    rest of it is the coroutine ``serving`` (which gives what :func:`serve`
+    would)."""
+
+    __slots__ = ("serving",)
+
+    def __init__(self, serving: Any) -> None:
+        self.serving = serving
+
+
+def answer_at_once(session: Session, request: A.Apdu, authenticated: bool) -> Any:
+    """What :func:`serve` answers, without a coroutine, for the request a
+    head-end sends most (a confirmed get-request-normal without selective
+    access in an authenticated association) when its object answers at
+    once; :data:`NOT_AT_ONCE` for any other request (nothing done); a
+    :class:`Continue` when the object's getter waits."""
+    if type(request) is not A.GetRequestNormal or not session.authenticated:
+        return NOT_AT_ONCE
+    descriptor = request.descriptor
+    if descriptor.access is not None or request.service_class != A.ServiceClass.CONFIRMED:
+        return NOT_AT_ONCE
+    if int(session.conformance) & _GET_BITS != _GET_BITS:
+        return not_supported()
+    result = get_at_once(session, descriptor, authenticated)
+    if hasattr(result, "finish"):
+        return Continue(_finish_get(session, request, result))
+    session.outgoing = None
+    return A.GetResponseNormal(result, invoke_id=request.invoke_id, priority=request.priority)
+
+
+async def _finish_get(session: Session, request: A.GetRequestNormal, pending: Any) -> A.Apdu:
+    result = own_status(session, request.descriptor, await pending.finish())
+    session.outgoing = None
+    return A.GetResponseNormal(result, invoke_id=request.invoke_id, priority=request.priority)
 
 
 def is_unconfirmed(request: A.Apdu) -> bool:
@@ -169,12 +217,18 @@ async def _serve(session: Session, request: A.Apdu, authenticated: bool) -> A.Ap
             for d, v in zip(request.descriptors, request.values)
         ]
         reply = A.SetResponseWithList(tuple(codes), invoke_id=request.invoke_id, priority=request.priority)
-    elif isinstance(request, (A.SetRequestWithFirstDatablock, A.SetRequestWithListAndFirstDatablock, A.SetRequestWithDatablock)):
+    elif isinstance(
+        request, (A.SetRequestWithFirstDatablock, A.SetRequestWithListAndFirstDatablock, A.SetRequestWithDatablock)
+    ):
         reply = await _set_block(session, request, authenticated)
     elif isinstance(request, A.ActionRequestNormal):
-        acode, returned = await dispatch.action(objects, request.descriptor, request.parameters, rights, authenticated=authenticated)
+        acode, returned = await dispatch.action(
+            objects, request.descriptor, request.parameters, rights, authenticated=authenticated
+        )
         session.outgoing = None
-        reply = A.ActionResponseNormal(acode, _return(acode, returned), invoke_id=request.invoke_id, priority=request.priority)
+        reply = A.ActionResponseNormal(
+            acode, _return(acode, returned), invoke_id=request.invoke_id, priority=request.priority
+        )
     elif isinstance(request, A.ActionRequestWithList):
         pairs: list[tuple[ActionResult, Any]] = []
         for d, p in zip(request.descriptors, request.parameters):
@@ -189,12 +243,35 @@ async def _serve(session: Session, request: A.Apdu, authenticated: bool) -> A.Ap
     return reply
 
 
-async def _get(session: Session, descriptor: AttributeDescriptor, authenticated: bool) -> Any:
-    """GET through the association's view; association_status (attribute 8)
-    of the association the request arrived in is this session's own: one
-    Association LN object serves every client of its SAP at once."""
+def get_at_once(session: Session, descriptor: AttributeDescriptor, authenticated: bool) -> Any:
+    """What :func:`_get` answers for a descriptor without selective access,
+    without a coroutine when the object answers at once; else an object
+    whose ``finish()`` coroutine gives the object's answer, to be passed
+    through :func:`own_status` (see :meth:`CosemObject.get_at_once`)."""
     association = session.association
-    result = await dispatch.get(association.objects, descriptor, association.rights, authenticated=authenticated)
+    result = dispatch.get_at_once(association.objects, descriptor, association.rights, authenticated=authenticated)
+    if hasattr(result, "finish"):
+        return result
+    return own_status(session, descriptor, result)
+
+
+async def _get(session: Session, descriptor: AttributeDescriptor, authenticated: bool) -> Any:
+    """GET through the association's view."""
+    association = session.association
+    if descriptor.access is None:
+        result = dispatch.get_at_once(association.objects, descriptor, association.rights, authenticated=authenticated)
+        if hasattr(result, "finish"):
+            result = await result.finish()
+    else:
+        result = await dispatch.get(association.objects, descriptor, association.rights, authenticated=authenticated)
+    return own_status(session, descriptor, result)
+
+
+def own_status(session: Session, descriptor: AttributeDescriptor, result: Any) -> Any:
+    """association_status (attribute 8) of the association the request
+    arrived in is this session's own: one Association LN object serves every
+    client of its SAP at once."""
+    association = session.association
     if (
         descriptor.class_id == 15
         and descriptor.attribute_id == 8
@@ -272,7 +349,9 @@ def _next_get_block(session: Session, request: A.GetRequestNext) -> A.Apdu:
 
 def _next_action_block(session: Session, request: A.ActionRequestNextPblock) -> A.Apdu:
     out = session.outgoing
-    refused = A.ActionResponseNormal(ActionResult.NO_LONG_ACTION_IN_PROGRESS, invoke_id=request.invoke_id, priority=request.priority)
+    refused = A.ActionResponseNormal(
+        ActionResult.NO_LONG_ACTION_IN_PROGRESS, invoke_id=request.invoke_id, priority=request.priority
+    )
     if out is None or out.kind != "action" or (out.done and request.block_number == out.sent):
         session.outgoing = None  # none under way, or asked past the last block
         return refused
@@ -329,7 +408,9 @@ def _block_of(request: Any, service: str, first_one: type[Any], first_list: type
 
 
 async def _set_block(session: Session, request: Any, authenticated: bool) -> A.Apdu:
-    first, kind, descriptors = _block_of(request, "set", A.SetRequestWithFirstDatablock, A.SetRequestWithListAndFirstDatablock)
+    first, kind, descriptors = _block_of(
+        request, "set", A.SetRequestWithFirstDatablock, A.SetRequestWithListAndFirstDatablock
+    )
     gathered = _gather(session, kind, request, first, descriptors)
     iid = {"invoke_id": request.invoke_id, "priority": request.priority}
     if isinstance(gathered, str):
@@ -355,7 +436,10 @@ async def _set_block(session: Session, request: Any, authenticated: bool) -> A.A
         codes = tuple(DataAccessResult.TYPE_UNMATCHED for _ in gathered.descriptors)
     else:
         codes = tuple(
-            [await dispatch.set(objects, d, v, rights, authenticated=authenticated) for d, v in zip(gathered.descriptors, values)]
+            [
+                await dispatch.set(objects, d, v, rights, authenticated=authenticated)
+                for d, v in zip(gathered.descriptors, values)
+            ]
         )
     return A.SetResponseLastDatablockWithList(codes, request.block_number, **iid)
 
@@ -393,7 +477,9 @@ async def _action_block(session: Session, request: Any, authenticated: bool) -> 
             parameters = axdr.decode(bytes(gathered.data)) if gathered.data else None
         except DecodeError:
             return A.ActionResponseNormal(ActionResult.TYPE_UNMATCHED, **iid)
-        code, returned = await dispatch.action(objects, gathered.descriptors, parameters, rights, authenticated=authenticated)
+        code, returned = await dispatch.action(
+            objects, gathered.descriptors, parameters, rights, authenticated=authenticated
+        )
         return A.ActionResponseNormal(code, _return(code, returned), **iid)
     values = _decode_list(bytes(gathered.data), len(gathered.descriptors))
     pairs: list[tuple[ActionResult, Any]] = []

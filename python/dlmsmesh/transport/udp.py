@@ -17,6 +17,18 @@ import socket
 import struct
 import sys
 
+from typing import Any
+
+_ioctl: Any = None
+_FIONREAD = 0
+try:  # how many bytes wait on a socket, without a read that fails (POSIX)
+    import fcntl
+    import termios
+
+    _ioctl, _FIONREAD = fcntl.ioctl, termios.FIONREAD
+except ImportError:  # pragma: no cover - no fcntl: every read loop ends on a failed read
+    pass
+
 from dlmsmesh.transport._endpoint import InboxEndpoint
 from dlmsmesh.transport._inbox import Inbox
 from dlmsmesh.transport.clock import RealClock
@@ -38,6 +50,9 @@ _IP_PKTINFO: int | None = getattr(socket, "IP_PKTINFO", 8 if sys.platform.starts
 _IPV6_RECVPKTINFO: int | None = getattr(socket, "IPV6_RECVPKTINFO", None)
 _IPV6_PKTINFO: int | None = getattr(socket, "IPV6_PKTINFO", None)
 _CMSG_SPACE = 64
+#: FIONREAD's answer when nothing waits (a zero-length datagram reads as this
+#: too: the selector, level-triggered, wakes the reader for it again)
+_NOTHING = bytes(4)
 
 
 def _wrap(exc: OSError, what: str) -> TransportError:
@@ -94,6 +109,10 @@ class UdpTransport(InboxEndpoint):
         self._sock = sock
         self._loop = loop
         self._read_burst = read_burst
+        #: the last wakeup found one datagram: this one asks the socket whether
+        #: another waits rather than trying a read that fails (a request and
+        #: its answer, one at a time, is what most sockets here carry)
+        self._one_at_a_time = _ioctl is not None
         self._family = sock.family
         inbox.name = f"udp {self._local.host} port {self._local.port}"
         # only a socket bound to the wildcard address (:: or 0.0.0.0) needs
@@ -152,7 +171,11 @@ class UdpTransport(InboxEndpoint):
     def _read_ready(self) -> None:
         sock, put, local = self._sock, self._inbox.put, self._local
         pktinfo = self._pktinfo
+        one_at_a_time = self._one_at_a_time
+        got = 0
         for _ in range(self._read_burst):
+            if got and one_at_a_time and _ioctl(sock.fileno(), _FIONREAD, _NOTHING) == _NOTHING:
+                break
             try:
                 if pktinfo:
                     data, ancillary, _flags, addr = sock.recvmsg(65536, _CMSG_SPACE)
@@ -161,15 +184,18 @@ class UdpTransport(InboxEndpoint):
                     data, addr = sock.recvfrom(65536)
                     destination = local
             except (BlockingIOError, InterruptedError):
-                return
+                break
             except OSError as exc:
                 self.errors += 1
                 self.last_error = _wrap(exc, "socket error")
                 return
+            got += 1
             # IPv6 addresses come as (host, port, flowinfo, scope_id); an IPv4
             # peer of a dual-stack socket as ::ffff:a.b.c.d (named a.b.c.d)
             host = addr[0]
             put(data, Address(normalize_host(host) if host.startswith("::ffff:") else host, addr[1]), destination)
+        # a burst drains to the failed read; a quiet socket asks first
+        self._one_at_a_time = got <= 1 and _ioctl is not None
 
     def _target(self, peer: Address) -> tuple[str, int]:
         v6 = ":" in peer.host
