@@ -16,18 +16,7 @@ import ipaddress
 import socket
 import struct
 import sys
-
 from typing import Any
-
-_ioctl: Any = None
-_FIONREAD = 0
-try:  # how many bytes wait on a socket, without a read that fails (POSIX)
-    import fcntl
-    import termios
-
-    _ioctl, _FIONREAD = fcntl.ioctl, termios.FIONREAD
-except ImportError:  # pragma: no cover - no fcntl: every read loop ends on a failed read
-    pass
 
 from dlmsmesh.transport._endpoint import InboxEndpoint
 from dlmsmesh.transport._inbox import Inbox
@@ -43,6 +32,16 @@ from dlmsmesh.transport.interface import (
 )
 
 __all__ = ["UdpTransport"]
+
+_ioctl: Any = None
+_FIONREAD = 0
+try:  # how many bytes wait on a socket, without a read that fails (POSIX)
+    import fcntl
+    import termios
+
+    _ioctl, _FIONREAD = fcntl.ioctl, termios.FIONREAD
+except ImportError:  # pragma: no cover - no fcntl: every read loop ends on a failed read
+    pass
 
 # the destination address of each datagram comes as ancillary data (RFC 3542
 # for IPv6); Python names IP_PKTINFO only on some builds, Linux's value is 8
