@@ -266,3 +266,31 @@ async def test_a_wildcard_socket_sends_from_the_address_it_is_told() -> None:
     async with await UdpTransport.open("127.0.0.1", 0) as one, await UdpTransport.open("127.0.0.1", 0) as peer:
         await one.send(b"x", peer.local_address, source="127.0.0.9")
         assert await peer.recv_incoming(timeout=2) == (b"x", one.local_address, peer.local_address)
+
+
+@pytest.mark.asyncio
+async def test_one_at_a_time_and_bursts_both_arrive_whole() -> None:
+    """A quiet socket asks the kernel whether another datagram waits instead
+    of trying a read that fails; a burst is drained to the failed read.
+    Either way every datagram arrives, in order, zero-length ones too (the
+    kernel's count of waiting bytes is 0 for them: the selector wakes the
+    reader for them again)."""
+    opened = await UdpTransport.open("127.0.0.1", 0, read_burst=16)
+    async with opened as server, await UdpTransport.open("127.0.0.1", 0) as client:
+        to = (server.local_address.host, server.local_address.port)
+        # one at a time
+        for i in range(5):
+            await client.send(bytes([i]) * 3, to)
+            assert (await server.recv(timeout=2.0))[0] == bytes([i]) * 3
+        # zero-length datagrams between others, sent at once
+        for payload in (b"", b"a", b"", b"", b"bb", b""):
+            await client.send(payload, to)
+        got = [(await server.recv(timeout=2.0))[0] for _ in range(6)]
+        assert got == [b"", b"a", b"", b"", b"bb", b""]
+        # a burst of several wakeups' reads (within the kernel's receive buffer)
+        burst = [i.to_bytes(2, "big") for i in range(100)]
+        for payload in burst:
+            await client.send(payload, to)
+        received = [(await server.recv(timeout=2.0))[0] for _ in range(100)]
+        assert received == burst
+        assert server.errors == 0
