@@ -284,6 +284,35 @@ def test_fast_body_parser_agrees_with_decode_body() -> None:
     assert parse_body(encode_body(announcement(title(1), ["::1.2.3.4"]))) is None  # C writes it otherwise
 
 
+def test_fast_body_parser_of_one_address_agrees_at_every_byte() -> None:
+    """The one-address body (read in one unpack) with each byte changed in
+    turn: the fast parser agrees with decode_body or leaves it to it."""
+    rng = random.Random(15)
+    for n in range(40):
+        a = announcement(
+            title(n), [f"2001:db8::{rng.randrange(1, 65536):x}"], kind=rng.choice(list(AnnouncementKind)),
+            port=rng.randint(1, 65535), sequence=None if n % 2 else rng.randrange(1 << 32),
+        )  # fmt: skip
+        body = encode_body(a)
+        assert len(body) == (43 if a.sequence is None else 48)
+        assert parse_body(body) == (a.kind.value, a.system_title, a.addresses, a.port, a.sequence)
+        for pos in range(len(body)):
+            for value in {0, 1, 4, 5, 6, 0x12, 0xFF, body[pos] ^ 1}:
+                mutated = bytearray(body)
+                mutated[pos] = value
+                fast = parse_body(bytes(mutated))
+                if fast is None:
+                    continue
+                slow = decode_body(bytes(mutated))
+                assert fast == (slow.kind.value, slow.system_title, slow.addresses, slow.port, slow.sequence), (n, pos)
+        # one byte longer or shorter: never read as the one-address form
+        for changed in (body + b"\x00", body[:-1]):
+            fast = parse_body(changed)
+            if fast is not None:
+                slow = decode_body(changed)
+                assert fast == (slow.kind.value, slow.system_title, slow.addresses, slow.port, slow.sequence)
+
+
 @pytest.mark.asyncio
 async def test_a_batch_with_known_and_unknown_titles_is_one_commit(registry: Registry) -> None:
     known, stranger = title(60), title(61)

@@ -59,6 +59,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import struct
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
@@ -71,6 +72,7 @@ from ..security import InvocationCounterStore, Keyring, KeySet, MemoryCounterSto
 from ..transport import Datagram, Incoming, TransportClosed
 from .announce import PUSH_CLIENT_SAP, REGISTRATION_PUSH, UPDATE_PUSH, AnnouncementKind, decode_body
 from .lookup import LookupService, is_lookup
+from .model import registration
 from .registry import Outcome, Registration, Registry, Status
 
 __all__ = ["Listener", "ListenerStats", "RegistryCounterStore", "DEFAULT_MAX_BATCH", "CommitCallback"]
@@ -93,6 +95,11 @@ _KINDS = {
     bytes(UPDATE_PUSH): AnnouncementKind.UPDATE.value,
 }
 _MAX_ADDRESSES = 64
+#: the canonical body with one address: structure, size, the push setup's
+#: logical name, the system title, an array of one IPv6 address, the port
+#: (then, in a five-element body, the sequence number)
+_ONE_ADDRESS = struct.Struct(">BBH6sH8sHH16sBH")
+_ONE_ADDRESS_FIXED = (0x02, 0x0906, 0x0908, 0x0101, 0x0910, 0x12)
 _SECURITY_CODES = frozenset(
     (S.SEC_AUTH, S.SEC_SUITE, S.SEC_CONTROL, S.SEC_POLICY, S.SEC_TAG, S.SEC_TITLE, S.SEC_NO_TITLE, S.SEC_MISMATCH)
 )
@@ -244,9 +251,9 @@ def _glo_header(data: bytes) -> tuple[bytes, int, int] | None:
     return data[a + 2 : a + 10], data[pos], int.from_bytes(data[pos + 1 : pos + 5], "big")
 
 
-def _notification_body(plaintext: bytes) -> memoryview | None:
-    """The body of a data-notification APDU (after its long-invoke-id and
-    date-time), or None for any other APDU."""
+def _notification_body(plaintext: bytes) -> int | None:
+    """Where the body of a data-notification APDU starts in ``plaintext``
+    (after its long-invoke-id and date-time), or None for any other APDU."""
     p = plaintext
     if len(p) < 7 or p[0] != _DATA_NOTIFICATION:
         return None
@@ -254,7 +261,7 @@ def _notification_body(plaintext: bytes) -> memoryview | None:
     if p[q] == 0x09:  # date-time written as a tagged octet-string
         q += 1
     q += 13 if p[q] == 12 else 1
-    return memoryview(p)[q:] if q <= len(p) else None
+    return q if q <= len(p) else None
 
 
 def _address_text(raw: bytes) -> str | None:
@@ -276,6 +283,17 @@ def parse_body(body: memoryview | bytes) -> tuple[str, bytes, tuple[str, ...], i
     general decoder: the listener's batch path runs it on every frame."""
     b = bytes(body)
     n = len(b)
+    if n == 43 or n == 48:
+        # one address (a meter's usual announcement): every field in one unpack
+        head, size, pair1, kind_ln, pair2, title, pair3, pair4, raw, port_tag, port = _ONE_ADDRESS.unpack_from(b)
+        if (head, pair1, pair2, pair3, pair4, port_tag) == _ONE_ADDRESS_FIXED and port:
+            kind = _KINDS.get(kind_ln)
+            text = _address_text(raw)
+            if kind is not None and text is not None:
+                if size == 4 and n == 43:
+                    return kind, title, (text,), port, None
+                if size == 5 and n == 48 and b[43] == 0x06:
+                    return kind, title, (text,), port, int.from_bytes(b[44:48], "big")
     if n < 43 or b[1] not in (4, 5) or b[0] != 0x02 or b[2:4] != b"\x09\x06":
         return None
     kind = _KINDS.get(b[4:10])
@@ -311,7 +329,7 @@ def parse_body(body: memoryview | bytes) -> tuple[str, bytes, tuple[str, ...], i
     return kind, b[12:20], tuple(addresses), port, sequence
 
 
-def _announcement(body: memoryview) -> tuple[str, bytes, tuple[str, ...], int, int | None]:
+def _announcement(body: bytes) -> tuple[str, bytes, tuple[str, ...], int, int | None]:
     fast = parse_body(body)
     if fast is not None:
         return fast
@@ -524,13 +542,14 @@ class Listener:
                     stats.malformed += 1
                     self._reject(source, title, f"addressed to wPort {data[4] << 8 | data[5]}, not {self.wport}")
                     continue
-                body = _notification_body(plaintexts[i])  # type: ignore[arg-type]
-                if body is None:
+                plaintext = plaintexts[i]
+                at = _notification_body(plaintext)  # type: ignore[arg-type]
+                if at is None:
                     stats.malformed += 1
                     self._reject(source, title, "not a data-notification")
                     continue
                 try:
-                    kind, body_title, addresses, port, sequence = _announcement(body)
+                    kind, body_title, addresses, port, sequence = _announcement(plaintext[at:])  # type: ignore[index]
                 except DlmsError as err:
                     stats.malformed += 1
                     self._reject(source, title, f"not an announcement ({err})")
@@ -539,7 +558,7 @@ class Listener:
                     stats.security_failures += 1
                     self._reject(source, title, f"announces system title {body_title.hex().upper()}")
                     continue
-                records.append(Registration(title, addresses, port, wport, kind, ic, sequence, now, source.host))
+                records.append(registration(title, addresses, port, wport, kind, ic, sequence, now, source.host))
             elif code == S.PIPE_REPLAY:
                 replay = result.error(i)
                 header = _glo_header(data)

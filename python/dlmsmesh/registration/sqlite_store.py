@@ -322,18 +322,21 @@ class SqliteStore:
         outcomes: list[Outcome] = []
         rows: list[tuple[Any, ...]] = []
         history: list[tuple[Any, ...]] = []
+        first_change = "quarantined" if quarantine else "recorded"
         for item in items:
             title = item.system_title
             old = state.get(title)
-            outcome = decide(item, old, quarantine=quarantine)
-            outcomes.append(outcome)
-            if outcome is not recorded:
-                continue
             if old is None:
+                # a title never seen is recorded whatever it carries (decide's first rule)
+                outcomes.append(recorded)
                 previous: tuple[str, ...] = ()
                 until: float | None = None
-                change = "quarantined" if quarantine else "recorded"
+                change = first_change
             else:
+                outcome = decide(item, old, quarantine=quarantine)
+                outcomes.append(outcome)
+                if outcome is not recorded:
+                    continue
                 if old.addresses != item.addresses:
                     previous, until = old.addresses, item.received_at + grace
                 else:
