@@ -72,7 +72,6 @@ from ..security import InvocationCounterStore, Keyring, KeySet, MemoryCounterSto
 from ..transport import Datagram, Incoming, TransportClosed
 from .announce import PUSH_CLIENT_SAP, REGISTRATION_PUSH, UPDATE_PUSH, AnnouncementKind, decode_body
 from .lookup import LookupService, is_lookup
-from .model import registration
 from .registry import Outcome, Registration, Registry, Status
 
 __all__ = ["Listener", "ListenerStats", "RegistryCounterStore", "DEFAULT_MAX_BATCH", "CommitCallback"]
@@ -558,7 +557,7 @@ class Listener:
                     stats.security_failures += 1
                     self._reject(source, title, f"announces system title {body_title.hex().upper()}")
                     continue
-                records.append(registration(title, addresses, port, wport, kind, ic, sequence, now, source.host))
+                records.append(Registration(title, addresses, port, wport, kind, ic, sequence, now, source.host))
             elif code == S.PIPE_REPLAY:
                 replay = result.error(i)
                 header = _glo_header(data)

@@ -35,28 +35,6 @@ class Registration:
     source: str  # the datagram's source host (IPv6 text)
 
 
-def registration(
-    system_title: bytes,
-    addresses: tuple[str, ...],
-    port: int,
-    wport: int,
-    kind: str,
-    invocation_counter: int | None,
-    sequence: int | None,
-    received_at: float,
-    source: str,
-) -> Registration:
-    """``Registration(...)`` of these fields, built without the frozen
-    dataclass's field-by-field ``__init__`` (the listener makes one per
-    frame of a storm): the same object."""
-    out = object.__new__(Registration)
-    out.__dict__.update(
-        system_title=system_title, addresses=addresses, port=port, wport=wport, kind=kind,
-        invocation_counter=invocation_counter, sequence=sequence, received_at=received_at, source=source,
-    )  # fmt: skip
-    return out
-
-
 @dataclass(frozen=True)
 class Binding:
     """What :meth:`Registry.lookup` gives."""
