@@ -15,7 +15,7 @@ import pytest_asyncio
 
 from dlmsmesh import apdu as A
 from dlmsmesh import wrapper
-from dlmsmesh.apdu_model import ActionResult, AttributeDescriptor, DataAccessResult, MethodDescriptor, ServiceClass
+from dlmsmesh.apdu_model import ActionResult, AttributeDescriptor, DataAccessResult, ServiceClass
 from dlmsmesh.client import Broadcast, Client, MemoryResolver
 from dlmsmesh.client.broadcast import (
     ALL_STATION,
