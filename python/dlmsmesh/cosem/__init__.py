@@ -46,6 +46,7 @@ from .groups import (
     Group,
     GroupCondition,
     GroupConditions,
+    add_group_objects,
     is_all_nodes,
 )
 from .meter_set import MeterObjects, default_meter, logical_device_name
@@ -124,6 +125,7 @@ __all__ = [
     "GroupCondition",
     "GroupConditions",
     "is_all_nodes",
+    "add_group_objects",
     "Ipv6Setup",
     "AddressConfigMode",
     "Ipv6AddressType",

@@ -26,6 +26,8 @@ from typing import Any, Union
 
 from ..types import Array, CosemValue, Integer, LongUnsigned, Obis, Structure, natural
 from .base import READ_WRITE, CosemObject, attribute
+from .meter_set import MeterObjects
+from .push import PushSetup
 from .typespec import ANY, ArrayOf, Octets, StructureOf, TypeMismatch, TypeSpec, octets
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "GroupConditions",
     "CONDITION_ENTRY",
     "is_all_nodes",
+    "add_group_objects",
 ]
 
 #: the multicast prefix (first 16 bits) of each group scope
@@ -228,3 +231,35 @@ class GroupConditions(CosemObject):
     def group_ids(self) -> set[int]:
         """Every group some entry names (a member or not, depending on values)."""
         return {int(entry[0]) for entry in self.value}
+
+
+def add_group_objects(
+    objects: MeterObjects,
+    *,
+    max_delay: int = 0,
+    windows: Iterable[tuple[bytes, bytes]] = (),
+    conditions: Iterable[GroupCondition] = (),
+    logical_device: int | None = None,
+) -> tuple[PushSetup, GroupConditions]:
+    """Give a meter of :func:`~dlmsmesh.cosem.default_meter` what group
+    requests need: the response-window Push setup (:data:`RESPONSE_WINDOW_OBIS`,
+    ``randomisation_start_interval`` = ``max_delay`` seconds,
+    ``communication_window`` = ``windows`` as (start, end) date-time octets)
+    and the group-conditions object, in the logical device holding the IPv6
+    setup (or ``logical_device``) and in the view of every association that
+    sees the IPv6 setup.  Add them before the meter goes to a Server (which
+    watches the objects it finds then)."""
+    ipv6 = objects.ipv6_setup
+    if logical_device is None:
+        logical_device = next(sap for sap, device in objects.logical_devices.items() if ipv6 in list(device))
+    device = objects.logical_devices[logical_device]
+    window = PushSetup(RESPONSE_WINDOW_OBIS, objects=device)
+    window.randomisation_start_interval = LongUnsigned(max_delay)
+    window.communication_window = Array(Structure((octets(bytes(a)), octets(bytes(b)))) for a, b in windows)
+    group_conditions = GroupConditions(conditions=conditions)
+    for obj in (window, group_conditions):
+        device.add(obj)
+        for association in objects.associations.values():
+            if ipv6.logical_name in association.objects:
+                association.objects.add(obj)
+    return window, group_conditions
