@@ -27,7 +27,7 @@ from dlmsmesh.client.broadcast import (
 )
 from dlmsmesh.client.errors import DataAccessFailure, ExceptionResponseError
 from dlmsmesh.cosem import default_meter
-from dlmsmesh.cosem.groups import RESPONSE_WINDOW_OBIS, Group
+from dlmsmesh.cosem.groups import RESPONSE_WINDOW_OBIS, Group, add_group_objects
 from dlmsmesh.errors import DlmsError, DlmsTimeout
 from dlmsmesh.security import KeySet, Role, SecurityContext, SqliteCounterStore
 from dlmsmesh.security.envelope import general_sender_title
@@ -46,11 +46,14 @@ OTHER_EK = bytes(range(16, 32))
 
 
 def title_of(n: int) -> bytes:
-    return bytes.fromhex("4D4D4D00000A0000") [:6] + n.to_bytes(2, "big")
+    return bytes.fromhex("4D4D4D00000A0000")[:6] + n.to_bytes(2, "big")
 
 
-def meter(n: int, *, ek: bytes = EK) -> Meter:
+def meter(n: int, *, ek: bytes = EK, member: bool = True, max_delay: int = 0) -> Meter:
     objects = default_meter(title_of(n), now=lambda: NOW)
+    add_group_objects(objects, max_delay=max_delay)
+    if member:
+        objects.ipv6_setup.multicast_ipv6_addresses = Array([OctetString(GROUP.packed)])
     return Meter.from_objects(objects, keys=MeterKeys(ek=ek, ak=AK, bk=BK, kek=KEK))
 
 
@@ -92,11 +95,8 @@ async def rig(
     servers = []
     for n in [*members, *others]:
         host = f"fd00::1:{n:x}"
-        endpoint = net.endpoint(host, PORT)
-        if n in members:
-            endpoint.join_group(GROUP.address)
-        server = Server(endpoint)
-        server.add_meter((meters or {}).get(n) or meter(n))
+        server = Server(net.endpoint(host, PORT))
+        server.add_meter((meters or {}).get(n) or meter(n, member=n in members))
         await server.start()
         servers.append(server)
         resolver.set(title_of(n), Address(host, PORT))

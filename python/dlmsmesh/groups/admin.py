@@ -205,4 +205,3 @@ async def remove_condition(
             if other.matches(current):
                 return
     registry.remove_members(condition.group, [meter.meter_title])
-
