@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import random
-import tomllib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -210,6 +209,7 @@ async def test_read_group_gives_one_result_per_member_window_and_follow_up(rig: 
 
 
 def test_dlmsmesh_groups_sits_above_registration_client_and_server_below_cli() -> None:
+    tomllib = pytest.importorskip("tomllib")
     layers = next(
         c["layers"]
         for c in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
