@@ -13,7 +13,6 @@ import random
 import re
 from pathlib import Path
 
-
 import pytest
 
 from dlmsmesh.client import Client
