@@ -362,3 +362,53 @@ async def test_follow_up_waits_for_the_window_and_reports_silent_meters(closing:
     assert b.summary.missing == {ghost}
     follow = await r.drive(b.follow_up(pace=0.5))
     assert isinstance(follow.results[ghost], DlmsTimeout) and follow.unreached == {ghost}
+
+
+@pytest.mark.asyncio
+async def test_answers_after_the_window_are_kept_as_late_while_lingering(closing: list[Rig]) -> None:
+    members = list(range(1, 9))
+    r = await rig(members, meters={n: meter(n, max_delay=10) for n in members})
+    closing.append(r)
+    expected = [title_of(n) for n in members]
+    # a window shorter than the members' delays: some answer after it
+    b = r.client.broadcast(GROUP, LDN, window=4.0, linger=10.0, keys=r.keys, bk=BK, ak=AK, expected=expected)
+    got = await r.collect(b)
+    assert len(r.client._collectors) == 1  # still listening, for late answers
+    await r.net.advance(12.0)
+    assert r.client._collectors == []
+    s = b.summary
+    assert {t for t, _, _ in got} == set(s.answered) and s.late and set(s.answered) | set(s.late) == set(expected)
+    assert s.missing == frozenset() and not set(s.answered) & set(s.late)
+    assert all(bytes(v) == bytes(s.answered.get(t, v)) for t, v in s.late.items())
+    # without lingering the same answers are missing, and the follow-up reads them
+    again = r.client.broadcast(GROUP, LDN, window=4.0, keys=r.keys, bk=BK, ak=AK, expected=expected)
+    got = await r.collect(again)
+    assert again.summary.missing == set(expected) - {t for t, _, _ in got} and again.summary.missing
+    assert r.client._collectors == []
+
+
+@pytest.mark.asyncio
+async def test_leaving_the_loop_early_stops_listening_when_the_window_closes(closing: list[Rig]) -> None:
+    r = await rig([1, 2, 3])
+    closing.append(r)
+    b = r.client.broadcast(GROUP, LDN, window=5.0, keys=r.keys, bk=BK, ak=AK)
+
+    async def first() -> bytes:
+        async for title, _ in b:
+            return title
+        raise AssertionError("no answer")
+
+    await r.drive(first())
+    assert r.client._collectors == [b]
+    await r.net.advance(6.0)
+    assert r.client._collectors == []
+    # aclose stops at once
+    c = r.client.broadcast(GROUP, LDN, window=5.0, keys=r.keys, bk=BK, ak=AK)
+    await r.drive(first_of(c))
+    await c.aclose()
+    assert r.client._collectors == [] and c.summary.complete
+    assert [x async for x in c] == []
+
+
+async def first_of(b: Broadcast) -> Any:
+    return await b.__anext__()

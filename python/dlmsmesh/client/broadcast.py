@@ -277,8 +277,12 @@ class Broadcast:
     """One group request and its window of answers (made by :meth:`Client.broadcast`).
 
     The request leaves on the first ``__anext__`` (``async for`` starts it);
-    the iteration ends when the window closes.  ``aclose()`` (or leaving the
-    ``async for`` by ``break``) stops listening at once.
+    the iteration ends when the window closes.  Answers arriving up to
+    ``linger`` seconds after it are kept as late (not yielded, not missing,
+    not read again by the follow-up); listening stops then on the client's
+    clock, or at once by ``aclose()``.  ``designate``: see the module text.
+    Choose ``window`` at least the members' largest random delay plus the
+    network's round trip, or their answers come late.
     """
 
     def __init__(
@@ -296,11 +300,14 @@ class Broadcast:
         expected: Iterable[bytes] | None = None,
         port: int = DLMS_PORT,
         designate: int | None = None,
+        linger: float = 0.0,
     ) -> None:
         if not window > 0 or math.isinf(window):
             raise ValueError(f"the answer window is a positive number of seconds, not {window!r}")
         if designate is not None and not 0 <= designate <= window:
             raise ValueError("a designated random delay lies within the answer window")
+        if not 0 <= linger < math.inf:
+            raise ValueError("linger is a number of seconds >= 0")
         self.client = client
         self.address, self.group = target_of(group)
         self.port = int(port)
@@ -309,6 +316,7 @@ class Broadcast:
         self.keys = keys
         self.confirmed = bool(confirmed)
         self.designate = designate
+        self.linger = float(linger)
         self.sender = bytes(system_title) if system_title is not None else client.system_title
         self._broadcast = SecurityContext(
             self.sender, bk=bk, ak=ak, policy=DEFAULT_POLICY, role=Role.CLIENT, counters=client.counters
@@ -325,7 +333,8 @@ class Broadcast:
         self.rejected = 0
         self.dropped = 0
         self._queue = Mailbox(MAX_QUEUED, None if isinstance(client.clock, RealClock) else client.clock)
-        self._state = "new"  # new -> listening -> done
+        self._state = "new"  # new -> listening -> done (iteration over)
+        self._timer: Any = None
 
     # ------------------------------------------------------------ iteration
 
@@ -347,20 +356,22 @@ class Broadcast:
             except asyncio.TimeoutError:
                 if self.deadline - now() <= 0:
                     break
-        self._finish()
+        self._state = "done"
         raise StopAsyncIteration
 
     async def aclose(self) -> None:
-        """Stop listening (the summary keeps what arrived)."""
-        self._finish()
-
-    def _finish(self) -> None:
-        if self._state == "listening":
-            try:
-                self.client._collectors.remove(self)
-            except ValueError:
-                pass
+        """End the iteration and stop listening now (the summary keeps what arrived)."""
         self._state = "done"
+        self._stop_listening()
+
+    def _stop_listening(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        try:
+            self.client._collectors.remove(self)
+        except ValueError:
+            pass
 
     async def _start(self) -> None:
         client = self.client
@@ -369,22 +380,27 @@ class Broadcast:
             if self.expected is None and self.group is not None:
                 self.expected = await _members_of(client.resolver, self.group.id)
             self.invoke_id = self._free_invoke()
-            apdu = group_request(self.request, self.invoke_id, self.confirmed)
-            frames = [A.encode(a) for a in window_requests(self.designate)] if self.designate is not None else []
-            frames.append(A.encode(apdu))
-            if len(frames[-1]) > MAX_GROUP_APDU - 30:
-                raise ValueError(f"a group request of {len(frames[-1])} bytes does not fit one datagram")
+            request = A.encode(group_request(self.request, self.invoke_id, self.confirmed))
+            if len(request) > MAX_GROUP_APDU - 30:
+                raise ValueError(f"a group request of {len(request)} bytes does not fit one datagram")
             await client.start()
             client._collectors.append(self)
-            for plain in frames:
-                await self._send(plain)
+            if self.designate is not None:
+                for setting in window_requests(self.designate):
+                    await self._send(A.encode(setting))
             self.sent_at = client.now()
             self.deadline = self.sent_at + self.window if self.confirmed else self.sent_at
+            # listening ends on the clock, whether or not anyone iterates
+            # (an ``async for`` left by ``break`` calls nothing)
+            self._timer = client.clock.call_later(self.deadline + self.linger - client.now(), self._stop_listening)
+            await self._send(request)
         except BaseException:
-            self._finish()
+            self._state = "done"
+            self._stop_listening()
             raise
         if not self.confirmed:
-            self._finish()
+            self._state = "done"
+            self._stop_listening()
 
     async def _send(self, plain: bytes) -> None:
         client = self.client
