@@ -536,10 +536,21 @@ class Server:
             # a service-specific glo- frame names no sender: no keys to open it with
             self._ignore_all("unprotected_on_group")
             return []
+        # the members execute side by side: one whose objects wait (each
+        # within request_timeout) holds back neither the others nor their answers
+        waiting: list[asyncio.Task[None]] = []
         for index, meter in enumerate(self._meters):
             if meter is None:
                 continue
-            await self._group_one(index, meter, incoming, client_sap, server_sap, payload, title, host)
+            serving = self._group_one(index, meter, incoming, client_sap, server_sap, payload, title, host)
+            done, waits_on = eager.step(serving)
+            if done is eager.PENDING:
+                task = asyncio.get_running_loop().create_task(eager.finish(serving, waits_on))
+                self._handlers.add(task)
+                task.add_done_callback(self._handlers.discard)
+                waiting.append(task)
+        if waiting:
+            await asyncio.gather(*waiting)
         return []
 
     def _ignore_all(self, reason: str) -> None:
