@@ -566,3 +566,33 @@ async def test_a_member_whose_objects_wait_holds_back_no_other_member() -> None:
         await r.net.advance(1)
         late = r.answers()
         assert [a.title for a in late] == [title_of(0)] and late[0].apdu.result == LongUnsigned(7)
+
+
+@pytest.mark.asyncio
+async def test_a_group_request_to_the_management_wport_is_answered_from_it() -> None:
+    meters = [group_meter(i, groups=[G5]) for i in range(2)]
+    async with rig(meters) as r:
+        apdu = r.ctx.protect(A.encode(get(invoke_id=6)), general=True, broadcast=True)
+        await r.send(wrapper.encode(PRE_ESTABLISHED_CLIENT, 1, apdu), G5.address)
+        await r.net.advance(31)
+        answers = r.answers()  # asserts source wPort 1, destination 0x66
+        assert len(answers) == 2 and all(a.apdu.invoke_id == 6 for a in answers)
+        # a logical device the meters do not have: not for them
+        apdu = r.ctx.protect(A.encode(get(invoke_id=7)), general=True, broadcast=True)
+        await r.send(wrapper.encode(PRE_ESTABLISHED_CLIENT, 0x20, apdu), G5.address)
+        await r.net.advance(31)
+        assert r.answers() == []
+
+
+@pytest.mark.asyncio
+async def test_a_group_request_from_a_client_without_pre_established_association_is_dropped() -> None:
+    meters = [group_meter(0, groups=[G5])]
+    async with rig(meters) as r:
+        apdu = r.ctx.protect(A.encode(get()), general=True, broadcast=True)
+        await r.send(wrapper.encode(0x10, ALL_STATION, apdu), G5.address)
+        await r.net.advance(31)
+        assert r.answers() == [] and r.server.group_stats.executed == 0
+        # the management client's AARQ-less request opened nothing: not a replay later
+        await r.request(get(invoke_id=2), G5)
+        await r.net.advance(31)
+        assert len(r.answers()) == 1

@@ -135,6 +135,11 @@ class Server:
     ``request_timeout`` how long the object handlers of one request may take
     (an async handler that hangs gets the request an exception-response
     other-reason, and the association goes on).
+    A datagram sent to a multicast address is a group request
+    (:mod:`dlmsmesh.server.group_requests`): the endpoint is subscribed to
+    every group address a hosted meter may answer on, and members answer
+    after a random delay drawn from ``rng`` (seed it for a repeatable run),
+    at most ``max_delayed`` answers waiting per meter.
     Use as ``async with Server(transport) as server:`` (or :meth:`start` and
     :meth:`close`); :meth:`handle` serves one datagram without a transport
     loop (tests, simulators).
