@@ -475,6 +475,11 @@ async def test_close_cancels_the_answers_still_waiting() -> None:
         assert server.delayed_answers == 5
         await server.close()
         assert server.delayed_answers == 0
+        # and leaves no watcher on the meters' objects
+        assert server.group_addresses == frozenset()
+        for meter in meters:
+            for ln in (IPV6_SETUP, "0.0.128.25.9.255"):
+                assert not vars(meter.logical_devices[1].get(ln)).get("_dlmsmesh_watchers")
         await net.advance(200)
         assert got == []
         await head.close()

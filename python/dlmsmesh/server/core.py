@@ -325,6 +325,8 @@ class Server:
         self._handlers.clear()
         await self._groups.delayed.close()
         await self.transport.close()
+        # no watcher of this server stays on the meters' objects
+        self._groups.memberships.detach_all()
 
     async def __aenter__(self) -> Server:
         await self.start()
