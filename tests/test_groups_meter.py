@@ -18,8 +18,18 @@ import pytest
 from dlmsmesh import apdu as A
 from dlmsmesh import wrapper
 from dlmsmesh.apdu_model import AttributeDescriptor, MethodDescriptor
-from dlmsmesh.cosem import ALL_NODES, Data, Group, GroupCondition, Ipv6AddressType, default_meter
+from dlmsmesh.cosem import (
+    ALL_NODES,
+    CosemObject,
+    Data,
+    Group,
+    GroupCondition,
+    Ipv6AddressType,
+    attribute,
+    default_meter,
+)
 from dlmsmesh.cosem.groups import add_group_objects
+from dlmsmesh.cosem.typespec import ANY
 from dlmsmesh.security import Role, SecurityContext
 from dlmsmesh.security.envelope import general_sender_title
 from dlmsmesh.security.tags import GENERAL_GLO_CIPHERING
@@ -465,6 +475,11 @@ async def test_close_cancels_the_answers_still_waiting() -> None:
         assert server.delayed_answers == 5
         await server.close()
         assert server.delayed_answers == 0
+        # and leaves no watcher on the meters' objects
+        assert server.group_addresses == frozenset()
+        for meter in meters:
+            for ln in (IPV6_SETUP, "0.0.128.25.9.255"):
+                assert not vars(meter.logical_devices[1].get(ln)).get("_dlmsmesh_watchers")
         await net.advance(200)
         assert got == []
         await head.close()
@@ -517,3 +532,72 @@ async def test_a_group_action_is_answered_with_its_result() -> None:
         for a in answers:
             assert isinstance(a.apdu, A.ActionResponseNormal) and a.apdu.invoke_id == 5
             assert int(a.apdu.result) != 0
+
+
+class Gate(CosemObject):
+    """A value whose getter waits until the test opens the gate."""
+
+    class_id = 9003
+    version = 0
+
+    def __init__(self, logical_name: str, opened: bool) -> None:
+        super().__init__(logical_name)
+        self.event = asyncio.Event()
+        if opened:
+            self.event.set()
+
+    @attribute(2, ANY)
+    async def value(self) -> Any:
+        await self.event.wait()
+        return LongUnsigned(7)
+
+
+@pytest.mark.asyncio
+async def test_a_member_whose_objects_wait_holds_back_no_other_member() -> None:
+    meters = [group_meter(i, groups=[G5], max_delay=0) for i in range(3)]
+    gates = []
+    for i, meter in enumerate(meters):
+        gate = Gate("0.0.96.97.0.255", opened=i != 0)
+        meter.logical_devices[1].add(gate)
+        management = meter.pre_established(PRE_ESTABLISHED_CLIENT, 1)
+        assert management is not None
+        management.objects.add(gate)
+        gates.append(gate)
+    async with rig(meters) as r:
+        sent = await r.request(get(AttributeDescriptor(9003, "0.0.96.97.0.255", 2)), G5)
+        first = r.answers()
+        assert {a.title for a in first} == {title_of(1), title_of(2)} and all(a.at == sent for a in first)
+        gates[0].event.set()
+        await r.net.advance(1)
+        late = r.answers()
+        assert [a.title for a in late] == [title_of(0)] and late[0].apdu.result == LongUnsigned(7)
+
+
+@pytest.mark.asyncio
+async def test_a_group_request_to_the_management_wport_is_answered_from_it() -> None:
+    meters = [group_meter(i, groups=[G5]) for i in range(2)]
+    async with rig(meters) as r:
+        apdu = r.ctx.protect(A.encode(get(invoke_id=6)), general=True, broadcast=True)
+        await r.send(wrapper.encode(PRE_ESTABLISHED_CLIENT, 1, apdu), G5.address)
+        await r.net.advance(31)
+        answers = r.answers()  # asserts source wPort 1, destination 0x66
+        assert len(answers) == 2 and all(a.apdu.invoke_id == 6 for a in answers)
+        # a logical device the meters do not have: not for them
+        apdu = r.ctx.protect(A.encode(get(invoke_id=7)), general=True, broadcast=True)
+        await r.send(wrapper.encode(PRE_ESTABLISHED_CLIENT, 0x20, apdu), G5.address)
+        await r.net.advance(31)
+        assert r.answers() == []
+
+
+@pytest.mark.asyncio
+async def test_a_group_request_from_a_client_without_pre_established_association_is_dropped() -> None:
+    meters = [group_meter(0, groups=[G5])]
+    async with rig(meters) as r:
+        apdu = r.ctx.protect(A.encode(get()), general=True, broadcast=True)
+        await r.send(wrapper.encode(0x10, ALL_STATION, apdu), G5.address)
+        await r.net.advance(31)
+        assert r.answers() == [] and r.server.group_stats.executed == 0
+        # the management client's AARQ-less request opened nothing: not a replay later
+        await r.request(get(invoke_id=2), G5)
+        await r.net.advance(31)
+        assert len(r.answers()) == 1

@@ -57,15 +57,15 @@ from ..security.tags import (
     SERVICE_TAGS,
     FrameKind,
 )
-from ..transport import Address, Datagram, Incoming, InProcessEndpoint, TransportClosed, UdpTransport
-from ..transport.clock import Clock as TransportClock
+from ..transport import Datagram, Incoming, InProcessEndpoint, TransportClosed, UdpTransport
 from ..transport.clock import RealClock
 from ..transport.interface import normalize_host
 from ..xdlms_initiate import Conformance
 from . import eager, services
 from .associate import open_association, release
-from .delayed import DEFAULT_MAX_DELAYED, DelayedAnswers, Pending, response_delay
-from .groups import GroupStats, Memberships, is_multicast, member_of
+from .delayed import DEFAULT_MAX_DELAYED
+from .group_requests import GroupRequests
+from .groups import is_multicast
 from .meter import ALL_STATION, Meter
 from .offload import off_loop
 from .replies import DEFAULT_MAX_PDU_SIZE, Framing, gbt_next, limit_of, shape
@@ -135,6 +135,11 @@ class Server:
     ``request_timeout`` how long the object handlers of one request may take
     (an async handler that hangs gets the request an exception-response
     other-reason, and the association goes on).
+    A datagram sent to a multicast address is a group request
+    (:mod:`dlmsmesh.server.group_requests`): the endpoint is subscribed to
+    every group address a hosted meter may answer on, and members answer
+    after a random delay drawn from ``rng`` (seed it for a repeatable run),
+    at most ``max_delayed`` answers waiting per meter.
     Use as ``async with Server(transport) as server:`` (or :meth:`start` and
     :meth:`close`); :meth:`handle` serves one datagram without a transport
     loop (tests, simulators).
@@ -182,14 +187,11 @@ class Server:
         self._backlog: collections.deque[Incoming] = collections.deque()
         #: object handlers that had to wait (each bounded by request_timeout)
         self._handlers: set[asyncio.Task[Any]] = set()
-        #: what the server did with group (multicast) requests
-        self.group_stats = GroupStats()
         #: draws the delays of group answers (seed it for a repeatable run)
         self.rng = rng if rng is not None else random.Random()  # noqa: S311 - spreading load, not security
-        self._memberships = Memberships(transport, self.group_stats)
-        self._delayed = DelayedAnswers(
-            self._transport_clock, max_per_meter=max_delayed, on_drop=self._dropped, on_sent=self._sent_delayed
-        )
+        self._groups = GroupRequests(self, max_delayed)
+        #: what the server did with group (multicast) requests
+        self.group_stats = self._groups.stats
 
     # ------------------------------------------------------------------ meters
 
@@ -210,7 +212,7 @@ class Server:
             self._default = index
         else:
             self._by_address[host] = index
-        self._memberships.attach(index, meter)
+        self._groups.memberships.attach(index, meter)
         return meter
 
     def add_meters(self, meters: Iterable[Meter]) -> None:
@@ -229,8 +231,7 @@ class Server:
             self._by_address.pop(normalize_host(meter.address), None)
         for key in [k for k in self._sessions if k[0] == index]:
             del self._sessions[key]
-        self._memberships.detach(index)
-        self._delayed.forget(index)
+        self._groups.forget(index)
         return meter
 
     def readdress(self, system_title: bytes, address: str | None) -> None:
@@ -290,12 +291,12 @@ class Server:
     @property
     def group_addresses(self) -> frozenset[str]:
         """The multicast addresses the endpoint is subscribed to for its meters' groups."""
-        return self._memberships.addresses
+        return self._groups.memberships.addresses
 
     @property
     def delayed_answers(self) -> int:
         """Answers to group requests waiting for their time."""
-        return len(self._delayed)
+        return len(self._groups.delayed)
 
     def _meter_at(self, host: str) -> tuple[int, Meter] | None:
         index = self._by_address.get(host, self._default)
@@ -322,8 +323,10 @@ class Server:
         await asyncio.gather(*(t for t in [loop_task, *tasks] if t is not None), return_exceptions=True)
         self._tasks.clear()
         self._handlers.clear()
-        await self._delayed.close()
+        await self._groups.delayed.close()
         await self.transport.close()
+        # no watcher of this server stays on the meters' objects
+        self._groups.memberships.detach_all()
 
     async def __aenter__(self) -> Server:
         await self.start()
@@ -478,7 +481,8 @@ class Server:
             return []
         client_sap, server_sap = header.source_wport, header.destination_wport
         if is_multicast(incoming.destination.host):
-            return await self._handle_group(incoming, client_sap, server_sap, payload)
+            await self._groups.handle(incoming, client_sap, server_sap, payload)
+            return []  # a group request is answered later, if at all
         found = self._meter_at(incoming.destination.host)
         if found is None or (server_sap not in found[1].logical_devices and server_sap != ALL_STATION):
             self.stats.unknown_destination += 1
@@ -505,153 +509,6 @@ class Server:
             conformance=Conformance.from_octets(association.xdlms_context_info[0].to_bytes()),
             client_max_pdu=self.max_pdu_size, keys_version=meter.keys_version,
         )  # fmt: skip
-
-    # -- group requests ----------------------------------------------------------
-
-    async def _handle_group(self, incoming: Incoming, client_sap: int, server_sap: int, payload: bytes) -> list[bytes]:
-        """A datagram sent to a multicast address: every hosted meter sees it
-        (the endpoint stands for all their IPv6 stacks), checks its protection,
-        then its membership; members execute it and answer later (never in
-        the returned list: a group answer is delayed, ciphered when it leaves).
-
-        DESIGN: the protection is checked before the membership, as each
-        meter's stack would hand it the datagram before DLMS can tell: a
-        forged or replayed group request is counted by every meter that saw
-        it, a genuine one by each non-member as ``not_member``."""
-        self.group_stats.received += 1
-        host = incoming.destination.host
-        if not payload or payload[0] not in CIPHERED_TAGS:
-            # DESIGN: a group request is only ever taken under the broadcast key
-            self._ignore_all("unprotected_on_group")
-            return []
-        sc = security_control_of(payload)
-        if sc is None:
-            self.stats.malformed += 1
-            return []
-        if not sc & SC_BROADCAST:
-            self._ignore_all("unicast_key_on_group")
-            return []
-        title = general_sender_title(payload)
-        if title is None:
-            # a service-specific glo- frame names no sender: no keys to open it with
-            self._ignore_all("unprotected_on_group")
-            return []
-        for index, meter in enumerate(self._meters):
-            if meter is None:
-                continue
-            await self._group_one(index, meter, incoming, client_sap, server_sap, payload, title, host)
-        return []
-
-    def _ignore_all(self, reason: str) -> None:
-        for meter in self._meters:
-            if meter is not None:
-                meter.security_log[reason] += 1
-                self.group_stats.ignored += 1
-
-    async def _group_one(
-        self, index: int, meter: Meter, incoming: Incoming, client_sap: int, server_sap: int, payload: bytes,
-        title: bytes, host: str,
-    ) -> None:  # fmt: skip
-        log_ = meter.security_log
-        if server_sap != ALL_STATION and server_sap not in meter.logical_devices:
-            return  # a logical device this meter does not have: not for it
-        key = (index, server_sap, client_sap, incoming.source)
-        session = self._sessions.get(key)
-        if session is None:
-            session = self._pre_session(meter, index, key)
-            if session is None:
-                return  # no pre-established association for that client: not for it
-        if meter.keys.bk is None:
-            log_["no_broadcast_key"] += 1
-            self.group_stats.ignored += 1
-            return
-        async with session.lock:
-            self._rekey(session)
-            ctx = session.context if session.context is not None and session.client_title == title else None
-            if ctx is None:
-                ctx = meter.shared_context(title, session.policy)
-            try:
-                received = await self._blocking(meter, stack.receive, payload, "apdu", security=ctx)
-            except stack.FrameReplayError:
-                self.stats.replays += 1
-                log_["replay"] += 1
-                self.group_stats.ignored += 1
-                return
-            except stack.FrameSecurityError:
-                self.stats.security_failures += 1
-                log_["wrong_key"] += 1
-                self.group_stats.ignored += 1
-                return
-            except stack.FrameError:
-                self.stats.malformed += 1
-                return
-            request = received.apdu
-            if request is None or isinstance(request, A.GeneralBlockTransfer):
-                self.stats.malformed += 1  # a group request travels whole
-                return
-            if not await member_of(meter, host):
-                log_["not_member"] += 1
-                self.group_stats.not_member += 1
-                return
-            if session.context is None or session.client_title != title:
-                session.context, session.client_title = ctx, title
-            self._remember(session)
-            info = received.security
-            authenticated = info is not None and bool((info.security_control or 0) & SC_AUTHENTICATION)
-            reply = await self._serve_request(session, request, authenticated)
-            self.group_stats.executed += 1
-        if reply is None:
-            self.group_stats.unconfirmed += 1
-            return
-        delay = response_delay(meter, self.rng)
-        if delay is None:
-            log_["no_window"] += 1
-            self.group_stats.no_window += 1
-            return
-        reply_from = server_sap if server_sap != ALL_STATION else min(meter.logical_devices)
-
-        async def send() -> None:
-            await self._send_delayed(session, reply, reply_from, incoming.source)
-
-        self._delayed.schedule(index, meter, delay, send)
-
-    async def _send_delayed(self, session: Session, reply: A.Apdu, reply_from: int, peer: Address) -> None:
-        """Cipher a group answer now (the meter's unicast key and system
-        title, general-glo-ciphering, its next counter) and send it."""
-        meter = session.meter
-        async with session.lock:
-            self._rekey(session)
-            if session.context is None:
-                assert session.client_title is not None
-                session.context = meter.shared_context(session.client_title, session.policy)
-            apdus = await self._blocking(meter, shape, session, reply, _FRAMINGS[True, False], self.max_pdu_size)
-        source = meter.address
-        for apdu in apdus:
-            datagram = wrapper.encode(reply_from, session.client_sap, apdu)
-            try:
-                if source is not None and (self._aliased is not None or self._udp_wildcard):
-                    try:
-                        # answered from the meter's own address where the transport can
-                        await self.transport.send(datagram, peer, source=source)  # type: ignore[call-arg]
-                        continue
-                    except TransportClosed:
-                        raise
-                    except DlmsError:
-                        pass  # not an address of the endpoint: from the endpoint's own
-                await self.transport.send(datagram, peer)
-            except TransportClosed:
-                return
-
-    def _transport_clock(self) -> TransportClock:
-        clock = getattr(self.transport, "clock", None)
-        return clock if clock is not None else RealClock()
-
-    def _dropped(self, pending: Pending) -> None:
-        pending.meter.security_log["queue_overflow"] += 1
-        self.group_stats.dropped += 1
-
-    def _sent_delayed(self, pending: Pending) -> None:
-        self.group_stats.answered += 1
 
     def _remember(self, session: Session, now: float | None = None) -> None:
         session.last_used = self.clock() if now is None else now

@@ -176,6 +176,11 @@ class Memberships:
             stop()
         self._update(index, frozenset())
 
+    def detach_all(self) -> None:
+        """Stop watching every meter's objects (the server closes)."""
+        for index in list(self._stops):
+            self.detach(index)
+
     def refresh(self, index: int, meter: Meter) -> None:
         """Recompute meter ``index``'s addresses and join or leave what changed."""
         wanted = explicit_addresses(meter) | condition_addresses(meter)
