@@ -97,6 +97,7 @@ def emulated_meter(i: int, *, hosted: bool = True) -> Meter:
 class World:
     net: InProcessNetwork
     server: Server
+    servers: list[Server]
     client: Client
     registry: Registry
     meters: list[Meter]
@@ -147,13 +148,22 @@ def _registry(path: Path) -> Registry:
 async def world_factory(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     made: list[World] = []
 
-    async def make(seed: int, link: LinkProfile | None = None) -> World:
+    async def make(seed: int, link: LinkProfile | None = None, *, endpoint_per_meter: bool = False) -> World:
         net = InProcessNetwork(seed=seed, link=link or LinkProfile(delay=DELAY))
-        meters = [emulated_meter(i) for i in range(METERS)]
-        endpoint = net.endpoint(SERVER_HOST, PORT, aliases=[address_of(i) for i in range(METERS)])
-        server = Server(endpoint, rng=random.Random(seed))
-        server.add_meters(meters)
-        await server.start()
+        meters = [emulated_meter(i, hosted=not endpoint_per_meter) for i in range(METERS)]
+        if endpoint_per_meter:
+            # each meter on its own host: the network loses a group request per meter
+            servers = [
+                Server(net.endpoint(address_of(i), PORT), rng=random.Random(seed * 1000 + i)) for i in range(METERS)
+            ]
+            for server, meter in zip(servers, meters):
+                server.add_meter(meter)
+        else:
+            endpoint = net.endpoint(SERVER_HOST, PORT, aliases=[address_of(i) for i in range(METERS)])
+            servers = [Server(endpoint, rng=random.Random(seed))]
+            servers[0].add_meters(meters)
+        for server in servers:
+            await server.start()
         registry = _registry(tmp_path / f"registry-{seed}-{len(made)}.sqlite")
         client = Client(net.endpoint(CLIENT_HOST, PORT), system_title=HEAD_END, resolver=registry,
                         rng=random.Random(seed), in_flight_per_router=None, associations_per_second=None)  # fmt: skip
@@ -166,14 +176,16 @@ async def world_factory(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
             route(incoming)
 
         client.transport.on_receive(tap)  # type: ignore[attr-defined]
-        world = World(net, server, client, registry, meters, {title_of(i): (EK, AK) for i in range(METERS)}, arrived)
+        keys = {title_of(i): (EK, AK) for i in range(METERS)}
+        world = World(net, servers[0], servers, client, registry, meters, keys, arrived)
         made.append(world)
         return world
 
     yield make
     for w in made:
         await w.client.close()
-        await w.server.close()
+        for server in w.servers:
+            await server.close()
         w.registry.close()
 
 
@@ -293,6 +305,27 @@ async def test_under_ten_percent_loss_the_client_names_exactly_the_missing_membe
         assert bytes(value) == name_of(title)
     # one by one, paced: at least a second between reads
     assert w.client.now() - started >= len(s.missing) - 1
+
+
+@pytest.mark.asyncio
+async def test_under_ten_percent_loss_of_requests_and_answers_per_meter_the_missing_are_exact_and_read(
+    world_factory: Callable[..., Any],
+) -> None:
+    w = await world_factory(8, LinkProfile(delay=DELAY, loss=0.1), endpoint_per_meter=True)
+    expected_b = members_of(B)
+    b = w.broadcast(B)
+    await w.collect(b)
+    s = b.summary
+    by_address = {address_of(i): title_of(i) for i in range(METERS)}
+    delivered = {by_address[host] for host in w.arrived}
+    executed = sum(server.group_stats.executed for server in w.servers)
+    # some members never got the request, some answers were lost: both are missing
+    assert executed < len(expected_b) and len(delivered) < executed
+    assert set(s.answered) == delivered and s.missing == expected_b - delivered
+    assert 10 <= len(s.missing) <= 40, len(s.missing)
+    follow = await w.drive(b.follow_up(pace=0.5))
+    assert set(follow.results) == s.missing and follow.unreached == frozenset()
+    assert all(bytes(value) == name_of(title) for title, value in follow.results.items())
 
 
 # ---------------------------------------------------------------- real multicast over loopback
