@@ -25,11 +25,11 @@ from dlmsmesh.client.broadcast import (
     target_of,
     window_requests,
 )
-from dlmsmesh.client.errors import DataAccessFailure, ExceptionResponseError
+from dlmsmesh.client.errors import DataAccessFailure, ExceptionResponseError, NoAddress
 from dlmsmesh.cosem import default_meter
 from dlmsmesh.cosem.groups import RESPONSE_WINDOW_OBIS, Group, add_group_objects
 from dlmsmesh.errors import DlmsError, DlmsTimeout
-from dlmsmesh.security import KeySet, Role, SecurityContext, SqliteCounterStore
+from dlmsmesh.security import Keyring, KeySet, Role, SecurityContext, SqliteCounterStore
 from dlmsmesh.security.envelope import general_sender_title
 from dlmsmesh.server import Meter, MeterKeys, Server
 from dlmsmesh.transport import Address, InProcessNetwork, LinkProfile
@@ -412,3 +412,17 @@ async def test_leaving_the_loop_early_stops_listening_when_the_window_closes(clo
 
 async def first_of(b: Broadcast) -> Any:
     return await b.__anext__()
+
+
+@pytest.mark.asyncio
+async def test_a_keyring_opens_the_answers_and_a_follow_up_asks_for_the_keys_themselves(closing: list[Rig]) -> None:
+    r = await rig([1, 2])
+    closing.append(r)
+    ring = Keyring([SecurityContext(HEAD_END, peer_system_title=title_of(n), ek=EK, ak=AK) for n in (1, 2)])
+    b = r.client.broadcast(GROUP, LDN, window=3.0, keys=ring, bk=BK, ak=AK, expected=[title_of(n) for n in (1, 2, 3)])
+    assert sorted(t for t, _, _ in await r.collect(b)) == [title_of(1), title_of(2)]
+    with pytest.raises(TypeError, match="mapping of \\(ek, ak\\)"):
+        await b.follow_up()
+    follow = await r.drive(b.follow_up(keys={title_of(3): (EK, AK)}))
+    assert isinstance(follow.results[title_of(3)], NoAddress)  # known keys, unknown address
+    assert follow.unreached == {title_of(3)}
