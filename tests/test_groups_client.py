@@ -20,6 +20,7 @@ from dlmsmesh.client import Broadcast, Client, MemoryResolver
 from dlmsmesh.client.broadcast import (
     ALL_STATION,
     PRE_ESTABLISHED_CLIENT,
+    MissingKeys,
     answer_result,
     group_request,
     target_of,
@@ -426,3 +427,14 @@ async def test_a_keyring_opens_the_answers_and_a_follow_up_asks_for_the_keys_the
     follow = await r.drive(b.follow_up(keys={title_of(3): (EK, AK)}))
     assert isinstance(follow.results[title_of(3)], NoAddress)  # known keys, unknown address
     assert follow.unreached == {title_of(3)}
+
+
+@pytest.mark.asyncio
+async def test_a_follow_up_without_a_meters_keys_names_it_unreached(closing: list[Rig]) -> None:
+    r = await rig([1], others=[2])
+    closing.append(r)
+    b = r.client.broadcast(GROUP, LDN, window=2.0, keys={title_of(1): (EK, AK)}, bk=BK, ak=AK,
+                           expected=[title_of(1), title_of(2)])  # fmt: skip
+    await r.collect(b)
+    follow = await r.drive(b.follow_up())
+    assert isinstance(follow.results[title_of(2)], MissingKeys) and follow.unreached == {title_of(2)}

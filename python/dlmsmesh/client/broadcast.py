@@ -64,6 +64,7 @@ __all__ = [
     "Broadcast",
     "BroadcastSummary",
     "FollowUp",
+    "MissingKeys",
     "GroupRequest",
     "KeysProvider",
     "PRE_ESTABLISHED_CLIENT",
@@ -105,15 +106,19 @@ _REQUEST_TYPES = (
 
 #: a meter's unicast keys: an object with ``ek`` and ``ak`` (a keys-file
 #: ``KeyEntry``), or an ``(ek, ak)`` pair
-MeterKeys = Any
+UnicastKeys = Any
 #: where a meter's unicast keys come from: a mapping or a function of the
 #: system title (None or missing: no keys), or a
 #: :class:`~dlmsmesh.security.Keyring` (opens answers; a follow-up needs the keys themselves)
-KeysProvider = Union[Mapping[bytes, MeterKeys], Callable[[bytes], Any], Keyring]
+KeysProvider = Union[Mapping[bytes, UnicastKeys], Callable[[bytes], Any], Keyring]
 
 #: client -> the invoke-id its last group request used (consecutive requests
 #: take different ids, so a late answer to one is not taken for the next's)
 _LAST_INVOKE: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+
+
+class MissingKeys(DlmsError):
+    """The keys provider holds no keys for a meter a follow-up would read."""
 
 
 def _keys_of(entry: Any) -> tuple[bytes, bytes] | None:
@@ -259,14 +264,15 @@ class BroadcastSummary:
 class FollowUp:
     """The unicast reads of the members a group request missed: system title
     -> result (a value, or the exception object: :class:`DlmsTimeout` when
-    the meter stayed silent, :class:`NoAddress` when its address is unknown).
-    ``reached`` are the titles that answered."""
+    the meter stayed silent, :class:`NoAddress` when its address is unknown,
+    :class:`MissingKeys` when its keys are).  ``reached`` are the titles
+    that answered (a refusal is an answer), ``unreached`` the others."""
 
     results: dict[bytes, Any]
 
     @property
     def reached(self) -> frozenset[bytes]:
-        return frozenset(t for t, r in self.results.items() if not isinstance(r, (DlmsTimeout, NoAddress)))
+        return frozenset(t for t, r in self.results.items() if not isinstance(r, _UNREACHED))
 
     @property
     def unreached(self) -> frozenset[bytes]:
@@ -526,6 +532,7 @@ class Broadcast:
 
 
 _GENERAL_GLO = bytes((GENERAL_GLO_CIPHERING,))
+_UNREACHED = (DlmsTimeout, NoAddress, MissingKeys)
 
 
 async def _members_of(resolver: Any, group_id: int) -> frozenset[bytes] | None:
@@ -545,7 +552,7 @@ async def unicast(
     """``request`` sent to one meter through its pre-established association:
     the result as a group answer gives it (a value, None, or an exception object)."""
     if keys is None:
-        return DlmsError(f"no keys for meter {title.hex()}")
+        return MissingKeys(f"no keys for meter {title.hex()}")
     try:
         async with client.associate(
             title, client_sap=PRE_ESTABLISHED_CLIENT, server_sap=server_sap, pre_established=True,
