@@ -601,3 +601,12 @@ async def test_a_group_request_from_a_client_without_pre_established_association
         await r.request(get(invoke_id=2), G5)
         await r.net.advance(31)
         assert len(r.answers()) == 1
+
+
+def test_multicast_hosts_are_told_from_unicast_ones() -> None:
+    from dlmsmesh.server.groups import is_multicast
+
+    for host in ("ff03::1", "FF05::D1:1", "ff02::1%eth0", "224.0.0.1", "239.255.255.250"):
+        assert is_multicast(host), host
+    for host in ("fd00::1", "fe80::1%eth0", "2001:db8::1", "127.0.0.1", "::1", "10.0.0.1", "node-a", ""):
+        assert not is_multicast(host), host

@@ -17,6 +17,7 @@ subscription in step with SETs, ACTIONs and code changing them.
 from __future__ import annotations
 
 import collections
+import functools
 import ipaddress
 import logging
 from collections.abc import Callable, Iterable
@@ -67,6 +68,16 @@ class GroupStats:
 
 
 def is_multicast(host: str) -> bool:
+    """Whether ``host`` is a multicast address (asked for every datagram:
+    most hosts are told apart by their first character)."""
+    # IPv6 multicast is ff00::/8, IPv4 224.0.0.0/4: text starting f/F or 2
+    if host[:1] not in ("f", "F", "2"):
+        return False
+    return _multicast(host)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _multicast(host: str) -> bool:
     try:
         return ipaddress.ip_address(host.partition("%")[0]).is_multicast
     except ValueError:
