@@ -179,7 +179,8 @@ class Memberships:
                 stops.append(obj.watch(_MULTICAST_ATTRIBUTE, lambda *_: self.refresh(index, meter)))
             elif isinstance(obj, GroupConditions):
                 stops.append(obj.watch(_CONDITIONS_ATTRIBUTE, lambda *_: self.refresh(index, meter)))
-        self._stops[index] = stops
+        if stops:
+            self._stops[index] = stops
         self.refresh(index, meter)
 
     def detach(self, index: int) -> None:
