@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ..cosem import CosemObject, Ipv6Setup, ObjectList
+from ..cosem import CosemObject, Ipv6Setup
 from ..cosem.groups import ALL_NODES, GROUP_SCOPES, Group, GroupConditions, is_all_nodes
 from ..errors import DlmsError
 from ..transport import Datagram
@@ -123,7 +123,7 @@ def condition_addresses(meter: Meter) -> set[str]:
 
 def _find(meter: Meter, class_id: int, logical_name: Any) -> CosemObject | None:
     for device in meter.logical_devices.values():
-        obj = device.find(class_id, logical_name) if isinstance(device, ObjectList) else None
+        obj = device.find(class_id, logical_name)
         if obj is not None:
             return obj
     return None
@@ -190,7 +190,7 @@ class Memberships:
 
     def detach_all(self) -> None:
         """Stop watching every meter's objects (the server closes)."""
-        for index in list(self._stops):
+        for index in sorted(set(self._stops) | set(self._of)):
             self.detach(index)
 
     def refresh(self, index: int, meter: Meter) -> None:
