@@ -601,3 +601,37 @@ async def test_a_group_request_from_a_client_without_pre_established_association
         await r.request(get(invoke_id=2), G5)
         await r.net.advance(31)
         assert len(r.answers()) == 1
+
+
+def test_multicast_hosts_are_told_from_unicast_ones() -> None:
+    from dlmsmesh.server.groups import is_multicast
+
+    for host in ("ff03::1", "FF05::D1:1", "ff02::1%eth0", "224.0.0.1", "239.255.255.250"):
+        assert is_multicast(host), host
+    for host in ("fd00::1", "fe80::1%eth0", "2001:db8::1", "127.0.0.1", "::1", "10.0.0.1", "node-a", ""):
+        assert not is_multicast(host), host
+
+
+def ks_statistic(samples: Sequence[float], width: float) -> float:
+    """The one-sample Kolmogorov-Smirnov statistic against uniform [0, width)."""
+    ordered = sorted(s / width for s in samples)
+    n = len(ordered)
+    return max(max((i + 1) / n - x, x - i / n) for i, x in enumerate(ordered))
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_three_hundred_meters_in_three_groups(seed: int) -> None:
+    meters = [group_meter(i, groups=[Group(1 + i % 3)], max_delay=60) for i in range(300)]
+    async with rig(meters, seed=seed) as r:
+        sent = await r.request(get(), Group(2))
+        await r.net.advance(61)
+        answers = r.answers()
+        assert sorted(a.title for a in answers) == sorted(title_of(i) for i in range(1, 300, 3))
+        delays = [a.at - sent for a in answers]
+        assert all(0 <= d < 60 for d in delays)
+        # uniform: below the 1% critical value of the KS statistic (1.628 / sqrt(n))
+        assert ks_statistic(delays, 60) < 1.628 / len(delays) ** 0.5
+        # which answers squeezed into the first half of the window would fail
+        assert ks_statistic([d / 2 for d in delays], 60) > 1.628 / len(delays) ** 0.5
+        assert sum(m.security_log["not_member"] for m in meters) == 200

@@ -149,3 +149,19 @@ def test_a_refused_join_is_counted_and_the_meter_still_served() -> None:
     server.add_meter(group_meter(0, groups=[G5]))
     assert server.group_stats.subscription_failures == 3
     assert server.meter(title_of(0)).system_title == title_of(0)
+
+
+@pytest.mark.asyncio
+async def test_close_forgets_every_subscription_even_of_a_meter_with_nothing_to_watch() -> None:
+    from dlmsmesh.cosem import ObjectList
+    from dlmsmesh.server import Meter, MeterKeys
+
+    recorder = Recorder()
+    server = _server(recorder)
+    # keys with a broadcast key but no objects: it hears the all-nodes addresses only
+    server.add_meter(Meter(title_of(0), {1: ObjectList()}, {}, keys=MeterKeys(ek=EK, ak=AK, bk=BK)))
+    assert server.group_addresses == {"ff03::1", "ff05::1"}
+    await server.close()
+    assert server.group_addresses == frozenset() and recorder.closed
+    # a closed endpoint is not asked to leave
+    assert all(call[0] == "join" for call in recorder.calls)

@@ -1,6 +1,8 @@
 """The meter side: an asyncio :class:`Server` hosting any number of meters
 (:class:`Meter`: a system title, its keys, its logical devices and
-associations) over one datagram transport.
+associations) over one datagram transport.  Requests sent to a multicast
+address are group requests: members answer after a random delay inside
+their response window (:mod:`dlmsmesh.server.group_requests`).
 
 ::
 

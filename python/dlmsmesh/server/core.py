@@ -458,7 +458,8 @@ class Server:
     # ---------------------------------------------------------------- serving
 
     async def handle(self, incoming: Incoming) -> list[bytes]:
-        """Serve one datagram: the datagrams to send back to its source.
+        """Serve one datagram: the datagrams to send back to its source (none
+        for a group request: its members answer later, by the transport).
         Never raises (a failure of the server itself is logged and counted)."""
         self.stats.received += 1
         try:

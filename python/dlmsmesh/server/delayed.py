@@ -9,7 +9,11 @@ random delay (seconds), attribute 4 ``communication_window`` = when the
 answers may go (empty: at any time).  With windows, the delay starts at the
 current window's start (now, when inside one) or at the next window's, and
 is drawn within the window's remaining span, so an answer never leaves
-outside it.  A meter without the Push setup answers at once.
+outside it.  Window bounds are date-times read against the meter's Clock;
+a bound with wildcards is a pattern (every day at 02:00, Sundays, the last
+day of the month), and a window runs from an occurrence of its start to
+the next occurrence of its end.  A meter without the Push setup answers at
+once.
 
 Delays run on the transport's clock (the in-process network's virtual clock
 in simulations); the answer is ciphered when it is sent, not when it was
@@ -20,6 +24,7 @@ at most ``max_per_meter`` answers waiting; a further one drops the oldest.
 from __future__ import annotations
 
 import asyncio
+import calendar
 import collections
 import datetime as _dt
 import logging
@@ -31,7 +36,7 @@ from ..cosem import Clock, PushSetup
 from ..cosem.groups import RESPONSE_WINDOW_OBIS
 from ..transport.clock import Clock as TransportClock
 from ..transport.clock import TimerHandle
-from ..types import DateTime, Obis
+from ..types import LAST_DAY, SECOND_LAST_DAY, DateTime, Obis
 from .meter import Meter
 
 __all__ = ["DelayedAnswers", "Pending", "response_delay", "DEFAULT_MAX_DELAYED"]
@@ -62,14 +67,64 @@ def _meter_now(meter: Meter) -> _dt.datetime:
     return _dt.datetime.now(_UTC)
 
 
-def _moment(stamp: bytes) -> _dt.datetime | None:
-    """A window bound as an aware datetime (DESIGN: no deviation = UTC);
-    None for a pattern (wildcards), which is not honoured."""
-    try:
-        moment = bytes.__new__(DateTime, bytes(stamp)).to_datetime()
-    except ValueError:
+#: how far ahead a window pattern is looked for (a yearly window included)
+_HORIZON_DAYS = 400
+
+
+def _stamp(octets: bytes) -> DateTime:
+    return bytes.__new__(DateTime, bytes(octets))
+
+
+def _on_day(stamp: DateTime, day: _dt.date) -> _dt.datetime | None:
+    """The moment (UTC) the window bound ``stamp`` names on ``day``, or None
+    when its date fields exclude that day.  DESIGN: a field not specified
+    matches any value (time fields: 0); the fields must all match (a
+    day-of-week with a day of month: that day when it is that weekday);
+    last / second-last day of the month are honoured, the DST month
+    patterns never match."""
+    if stamp.year is not None and stamp.year != day.year:
         return None
-    return moment.replace(tzinfo=_UTC) if moment.tzinfo is None else moment
+    month = stamp.month
+    if month is not None and month != day.month:
+        return None
+    last = calendar.monthrange(day.year, day.month)[1]
+    wanted = {LAST_DAY: last, SECOND_LAST_DAY: last - 1}.get(stamp.day, stamp.day) if stamp.day is not None else None
+    if wanted is not None and wanted != day.day:
+        return None
+    if stamp.day_of_week is not None and stamp.day_of_week != day.isoweekday():
+        return None
+    moment = _dt.datetime(day.year, day.month, day.day, stamp.hour or 0, stamp.minute or 0, stamp.second or 0)
+    deviation = stamp.deviation
+    if deviation is None:  # DESIGN: a bound with no deviation is UTC
+        return moment.replace(tzinfo=_UTC)
+    return moment.replace(tzinfo=_dt.timezone(_dt.timedelta(minutes=-deviation)))
+
+
+def _next_after(stamp: DateTime, after: _dt.datetime) -> _dt.datetime | None:
+    """The first moment ``stamp`` names after ``after`` (within the horizon)."""
+    day = after.astimezone(_UTC).date() - _dt.timedelta(days=1)  # a bound with a deviation
+    for offset in range(_HORIZON_DAYS + 2):
+        moment = _on_day(stamp, day + _dt.timedelta(days=offset))
+        if moment is not None and moment > after:
+            return moment
+    return None
+
+
+def _window_at(start: DateTime, end: DateTime, now: _dt.datetime) -> tuple[_dt.datetime, _dt.datetime] | None:
+    """The window (start, end) of these bounds that holds ``now``, else the
+    next one; None when none begins within the horizon.  A window runs from
+    an occurrence of ``start`` to the first occurrence of ``end`` after it."""
+    first = now.astimezone(_UTC).date() - _dt.timedelta(days=2)  # a window open since before today
+    for offset in range(_HORIZON_DAYS + 3):
+        begin = _on_day(start, first + _dt.timedelta(days=offset))
+        if begin is None:
+            continue
+        close = _next_after(end, begin)
+        if close is None:
+            return None
+        if close > now:
+            return begin, close
+    return None
 
 
 def response_delay(meter: Meter, rng: random.Random) -> float | None:
@@ -85,13 +140,11 @@ def response_delay(meter: Meter, rng: random.Random) -> float | None:
     now = _meter_now(meter)
     upcoming: list[tuple[float, float]] = []
     for window in windows:
-        start, end = _moment(bytes(window[0])), _moment(bytes(window[1]))
-        if start is None or end is None:
-            log.debug("%s: a response window with wildcards is not honoured", setup.logical_name)
+        found = _window_at(_stamp(bytes(window[0])), _stamp(bytes(window[1])), now)
+        if found is None:
             continue
-        begin = max(start, now)
-        if end > begin:
-            upcoming.append(((begin - now).total_seconds(), (end - begin).total_seconds()))
+        begin = max(found[0], now)
+        upcoming.append(((begin - now).total_seconds(), (found[1] - begin).total_seconds()))
     if not upcoming:
         return None
     offset, span = min(upcoming)

@@ -17,13 +17,14 @@ subscription in step with SETs, ACTIONs and code changing them.
 from __future__ import annotations
 
 import collections
+import functools
 import ipaddress
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ..cosem import CosemObject, Ipv6Setup, ObjectList
+from ..cosem import CosemObject, Ipv6Setup
 from ..cosem.groups import ALL_NODES, GROUP_SCOPES, Group, GroupConditions, is_all_nodes
 from ..errors import DlmsError
 from ..transport import Datagram
@@ -67,6 +68,16 @@ class GroupStats:
 
 
 def is_multicast(host: str) -> bool:
+    """Whether ``host`` is a multicast address (asked for every datagram:
+    most hosts are told apart by their first character)."""
+    # IPv6 multicast is ff00::/8, IPv4 224.0.0.0/4: text starting f/F or 2
+    if host[:1] not in ("f", "F", "2"):
+        return False
+    return _multicast(host)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _multicast(host: str) -> bool:
     try:
         return ipaddress.ip_address(host.partition("%")[0]).is_multicast
     except ValueError:
@@ -112,7 +123,7 @@ def condition_addresses(meter: Meter) -> set[str]:
 
 def _find(meter: Meter, class_id: int, logical_name: Any) -> CosemObject | None:
     for device in meter.logical_devices.values():
-        obj = device.find(class_id, logical_name) if isinstance(device, ObjectList) else None
+        obj = device.find(class_id, logical_name)
         if obj is not None:
             return obj
     return None
@@ -168,7 +179,8 @@ class Memberships:
                 stops.append(obj.watch(_MULTICAST_ATTRIBUTE, lambda *_: self.refresh(index, meter)))
             elif isinstance(obj, GroupConditions):
                 stops.append(obj.watch(_CONDITIONS_ATTRIBUTE, lambda *_: self.refresh(index, meter)))
-        self._stops[index] = stops
+        if stops:
+            self._stops[index] = stops
         self.refresh(index, meter)
 
     def detach(self, index: int) -> None:
@@ -178,7 +190,7 @@ class Memberships:
 
     def detach_all(self) -> None:
         """Stop watching every meter's objects (the server closes)."""
-        for index in list(self._stops):
+        for index in sorted(set(self._stops) | set(self._of)):
             self.detach(index)
 
     def refresh(self, index: int, meter: Meter) -> None:

@@ -183,8 +183,6 @@ class Meter:
         self._highest_received = 0
         #: bumped when key_transfer replaces a key: sessions re-key after their reply
         self.keys_version = 0
-        #: the group requests this meter ignored, by reason
-        self.security_log = SecurityLog()
         self._bind_objects()
 
     @staticmethod
@@ -385,6 +383,15 @@ class Meter:
                         obj.key_store = self.replace_key
                     if obj._kek is None:
                         obj._kek = lambda: self.keys.kek  # type: ignore[assignment]
+
+    @property
+    def security_log(self) -> SecurityLog:
+        """The group requests (and group answers) this meter dropped, by reason."""
+        # made on first use: most of a large simulation's meters never need one
+        found: SecurityLog | None = self.__dict__.get("_security_log")
+        if found is None:
+            found = self.__dict__["_security_log"] = SecurityLog()
+        return found
 
     def __repr__(self) -> str:
         return f"Meter({self.system_title.hex()}, saps={sorted(self.logical_devices)}, keys={self.keys!r})"
