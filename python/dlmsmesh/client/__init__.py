@@ -1,7 +1,7 @@
 """The head-end side: an asyncio :class:`Client` that opens and keeps
 associations with meters by system title over one datagram endpoint
-(:mod:`.core`, :mod:`.association`, :mod:`.opening`, :mod:`.reading`), and
-its building blocks:
+(:mod:`.core`, :mod:`.association`, :mod:`.opening`, :mod:`.reading`), group
+requests with a window of answers (:mod:`.broadcast`), and its building blocks:
 
 - :mod:`.errors` — one exception per result a meter can return;
 - :mod:`.resolver` — system title to address (:class:`AddressResolver`);
@@ -12,6 +12,7 @@ its building blocks:
 from __future__ import annotations
 
 from .association import Association
+from .broadcast import Broadcast, BroadcastSummary, FollowUp
 from .core import Client, ClientStats
 from .errors import (
     ActionFailure,
@@ -39,6 +40,9 @@ __all__ = [
     "Client",
     "ClientStats",
     "Association",
+    "Broadcast",
+    "BroadcastSummary",
+    "FollowUp",
     "AddressResolver",
     "MemoryResolver",
     "RoundTrip",

@@ -25,6 +25,7 @@ from .. import apdu as A
 from .. import wrapper
 from ..acse_pdu import AARE, RLRQ
 from ..apdu_model import ActionResult, MethodDescriptor
+from ..cosem.groups import Group
 from ..errors import AuthenticationError, DlmsError, DlmsTimeout
 from ..security import InvocationCounterStore, KeySet, MemoryCounterStore
 from ..security.envelope import general_sender_title
@@ -34,6 +35,7 @@ from ..transport.interface import as_address
 from ..types import Obis, OctetString
 from ..xdlms_initiate import ConfirmedServiceError, Conformance
 from .association import Association
+from .broadcast import Broadcast, GroupRequest
 from .errors import HlsFailed, InvocationCounterRejected, NoAddress, association_refused
 from .opening import PROPOSED_CONFORMANCE, Credentials, Opening
 from .pacing import (
@@ -144,6 +146,9 @@ class Client:
         self._by_peer: dict[tuple[int, int, Address], Association] = {}
         self._by_title: dict[tuple[int, int, bytes], Association] = {}
         self._loop_task: asyncio.Task[None] | None = None
+        #: group requests collecting answers (:class:`~dlmsmesh.client.broadcast.Broadcast`):
+        #: offered the datagrams no association takes by its meter's address
+        self._collectors: list[Broadcast] = []
         #: datagrams come by the transport's on_receive callback (no receive loop)
         self._pushed = False
 
@@ -202,6 +207,10 @@ class Client:
         source_wport, destination_wport, payload = fields
         saps = (destination_wport, source_wport)
         target = self._by_peer.get((*saps, incoming.source))
+        if target is None and self._collectors and payload:
+            for collector in self._collectors:
+                if collector.offer(destination_wport, payload, incoming):
+                    return
         title = general_sender_title(payload) if target is None else None
         if title is not None:
             # a meter that moved: known by the system title its frame carries
@@ -256,6 +265,14 @@ class Client:
         """A reply came after ``seconds``: sampled when the request went once (Karn)."""
         if attempt == 0:
             self._round_trip(association).observe(seconds)
+
+    # ------------------------------------------------------------ group requests
+
+    def broadcast(self, group: Group | str | int, request: GroupRequest, **options: Any) -> Broadcast:
+        """One group request and its window of answers:
+        ``async for title, result in client.broadcast(group, request, window=..., keys=..., bk=..., ak=...)``
+        (:class:`~dlmsmesh.client.broadcast.Broadcast` names the options)."""
+        return Broadcast(self, group, request, **options)
 
     # ------------------------------------------------------------ associating
 

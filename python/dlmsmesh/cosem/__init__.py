@@ -38,6 +38,17 @@ from .base import (
 from .clock import EU_DST_BEGIN, EU_DST_END, Clock, ClockBase
 from .container import ObjectList
 from .demand import DemandRegister
+from .groups import (
+    ALL_NODES,
+    GROUP_CONDITIONS_OBIS,
+    GROUP_SCOPES,
+    RESPONSE_WINDOW_OBIS,
+    Group,
+    GroupCondition,
+    GroupConditions,
+    add_group_objects,
+    is_all_nodes,
+)
 from .meter_set import MeterObjects, default_meter, logical_device_name
 from .network import AddressConfigMode, Ipv6AddressType, Ipv6Setup, TcpUdpSetup
 from .profile import CAPTURE_OBJECT, GeneratedRows, ProfileGeneric
@@ -106,6 +117,15 @@ __all__ = [
     "certificate_type",
     "system_title_subject",
     "TcpUdpSetup",
+    "ALL_NODES",
+    "GROUP_CONDITIONS_OBIS",
+    "GROUP_SCOPES",
+    "RESPONSE_WINDOW_OBIS",
+    "Group",
+    "GroupCondition",
+    "GroupConditions",
+    "is_all_nodes",
+    "add_group_objects",
     "Ipv6Setup",
     "AddressConfigMode",
     "Ipv6AddressType",

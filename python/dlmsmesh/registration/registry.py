@@ -23,7 +23,7 @@ import builtins
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import replace
 from typing import IO, Any
 
@@ -336,6 +336,40 @@ class Registry:
 
     async def alist(self) -> builtins.list[Binding]:
         return await asyncio.to_thread(self.list)
+
+    # ------------------------------------------------------------ group memberships
+
+    def set_groups(self, system_title: bytes, group_ids: Iterable[int]) -> bool:
+        """Record that the meter is a member of exactly ``group_ids`` (what the
+        head-end wrote into its IPv6 setup); True when that changed anything.
+        Memberships are kept beside the bindings, not in their change log:
+        a meter need not be registered to be put in a group."""
+        self._check_open()
+        return self._store.set_groups(_title(system_title), builtins.list(group_ids))
+
+    def add_members(self, group_id: int, system_titles: Iterable[bytes]) -> int:
+        """Put meters into group ``group_id``; the number that were not members yet."""
+        self._check_open()
+        return self._store.change_members(group_id, add=[_title(t) for t in system_titles])
+
+    def remove_members(self, group_id: int, system_titles: Iterable[bytes]) -> int:
+        """Take meters out of group ``group_id``; the number that were members."""
+        self._check_open()
+        return self._store.change_members(group_id, remove=[_title(t) for t in system_titles])
+
+    def members(self, group_id: int) -> set[bytes]:
+        """The system titles known to be members of group ``group_id`` (what a
+        group request's summary expects to answer)."""
+        self._check_open()
+        return self._store.members(group_id)
+
+    def groups_of(self, system_title: bytes) -> set[int]:
+        """The groups the meter is known to be a member of."""
+        self._check_open()
+        return self._store.groups_of(_title(system_title))
+
+    async def amembers(self, group_id: int) -> set[bytes]:
+        return await asyncio.to_thread(self.members, group_id)
 
     # ------------------------------------------------------------ JSON Lines
 

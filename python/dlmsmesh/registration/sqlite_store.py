@@ -33,8 +33,9 @@ from .store import HistoryEntry, StoreError, decide
 
 __all__ = ["SqliteStore", "SCHEMA_VERSION"]
 
-#: the schema this code writes (``PRAGMA user_version`` of the file)
-SCHEMA_VERSION = 1
+#: the schema this code writes (``PRAGMA user_version`` of the file); 2
+#: added ``memberships`` (a file of version 1 gains it when opened)
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS bindings (
@@ -69,6 +70,12 @@ CREATE TABLE IF NOT EXISTS history (
     source         TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS history_by_title ON history (system_title, id);
+CREATE TABLE IF NOT EXISTS memberships (
+    group_id       INTEGER NOT NULL,  -- 1..65535 (multicast address ff0s::d1:GGGG)
+    system_title   BLOB NOT NULL,
+    PRIMARY KEY (group_id, system_title)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS memberships_by_title ON memberships (system_title, group_id);
 """
 
 _COLS = "system_title, addresses, port, wport, status, last_update, ic, seq, kind, previous, previous_until, source"
@@ -499,11 +506,81 @@ class SqliteStore:
                 i += 1
             yield self._binding(row), entries
 
+    # ------------------------------------------------------------ group memberships
+
+    def set_groups(self, system_title: bytes, group_ids: Iterable[int]) -> bool:
+        """Make ``group_ids`` the meter's groups (one transaction); True when that changed them."""
+        title = _member_title(system_title)
+        wanted = {_group_id(g) for g in group_ids}
+        with self._wlock:
+            db = self._begin()
+            ok = False
+            try:
+                held = {r[0] for r in db.execute("SELECT group_id FROM memberships WHERE system_title = ?", (title,))}
+                gone, new = held - wanted, wanted - held
+                db.executemany("DELETE FROM memberships WHERE group_id = ? AND system_title = ?",
+                               [(g, title) for g in sorted(gone)])  # fmt: skip
+                db.executemany("INSERT INTO memberships (group_id, system_title) VALUES (?, ?)",
+                               [(g, title) for g in sorted(new)])  # fmt: skip
+                ok = True
+            except sqlite3.Error as exc:
+                raise StoreError(f"registry {self.path}: {exc}") from exc
+            finally:
+                self._finish(db, ok)
+        return bool(gone or new)
+
+    def change_members(self, group_id: int, add: Iterable[bytes] = (), remove: Iterable[bytes] = ()) -> int:
+        """Put ``add`` into the group and take ``remove`` out of it (one
+        transaction); the number of memberships that changed."""
+        group = _group_id(group_id)
+        joining = sorted({_member_title(t) for t in add})
+        leaving = sorted({_member_title(t) for t in remove})
+        with self._wlock:
+            db = self._begin()
+            ok = False
+            try:
+                before = db.total_changes
+                db.executemany("DELETE FROM memberships WHERE group_id = ? AND system_title = ?",
+                               [(group, t) for t in leaving])  # fmt: skip
+                db.executemany("INSERT OR IGNORE INTO memberships (group_id, system_title) VALUES (?, ?)",
+                               [(group, t) for t in joining])  # fmt: skip
+                changed = db.total_changes - before
+                ok = True
+            except sqlite3.Error as exc:
+                raise StoreError(f"registry {self.path}: {exc}") from exc
+            finally:
+                self._finish(db, ok)
+        return changed
+
+    def members(self, group_id: int) -> set[bytes]:
+        with self._rlock:
+            rows = self._r.execute("SELECT system_title FROM memberships WHERE group_id = ?", (_group_id(group_id),))
+            return {r[0] for r in rows}
+
+    def groups_of(self, system_title: bytes) -> set[int]:
+        with self._rlock:
+            rows = self._r.execute("SELECT group_id FROM memberships WHERE system_title = ?",
+                                   (_member_title(system_title),))  # fmt: skip
+            return {r[0] for r in rows}
+
     def close(self) -> None:
         with self._wlock, self._rlock:
             for db in (getattr(self, "_w", None), getattr(self, "_r", None)):
                 if db is not None:
                     db.close()
+
+
+def _group_id(group_id: int) -> int:
+    if isinstance(group_id, bool) or not isinstance(group_id, int) or not 1 <= group_id <= 0xFFFF:
+        raise ValueError(f"a group id is 1..65535, not {group_id!r}")
+    return group_id
+
+
+def _member_title(system_title: bytes) -> bytes:
+    title = bytes(system_title)
+    if len(title) != 8:
+        raise ValueError(f"a system title is 8 octets, not {len(title)}")
+    return title
 
 
 def _check(item: Registration | Binding) -> None:

@@ -1,6 +1,8 @@
 """The meter side: an asyncio :class:`Server` hosting any number of meters
 (:class:`Meter`: a system title, its keys, its logical devices and
-associations) over one datagram transport.
+associations) over one datagram transport.  Requests sent to a multicast
+address are group requests: members answer after a random delay inside
+their response window (:mod:`dlmsmesh.server.group_requests`).
 
 ::
 
@@ -17,7 +19,9 @@ associations) over one datagram transport.
 from __future__ import annotations
 
 from .core import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_ASSOCIATIONS, Server, ServerStats
-from .meter import ALL_STATION, PRE_ESTABLISHED_CLIENT, Meter, MeterKeys
+from .delayed import DEFAULT_MAX_DELAYED
+from .groups import GroupStats
+from .meter import ALL_STATION, PRE_ESTABLISHED_CLIENT, SECURITY_LOG_REASONS, Meter, MeterKeys, SecurityLog
 from .replies import DEFAULT_MAX_PDU_SIZE
 from .session import Session
 
@@ -26,6 +30,10 @@ __all__ = [
     "ServerStats",
     "Meter",
     "MeterKeys",
+    "SecurityLog",
+    "SECURITY_LOG_REASONS",
+    "GroupStats",
+    "DEFAULT_MAX_DELAYED",
     "Session",
     "ALL_STATION",
     "PRE_ESTABLISHED_CLIENT",

@@ -34,6 +34,7 @@ import asyncio
 import collections
 import ipaddress
 import logging
+import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
@@ -62,6 +63,9 @@ from ..transport.interface import normalize_host
 from ..xdlms_initiate import Conformance
 from . import eager, fastpath, services
 from .associate import open_association, release
+from .delayed import DEFAULT_MAX_DELAYED
+from .group_requests import GroupRequests
+from .groups import is_multicast
 from .meter import ALL_STATION, Meter
 from .offload import off_loop
 from .replies import DEFAULT_MAX_PDU_SIZE, Framing, gbt_next, limit_of, shape
@@ -131,6 +135,11 @@ class Server:
     ``request_timeout`` how long the object handlers of one request may take
     (an async handler that hangs gets the request an exception-response
     other-reason, and the association goes on).
+    A datagram sent to a multicast address is a group request
+    (:mod:`dlmsmesh.server.group_requests`): the endpoint is subscribed to
+    every group address a hosted meter may answer on, and members answer
+    after a random delay drawn from ``rng`` (seed it for a repeatable run),
+    at most ``max_delayed`` answers waiting per meter.
     Use as ``async with Server(transport) as server:`` (or :meth:`start` and
     :meth:`close`); :meth:`handle` serves one datagram without a transport
     loop (tests, simulators).
@@ -146,6 +155,8 @@ class Server:
         max_tasks: int = 256,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+        max_delayed: int = DEFAULT_MAX_DELAYED,
     ) -> None:
         if not 64 <= max_pdu_size <= 0xFFFF:
             raise ValueError("max_pdu_size is 64..65535")
@@ -176,6 +187,11 @@ class Server:
         self._backlog: collections.deque[Incoming] = collections.deque()
         #: object handlers that had to wait (each bounded by request_timeout)
         self._handlers: set[asyncio.Task[Any]] = set()
+        #: draws the delays of group answers (seed it for a repeatable run)
+        self.rng = rng if rng is not None else random.Random()  # noqa: S311 - spreading load, not security
+        self._groups = GroupRequests(self, max_delayed)
+        #: what the server did with group (multicast) requests
+        self.group_stats = self._groups.stats
 
     # ------------------------------------------------------------------ meters
 
@@ -196,6 +212,7 @@ class Server:
             self._default = index
         else:
             self._by_address[host] = index
+        self._groups.memberships.attach(index, meter)
         return meter
 
     def add_meters(self, meters: Iterable[Meter]) -> None:
@@ -214,6 +231,7 @@ class Server:
             self._by_address.pop(normalize_host(meter.address), None)
         for key in [k for k in self._sessions if k[0] == index]:
             del self._sessions[key]
+        self._groups.forget(index)
         return meter
 
     def readdress(self, system_title: bytes, address: str | None) -> None:
@@ -270,6 +288,16 @@ class Server:
         """Associations open now (pre-established ones in use included)."""
         return len(self._sessions)
 
+    @property
+    def group_addresses(self) -> frozenset[str]:
+        """The multicast addresses the endpoint is subscribed to for its meters' groups."""
+        return self._groups.memberships.addresses
+
+    @property
+    def delayed_answers(self) -> int:
+        """Answers to group requests waiting for their time."""
+        return len(self._groups.delayed)
+
     def _meter_at(self, host: str) -> tuple[int, Meter] | None:
         index = self._by_address.get(host, self._default)
         if index is None:
@@ -295,7 +323,10 @@ class Server:
         await asyncio.gather(*(t for t in [loop_task, *tasks] if t is not None), return_exceptions=True)
         self._tasks.clear()
         self._handlers.clear()
+        await self._groups.delayed.close()
         await self.transport.close()
+        # no watcher of this server stays on the meters' objects
+        self._groups.memberships.detach_all()
 
     async def __aenter__(self) -> Server:
         await self.start()
@@ -427,7 +458,8 @@ class Server:
     # ---------------------------------------------------------------- serving
 
     async def handle(self, incoming: Incoming) -> list[bytes]:
-        """Serve one datagram: the datagrams to send back to its source.
+        """Serve one datagram: the datagrams to send back to its source (none
+        for a group request: its members answer later, by the transport).
         Never raises (a failure of the server itself is logged and counted)."""
         self.stats.received += 1
         try:
@@ -452,6 +484,9 @@ class Server:
                 return []
             fields = header.source_wport, header.destination_wport, payload
         client_sap, server_sap, payload = fields
+        if is_multicast(incoming.destination.host):
+            await self._groups.handle(incoming, client_sap, server_sap, payload)
+            return []  # a group request is answered later, if at all
         found = self._meter_at(incoming.destination.host)
         if found is None or (server_sap not in found[1].logical_devices and server_sap != ALL_STATION):
             self.stats.unknown_destination += 1
@@ -464,6 +499,20 @@ class Server:
         apdus = await self._serve_apdu(meter, index, key, payload)
         reply_from = server_sap if server_sap != ALL_STATION else min(meter.logical_devices)
         return [fastpath.wrap(reply_from, client_sap, out) for out in apdus]
+
+    def _pre_session(self, meter: Meter, index: int, key: SessionKey) -> Session | None:
+        """A fresh session of the association the client has without an AARQ (None: it has none)."""
+        _, server_sap, client_sap, peer = key
+        association = meter.pre_established(client_sap, server_sap)
+        if association is None:
+            return None
+        return Session(
+            meter=meter, meter_index=index, association=association, client_sap=client_sap,
+            server_sap=server_sap, peer=peer, pre_established=True,
+            policy=_pre_established_policy(meter, association),
+            conformance=Conformance.from_octets(association.xdlms_context_info[0].to_bytes()),
+            client_max_pdu=self.max_pdu_size, keys_version=meter.keys_version,
+        )  # fmt: skip
 
     def _remember(self, session: Session, now: float | None = None) -> None:
         session.last_used = self.clock() if now is None else now
@@ -493,16 +542,9 @@ class Server:
                 return self._unassociated(payload, group)
             session = None  # a pre-established association never ends: it starts afresh
         if session is None:
-            association = meter.pre_established(client_sap, server_sap)
-            if association is None:
+            session = self._pre_session(meter, index, key)
+            if session is None:
                 return self._unassociated(payload, group)
-            session = Session(
-                meter=meter, meter_index=index, association=association, client_sap=client_sap,
-                server_sap=server_sap, peer=peer, pre_established=True,
-                policy=_pre_established_policy(meter, association),
-                conformance=Conformance.from_octets(association.xdlms_context_info[0].to_bytes()),
-                client_max_pdu=self.max_pdu_size, keys_version=meter.keys_version,
-            )  # fmt: skip
         lock = session.lock
         await lock.acquire()
         try:
@@ -623,6 +665,13 @@ class Server:
             return []
         if isinstance(request, A.GeneralBlockTransfer):
             return await self._general_block(session, request, framing, authenticated)
+        reply = await self._serve_request(session, request, authenticated)
+        out = [] if reply is None else await self._blocking(session.meter, shape, session, reply, framing, self.max_pdu_size)
+        self._rekey(session)
+        return out
+
+    async def _serve_request(self, session: Session, request: A.Apdu, authenticated: bool) -> A.Apdu | None:
+        """Run one xDLMS request: the reply APDU (None: unconfirmed)."""
         session.gbt_out = None  # a new request: the last long reply was had
         try:
             # objects that answer at once are served at once; a handler that
@@ -644,13 +693,7 @@ class Server:
             log.warning("a request to meter %s took over %s s: answered other-reason",
                         session.meter.system_title.hex(), self.request_timeout)  # fmt: skip
             reply = None if services.is_unconfirmed(request) else services.not_allowed(ServiceError.OTHER_REASON)
-        out = (
-            []
-            if reply is None
-            else await self._blocking(session.meter, shape, session, reply, framing, self.max_pdu_size)
-        )
-        self._rekey(session)
-        return out
+        return reply
 
     async def _open(self, session: Session, payload: bytes) -> tuple[A.Apdu | None, Framing, bool] | list[bytes]:
         """Verify and decipher a ciphered request: (request, framing,

@@ -17,6 +17,7 @@ accepted, so a frame replayed into a new association is still refused.
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -36,12 +37,34 @@ from ..security.signing import check_curve
 from ..security.tags import SecuritySuite
 from ..types import Obis
 
-__all__ = ["Meter", "MeterKeys", "PRE_ESTABLISHED_CLIENT", "ALL_STATION"]
+__all__ = ["Meter", "MeterKeys", "SecurityLog", "SECURITY_LOG_REASONS", "PRE_ESTABLISHED_CLIENT", "ALL_STATION"]
 
 #: the client SAP of the pre-established association (no AARQ): pushes and group requests
 PRE_ESTABLISHED_CLIENT = 0x66
 #: the server wPort every logical device answers to (group and broadcast requests)
 ALL_STATION = 0x7F
+
+
+#: why a meter ignored a group request (the keys of :class:`SecurityLog`)
+SECURITY_LOG_REASONS = (
+    "wrong_key",  # under a broadcast key that is not the meter's (or tampered with)
+    "unicast_key_on_group",  # to a group address under a unicast key (SC bit 6 clear)
+    "replay",  # a broadcast counter the meter accepted already
+    "not_member",  # well protected, but the meter is not in the group
+    "unprotected_on_group",  # to a group address in plain, or with no system title to pick keys
+    "no_broadcast_key",  # the meter has no broadcast key to open it with
+    "queue_overflow",  # a delayed answer dropped: the oldest of a full queue
+    "no_window",  # a delayed answer dropped: no response window lies ahead
+)
+
+
+class SecurityLog(collections.Counter[str]):
+    """A meter's count of the group requests (and group answers) it dropped,
+    by reason (:data:`SECURITY_LOG_REASONS`)."""
+
+    def as_dict(self) -> dict[str, int]:
+        """Every reason, zeros included (and any other key counted)."""
+        return {**{reason: 0 for reason in SECURITY_LOG_REASONS}, **self}
 
 
 @dataclass(frozen=True)
@@ -362,6 +385,15 @@ class Meter:
                         obj.key_store = self.replace_key
                     if obj._kek is None:
                         obj._kek = lambda: self.keys.kek  # type: ignore[assignment]
+
+    @property
+    def security_log(self) -> SecurityLog:
+        """The group requests (and group answers) this meter dropped, by reason."""
+        # made on first use: most of a large simulation's meters never need one
+        found: SecurityLog | None = self.__dict__.get("_security_log")
+        if found is None:
+            found = self.__dict__["_security_log"] = SecurityLog()
+        return found
 
     def __repr__(self) -> str:
         return f"Meter({self.system_title.hex()}, saps={sorted(self.logical_devices)}, keys={self.keys!r})"
