@@ -94,3 +94,31 @@ async def test_the_in_flight_slot_timeout_runs_on_the_given_clock() -> None:
     assert limiter.in_flight(Address("fd00::1", 1)) == 1
     limiter.release(key)
     assert len(limiter) == 0
+
+
+@pytest.mark.asyncio
+async def test_a_slow_resolver_does_not_eat_the_attempts_timeout() -> None:
+    """The wait for a reply starts when the request leaves: a resolver that
+    takes longer than the timeout (a registry read in a worker thread, on a
+    clock that runs on meanwhile) costs no retry."""
+    net = InProcessNetwork(seed=3, link=LinkProfile(delay=0.05))
+    server = Server(net.endpoint(SERVER_HOST, PORT))
+    server.add_meter(make_meter(address=None))
+    slow = MemoryResolver()
+    slow.set(TITLE, Address(SERVER_HOST, PORT))
+    clock = net.clock
+
+    class SlowResolver:
+        async def resolve(self, title: bytes) -> Address:
+            await clock.sleep(3.0)  # three timeouts' worth
+            return await slow.resolve(title)
+
+    client = Client(net.endpoint(CLIENT_HOST, PORT), system_title=HEAD_END, resolver=SlowResolver(), timeout=1.0,
+                    retries=0, associations_per_second=None)  # fmt: skip
+
+    async def work() -> bytes:
+        async with server, client, client.associate(TITLE) as meter:
+            return bytes(await meter.get(LDN))
+
+    assert (await _drive(net, work())).startswith(b"MMM")
+    assert client.stats.retries == 0 and client.stats.timeouts == 0

@@ -171,9 +171,12 @@ class Association:
             self.duplicates += 1
             return None
 
-    async def send_apdu(self, frame: bytes) -> None:
+    async def send_apdu(self, frame: bytes, address: tuple[str, int] | None = None) -> None:
+        """Send ``frame`` to ``address``, else to where the meter is now (the
+        resolver is asked on every send)."""
         client = self.client
-        address: tuple[str, int] | None = self.address if self.fixed_address is not None else None
+        if address is None and self.fixed_address is not None:
+            address = self.address
         if address is None:
             address = await client.address_of(self)
         await client.transport.send(wrapper.join(self.client_sap, self.server_sap, frame), address)
@@ -262,8 +265,12 @@ class Association:
                 key = self.router_key
                 await limiter.acquire(key)
             try:
+                # the wait for the reply starts when the request leaves: a
+                # resolver that takes its time (a registry read in a worker
+                # thread) does not eat the attempt's timeout
+                address = await client.address_of(self) if self.fixed_address is None else self.address
                 started = client.now()
-                await self.send_apdu(self._protect(encoded))
+                await self.send_apdu(self._protect(encoded), address)
                 reply = await self._receive(started + timeout, accept)
             finally:
                 if limiter is not None:
