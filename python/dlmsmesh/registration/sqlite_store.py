@@ -23,6 +23,8 @@ another), so a lookup never queues behind a batch being written.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -92,7 +94,7 @@ _ORDER = """
 """
 
 _UPSERT = f"""
-INSERT INTO bindings ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO bindings ({_COLS}) VALUES {{values}}
 ON CONFLICT (system_title) DO UPDATE SET
     addresses = excluded.addresses, port = excluded.port, wport = excluded.wport,
     status = excluded.status, last_update = excluded.last_update, ic = excluded.ic,
@@ -100,9 +102,47 @@ ON CONFLICT (system_title) DO UPDATE SET
     previous_until = excluded.previous_until, source = excluded.source
 WHERE {{guard}}
 """
-_UPSERT_REGISTERED = _UPSERT.format(guard=f"bindings.status = 'quarantined' OR ({_ORDER})")
-_UPSERT_QUARANTINED = _UPSERT.format(guard=f"bindings.status = 'quarantined' AND ({_ORDER})")
-_INSERT_HISTORY = f"INSERT INTO history (at, change, {_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_ONE_BINDING = "(" + ", ".join("?" * 12) + ")"
+_ONE_HISTORY = "(" + ", ".join("?" * 14) + ")"
+_REGISTERED_GUARD = f"bindings.status = 'quarantined' OR ({_ORDER})"
+_QUARANTINED_GUARD = f"bindings.status = 'quarantined' AND ({_ORDER})"
+_UPSERT_REGISTERED = _UPSERT.format(values=_ONE_BINDING, guard=_REGISTERED_GUARD)
+_UPSERT_QUARANTINED = _UPSERT.format(values=_ONE_BINDING, guard=_QUARANTINED_GUARD)
+_INSERT_HISTORY = f"INSERT INTO history (at, change, {_COLS}) VALUES {_ONE_HISTORY}"
+#: rows per multi-row statement of a batch's write: SQLite does a chunk's
+#: B-tree work in one step, without the GIL, where executemany hands the GIL
+#: back and forth at every row (and waits for it while the listener's loop
+#: thread decodes the next batch)
+_ROWS_PER_STATEMENT = 500
+
+
+@functools.lru_cache(maxsize=16)
+def _many_statement(kind: str, rows: int) -> str:
+    """The statement writing ``rows`` rows at once: the upsert of either
+    status, or the history insert."""
+    if kind == "history":
+        return f"INSERT INTO history (at, change, {_COLS}) VALUES " + ", ".join([_ONE_HISTORY] * rows)
+    guard = _QUARANTINED_GUARD if kind == "quarantined" else _REGISTERED_GUARD
+    return _UPSERT.format(values=", ".join([_ONE_BINDING] * rows), guard=guard)
+
+
+def _rows_per_statement(db: sqlite3.Connection, width: int) -> int:
+    try:
+        variables = db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[attr-defined]
+    except AttributeError:  # Python 3.10: no getlimit; 999 is the oldest SQLite's default
+        variables = 999
+    return max(1, min(_ROWS_PER_STATEMENT, variables // width))
+
+
+def _execute_many_rows(db: sqlite3.Connection, kind: str, rows: list[tuple[Any, ...]]) -> int:
+    """Write ``rows`` with multi-row statements of ``kind``; the rows changed."""
+    per = _rows_per_statement(db, len(rows[0]))
+    changed = 0
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        cursor = db.execute(_many_statement(kind, len(chunk)), list(itertools.chain.from_iterable(chunk)))
+        changed += cursor.rowcount
+    return changed
 _SELECT_BINDING = f"SELECT {_COLS} FROM bindings WHERE system_title = ?"
 _HISTORY_COLS = f"id, at, change, {_COLS}"
 
@@ -360,13 +400,13 @@ class SqliteStore:
             rows.append(row)
             history.append((item.received_at, change, *row))
         if rows:
-            cursor = db.executemany(_UPSERT_QUARANTINED if quarantine else _UPSERT_REGISTERED, rows)
-            if cursor.rowcount != len(rows):
+            written = _execute_many_rows(db, "quarantined" if quarantine else "registered", rows)
+            if written != len(rows):
                 raise StoreError(
-                    f"the stored bindings changed under the batch ({cursor.rowcount} of {len(rows)} rows"
+                    f"the stored bindings changed under the batch ({written} of {len(rows)} rows"
                     " written): nothing recorded"
                 )
-            db.executemany(_INSERT_HISTORY, history)
+            _execute_many_rows(db, "history", history)
             changed.update(row[0] for row in rows)
         return outcomes
 
