@@ -241,3 +241,36 @@ def test_record_batch_writes_records_and_quarantine_in_one_transaction(registry:
     # the records half was rolled back with the quarantine half
     assert registry.lookup(A).invocation_counter == 2  # type: ignore[union-attr]
     assert registry.lookup(bytes(8)) is None
+
+
+@pytest.mark.parametrize("per_statement", [1, 7, 500])
+def test_a_batch_written_in_multi_row_statements_is_the_batch_written_row_by_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, per_statement: int
+) -> None:
+    """A batch's bindings and history go to SQLite in statements of many
+    rows; with chunks of 1, 7 and 500 rows (titles repeated inside a chunk
+    and across chunk boundaries, stale and duplicate rows between them) the
+    outcomes, bindings and history are those of the same registrations
+    recorded one at a time."""
+    from dlmsmesh.registration import sqlite_store
+
+    rng = __import__("random").Random(per_statement)
+    titles = [bytes.fromhex("4D4D4D00000100") + bytes([i]) for i in range(40)]
+    items = []
+    for n in range(1203):
+        t = rng.choice(titles)
+        items.append(
+            reg(t, ic=rng.randrange(1, 60), addresses=(f"2001:db8:{rng.randrange(4)}::1",), at=T0 + n,
+                seq=rng.choice([None, rng.randrange(10)]))
+        )  # fmt: skip
+    one_by_one = Registry.open(tmp_path / "one.sqlite")
+    expected = [one_by_one.record_many([item])[0] for item in items]
+    monkeypatch.setattr(sqlite_store, "_rows_per_statement", lambda db, width: per_statement)
+    batched = Registry.open(tmp_path / "batched.sqlite")
+    assert batched.record_many(items) == expected
+    assert sum(o is Outcome.RECORDED for o in expected) > 100
+    assert {b.system_title: b for b in batched.list()} == {b.system_title: b for b in one_by_one.list()}
+    for t in titles:
+        assert batched.history(t) == one_by_one.history(t)
+    one_by_one.close()
+    batched.close()
