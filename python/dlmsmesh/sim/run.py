@@ -1,0 +1,482 @@
+"""One simulation run: the neighbourhood, the head-end, and the phases in order.
+
+The head-end (a :class:`~dlmsmesh.client.Client` whose resolver is the
+:class:`~dlmsmesh.registration.Registry`, and a registration
+:class:`~dlmsmesh.registration.listener.Listener`) sits on the backhaul; the
+meters (one :class:`~dlmsmesh.server.Server` hosting every meter at its own
+address) sit under their border routers, 1 to ``hops`` radio hops away.
+Everything waits on the network's virtual clock, so the simulated hours of a
+daily read take seconds; every random choice comes from the seed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import hashlib
+import ipaddress
+import random
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..client import Association, Client, NoAddress
+from ..errors import DlmsError
+from ..registration import Registry, Status
+from ..registration.announcer import Announcer
+from ..registration.keys_file import KeyEntry, keyring_of
+from ..registration.listener import Listener, RegistryCounterStore
+from ..security.keywrap import KeyId, wrap_key
+from ..server import Server
+from ..transport import Address, InProcessNetwork, LinkProfile
+from ..types import Array, Enum, OctetString, Structure
+from .config import THRESHOLDS, SimConfig
+from .meters import AK, BK, CLOCK, EXPORT, GROUP, IMPORT, LDN, PROFILE, SIM_START, MeterFactory, meter_keys, title_of
+from .phases import AIR_KEYS, Attempt, PhaseResult, difference
+
+__all__ = ["Simulation", "Report", "simulate", "HEAD_END", "PHASES"]
+
+HEAD_END = bytes.fromhex("4845530000000001")
+PHASES = ("join", "associate", "read", "migrate", "broadcast", "key_change", "release")
+CLIENT_HOST, LISTENER_HOST, SERVER_HOST = "fd00::2", "fd00::10", "fd00::1"
+PORT, LISTENER_PORT = 4059, 61616
+_KEY_TRANSFER = (64, "0.0.43.0.0.255", 2)
+#: routing and forwarding per hop (seconds), the in-process transport's model
+_HOP_DELAY = 0.045
+#: how far the virtual clock moves per turn of the drive (seconds)
+_STEP = 0.25
+#: a phase that has not finished after this long (simulated) is cut short
+_PHASE_LIMIT = 6 * 3600.0
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Report:
+    config: SimConfig
+    phases: list[PhaseResult]
+    wall_s: float
+    simulated_s: float
+    peak_rss_mb: float | None = None
+    hops: dict[int, list[float]] = field(default_factory=dict)
+    airtime_series: list[list[tuple[float, float]]] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(p.passed for p in self.phases)
+
+    def as_dict(self) -> dict[str, Any]:
+        c = self.config
+        return {
+            "meters": c.meters,
+            "seed": c.seed,
+            "transport": c.transport,
+            "wall_s": round(self.wall_s, 3),
+            "simulated_s": round(self.simulated_s, 3),
+            "border_routers": c.border_routers,
+            "hops": c.hops,
+            "loss": c.loss,
+            "phy_kbps": c.phy_kbps,
+            "frame_size": c.frame_size,
+            "peak_rss_mb": None if self.peak_rss_mb is None else round(self.peak_rss_mb, 1),
+            "passed": self.passed,
+            "phases": [p.as_dict() for p in self.phases],
+        }
+
+
+class _Resolver:
+    """The Registry as the client's resolver, read on the event loop: the
+    Registry's own resolve reads an uncached binding in a worker thread,
+    whose real milliseconds are many virtual seconds of the drive."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    async def resolve(self, system_title: bytes) -> Any:
+        binding = self.registry.lookup(system_title)
+        if binding is None or binding.status is not Status.REGISTERED or not binding.addresses:
+            raise NoAddress(bytes(system_title))
+        return Address(binding.addresses[0], binding.port)
+
+    def members(self, group_id: int) -> Any:
+        return self.registry.members(group_id)
+
+
+def _host(border_router: int, index: int, generation: int) -> str:
+    # one /64 per border router: the client's in-flight cap counts per /64
+    # (RFC 5952 text, as the registry and the transports give it back)
+    return str(ipaddress.IPv6Address(f"fd00:0:0:{border_router + 1:x}:{generation + 1:x}::{index + 1:x}"))
+
+
+def _pick(count: int, share: float, offset: int) -> list[int]:
+    wanted = round(count * share)
+    if wanted <= 0:
+        return []
+    step = max(1, count // wanted)
+    return list(range(offset % step, count, step))[:wanted]
+
+
+class Simulation:
+    """Builds the world of one run and runs its phases (:meth:`run`)."""
+
+    def __init__(self, config: SimConfig, *, progress: Progress | None = None, workdir: Path | None = None) -> None:
+        self.config = config
+        self.progress = progress
+        self.workdir = workdir
+        rng = random.Random(hashlib.sha256(b"placement %d" % config.seed).digest())
+        self.router = [i % config.border_routers for i in range(config.meters)]
+        self.hops = [rng.randint(1, config.hops) for _ in range(config.meters)]
+        self.moving = _pick(config.meters, config.migrate_share, 0)
+        self.rekeyed = _pick(config.meters, config.key_change_share, 1)
+        self.network: Any = None
+
+    # ------------------------------------------------------------- the network
+
+    def _make_network(self) -> Any:
+        c = self.config
+        if c.transport == "mesh":
+            from .mesh import MeshNetwork, Radio
+
+            radio = Radio(phy_kbps=c.phy_kbps, frame_size=c.frame_size, loss=c.loss)
+            net = MeshNetwork(seed=c.seed, radio=radio, border_routers=c.border_routers)
+            for i in range(c.meters):
+                net.place(_host(self.router[i], i, 0), border_router=self.router[i], hops=self.hops[i])
+                if i in self._moving:
+                    net.place(_host(self.router[i], i, 1), border_router=self.router[i], hops=self.hops[i])
+            return net
+        net = InProcessNetwork(seed=c.seed)
+        # a whole datagram per hop: routing plus one full frame's airtime
+        per_hop = _HOP_DELAY + c.frame_size * 8 / (c.phy_kbps * 1000)
+        for i in range(c.meters):
+            link = LinkProfile(delay=self.hops[i] * per_hop, loss=1 - (1 - c.loss) ** self.hops[i])
+            hosts = [_host(self.router[i], i, 0)] + ([_host(self.router[i], i, 1)] if i in self._moving else [])
+            for host in hosts:
+                for head_end in (CLIENT_HOST, LISTENER_HOST):
+                    net.set_link(host, head_end, link)
+        return net
+
+    def _snapshot(self) -> dict[str, Any]:
+        snap = getattr(self.network, "snapshot", None)
+        if snap is not None:
+            out: dict[str, Any] = dict(snap())
+            return out
+        stats = self.network.stats
+        return {"datagrams": stats.sent, "lost_datagrams": stats.lost}
+
+    @staticmethod
+    def _airtime(snapshot: dict[str, Any]) -> list[float]:
+        routers = snapshot.get("border_routers") or snapshot.get("airtime_s") or []
+        out: list[float] = []
+        for r in routers:
+            out.append(float(r["airtime_s"]) if isinstance(r, dict) else float(r))
+        return out
+
+    async def _drive(self, work: Coroutine[Any, Any, Any], limit: float = _PHASE_LIMIT) -> Any:
+        task = asyncio.get_running_loop().create_task(work)
+        moved = 0.0
+        while not task.done():
+            if moved > limit:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                raise TimeoutError(f"a phase was not done after {limit:.0f} simulated seconds")
+            await self.network.advance(_STEP)
+            moved += _STEP
+            # the registry commits in a worker thread: its real milliseconds
+            # would be many simulated seconds if the clock ran on meanwhile
+            await self.listener.drain(timeout=60.0)
+        return task.result()
+
+    def _now(self) -> _dt.datetime:
+        return SIM_START + _dt.timedelta(seconds=self.network.clock.time())
+
+    def _tick(self, phase: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(phase, done, total)
+
+    # ------------------------------------------------------------------- run
+
+    async def run(self) -> Report:
+        started = time.perf_counter()
+        self._moving = set(self.moving)
+        self.network = self._make_network()
+        c = self.config
+        factory = MeterFactory(c.seed, self._now, max_delay=c.broadcast_delay, port=PORT)
+        self.factory = factory
+        titles = [title_of(i) for i in range(c.meters)]
+        self.titles = titles
+        self.index = {t: i for i, t in enumerate(titles)}
+        hosts = [_host(self.router[i], i, 0) for i in range(c.meters)]
+        aliases = hosts + [_host(self.router[i], i, 1) for i in self.moving]
+        meters = [factory.meter(i, hosts[i]) for i in range(c.meters)]
+        self.meters = meters
+        server = Server(
+            self.network.endpoint(SERVER_HOST, PORT, aliases=aliases, queue_size=4 * c.meters + 1024),
+            rng=random.Random(c.seed),
+        )
+        server.add_meters(meters)
+        self.server = server
+        tmp = None
+        if self.workdir is None:
+            tmp = tempfile.TemporaryDirectory(prefix="dlmsmesh-sim-")
+            workdir = Path(tmp.name)
+        else:
+            workdir = self.workdir
+        registry = Registry.open(workdir / f"registry-{c.seed}.sqlite", synchronous="normal", staleness=24 * 3600.0)
+        self.registry = registry
+        keys = [meter_keys(c.seed, t) for t in titles]
+        self.keys = {t: (k.ek, k.ak) for t, k in zip(titles, keys)}
+        entries = [KeyEntry(t, k.ek, k.ak) for t, k in zip(titles, keys)]
+        listener = Listener(
+            self.network.endpoint(LISTENER_HOST, LISTENER_PORT, queue_size=4 * c.meters + 1024),
+            registry, keyring_of(entries, system_title=HEAD_END, counters=RegistryCounterStore(registry)),
+            system_title=HEAD_END,
+        )  # fmt: skip
+        self.listener = listener
+        client = Client(
+            self.network.endpoint(CLIENT_HOST, PORT, queue_size=4 * c.meters + 1024), system_title=HEAD_END,
+            resolver=_Resolver(registry), rng=random.Random(c.seed), associations_per_second=None,
+        )  # fmt: skip
+        self.client = client
+        announcers = [
+            Announcer(
+                server, m, destination=(LISTENER_HOST, LISTENER_PORT),
+                rng=random.Random(hashlib.sha256(b"join %d " % c.seed + m.system_title).digest()),
+                randomisation_start_interval=int(c.join_window), number_of_retries=2, repetition_delay=20,
+            )  # fmt: skip
+            for m in meters
+        ]
+        results: list[PhaseResult] = []
+        try:
+            await listener.start()
+            await server.start()
+            await client.start()
+            self.associations: dict[int, Association] = {}
+            steps: list[tuple[str, Callable[[PhaseResult], Awaitable[None]]]] = [
+                ("join", lambda r: self._join(r, announcers)),
+                ("associate", self._associate),
+                ("read", self._read),
+                ("migrate", self._migrate),
+                ("broadcast", self._broadcast),
+                ("key_change", self._key_change),
+                ("release", self._release),
+            ]
+            for name, step in steps:
+                result = PhaseResult(name, THRESHOLDS[name])
+                before, retries, t0 = self._snapshot(), client.stats.retries, self.network.clock.time()
+                try:
+                    await self._drive(step(result))
+                except TimeoutError as exc:
+                    result.extra["error"] = str(exc)
+                after = self._snapshot()
+                result.simulated_s = self.network.clock.time() - t0
+                result.retries += client.stats.retries - retries
+                result.air = difference(after, before)
+                result.airtime_s = [a - b for a, b in zip(self._airtime(after), self._airtime(before))]
+                results.append(result)
+            series = getattr(getattr(self.network, "stats", None), "airtime_series", None)
+            airtime_series = [list(s) for s in series] if series else []
+        finally:
+            for a in announcers:
+                await a.close()
+            await client.close()
+            await server.close()
+            await listener.close()
+            registry.close()
+            if tmp is not None:
+                tmp.cleanup()
+        from .phases import by_hops
+
+        everything = [a for p in results if p.name in ("associate", "read") for a in p.attempts]
+        return Report(
+            c, results, time.perf_counter() - started, self.network.clock.time(), _peak_rss_mb(),
+            by_hops(everything), airtime_series,
+        )  # fmt: skip
+
+    # ---------------------------------------------------------------- phases
+
+    def _attempt(self, result: PhaseResult, i: int, ok: bool, t0: float) -> None:
+        result.attempts.append(Attempt(self.titles[i], ok, self.network.clock.time() - t0, self.hops[i]))
+        self._tick(result.name, len(result.attempts), self._total)
+
+    async def _join(self, result: PhaseResult, announcers: list[Announcer]) -> None:
+        t0 = self.network.clock.time()
+        self._total = len(announcers)
+        for a in announcers:
+            await a.start()
+        pending = set(range(len(announcers)))
+        # the meters repeat their registration; past the window and the
+        # repeats with room for the listener's commits, a missing one failed
+        give_up = t0 + self.config.join_window + 3 * 20 + 60
+        while pending and self.network.clock.time() < give_up:
+            await self.network.clock.sleep(0.5)
+            for i in sorted(pending):
+                binding = self.registry.lookup(self.titles[i])
+                if binding is not None and binding.status is Status.REGISTERED:
+                    pending.discard(i)
+                    self._attempt(result, i, True, t0)
+        for i in sorted(pending):
+            self._attempt(result, i, False, t0)
+        # the head-end's group administration: every meter of the neighbourhood is in GROUP
+        for i in range(len(announcers)):
+            if i not in pending:
+                self.registry.set_groups(self.titles[i], [GROUP.id])
+        stats = self.listener.stats
+        result.extra["registrations_received"] = stats.received
+
+    async def _each(self, result: PhaseResult, indexes: list[int], one: Callable[[int], Awaitable[bool]]) -> None:
+        self._total = len(indexes)
+
+        async def run(i: int) -> None:
+            t0 = self.network.clock.time()
+            try:
+                ok = await one(i)
+            except (DlmsError, asyncio.TimeoutError, OSError):
+                ok = False
+            self._attempt(result, i, ok, t0)
+
+        await asyncio.gather(*(run(i) for i in indexes))
+
+    async def _associate(self, result: PhaseResult) -> None:
+        registered = [i for i, t in enumerate(self.titles) if self.registry.lookup(t) is not None]
+
+        async def one(i: int) -> bool:
+            ek, ak = self.keys[self.titles[i]]
+            a = await self.client.open(self.titles[i], client_sap=1, auth="hls-gmac", security="authenc", ek=ek, ak=ak)
+            self.associations[i] = a
+            value = await a.get(CLOCK)
+            return len(bytes(value)) == 12
+
+        await self._each(result, registered, one)
+
+    def _day(self) -> tuple[_dt.datetime, _dt.datetime]:
+        today = self._now().replace(hour=0, minute=0, second=0, microsecond=0)
+        start = today - _dt.timedelta(days=1)
+        return start, start + _dt.timedelta(minutes=15 * 95)
+
+    async def _read(self, result: PhaseResult) -> None:
+        start, end = self._day()
+
+        async def one(i: int) -> bool:
+            a = self.associations[i]
+            imp, exp = await a.get_many([(3, IMPORT, 2), (3, EXPORT, 2)])
+            if isinstance(imp, Exception) or isinstance(exp, Exception):
+                return False
+            table = await a.profile(PROFILE, start, end)
+            column = [int(v) for v in table[1]]
+            return len(table) == 96 and column == self.factory.expected_day(i, start)
+
+        await self._each(result, sorted(self.associations), one)
+        result.extra["profile_rows"] = 96
+
+    async def _migrate(self, result: PhaseResult) -> None:
+        moving = [i for i in self.moving if i in self.associations]
+        opened = self.client.stats.associations_opened
+
+        async def one(i: int) -> bool:
+            new = _host(self.router[i], i, 1)
+            self.server.readdress(self.titles[i], new)  # the meter's Announcer sends the update
+            while True:
+                binding = self.registry.lookup(self.titles[i])
+                if binding is not None and new in binding.addresses:
+                    break
+                await self.network.clock.sleep(0.5)
+            a = self.associations[i]
+            value = await a.get(CLOCK)
+            return len(bytes(value)) == 12 and a.address is not None and a.address.host == new
+
+        await self._each(result, moving, one)
+        # the same associations: no AARQ went out in this phase
+        result.extra["new_associations"] = self.client.stats.associations_opened - opened
+        if result.extra["new_associations"]:
+            result.attempts[:] = [Attempt(a.title, False, a.latency, a.hops) for a in result.attempts]
+
+    async def _broadcast(self, result: PhaseResult) -> None:
+        members = sorted(self.registry.members(GROUP.id))
+        self._total = len(members)
+        window = self.config.broadcast_delay + 2 * self.config.hops * 1.0 + 2.0
+        t0 = self.network.clock.time()
+        b = self.client.broadcast(GROUP, LDN, window=window, keys=self.keys, bk=BK, ak=AK)
+        answered: dict[bytes, bool] = {}
+        async for title, value in b:
+            answered[bytes(title)] = not isinstance(value, Exception)
+        summary = b.summary
+        times = dict(summary.times)
+        for t in members:
+            if t in answered:
+                i = self.index[t]
+                result.attempts.append(Attempt(t, answered[t], times.get(t, 0.0), self.hops[i]))
+                self._tick(result.name, len(result.attempts), self._total)
+        missing = [t for t in members if t not in answered]
+        result.extra["answered_in_window"] = len(answered)
+        result.extra["answer_times_s"] = sorted(round(v, 3) for v in times.values())
+        if missing:
+            result.retries += len(missing)
+            follow = await b.follow_up(pace=0.0, titles=missing)
+            reached = follow.reached
+            for t in missing:
+                i = self.index[t]
+                result.attempts.append(Attempt(t, t in reached, self.network.clock.time() - t0, self.hops[i]))
+        result.extra["followed_up"] = len(missing)
+
+    async def _key_change(self, result: PhaseResult) -> None:
+        chosen = [i for i in self.rekeyed if i in self.associations]
+
+        async def one(i: int) -> bool:
+            title = self.titles[i]
+            new = meter_keys(self.config.seed, title, 1)
+            old = meter_keys(self.config.seed, title)
+            assert old.kek is not None and new.ek is not None
+            wrapped = OctetString(wrap_key(old.kek, new.ek))
+            a = self.associations[i]
+            await a.action(_KEY_TRANSFER, Array([Structure((Enum(int(KeyId.GLOBAL_UNICAST_ENCRYPTION)), wrapped))]))
+            # the association's context holds the old key: a new one with the new key
+            await self.client.release(a)
+            del self.associations[i]
+            self.keys[title] = (new.ek, new.ak)
+            b = await self.client.open(title, client_sap=1, auth="hls-gmac", security="authenc", ek=new.ek, ak=new.ak)
+            self.associations[i] = b
+            value = await b.get(CLOCK)
+            return len(bytes(value)) == 12
+
+        await self._each(result, chosen, one)
+
+    async def _release(self, result: PhaseResult) -> None:
+        before = self.client.stats.associations_released
+        indexes = sorted(self.associations)
+        self._total = len(indexes)
+        released: list[int] = []
+
+        async def one(i: int) -> None:
+            t0 = self.network.clock.time()
+            await self.client.release(self.associations[i])
+            released.append(i)
+            result.attempts.append(Attempt(self.titles[i], True, self.network.clock.time() - t0, self.hops[i]))
+            self._tick(result.name, len(result.attempts), self._total)
+
+        await asyncio.gather(*(one(i) for i in indexes))
+        # a release that timed out is not counted by the client: mark as many failed
+        confirmed = self.client.stats.associations_released - before
+        unconfirmed = len(indexes) - confirmed
+        if unconfirmed > 0:
+            # the last to finish waited out their timeouts
+            order = sorted(range(len(result.attempts)), key=lambda k: result.attempts[k].latency, reverse=True)
+            for k in order[:unconfirmed]:
+                a = result.attempts[k]
+                result.attempts[k] = Attempt(a.title, False, a.latency, a.hops)
+        self.associations.clear()
+
+
+def _peak_rss_mb() -> float | None:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Windows
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def simulate(config: SimConfig, *, progress: Progress | None = None) -> Report:
+    """Run every phase on a fresh world and return the report."""
+    return asyncio.run(Simulation(config, progress=progress).run())
