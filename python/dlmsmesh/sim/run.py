@@ -50,6 +50,12 @@ _HOP_DELAY = 0.045
 _STEP = 0.25
 #: a phase that has not finished after this long (simulated) is cut short
 _PHASE_LIMIT = 6 * 3600.0
+#: a meter repeats its registration this many times, this far apart (seconds)
+_REPEATS, _REPEAT_DELAY = 3, 20
+#: a request's retries: a head-end on a lossy mesh asks more often than on a wire
+_CLIENT_RETRIES = 6
+#: a phase's passes over the meters that failed (the first included)
+PASSES = 3
 
 Progress = Callable[[str, int, int], None]
 
@@ -237,14 +243,14 @@ class Simulation:
         self.listener = listener
         client = Client(
             self.network.endpoint(CLIENT_HOST, PORT, queue_size=4 * c.meters + 1024), system_title=HEAD_END,
-            resolver=_Resolver(registry), rng=random.Random(c.seed), associations_per_second=None,
+            resolver=_Resolver(registry), rng=random.Random(c.seed), associations_per_second=None, retries=_CLIENT_RETRIES,
         )  # fmt: skip
         self.client = client
         announcers = [
             Announcer(
                 server, m, destination=(LISTENER_HOST, LISTENER_PORT),
                 rng=random.Random(hashlib.sha256(b"join %d " % c.seed + m.system_title).digest()),
-                randomisation_start_interval=int(c.join_window), number_of_retries=2, repetition_delay=20,
+                randomisation_start_interval=int(c.join_window), number_of_retries=_REPEATS, repetition_delay=_REPEAT_DELAY,
             )  # fmt: skip
             for m in meters
         ]
@@ -297,8 +303,9 @@ class Simulation:
 
     # ---------------------------------------------------------------- phases
 
-    def _attempt(self, result: PhaseResult, i: int, ok: bool, t0: float) -> None:
-        result.attempts.append(Attempt(self.titles[i], ok, self.network.clock.time() - t0, self.hops[i]))
+    def _attempt(self, result: PhaseResult, i: int, ok: bool, t0: float, t1: float | None = None) -> None:
+        end = self.network.clock.time() if t1 is None else t1
+        result.attempts.append(Attempt(self.titles[i], ok, end - t0, self.hops[i]))
         self._tick(result.name, len(result.attempts), self._total)
 
     async def _join(self, result: PhaseResult, announcers: list[Announcer]) -> None:
@@ -309,7 +316,7 @@ class Simulation:
         pending = set(range(len(announcers)))
         # the meters repeat their registration; past the window and the
         # repeats with room for the listener's commits, a missing one failed
-        give_up = t0 + self.config.join_window + 3 * 20 + 60
+        give_up = t0 + self.config.join_window + (_REPEATS + 1) * _REPEAT_DELAY + 60
         while pending and self.network.clock.time() < give_up:
             await self.network.clock.sleep(0.5)
             for i in sorted(pending):
@@ -327,29 +334,50 @@ class Simulation:
         result.extra["registrations_received"] = stats.received
 
     async def _each(self, result: PhaseResult, indexes: list[int], one: Callable[[int], Awaitable[bool]]) -> None:
+        """``one(i)`` for every meter at once (the client paces itself per
+        border router), then again for those that failed, up to
+        :data:`PASSES` passes: a head-end's retry pass.  A meter's latency is
+        from its first try to its last."""
         self._total = len(indexes)
+        first: dict[int, float] = {}
+        last: dict[int, float] = {}
+        outcome: dict[int, bool] = {}
 
         async def run(i: int) -> None:
-            t0 = self.network.clock.time()
+            first.setdefault(i, self.network.clock.time())
             try:
-                ok = await one(i)
+                outcome[i] = await one(i)
             except (DlmsError, asyncio.TimeoutError, OSError):
-                ok = False
-            self._attempt(result, i, ok, t0)
+                outcome[i] = False
+            last[i] = self.network.clock.time()
 
-        await asyncio.gather(*(run(i) for i in indexes))
+        todo = list(indexes)
+        for n in range(PASSES):
+            await asyncio.gather(*(run(i) for i in todo))
+            if n == 0:
+                result.extra["first_pass"] = sum(1 for i in indexes if outcome.get(i))
+            todo = [i for i in todo if not outcome[i]]
+            if not todo:
+                break
+        result.extra["passes"] = n + 1
+        for i in indexes:
+            self._attempt(result, i, outcome[i], first[i], last[i])
 
     async def _associate(self, result: PhaseResult) -> None:
         registered = [i for i, t in enumerate(self.titles) if self.registry.lookup(t) is not None]
 
         async def one(i: int) -> bool:
-            ek, ak = self.keys[self.titles[i]]
-            a = await self.client.open(self.titles[i], client_sap=1, auth="hls-gmac", security="authenc", ek=ek, ak=ak)
-            self.associations[i] = a
+            a = self.associations.get(i) or await self._open(i)
             value = await a.get(CLOCK)
             return len(bytes(value)) == 12
 
         await self._each(result, registered, one)
+
+    async def _open(self, i: int) -> Association:
+        ek, ak = self.keys[self.titles[i]]
+        a = await self.client.open(self.titles[i], client_sap=1, auth="hls-gmac", security="authenc", ek=ek, ak=ak)
+        self.associations[i] = a
+        return a
 
     def _day(self) -> tuple[_dt.datetime, _dt.datetime]:
         today = self._now().replace(hour=0, minute=0, second=0, microsecond=0)
@@ -414,8 +442,13 @@ class Simulation:
         result.extra["answer_times_s"] = sorted(round(v, 3) for v in times.values())
         if missing:
             result.retries += len(missing)
-            follow = await b.follow_up(pace=0.0, titles=missing)
-            reached = follow.reached
+            reached: set[bytes] = set()
+            todo = list(missing)
+            for _ in range(PASSES):
+                reached |= (await b.follow_up(pace=0.0, titles=todo)).reached
+                todo = [t for t in todo if t not in reached]
+                if not todo:
+                    break
             for t in missing:
                 i = self.index[t]
                 result.attempts.append(Attempt(t, t in reached, self.network.clock.time() - t0, self.hops[i]))
@@ -429,19 +462,30 @@ class Simulation:
             new = meter_keys(self.config.seed, title, 1)
             old = meter_keys(self.config.seed, title)
             assert old.kek is not None and new.ek is not None
+            a = self.associations.get(i)
+            if a is None:
+                # a pass before failed half way: the meter took the new key or not
+                self.keys[title] = (new.ek, new.ak)
+                try:
+                    return await self._read_clock(await self._open(i))
+                except DlmsError:
+                    self.keys[title] = (old.ek, old.ak)
+                    a = await self._open(i)
             wrapped = OctetString(wrap_key(old.kek, new.ek))
-            a = self.associations[i]
-            await a.action(_KEY_TRANSFER, Array([Structure((Enum(int(KeyId.GLOBAL_UNICAST_ENCRYPTION)), wrapped))]))
-            # the association's context holds the old key: a new one with the new key
-            await self.client.release(a)
-            del self.associations[i]
+            try:
+                await a.action(_KEY_TRANSFER, Array([Structure((Enum(int(KeyId.GLOBAL_UNICAST_ENCRYPTION)), wrapped))]))
+            finally:
+                # the association's context holds the old key: a new one with the new key
+                await self.client.release(a)
+                del self.associations[i]
             self.keys[title] = (new.ek, new.ak)
-            b = await self.client.open(title, client_sap=1, auth="hls-gmac", security="authenc", ek=new.ek, ak=new.ak)
-            self.associations[i] = b
-            value = await b.get(CLOCK)
-            return len(bytes(value)) == 12
+            return await self._read_clock(await self._open(i))
 
         await self._each(result, chosen, one)
+
+    @staticmethod
+    async def _read_clock(a: Association) -> bool:
+        return len(bytes(await a.get(CLOCK))) == 12
 
     async def _release(self, result: PhaseResult) -> None:
         before = self.client.stats.associations_released
