@@ -35,7 +35,7 @@ from ..transport import Address, InProcessNetwork, LinkProfile
 from ..types import Array, Enum, OctetString, Structure
 from .config import THRESHOLDS, SimConfig
 from .meters import AK, BK, CLOCK, EXPORT, GROUP, IMPORT, LDN, PROFILE, SIM_START, MeterFactory, meter_keys, title_of
-from .phases import AIR_KEYS, Attempt, PhaseResult, difference
+from .phases import Attempt, PhaseResult, by_hops, difference
 
 __all__ = ["Simulation", "Report", "simulate", "HEAD_END", "PHASES"]
 
@@ -106,6 +106,9 @@ class _Resolver:
         if binding is None or binding.status is not Status.REGISTERED or not binding.addresses:
             raise NoAddress(bytes(system_title))
         return Address(binding.addresses[0], binding.port)
+
+    async def title_of(self, address: Address) -> bytes | None:
+        return None  # a moved meter is known by the system title its frames carry
 
     def members(self, group_id: int) -> Any:
         return self.registry.members(group_id)
@@ -233,8 +236,8 @@ class Simulation:
         registry = Registry.open(workdir / f"registry-{c.seed}.sqlite", synchronous="normal", staleness=24 * 3600.0)
         self.registry = registry
         keys = [meter_keys(c.seed, t) for t in titles]
-        self.keys = {t: (k.ek, k.ak) for t, k in zip(titles, keys)}
-        entries = [KeyEntry(t, k.ek, k.ak) for t, k in zip(titles, keys)]
+        self.keys = {t: (k.ek or b"", k.ak or b"") for t, k in zip(titles, keys)}
+        entries = [KeyEntry(t, k.ek or b"", k.ak or b"") for t, k in zip(titles, keys)]
         listener = Listener(
             self.network.endpoint(LISTENER_HOST, LISTENER_PORT, queue_size=4 * c.meters + 1024),
             registry, keyring_of(entries, system_title=HEAD_END, counters=RegistryCounterStore(registry)),
@@ -248,10 +251,14 @@ class Simulation:
         self.client = client
         announcers = [
             Announcer(
-                server, m, destination=(LISTENER_HOST, LISTENER_PORT),
+                server,
+                m,
+                destination=(LISTENER_HOST, LISTENER_PORT),
                 rng=random.Random(hashlib.sha256(b"join %d " % c.seed + m.system_title).digest()),
-                randomisation_start_interval=int(c.join_window), number_of_retries=_REPEATS, repetition_delay=_REPEAT_DELAY,
-            )  # fmt: skip
+                randomisation_start_interval=int(c.join_window),
+                number_of_retries=_REPEATS,
+                repetition_delay=_REPEAT_DELAY,
+            )
             for m in meters
         ]
         results: list[PhaseResult] = []
@@ -260,7 +267,7 @@ class Simulation:
             await server.start()
             await client.start()
             self.associations: dict[int, Association] = {}
-            steps: list[tuple[str, Callable[[PhaseResult], Awaitable[None]]]] = [
+            steps: list[tuple[str, Callable[[PhaseResult], Coroutine[Any, Any, None]]]] = [
                 ("join", lambda r: self._join(r, announcers)),
                 ("associate", self._associate),
                 ("read", self._read),
@@ -293,8 +300,6 @@ class Simulation:
             registry.close()
             if tmp is not None:
                 tmp.cleanup()
-        from .phases import by_hops
-
         everything = [a for p in results if p.name in ("associate", "read") for a in p.attempts]
         return Report(
             c, results, time.perf_counter() - started, self.network.clock.time(), _peak_rss_mb(),
@@ -465,11 +470,11 @@ class Simulation:
             a = self.associations.get(i)
             if a is None:
                 # a pass before failed half way: the meter took the new key or not
-                self.keys[title] = (new.ek, new.ak)
+                self.keys[title] = (new.ek, AK)
                 try:
                     return await self._read_clock(await self._open(i))
                 except DlmsError:
-                    self.keys[title] = (old.ek, old.ak)
+                    self.keys[title] = (old.ek or b"", AK)
                     a = await self._open(i)
             wrapped = OctetString(wrap_key(old.kek, new.ek))
             try:
@@ -478,7 +483,7 @@ class Simulation:
                 # the association's context holds the old key: a new one with the new key
                 await self.client.release(a)
                 del self.associations[i]
-            self.keys[title] = (new.ek, new.ak)
+            self.keys[title] = (new.ek, AK)
             return await self._read_clock(await self._open(i))
 
         await self._each(result, chosen, one)
