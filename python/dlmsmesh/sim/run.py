@@ -69,6 +69,8 @@ class Report:
     peak_rss_mb: float | None = None
     hops: dict[int, list[float]] = field(default_factory=dict)
     airtime_series: list[list[tuple[float, float]]] = field(default_factory=list)
+    #: the network's counters over the whole run (the phases' rows add up to these)
+    totals: dict[str, int] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -89,6 +91,7 @@ class Report:
             "frame_size": c.frame_size,
             "peak_rss_mb": None if self.peak_rss_mb is None else round(self.peak_rss_mb, 1),
             "passed": self.passed,
+            "totals": dict(self.totals),
             "phases": [p.as_dict() for p in self.phases],
         }
 
@@ -262,6 +265,7 @@ class Simulation:
             for m in meters
         ]
         results: list[PhaseResult] = []
+        first = self._snapshot()
         try:
             await listener.start()
             await server.start()
@@ -289,6 +293,7 @@ class Simulation:
                 result.air = difference(after, before)
                 result.airtime_s = [a - b for a, b in zip(self._airtime(after), self._airtime(before))]
                 results.append(result)
+            totals = difference(self._snapshot(), first)
             series = getattr(getattr(self.network, "stats", None), "airtime_series", None)
             airtime_series = [list(s) for s in series] if series else []
         finally:
@@ -303,7 +308,7 @@ class Simulation:
         everything = [a for p in results if p.name in ("associate", "read") for a in p.attempts]
         return Report(
             c, results, time.perf_counter() - started, self.network.clock.time(), _peak_rss_mb(),
-            by_hops(everything), airtime_series,
+            by_hops(everything), airtime_series, totals,
         )  # fmt: skip
 
     # ---------------------------------------------------------------- phases
