@@ -39,12 +39,14 @@ timers due at one instant fire in the order they were set.
 from __future__ import annotations
 
 import ipaddress
+import struct
 from dataclasses import dataclass
 from typing import Any
 
-from dlmsmesh import ipv6
+from dlmsmesh import _backend, ipv6
 from dlmsmesh.errors import DecodeError, EncodeError
-from dlmsmesh.lowpan import ContextTable, Reassembler, decode_frame, fragment
+from dlmsmesh.lowpan import ContextTable, LinkPairs, Reassembler, decode_frame, fragment
+from dlmsmesh.lowpan.iphc import decompress_raw
 from dlmsmesh.sim.air import BorderRouterAir, MeshStats, Radio, uncompressed_frame_sizes
 from dlmsmesh.transport.clock import Clock
 from dlmsmesh.transport.inprocess import InProcessEndpoint, InProcessNetwork, LinkProfile, _is_multicast
@@ -62,6 +64,13 @@ _BROADCAST = b"\xff\xff"
 _NAMED_PREFIX = ipaddress.IPv6Address("fd00:5e:1::")
 _MAX_CONTEXTS = 16
 _MAX_TAG = 0xFFFF
+#: routes remembered before the memo starts again
+_MAX_ROUTES = 1 << 17
+_PORTS = struct.Struct(">HH")
+_LENGTH = struct.Struct(">H")
+#: the fewest header bytes IPHC + NHC-UDP leave with the checksum inline
+_MIN_COMPRESSED = 5
+_IP_FIRST = b"\x60\x00\x00\x00"  # version 6, traffic class 0, flow label 0
 
 
 @dataclass(frozen=True)
@@ -86,25 +95,39 @@ class _Host:
 class _Flight:
     """One datagram on its way: its frames and the steps left."""
 
-    __slots__ = ("frames", "air", "hold", "wire", "uwire", "path", "index", "source", "target", "sent_to",
-                 "ll_src", "ll_dst", "flood")  # fmt: skip
+    __slots__ = ("frames", "payload", "air", "hold", "wire", "uwire", "route", "index", "source", "target",
+                 "sent_to", "flood")  # fmt: skip
 
-    def __init__(self, frames: list[bytes], net: MeshNetwork, path: tuple[int, ...], datagram_length: int) -> None:
-        radio = net.radio
-        rate = radio.bytes_per_second
-        mac = radio.mac_overhead
+    def __init__(self, frames: list[bytes], payload: bytes, route: _Route, source: Address, target: Address) -> None:
         self.frames = frames
-        # per frame: seconds on air, and seconds the channel is held
-        self.air = [(len(f) + mac) / rate for f in frames]
-        self.hold = [a / radio.unicast_capacity for a in self.air]
-        self.wire = sum(len(f) for f in frames) + mac * len(frames)
-        sizes = uncompressed_frame_sizes(datagram_length, radio.mtu)
-        self.uwire = (len(sizes), sum(sizes) + mac * len(sizes))
-        self.path = path
+        self.payload = payload
+        self.route = route
         self.index = 0
-        self.source = self.target = self.sent_to = Address("", 0)
-        self.ll_src = self.ll_dst = b""
+        self.source = source
+        self.target = self.sent_to = target
         self.flood = False
+        # per frame: seconds on air and seconds the channel is held; filled by the network
+        self.air: list[float] = []
+        self.hold: list[float] = []
+        self.wire = 0
+        self.uwire = (0, 0)
+
+
+class _Route:
+    """What every datagram from one address to another shares, worked out once."""
+
+    __slots__ = ("path", "ll_src", "ll_dst", "links", "src", "dst", "ip_tail", "ports")
+
+    def __init__(self, src: _Host, dst: _Host, source_port: int, destination_port: int) -> None:
+        self.path = _path(src.placement, dst.placement)
+        self.ll_src = src.link
+        self.ll_dst = _BROADCAST if dst.ip.is_multicast else dst.link
+        self.links = LinkPairs.single(self.ll_src, self.ll_dst)
+        self.src = src.ip.packed
+        self.dst = dst.ip.packed
+        # next header UDP, hop limit 64 (IPHC carries it in two bits), the addresses
+        self.ip_tail = bytes((ipv6.NEXT_HEADER_UDP, 64)) + self.src + self.dst
+        self.ports = _PORTS.pack(source_port, destination_port)
 
 
 class MeshNetwork(InProcessNetwork):
@@ -147,6 +170,8 @@ class MeshNetwork(InProcessNetwork):
         self.contexts = contexts if contexts is not None else ContextTable()
         self._placements: dict[str, Placement] = {}
         self._hosts: dict[str, _Host] = {}
+        self._routes: dict[tuple[Address, Address], _Route] = {}
+        self._unc: dict[int, tuple[int, int]] = {}
         self._named: dict[str, ipaddress.IPv6Address] = {}
         # the deepest placed meter under each border router: how far a flood goes
         self._depth = [0] * border_routers
@@ -180,6 +205,7 @@ class MeshNetwork(InProcessNetwork):
         self._placements[name] = Placement(border_router, hops)
         self._depth[border_router] = max(self._depth[border_router], hops)
         self._hosts.pop(name, None)
+        self._routes.clear()
         if self._auto_contexts:
             self._learn_prefix(self._ip_of(name))
 
@@ -233,42 +259,74 @@ class MeshNetwork(InProcessNetwork):
         stats = self.stats
         stats.sent += 1
         stats.datagrams += 1
-        src = self._host(origin.host)
         if _is_multicast(destination.host):
             stats.multicast_datagrams += 1
-            self._multicast(source, data, destination, origin, src)
+            self._multicast(source, data, destination, origin)
             return
-        dst = self._host(destination.host)
-        path = _path(src.placement, dst.placement)
-        if not path:
+        route = self._route(origin, destination)
+        if not route.path:
             self._schedule(origin, data, destination, destination)
             return
-        flight = self._flight(data, origin, destination, src, dst, path)
-        if flight is None:
-            return
-        flight.target = flight.sent_to = destination
-        self._next(flight, self.clock.time())
+        flight = self._flight(data, origin, destination, route)
+        if flight is not None:
+            self._next(flight, self.clock.time())
 
-    def _flight(
-        self, data: bytes, origin: Address, destination: Address, src: _Host, dst: _Host, path: tuple[int, ...]
-    ) -> _Flight | None:
-        datagram = ipv6.build(src.ip, dst.ip, data, source_port=origin.port, destination_port=destination.port)
-        ll_dst = _BROADCAST if dst.ip.is_multicast else dst.link
-        try:
-            frames = fragment(datagram, mtu=self.radio.mtu, tag=self._tag, ll_src=src.link, ll_dst=ll_dst,
-                              contexts=self.contexts)  # fmt: skip
-        except EncodeError:
-            # over 2047 bytes: 6LoWPAN fragmentation cannot carry it
-            self.stats.lost += 1
-            self.stats.lost_datagrams += 1
+    def _route(self, origin: Address, destination: Address) -> _Route:
+        key = (origin, destination)
+        route = self._routes.get(key)
+        if route is None:
+            if len(self._routes) >= _MAX_ROUTES:
+                self._routes.clear()
+            route = _Route(self._host(origin.host), self._host(destination.host), origin.port, destination.port)
+            self._routes[key] = route
+        return route
+
+    def _flight(self, data: bytes, origin: Address, destination: Address, route: _Route) -> _Flight | None:
+        """The frames of one datagram, ready to fly (None: too large for 6LoWPAN)."""
+        length = ipv6.UDP_HEADER_LENGTH + len(data)
+        if length > 0xFFFF:
+            self._too_large()
             return None
+        size = _LENGTH.pack(length)
+        check = _backend.live.checksum.udp_checksum(route.src, route.dst, b"".join((route.ports, size, b"\0\0", data)))
+        datagram = b"".join((_IP_FIRST, size, route.ip_tail, route.ports, size, _LENGTH.pack(check), data))
+        mtu = self.radio.mtu
+        frames: list[bytes] | None = None
+        if len(data) + _MIN_COMPRESSED <= mtu:
+            # most datagrams fit one frame: compressed alone with the route's
+            # link addresses, packed once (the fragmenter packs them per call)
+            frame = _backend.live.iphc.compress_one(datagram, route.links, self.contexts, 0)[0]
+            if len(frame) <= mtu:
+                frames = [frame]
+        if frames is None:
+            try:
+                frames = fragment(datagram, mtu=mtu, tag=self._tag, ll_src=route.ll_src, ll_dst=route.ll_dst,
+                                  contexts=self.contexts)  # fmt: skip
+            except EncodeError:
+                self._too_large()
+                return None
         if len(frames) > 1:
             self._tag = (self._tag + 1) & _MAX_TAG
+        flight = _Flight(frames, data, route, origin, destination)
+        radio = self.radio
+        mac = radio.mac_overhead
+        rate = radio.bytes_per_second
+        share = radio.unicast_capacity
+        flight.air = air = [(len(f) + mac) / rate for f in frames]
+        flight.hold = [a / share for a in air]
+        flight.wire = sum(map(len, frames)) + mac * len(frames)
+        uwire = self._unc.get(len(datagram))
+        if uwire is None:
+            sizes = uncompressed_frame_sizes(len(datagram), radio.mtu)
+            uwire = self._unc[len(datagram)] = (len(sizes), sum(sizes) + mac * len(sizes))
+        flight.uwire = uwire
         self.stats.fragments += len(frames)
-        flight = _Flight(frames, self, path, len(datagram))
-        flight.source = origin
-        flight.ll_src, flight.ll_dst = src.link, ll_dst
         return flight
+
+    def _too_large(self) -> None:
+        # over 2047 bytes: 6LoWPAN fragmentation cannot carry it
+        self.stats.lost += 1
+        self.stats.lost_datagrams += 1
 
     def _at(self, when: float, callback: Any, *args: Any) -> None:
         clock = self.clock
@@ -276,7 +334,7 @@ class MeshNetwork(InProcessNetwork):
 
     def _next(self, flight: _Flight, when: float) -> None:
         """Send ``flight`` on from its current step at ``when``."""
-        path = flight.path
+        path = flight.route.path
         while flight.index < len(path):
             if path[flight.index] == _BACKHAUL:
                 when += self.backhaul_delay
@@ -313,7 +371,7 @@ class MeshNetwork(InProcessNetwork):
         return end
 
     def _hop(self, flight: _Flight) -> None:
-        end = self._send_frames(flight.path[flight.index], flight)
+        end = self._send_frames(flight.route.path[flight.index], flight)
         loss = self.radio.loss
         if loss:
             rng = self.rng
@@ -335,28 +393,29 @@ class MeshNetwork(InProcessNetwork):
             self._arrive(flight.source, payload, flight.target, flight.sent_to)
 
     def _read_frames(self, flight: _Flight) -> bytes | None:
-        """The UDP payload the flight's frames carry, read back as a receiver does."""
-        datagram = None
+        """The UDP payload the flight's frames carry, read back as a receiver
+        does (reassembled, decompressed); None, counted, if it is not the
+        payload sent."""
+        frames = flight.frames
+        route = flight.route
         try:
-            for frame in flight.frames:
-                datagram = decode_frame(frame, ll_src=flight.ll_src, ll_dst=flight.ll_dst, contexts=self.contexts,
-                                        reassembler=self._reassembler).datagram  # fmt: skip
-            if datagram is None:
-                raise DecodeError("the frames did not make a whole datagram", layer="lowpan", offset=0)
-            parsed = ipv6.parse(datagram)
+            if len(frames) == 1:
+                datagram: bytes | None = decompress_raw(frames[0], route.links, self.contexts)[0]
+            else:
+                for frame in frames:
+                    datagram = decode_frame(frame, ll_src=route.ll_src, ll_dst=route.ll_dst, contexts=self.contexts,
+                                            reassembler=self._reassembler).datagram  # fmt: skip
         except DecodeError:
+            datagram = None
+        header = ipv6.IPV6_HEADER_LENGTH + ipv6.UDP_HEADER_LENGTH
+        if datagram is None or datagram[header:] != flight.payload or datagram[8:40] != route.src + route.dst:
             self.stats.corrupt += 1
             return None
-        if parsed.checksum_ok is False:
-            self.stats.corrupt += 1
-            return None
-        return parsed.payload
+        return datagram[header:]
 
     # -- multicast -------------------------------------------------------
 
-    def _multicast(
-        self, source: InProcessEndpoint, data: bytes, destination: Address, origin: Address, src: _Host
-    ) -> None:
+    def _multicast(self, source: InProcessEndpoint, data: bytes, destination: Address, origin: Address) -> None:
         members = [m for m in self._groups.get(destination.host, {}) if m is not source
                    and m.local_address.port == destination.port]  # fmt: skip
         if not members:
@@ -369,14 +428,10 @@ class MeshNetwork(InProcessNetwork):
                 radio.append(member)
         if not radio:
             return
-        group = self._host(destination.host)
-        up = _path(src.placement, None)
-        flight = self._flight(data, origin, destination, src, group, up)
+        flight = self._flight(data, origin, destination, self._route(origin, destination))
         if flight is None:
             return
-        flight.sent_to = destination
         flight.flood = True
-        flight.target = destination
         self._members[id(flight)] = radio
         self._next(flight, self.clock.time())
 
