@@ -27,7 +27,7 @@ def _stable(report: Report) -> dict[str, Any]:
 
 
 def test_every_phase_runs_and_passes_on_a_small_network() -> None:
-    report = _run(border_routers=2)
+    report = _run(border_routers=2, transport="inprocess")
     d = report.as_dict()
     assert d["passed"] is True
     assert [p["name"] for p in d["phases"]] == list(PHASES)
@@ -87,3 +87,21 @@ def test_bad_settings_are_refused() -> None:
     for bad in ({"meters": 0}, {"loss": 1.0}, {"transport": "carrier-pigeon"}, {"hops": 0}, {"phy_kbps": 0}):
         with pytest.raises(ValueError):
             SimConfig(**bad)  # type: ignore[arg-type]
+
+
+def test_on_the_mesh_the_frames_and_bytes_on_air_add_up_and_compression_shows() -> None:
+    report = _run(transport="mesh", meters=30, border_routers=2, loss=0.01, seed=4)
+    d = report.as_dict()
+    assert d["passed"] is True, [(p["name"], p["succeeded"], p["attempted"]) for p in d["phases"]]
+    for key in ("datagrams", "frames", "bytes_on_air", "bytes_uncompressed", "lost_frames", "lost_datagrams"):
+        assert sum(p[key] for p in d["phases"]) == d["totals"][key], key
+    for p in d["phases"]:
+        if p["datagrams"]:
+            # every datagram went as at least one frame; IPHC made them smaller
+            assert p["frames"] >= p["datagrams"] - p["lost_datagrams"] > 0, p["name"]
+            assert 0 < p["bytes_on_air"] < p["bytes_uncompressed"], p["name"]
+            assert len(p["airtime_s"]) == 2 and sum(p["airtime_s"]) > 0
+    # the load profile travels fragmented: far more frames than datagrams
+    read = next(p for p in d["phases"] if p["name"] == "read")
+    assert read["frames"] > 3 * read["datagrams"]
+    assert report.airtime_series and report.airtime_series[0]

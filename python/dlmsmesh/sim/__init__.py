@@ -6,7 +6,9 @@ clock)."""
 from __future__ import annotations
 
 from dlmsmesh.sim.air import BorderRouterAir, MeshStats, Radio, snapshot_delta, uncompressed_frame_sizes
+from dlmsmesh.sim.config import SimConfig
 from dlmsmesh.sim.mesh import MeshNetwork, Placement
+from dlmsmesh.sim.run import Report, Simulation, simulate
 
 __all__ = [
     # the mesh transport
@@ -17,4 +19,9 @@ __all__ = [
     "BorderRouterAir",
     "snapshot_delta",
     "uncompressed_frame_sizes",
+    # the run and its report
+    "SimConfig",
+    "Simulation",
+    "Report",
+    "simulate",
 ]

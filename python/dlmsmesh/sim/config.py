@@ -26,8 +26,8 @@ THRESHOLDS = {
 
 @dataclass(frozen=True)
 class SimConfig:
-    meters: int = 200
-    border_routers: int = 1
+    meters: int = 1000
+    border_routers: int = 2
     hops: int = 4
     loss: float = 0.0
     phy_kbps: float = 50.0

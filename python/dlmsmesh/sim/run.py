@@ -12,6 +12,7 @@ daily read take seconds; every random choice comes from the seed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as _dt
 import hashlib
 import ipaddress
@@ -54,6 +55,9 @@ _PHASE_LIMIT = 6 * 3600.0
 _REPEATS, _REPEAT_DELAY = 3, 20
 #: a request's retries: a head-end on a lossy mesh asks more often than on a wire
 _CLIENT_RETRIES = 6
+#: meters served at once per border router: the head-end paces itself, as a
+#: radio channel shared by a border router's meters carries one frame at a time
+PER_ROUTER = 8
 #: a phase's passes over the meters that failed (the first included)
 PASSES = 3
 
@@ -144,21 +148,23 @@ class Simulation:
         self.moving = _pick(config.meters, config.migrate_share, 0)
         self.rekeyed = _pick(config.meters, config.key_change_share, 1)
         self.network: Any = None
+        self._watches: list[Callable[[], None]] = []
 
     # ------------------------------------------------------------- the network
 
     def _make_network(self) -> Any:
         c = self.config
         if c.transport == "mesh":
-            from .mesh import MeshNetwork, Radio
+            from .air import Radio
+            from .mesh import MeshNetwork
 
             radio = Radio(phy_kbps=c.phy_kbps, frame_size=c.frame_size, loss=c.loss)
-            net = MeshNetwork(seed=c.seed, radio=radio, border_routers=c.border_routers)
+            mesh = MeshNetwork(seed=c.seed, radio=radio, border_routers=c.border_routers)
             for i in range(c.meters):
-                net.place(_host(self.router[i], i, 0), border_router=self.router[i], hops=self.hops[i])
+                mesh.place(_host(self.router[i], i, 0), border_router=self.router[i], hops=self.hops[i])
                 if i in self._moving:
-                    net.place(_host(self.router[i], i, 1), border_router=self.router[i], hops=self.hops[i])
-            return net
+                    mesh.place(_host(self.router[i], i, 1), border_router=self.router[i], hops=self.hops[i])
+            return mesh
         net = InProcessNetwork(seed=c.seed)
         # a whole datagram per hop: routing plus one full frame's airtime
         per_hop = _HOP_DELAY + c.frame_size * 8 / (c.phy_kbps * 1000)
@@ -186,6 +192,16 @@ class Simulation:
             out.append(float(r["airtime_s"]) if isinstance(r, dict) else float(r))
         return out
 
+    @staticmethod
+    def _series(snapshot: dict[str, Any]) -> list[list[tuple[float, float]]]:
+        """Each border router's airtime use per bucket of the run: (start s, share)."""
+        bucket = float(snapshot.get("bucket_s") or 0.0)
+        out: list[list[tuple[float, float]]] = []
+        for r in snapshot.get("border_routers") or []:
+            series = r.get("series", {}) if isinstance(r, dict) else {}
+            out.append([(k * bucket, v / bucket) for k, v in sorted(series.items())] if bucket else [])
+        return out
+
     async def _drive(self, work: Coroutine[Any, Any, Any], limit: float = _PHASE_LIMIT) -> Any:
         task = asyncio.get_running_loop().create_task(work)
         moved = 0.0
@@ -199,7 +215,25 @@ class Simulation:
             # the registry commits in a worker thread: its real milliseconds
             # would be many simulated seconds if the clock ran on meanwhile
             await self.listener.drain(timeout=60.0)
+            # what waits on the registry looks now, when every registration
+            # received so far is committed (not when the thread happened to finish)
+            for watch in list(self._watches):
+                watch()
         return task.result()
+
+    async def _until(self, condition: Callable[[], bool]) -> None:
+        """Return once ``condition()`` holds, asked between two turns of the drive."""
+        done = asyncio.get_running_loop().create_future()
+
+        def watch() -> None:
+            if not done.done() and condition():
+                done.set_result(None)
+
+        self._watches.append(watch)
+        try:
+            await done
+        finally:
+            self._watches.remove(watch)
 
     def _now(self) -> _dt.datetime:
         return SIM_START + _dt.timedelta(seconds=self.network.clock.time())
@@ -271,6 +305,7 @@ class Simulation:
             await server.start()
             await client.start()
             self.associations: dict[int, Association] = {}
+            self._slots = [asyncio.Semaphore(PER_ROUTER) for _ in range(c.border_routers)]
             steps: list[tuple[str, Callable[[PhaseResult], Coroutine[Any, Any, None]]]] = [
                 ("join", lambda r: self._join(r, announcers)),
                 ("associate", self._associate),
@@ -294,8 +329,7 @@ class Simulation:
                 result.airtime_s = [a - b for a, b in zip(self._airtime(after), self._airtime(before))]
                 results.append(result)
             totals = difference(self._snapshot(), first)
-            series = getattr(getattr(self.network, "stats", None), "airtime_series", None)
-            airtime_series = [list(s) for s in series] if series else []
+            airtime_series = self._series(self._snapshot())
         finally:
             for a in announcers:
                 await a.close()
@@ -327,13 +361,17 @@ class Simulation:
         # the meters repeat their registration; past the window and the
         # repeats with room for the listener's commits, a missing one failed
         give_up = t0 + self.config.join_window + (_REPEATS + 1) * _REPEAT_DELAY + 60
-        while pending and self.network.clock.time() < give_up:
-            await self.network.clock.sleep(0.5)
+
+        def registered() -> bool:
+            now = self.network.clock.time()
             for i in sorted(pending):
                 binding = self.registry.lookup(self.titles[i])
                 if binding is not None and binding.status is Status.REGISTERED:
                     pending.discard(i)
-                    self._attempt(result, i, True, t0)
+                    self._attempt(result, i, True, t0, now)
+            return not pending or now >= give_up
+
+        await self._until(registered)
         for i in sorted(pending):
             self._attempt(result, i, False, t0)
         # the head-end's group administration: every meter of the neighbourhood is in GROUP
@@ -343,7 +381,9 @@ class Simulation:
         stats = self.listener.stats
         result.extra["registrations_received"] = stats.received
 
-    async def _each(self, result: PhaseResult, indexes: list[int], one: Callable[[int], Awaitable[bool]]) -> None:
+    async def _each(
+        self, result: PhaseResult, indexes: list[int], one: Callable[[int], Awaitable[bool]], *, paced: bool = True
+    ) -> None:
         """``one(i)`` for every meter at once (the client paces itself per
         border router), then again for those that failed, up to
         :data:`PASSES` passes: a head-end's retry pass.  A meter's latency is
@@ -354,6 +394,10 @@ class Simulation:
         outcome: dict[int, bool] = {}
 
         async def run(i: int) -> None:
+            async with self._slots[self.router[i]] if paced else contextlib.nullcontext():
+                await attempt(i)
+
+        async def attempt(i: int) -> None:
             first.setdefault(i, self.network.clock.time())
             try:
                 outcome[i] = await one(i)
@@ -416,16 +460,17 @@ class Simulation:
         async def one(i: int) -> bool:
             new = _host(self.router[i], i, 1)
             self.server.readdress(self.titles[i], new)  # the meter's Announcer sends the update
-            while True:
+
+            def recorded() -> bool:
                 binding = self.registry.lookup(self.titles[i])
-                if binding is not None and new in binding.addresses:
-                    break
-                await self.network.clock.sleep(0.5)
+                return binding is not None and new in binding.addresses
+
+            await self._until(recorded)
             a = self.associations[i]
             value = await a.get(CLOCK)
             return len(bytes(value)) == 12 and a.address is not None and a.address.host == new
 
-        await self._each(result, moving, one)
+        await self._each(result, moving, one, paced=False)
         # the same associations: no AARQ went out in this phase
         result.extra["new_associations"] = self.client.stats.associations_opened - opened
         if result.extra["new_associations"]:
@@ -504,8 +549,9 @@ class Simulation:
         released: list[int] = []
 
         async def one(i: int) -> None:
-            t0 = self.network.clock.time()
-            await self.client.release(self.associations[i])
+            async with self._slots[self.router[i]]:
+                t0 = self.network.clock.time()
+                await self.client.release(self.associations[i])
             released.append(i)
             result.attempts.append(Attempt(self.titles[i], True, self.network.clock.time() - t0, self.hops[i]))
             self._tick(result.name, len(result.attempts), self._total)
