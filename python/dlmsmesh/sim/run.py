@@ -127,12 +127,9 @@ def _host(border_router: int, index: int, generation: int) -> str:
     return str(ipaddress.IPv6Address(f"fd00:0:0:{border_router + 1:x}:{generation + 1:x}::{index + 1:x}"))
 
 
-def _pick(count: int, share: float, offset: int) -> list[int]:
-    wanted = round(count * share)
-    if wanted <= 0:
-        return []
-    step = max(1, count // wanted)
-    return list(range(offset % step, count, step))[:wanted]
+def _pick(rng: random.Random, count: int, share: float) -> list[int]:
+    """``share`` of the meters, drawn (so they are spread over the border routers)."""
+    return sorted(rng.sample(range(count), round(count * share)))
 
 
 class Simulation:
@@ -145,8 +142,8 @@ class Simulation:
         rng = random.Random(hashlib.sha256(b"placement %d" % config.seed).digest())
         self.router = [i % config.border_routers for i in range(config.meters)]
         self.hops = [rng.randint(1, config.hops) for _ in range(config.meters)]
-        self.moving = _pick(config.meters, config.migrate_share, 0)
-        self.rekeyed = _pick(config.meters, config.key_change_share, 1)
+        self.moving = _pick(rng, config.meters, config.migrate_share)
+        self.rekeyed = _pick(rng, config.meters, config.key_change_share)
         self.network: Any = None
         self._watches: list[Callable[[], None]] = []
 
