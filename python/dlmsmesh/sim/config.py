@@ -33,15 +33,40 @@ class SimConfig:
     phy_kbps: float = 50.0
     seed: int = 1
     transport: str = "mesh"
-    #: meters power up at uniform random instants of this window (seconds)
-    join_window: float = 60.0
+    #: meters power up at uniform random instants of this window (seconds;
+    #: None: :attr:`join_s`, sized to the meters a border router carries)
+    join_window: float | None = None
     #: the share of meters that move to a new address, and that get a new key
     migrate_share: float = 0.05
     key_change_share: float = 0.05
-    #: the group members' largest random answer delay (seconds)
-    broadcast_delay: int = 30
+    #: the group members' largest random answer delay (seconds; None:
+    #: :attr:`broadcast_s`, sized like the join window)
+    broadcast_delay: int | None = None
     #: IEEE 802.15.4 frame size (127; 802.15.4g SUN frames up to 2047)
     frame_size: int = 127
+
+    @property
+    def meters_per_router(self) -> int:
+        return -(-self.meters // self.border_routers)
+
+    @property
+    def join_s(self) -> float:
+        """The power-up window: a minute, or more for a crowded border router.
+        A registration and its repeats take about a third of a second of a
+        50 kbps channel (fragments times hops): a window of 0.4 s per meter
+        (at 50 kbps) keeps the channel below its unicast capacity."""
+        if self.join_window is not None:
+            return self.join_window
+        return max(60.0, 0.4 * self.meters_per_router * 50.0 / self.phy_kbps)
+
+    @property
+    def broadcast_s(self) -> int:
+        """The answer window of the group request: 30 s, or more when a
+        border router's members would not fit their answers in it (about
+        0.15 s of channel per answer at 50 kbps)."""
+        if self.broadcast_delay is not None:
+            return self.broadcast_delay
+        return max(30, -(-int(0.15 * self.meters_per_router * 50.0 / self.phy_kbps * 1000) // 1000))
 
     def __post_init__(self) -> None:
         if self.meters < 1:

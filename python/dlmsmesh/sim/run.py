@@ -246,7 +246,7 @@ class Simulation:
         self._moving = set(self.moving)
         self.network = self._make_network()
         c = self.config
-        factory = MeterFactory(c.seed, self._now, max_delay=c.broadcast_delay, port=PORT)
+        factory = MeterFactory(c.seed, self._now, max_delay=c.broadcast_s, port=PORT)
         self.factory = factory
         titles = [title_of(i) for i in range(c.meters)]
         self.titles = titles
@@ -289,7 +289,7 @@ class Simulation:
                 m,
                 destination=(LISTENER_HOST, LISTENER_PORT),
                 rng=random.Random(hashlib.sha256(b"join %d " % c.seed + m.system_title).digest()),
-                randomisation_start_interval=int(c.join_window),
+                randomisation_start_interval=int(c.join_s),
                 number_of_retries=_REPEATS,
                 repetition_delay=_REPEAT_DELAY,
             )
@@ -357,7 +357,10 @@ class Simulation:
         pending = set(range(len(announcers)))
         # the meters repeat their registration; past the window and the
         # repeats with room for the listener's commits, a missing one failed
-        give_up = t0 + self.config.join_window + (_REPEATS + 1) * _REPEAT_DELAY + 60
+        # (or, past that, once nothing new came for two minutes: a crowded
+        # channel still carries what is queued)
+        give_up = t0 + self.config.join_s + (_REPEATS + 1) * _REPEAT_DELAY + 60
+        last = [t0]
 
         def registered() -> bool:
             now = self.network.clock.time()
@@ -365,8 +368,9 @@ class Simulation:
                 binding = self.registry.lookup(self.titles[i])
                 if binding is not None and binding.status is Status.REGISTERED:
                     pending.discard(i)
+                    last[0] = now
                     self._attempt(result, i, True, t0, now)
-            return not pending or now >= give_up
+            return not pending or now >= max(give_up, last[0] + 120.0)
 
         await self._until(registered)
         for i in sorted(pending):
@@ -476,7 +480,7 @@ class Simulation:
     async def _broadcast(self, result: PhaseResult) -> None:
         members = sorted(self.registry.members(GROUP.id))
         self._total = len(members)
-        window = self.config.broadcast_delay + 2 * self.config.hops * 1.0 + 2.0
+        window = self.config.broadcast_s + 2 * self.config.hops * 1.0 + 2.0
         t0 = self.network.clock.time()
         b = self.client.broadcast(GROUP, LDN, window=window, keys=self.keys, bk=BK, ak=AK)
         answered: dict[bytes, bool] = {}
