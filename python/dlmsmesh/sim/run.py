@@ -405,6 +405,7 @@ class Simulation:
             except (DlmsError, asyncio.TimeoutError, OSError):
                 outcome[i] = False
             last[i] = self.network.clock.time()
+            self._tick(result.name, len(outcome), self._total)
 
         todo = list(indexes)
         for n in range(PASSES):
@@ -416,7 +417,7 @@ class Simulation:
                 break
         result.extra["passes"] = n + 1
         for i in indexes:
-            self._attempt(result, i, outcome[i], first[i], last[i])
+            result.attempts.append(Attempt(self.titles[i], outcome[i], last[i] - first[i], self.hops[i]))
 
     async def _associate(self, result: PhaseResult) -> None:
         registered = [i for i, t in enumerate(self.titles) if self.registry.lookup(t) is not None]
