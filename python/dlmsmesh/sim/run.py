@@ -146,6 +146,7 @@ class Simulation:
         self.rekeyed = _pick(rng, config.meters, config.key_change_share)
         self.network: Any = None
         self._watches: list[Callable[[], None]] = []
+        self._total = 0
 
     # ------------------------------------------------------------- the network
 
@@ -548,13 +549,11 @@ class Simulation:
         before = self.client.stats.associations_released
         indexes = sorted(self.associations)
         self._total = len(indexes)
-        released: list[int] = []
 
         async def one(i: int) -> None:
             async with self._slots[self.router[i]]:
                 t0 = self.network.clock.time()
                 await self.client.release(self.associations[i])
-            released.append(i)
             result.attempts.append(Attempt(self.titles[i], True, self.network.clock.time() - t0, self.hops[i]))
             self._tick(result.name, len(result.attempts), self._total)
 
