@@ -414,3 +414,75 @@ async def test_a_client_read_survives_loss_through_retries_and_repeats_from_its_
     assert air["lost_datagrams"] > 0 and stats["retries"] > 0
     assert air["delivered"] + air["lost_datagrams"] == air["datagrams"]
     assert await _read_across_the_mesh(4, Radio(loss=0.01)) == run
+
+
+@pytest.mark.asyncio
+async def test_the_hosts_prefixes_become_contexts_and_shorten_every_frame() -> None:
+    sizes = []
+    for contexts in (None, lowpan.ContextTable()):
+        net = MeshNetwork(contexts=contexts)
+        net.place("fd00:0:0:1::7", border_router=0, hops=1)
+        _record(net, "fd00:0:0:1::7")
+        head = net.endpoint("fd00:0:0:aa::2", PORT)
+        await head.send(bytes(21), ("fd00:0:0:1::7", PORT))
+        await net.run_until_idle()
+        assert net.stats.delivered == 1 and net.stats.corrupt == 0
+        sizes.append(net.stats.bytes_on_air - 25)
+    assert [str(c.prefix) for c in MeshNetwork(contexts=None).contexts] == []
+    # without contexts both global addresses go inline, 16 bytes each
+    assert sizes[1] == 21 + 2 + 16 + 16 + 1 + 4 + 2
+    # 2 IPHC + 1 context ids + the head-end's IID; the meter's from its link
+    # address; NHC-UDP 1 + ports 4 + checksum 2
+    assert sizes[0] == 21 + 2 + 1 + 8 + 1 + 4 + 2
+
+
+@pytest.mark.asyncio
+async def test_a_meters_multicast_climbs_to_its_border_router_then_floods() -> None:
+    net = MeshNetwork(border_routers=2)
+    group = "ff05::d1:2"
+    net.place(_meter(1), border_router=0, hops=2)
+    net.place(_meter(2), border_router=1, hops=1)
+    sender = net.endpoint(_meter(1), PORT)
+    sender.join_group(group)  # a sender does not hear itself
+    got = _record(net, _meter(2))
+    net._endpoints[Address(_meter(2), PORT)].join_group(group)
+    await sender.send(b"hello", (group, PORT))
+    await net.run_until_idle()
+    route = net._route(Address(_meter(1), PORT), Address(group, PORT))
+    assert route.path == (0, 0, -1)
+    [size] = [len(f) for f in lowpan.fragment(
+        ipv6.build(_meter(1), group, b"hello", source_port=PORT, destination_port=PORT), mtu=102, tag=0,
+        ll_src=route.ll_src, ll_dst=b"\xff\xff", contexts=net.contexts)]  # fmt: skip
+    hop = 0.045 + (size + 25) * 8 / 50_000
+    assert [(g[1].data, g[1].source.host) for g in got] == [(b"hello", _meter(1))]
+    # two hops up, then the flood: one level under border router 1
+    assert got[0][0] == pytest.approx(3 * hop)
+    # the flood covers border router 0's two levels too
+    assert [br.frames for br in net.stats.border_routers] == [2 + 2, 1]
+
+
+@pytest.mark.asyncio
+async def test_an_endpoint_closed_while_its_datagram_flies_is_unroutable() -> None:
+    net = MeshNetwork()
+    net.place(_meter(1), border_router=0, hops=3)
+    meter = net.endpoint(_meter(1), PORT)
+    await net.endpoint(HEAD, PORT).send(b"late", (_meter(1), PORT))
+    await net.advance(0.05)
+    await meter.close()
+    await net.run_until_idle()
+    assert (net.stats.unroutable, net.stats.delivered, net.stats.frames) == (1, 0, 3)
+
+
+@pytest.mark.asyncio
+async def test_the_mesh_runs_on_the_event_loops_clock_too() -> None:
+    from dlmsmesh.transport import RealClock
+
+    net = MeshNetwork(clock=RealClock(), radio=Radio(hop_delay=0.001, phy_kbps=300.0))
+    net.place(_meter(1), border_router=0, hops=2)
+    meter = net.endpoint(_meter(1), PORT)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await net.endpoint(HEAD, PORT).send(b"real", (_meter(1), PORT))
+    data, source = await meter.recv(timeout=5.0)
+    assert (data, source) == (b"real", Address(HEAD, PORT))
+    assert loop.time() - started >= 2 * 0.001

@@ -28,9 +28,9 @@ The frames are compressed as on the hop next to the meter (its IID elided
 against its EUI-64 link address; the far end carried inline or by
 context), and counted alike on every hop: a route-over forwarder's
 re-compression and RPL's source-routing header are not modelled.  A meter's
-link address is its IID with the universal/local bit inverted.  The
-prefixes of placed hosts become IPHC contexts (up to 16), as a border
-router distributes its PAN's prefixes.
+link address is its IID with the universal/local bit inverted.  The /64
+prefixes of placed hosts and of backhaul endpoints become IPHC contexts
+(the first 16), as a border router distributes them.
 
 Deterministic from ``seed``: one ``random.Random`` draws every loss, and
 timers due at one instant fire in the order they were set.
@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import ipaddress
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,7 +137,7 @@ class MeshNetwork(InProcessNetwork):
     ``border_routers`` channels, numbered from 0; ``backhaul_delay`` seconds
     between the head-end side and a border router (and between two border
     routers); ``bucket`` seconds per bucket of the airtime series;
-    ``contexts`` IPHC contexts to use instead of the placed hosts' prefixes.
+    ``contexts`` IPHC contexts to use instead of the hosts' prefixes.
     """
 
     stats: MeshStats
@@ -209,6 +210,17 @@ class MeshNetwork(InProcessNetwork):
         if self._auto_contexts:
             self._learn_prefix(self._ip_of(name))
 
+    def endpoint(
+        self, host: str, port: int = 0, *, aliases: Iterable[str] = (), queue_size: int | None = None
+    ) -> InProcessEndpoint:
+        """As :meth:`InProcessNetwork.endpoint`; a backhaul host's prefix
+        becomes an IPHC context too (a border router can distribute the
+        head-end's prefix), so its address costs its IID, not 16 bytes."""
+        ep = super().endpoint(host, port, aliases=aliases, queue_size=queue_size)
+        if self._auto_contexts:
+            self._learn_prefix(self._ip_of(ep.local_address.host))
+        return ep
+
     def placement(self, host: str) -> Placement | None:
         """Where ``host`` is, or None for a backhaul host."""
         return self._placements.get(normalize_host(host))
@@ -220,7 +232,7 @@ class MeshNetwork(InProcessNetwork):
 
     def _learn_prefix(self, ip: ipaddress.IPv6Address) -> None:
         prefix = ipaddress.IPv6Network((int(ip) >> 64 << 64, 64))
-        if any(c.prefix == prefix for c in self.contexts) or len(self.contexts) >= _MAX_CONTEXTS:
+        if ip.is_multicast or any(c.prefix == prefix for c in self.contexts) or len(self.contexts) >= _MAX_CONTEXTS:
             return
         self.contexts.set(len(self.contexts), prefix)
 
