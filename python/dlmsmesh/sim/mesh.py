@@ -53,7 +53,7 @@ from dlmsmesh.transport.clock import Clock
 from dlmsmesh.transport.inprocess import InProcessEndpoint, InProcessNetwork, LinkProfile, _is_multicast
 from dlmsmesh.transport.interface import Address, normalize_host
 
-__all__ = ["MeshNetwork", "Placement", "MeshEndpoint"]
+__all__ = ["MeshNetwork", "Placement", "MeshEndpoint", "BACKHAUL_DELAY"]
 
 #: what a mesh endpoint is (the in-process one, carried differently)
 MeshEndpoint = InProcessEndpoint
@@ -63,6 +63,11 @@ _BACKHAUL = -1
 _BROADCAST = b"\xff\xff"
 #: prefix of the IPv6 addresses made up for hosts that are not IPv6 addresses
 _NAMED_PREFIX = ipaddress.IPv6Address("fd00:5e:1::")
+#: seconds each way between the head-end and a border router's radio (the
+#: wire, and the border router's and the meter's own processing): with it,
+#: round trips of a small datagram come within 20% of Texas Instruments'
+#: published Wi-SUN figures (373, 471, 574, 760, 899 ms at 1-5 hops)
+BACKHAUL_DELAY = 0.1
 _MAX_CONTEXTS = 16
 _MAX_TAG = 0xFFFF
 #: routes remembered before the memo starts again
@@ -150,7 +155,7 @@ class MeshNetwork(InProcessNetwork):
         border_routers: int = 1,
         clock: Clock | None = None,
         queue_size: int = 4096,
-        backhaul_delay: float = 0.0,
+        backhaul_delay: float = BACKHAUL_DELAY,
         bucket: float = 60.0,
         contexts: ContextTable | None = None,
     ) -> None:
