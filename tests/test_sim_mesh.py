@@ -13,7 +13,7 @@ import pytest
 from dlmsmesh import ipv6, lowpan
 from dlmsmesh.client import Client, MemoryResolver
 from dlmsmesh.server import Server
-from dlmsmesh.sim import MeshNetwork, Placement, Radio, snapshot_delta, uncompressed_frame_sizes
+from dlmsmesh.sim import MeshNetwork, MeshStats, Placement, Radio, snapshot_delta, uncompressed_frame_sizes
 from dlmsmesh.transport import Address, Incoming
 from dlmsmesh.transport.clock import VirtualClock
 
@@ -513,3 +513,43 @@ async def test_default_round_trips_come_near_the_published_wi_sun_measurements()
         assert len(got) == hops
         round_trip = got[-1][0] - started
         assert round_trip == pytest.approx(measured[hops - 1], rel=0.2)
+
+
+async def _hundred_blocks(radio: Radio) -> tuple[int, MeshStats]:
+    net = MeshNetwork(seed=9, radio=radio, backhaul_delay=0.0)
+    net.place(_meter(1), border_router=0, hops=2)
+    got = _record(net, _meter(1))
+    head = net.endpoint(HEAD, PORT)
+    for _ in range(100):
+        await head.send(bytes(300), (_meter(1), PORT))  # 4 frames
+        await net.advance(5.0)
+    stats = net.stats
+    assert len(got) + stats.lost_datagrams == 100 and stats.corrupt == 0
+    # the airtime is that of every transmission counted
+    assert stats.border_routers[0].airtime_s == pytest.approx(stats.bytes_on_air * 8 / 50_000)
+    assert stats.border_routers[0].frames == stats.frames
+    return len(got), stats
+
+
+@pytest.mark.asyncio
+async def test_mac_retries_turn_lost_frames_into_airtime() -> None:
+    clean_count, clean = await _hundred_blocks(Radio())
+    assert clean_count == 100 and clean.frames == 800
+    plain_count, plain = await _hundred_blocks(Radio(loss=0.1))
+    retried_count, retried = await _hundred_blocks(Radio(loss=0.1, mac_retries=3))
+    # 4 frames x 2 hops at 10%: 43% of the datagrams get through when a
+    # lost frame is lost for good; with three retransmissions a frame is
+    # lost with 0.1^4
+    assert 20 < plain_count < 65 and plain.frames < 800
+    assert retried_count == 100 and retried.lost_datagrams == 0
+    # every failed transmission was sent again: that many more frames
+    assert retried.lost_frames > 50 and retried.frames == 800 + retried.lost_frames
+    # a retransmission repeats the same bytes with or without IPHC
+    saved = clean.bytes_uncompressed - clean.bytes_on_air
+    assert retried.bytes_uncompressed - retried.bytes_on_air == saved
+    assert retried.frames_uncompressed - retried.frames == clean.frames_uncompressed - clean.frames
+
+
+def test_mac_retries_are_checked() -> None:
+    with pytest.raises(ValueError, match="mac_retries"):
+        Radio(mac_retries=8)

@@ -361,40 +361,70 @@ class MeshNetwork(InProcessNetwork):
             return
         self._at(when, self._land, flight)
 
-    def _send_frames(self, router: int, flight: _Flight) -> float:
-        """Put the flight's frames on ``router``'s channel from now; returns
-        when the last one has been received."""
+    def _send_frames(self, router: int, flight: _Flight, repeats: list[int] | None = None) -> float:
+        """Put the flight's frames on ``router``'s channel from now (frame
+        ``i`` sent ``1 + repeats[i]`` times); returns when the last one has
+        been received."""
         now = self.clock.time()
         busy = self._busy[router]
         air = self.stats.border_routers[router]
         bucket = self.stats.bucket_s
         stats = self.stats
         end = now
-        for seconds, hold in zip(flight.air, flight.hold):
-            start = busy if busy > end else end
-            busy = start + hold
-            end = start + seconds
-            air.airtime_s += seconds
-            slot = int(start // bucket)
-            air.series[slot] = air.series.get(slot, 0.0) + seconds
-        self._busy[router] = busy
         count = len(flight.frames)
+        wire = flight.wire
+        for i, (seconds, hold) in enumerate(zip(flight.air, flight.hold)):
+            sends = 1
+            if repeats is not None and repeats[i]:
+                sends += repeats[i]
+                count += repeats[i]
+                wire += repeats[i] * (len(flight.frames[i]) + self.radio.mac_overhead)
+            for _ in range(sends):
+                start = busy if busy > end else end
+                busy = start + hold
+                end = start + seconds
+                air.airtime_s += seconds
+                slot = int(start // bucket)
+                air.series[slot] = air.series.get(slot, 0.0) + seconds
+        self._busy[router] = busy
         air.frames += count
-        air.bytes_on_air += flight.wire
+        air.bytes_on_air += wire
         stats.frames += count
-        stats.bytes_on_air += flight.wire
-        stats.frames_uncompressed += flight.uwire[0]
-        stats.bytes_uncompressed += flight.uwire[1]
+        stats.bytes_on_air += wire
+        # a retransmission would repeat the same bytes without IPHC too
+        stats.frames_uncompressed += flight.uwire[0] + count - len(flight.frames)
+        stats.bytes_uncompressed += flight.uwire[1] + wire - flight.wire
         return end
 
     def _hop(self, flight: _Flight) -> None:
-        end = self._send_frames(flight.route.path[flight.index], flight)
+        router = flight.route.path[flight.index]
         loss = self.radio.loss
-        if loss:
+        if not loss:
+            end = self._send_frames(router, flight)
+        else:
+            # every frame is sent, and tried again up to mac_retries times,
+            # even after one of the datagram's frames was given up
             rng = self.rng
-            lost = sum(1 for _ in flight.frames if rng.random() < loss)
-            if lost:
-                self.stats.lost_frames += lost
+            retries = self.radio.mac_retries
+            repeats: list[int] | None = None
+            failed = 0
+            dead = False
+            for i in range(len(flight.frames)):
+                tries = 0
+                while rng.random() < loss:
+                    failed += 1
+                    if tries == retries:
+                        dead = True
+                        break
+                    tries += 1
+                if tries:
+                    if repeats is None:
+                        repeats = [0] * len(flight.frames)
+                    repeats[i] = tries
+            end = self._send_frames(router, flight, repeats)
+            if failed:
+                self.stats.lost_frames += failed
+            if dead:
                 self.stats.lost += 1
                 self.stats.lost_datagrams += 1
                 return
