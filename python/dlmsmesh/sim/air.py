@@ -147,9 +147,12 @@ class MeshStats(NetworkStats):
 
     ``frames``, ``bytes_on_air`` and ``bytes_uncompressed`` count
     transmissions: a frame is counted once per hop it crosses (a multicast
-    flood once per hop level and border router).  ``fragments`` counts the
-    frames the senders made (once per datagram), ``datagrams`` every
-    datagram sent (those between two backhaul hosts have no frames).
+    flood once per hop level and border router), and again for each MAC
+    retransmission.  ``fragments`` counts the frames the senders made (once
+    per datagram), ``datagrams`` every datagram sent (those between two
+    backhaul hosts have no frames).  ``lost_frames`` counts transmissions
+    that failed, ``lost_datagrams`` datagrams lost on the air (a multicast:
+    per member that missed it) or too large for 6LoWPAN.
     """
 
     #: seconds per bucket of the airtime series
