@@ -14,8 +14,12 @@ Choices (the model, not a measurement):
   its airtime divided by this share (acknowledgements, CSMA backoff and
   inter-frame spacing take the rest), so one border router carries at most
   75% of its airtime as unicast payload frames.
-- ``loss`` is what is left after the MAC's own retransmissions: a frame lost
-  on a hop loses its datagram (6LoWPAN has no fragment recovery).
+- ``loss`` is the chance that one transmission of a frame on a hop fails;
+  with ``mac_retries`` 0 (the default) it is what is left after the MAC's
+  own retransmissions: a frame lost on a hop loses its datagram (6LoWPAN
+  has no fragment recovery).  With ``mac_retries`` n the MAC sends a lost
+  frame up to n times more, each costing airtime (the frame and byte
+  counters count every transmission; ``lost_frames`` every failed one).
 """
 
 from __future__ import annotations
@@ -58,6 +62,10 @@ class Radio:
     mac_overhead: int = 25
     #: share of a border router's airtime that unicast frames can use
     unicast_capacity: float = 0.75
+    #: times the MAC sends a lost frame again on a hop (802.15.4's
+    #: macMaxFrameRetries, 0-7), each costing its airtime again; 0 makes
+    #: ``loss`` what is left after the MAC's own retransmissions
+    mac_retries: int = 0
 
     def __post_init__(self) -> None:
         if not self.phy_kbps > 0:
@@ -68,6 +76,8 @@ class Radio:
             raise ValueError(f"Radio.loss is a probability 0..1 (1 carries nothing), not {self.loss!r}")
         if not 0 < self.unicast_capacity <= 1:
             raise ValueError(f"Radio.unicast_capacity is a share 0..1, not {self.unicast_capacity!r}")
+        if not isinstance(self.mac_retries, int) or not 0 <= self.mac_retries <= 7:
+            raise ValueError(f"Radio.mac_retries is 0..7 (802.15.4 macMaxFrameRetries), not {self.mac_retries!r}")
         if self.mac_overhead < 0:
             raise ValueError(f"Radio.mac_overhead must be >= 0 bytes, not {self.mac_overhead!r}")
         if not self.mac_overhead + _MIN_MTU <= self.frame_size <= MAX_FRAME_SIZE:
@@ -137,9 +147,12 @@ class MeshStats(NetworkStats):
 
     ``frames``, ``bytes_on_air`` and ``bytes_uncompressed`` count
     transmissions: a frame is counted once per hop it crosses (a multicast
-    flood once per hop level and border router).  ``fragments`` counts the
-    frames the senders made (once per datagram), ``datagrams`` every
-    datagram sent (those between two backhaul hosts have no frames).
+    flood once per hop level and border router), and again for each MAC
+    retransmission.  ``fragments`` counts the frames the senders made (once
+    per datagram), ``datagrams`` every datagram sent (those between two
+    backhaul hosts have no frames).  ``lost_frames`` counts transmissions
+    that failed, ``lost_datagrams`` datagrams lost on the air (a multicast:
+    per member that missed it) or too large for 6LoWPAN.
     """
 
     #: seconds per bucket of the airtime series
