@@ -23,7 +23,7 @@ def test_help_names_every_option() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "dlmsmesh", "simulate", "--help"], capture_output=True, text=True, check=True
     ).stdout
-    for option in ("--meters N", "--border-routers B", "--hops MAX", "--loss P", "--phy-kbps R", "--seed S",
+    for option in ("--meters N", "--border-routers B", "--hops MAX", "--loss P", "--phy-kbps R", "--seed S", "--mac-retries N",
                    "--transport", "--json FILE", "--plot FILE.png"):  # fmt: skip
         assert option in out, option
     assert "{mesh,inprocess}" in out
@@ -87,11 +87,13 @@ def test_plot_without_matplotlib_is_a_clear_error(
 
 def test_exit_status_is_1_when_a_phase_falls_short(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--meters", "6", "--loss", "0.66", "--seed", "5", "--transport", "inprocess",
-                 "--quiet"]) == 1  # fmt: skip
+                 "--mac-retries", "0", "--quiet"]) == 1  # fmt: skip
     assert "FAILED" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("bad", [["--meters", "0"], ["--loss", "1.5"], ["--transport", "tcp"], ["--phy-kbps", "-1"]])
+@pytest.mark.parametrize(
+    "bad", [["--meters", "0"], ["--loss", "1.5"], ["--transport", "tcp"], ["--phy-kbps", "-1"], ["--mac-retries", "8"]]
+)
 def test_bad_arguments_exit_2(bad: list[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["simulate", *bad])

@@ -74,6 +74,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "--phy-kbps", dest="phy_kbps", type=_rate, default=d.phy_kbps, metavar="R",
         help=f"PHY rate in kbps (default {d.phy_kbps:g})",
     )  # fmt: skip
+    p.add_argument(
+        "--mac-retries", dest="mac_retries", type=int, choices=range(8), default=d.mac_retries, metavar="N",
+        help=f"times the MAC sends a lost frame again on a hop, 0-7 (default {d.mac_retries}, 802.15.4's)",
+    )  # fmt: skip
     p.add_argument("--seed", type=int, default=d.seed, metavar="S", help=f"the seed (default {d.seed})")
     p.add_argument(
         "--transport", choices=TRANSPORTS, default=d.transport,
@@ -100,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = SimConfig(
             meters=args.meters, border_routers=args.border_routers, hops=args.hops, loss=args.loss,
-            phy_kbps=args.phy_kbps, seed=args.seed, transport=args.transport,
+            phy_kbps=args.phy_kbps, seed=args.seed, transport=args.transport, mac_retries=args.mac_retries,
         )  # fmt: skip
     except ValueError as exc:
         print(f"dlmsmesh simulate: error: {exc}", file=sys.stderr)

@@ -44,6 +44,9 @@ class SimConfig:
     broadcast_delay: int | None = None
     #: IEEE 802.15.4 frame size (127; 802.15.4g SUN frames up to 2047)
     frame_size: int = 127
+    #: times the MAC sends a lost frame again on a hop (802.15.4
+    #: macMaxFrameRetries, whose default is 3); ``loss`` is per transmission
+    mac_retries: int = 3
 
     @property
     def meters_per_router(self) -> int:
@@ -79,6 +82,8 @@ class SimConfig:
             raise ValueError(f"the loss per hop is a probability in [0, 1), not {self.loss}")
         if not self.phy_kbps > 0:
             raise ValueError(f"the PHY rate is > 0 kbps, not {self.phy_kbps}")
+        if not 0 <= self.mac_retries <= 7:
+            raise ValueError(f"the MAC retries are 0..7 (macMaxFrameRetries), not {self.mac_retries}")
         if self.transport not in TRANSPORTS:
             raise ValueError(f"the transport is one of {', '.join(TRANSPORTS)}, not {self.transport!r}")
         for name in ("migrate_share", "key_change_share"):

@@ -93,6 +93,7 @@ class Report:
             "loss": c.loss,
             "phy_kbps": c.phy_kbps,
             "frame_size": c.frame_size,
+            "mac_retries": c.mac_retries,
             "peak_rss_mb": None if self.peak_rss_mb is None else round(self.peak_rss_mb, 1),
             "passed": self.passed,
             "totals": dict(self.totals),
@@ -156,7 +157,7 @@ class Simulation:
             from .air import Radio
             from .mesh import MeshNetwork
 
-            radio = Radio(phy_kbps=c.phy_kbps, frame_size=c.frame_size, loss=c.loss)
+            radio = Radio(phy_kbps=c.phy_kbps, frame_size=c.frame_size, loss=c.loss, mac_retries=c.mac_retries)
             mesh = MeshNetwork(seed=c.seed, radio=radio, border_routers=c.border_routers)
             for i in range(c.meters):
                 mesh.place(_host(self.router[i], i, 0), border_router=self.router[i], hops=self.hops[i])
@@ -167,7 +168,10 @@ class Simulation:
         # a whole datagram per hop: routing plus one full frame's airtime
         per_hop = _HOP_DELAY + c.frame_size * 8 / (c.phy_kbps * 1000)
         for i in range(c.meters):
-            link = LinkProfile(delay=self.hops[i] * per_hop, loss=1 - (1 - c.loss) ** self.hops[i])
+            # a frame is lost on a hop when every one of its MAC transmissions is
+            link = LinkProfile(
+                delay=self.hops[i] * per_hop, loss=1 - (1 - c.loss ** (1 + c.mac_retries)) ** self.hops[i]
+            )
             hosts = [_host(self.router[i], i, 0)] + ([_host(self.router[i], i, 1)] if i in self._moving else [])
             for host in hosts:
                 for head_end in (CLIENT_HOST, LISTENER_HOST):
@@ -184,11 +188,7 @@ class Simulation:
 
     @staticmethod
     def _airtime(snapshot: dict[str, Any]) -> list[float]:
-        routers = snapshot.get("border_routers") or snapshot.get("airtime_s") or []
-        out: list[float] = []
-        for r in routers:
-            out.append(float(r["airtime_s"]) if isinstance(r, dict) else float(r))
-        return out
+        return [float(r["airtime_s"]) for r in snapshot.get("border_routers") or []]
 
     @staticmethod
     def _series(snapshot: dict[str, Any]) -> list[list[tuple[float, float]]]:
