@@ -26,7 +26,19 @@ from typing import IO, TYPE_CHECKING, Any, Callable
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
-from . import __version__, _backend, axdr, listen_cli, lowpan, read_cli, registry_cli, serve_cli, stack, types
+from . import (
+    __version__,
+    _backend,
+    axdr,
+    listen_cli,
+    lowpan,
+    read_cli,
+    registry_cli,
+    serve_cli,
+    simulate_cli,
+    stack,
+    types,
+)
 from .errors import DecodeError
 
 __all__ = ["main", "DecodeOptions", "DECODERS", "ENCODERS", "DECODE_LAYERS", "ENCODE_LAYERS"]
@@ -583,6 +595,7 @@ def build_parser() -> argparse.ArgumentParser:
     read_cli.add_parser(sub)
     registry_cli.add_parser(sub)
     listen_cli.add_parser(sub)
+    simulate_cli.add_parser(sub)
     return parser
 
 
