@@ -197,7 +197,7 @@ def test_the_readme_cites_only_files_in_the_repository() -> None:
 def test_the_setup_commands_are_the_two_documented() -> None:
     text = README.read_text(encoding="utf-8")
     assert (
-        "```sh\npython -m pip install . && dlmsmesh decode --layer data < samples/profile_capture.hex\n"
+        "```sh\npython -m pip install '.[cli]' && dlmsmesh simulate\n"
         "python -m pip install '.[test]' && python -m pytest\n```"
     ) in text
 
