@@ -261,3 +261,21 @@ async def test_a_store_on_disk_is_never_called_on_the_event_loop(tmp_path: pathl
     assert (await client.send(replayed))[:3] == bytes.fromhex("D80106")
     assert store.threads and threading.get_ident() not in store.threads
     await server.close()
+
+
+@pytest.mark.asyncio
+async def test_a_broadcast_key_given_by_key_transfer_subscribes_the_all_nodes_addresses() -> None:
+    """A meter without a broadcast key hears no all-nodes address; once a
+    key_transfer gives it one, the server joins them for it (after the reply)."""
+    meter = Meter.from_objects(
+        default_meter(TITLE, authentication="hls-gmac", policy=int(AUTHENC)),
+        keys=MeterKeys(ek=EK, ak=AK, kek=KEK),
+    )
+    server = make_server(meter)
+    assert not {"ff03::1", "ff05::1"} & server.group_addresses
+    client = await management_client(server)
+    parameters = [Structure((Enum(int(KeyId.GLOBAL_BROADCAST_ENCRYPTION)), OctetString(wrap_key(KEK, NEW_EK))))]
+    response = await client.request(A.ActionRequestNormal(KEY_TRANSFER, parameters), "glo")
+    assert response == A.ActionResponseNormal(ActionResult.SUCCESS)
+    assert meter.keys.bk == NEW_EK
+    assert {"ff03::1", "ff05::1"} <= server.group_addresses

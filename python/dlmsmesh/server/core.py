@@ -810,6 +810,10 @@ class Server:
             session.context.set_keys(ek=keys.ek, ak=keys.ak, bk=keys.bk, kek=keys.kek)
         elif session.pre_established:
             session.context = None
+        index = session.meter_index
+        if 0 <= index < len(self._meters) and self._meters[index] is meter:
+            # a broadcast key given (or taken) changes what the meter hears: the all-nodes addresses
+            self._groups.memberships.refresh(index, meter)
 
     def limit(self, session: Session) -> int:
         """The largest APDU the server sends in ``session``."""
