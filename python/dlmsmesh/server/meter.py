@@ -228,21 +228,31 @@ class Meter:
         keys: MeterKeys | None = None,
         counters: InvocationCounterStore | None = None,
         address: str | None = None,
+        pre_established: Mapping[int, Obis | str | bytes] | None = None,
         **params: Any,
     ) -> Meter:
         """One meter instantiated from ``template`` (its objects share the
         template's immutable parts; see :class:`~dlmsmesh.cosem.MeterTemplate`):
         the template is logical device ``server_sap``, ``associations`` names
-        the Association LN object each client SAP gets, and ``params`` (with
-        ``system_title``) go to the template's binders."""
+        the Association LN object each client SAP gets, ``pre_established``
+        the one each client SAP that talks without an AARQ gets (the
+        pre-established client 0x66 of group requests, say), and ``params``
+        (with ``system_title``) go to the template's binders."""
         device = template.instantiate(system_title=bytes(system_title), **params)
-        chosen: dict[int, AssociationLN] = {}
-        for client_sap, logical_name in associations.items():
-            association = device.get(logical_name)
-            if not isinstance(association, AssociationLN):
-                raise ValueError(f"the template has no Association LN {Obis(logical_name)}")
-            chosen[client_sap] = association
-        return cls(system_title, {server_sap: device}, chosen, keys=keys, counters=counters, address=address)
+
+        def views(named: Mapping[int, Obis | str | bytes]) -> dict[int, AssociationLN]:
+            chosen: dict[int, AssociationLN] = {}
+            for client_sap, logical_name in named.items():
+                association = device.get(logical_name)
+                if not isinstance(association, AssociationLN):
+                    raise ValueError(f"the template has no Association LN {Obis(logical_name)}")
+                chosen[client_sap] = association
+            return chosen
+
+        return cls(
+            system_title, {server_sap: device}, views(associations), keys=keys, counters=counters, address=address,
+            pre_established=views(pre_established) if pre_established else None,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ lookups
 

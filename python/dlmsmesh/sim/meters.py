@@ -1,9 +1,10 @@
 """The simulated meters: one template, per-meter keys and lazily generated,
 deterministic energy and load profile from (seed, system title).
 
-Every meter is instantiated (as :meth:`Meter.from_template
-<dlmsmesh.server.Meter.from_template>` does, with the pre-established client
-of :meth:`Meter.from_objects <dlmsmesh.server.Meter.from_objects>` added) from one :class:`~dlmsmesh.cosem.MeterTemplate` built from
+Every meter is instantiated by :meth:`Meter.from_template
+<dlmsmesh.server.Meter.from_template>` (with the pre-established client of
+:meth:`Meter.from_objects <dlmsmesh.server.Meter.from_objects>`) from one
+:class:`~dlmsmesh.cosem.MeterTemplate` built from
 :func:`~dlmsmesh.cosem.default_meter` (HLS-GMAC management client, policy
 authenticated and encrypted, suite 0, one group and its response window):
 a meter keeps only what it writes.  Its binders give each meter its own
@@ -20,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..cosem import AssociationLN, GeneratedRows, MeterTemplate, default_meter
+from ..cosem import GeneratedRows, MeterTemplate, default_meter
 from ..cosem.groups import Group, add_group_objects
 from ..cosem.meter_set import logical_device_name
 from ..security import DEFAULT_POLICY
@@ -177,14 +178,12 @@ class MeterFactory:
 
     def meter(self, index: int, host: str) -> Meter:
         title = title_of(index)
-        device = self.template.instantiate(system_title=title, host=host, curves=self.curves(title), now=self.now)
-        public, management = device.get("0.0.40.0.1.255"), device.get("0.0.40.0.2.255")
-        assert isinstance(public, AssociationLN) and isinstance(management, AssociationLN)
         # the pre-established client (group requests and their follow-up)
         # gets the management view, as Meter.from_objects gives it
-        return Meter(
-            title, {1: device}, {16: public, 1: management}, keys=meter_keys(self.seed, title),
-            pre_established={PRE_ESTABLISHED_CLIENT: management}, address=host,
+        return Meter.from_template(
+            self.template, title, associations={16: "0.0.40.0.1.255", 1: "0.0.40.0.2.255"},
+            pre_established={PRE_ESTABLISHED_CLIENT: "0.0.40.0.2.255"}, keys=meter_keys(self.seed, title),
+            address=host, host=host, curves=self.curves(title), now=self.now,
         )  # fmt: skip
 
     def expected_day(self, index: int, day_start: _dt.datetime) -> list[int]:
