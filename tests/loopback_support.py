@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import struct
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -169,3 +171,29 @@ def record(client: Client) -> list[bytes]:
 
     transport.send = send  # type: ignore[method-assign,assignment]
     return sent
+
+
+def loopback_multicast_refusal(group: str = "ff03::d1:fffe") -> str | None:
+    """None when this host carries IPv6 multicast over its loopback interface
+    (network tests send to loopback only: a group address sent out of another
+    interface would reach the link); else why not."""
+    try:
+        lo = socket.if_nametoindex("lo")
+    except OSError:
+        return "no loopback interface named lo"
+    receiver = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    sender = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    try:
+        receiver.bind(("::", 0))
+        receiver.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
+                            socket.inet_pton(socket.AF_INET6, group) + struct.pack("@I", lo))  # fmt: skip
+        receiver.settimeout(1.0)
+        sender.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, lo)
+        sender.sendto(b"probe", (group, receiver.getsockname()[1]))
+        receiver.recvfrom(16)
+    except OSError as exc:
+        return f"IPv6 multicast over loopback is not available here: {exc}"
+    finally:
+        receiver.close()
+        sender.close()
+    return None

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
-import struct
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from dlmsmesh.server import Meter, MeterKeys, Server
 from dlmsmesh.transport import Incoming, InProcessNetwork, LinkProfile, UdpTransport
 from dlmsmesh.types import Array, OctetString, VisibleString
 
-from .loopback_support import AK, BK, EK, KEK, NOW
+from .loopback_support import AK, BK, EK, KEK, NOW, loopback_multicast_refusal
 
 HEAD_END = bytes.fromhex("4845530000000001")
 SERVER_HOST, CLIENT_HOST, PORT = "fd00::1", "fd00::2", 4059
@@ -358,34 +357,9 @@ async def test_under_ten_percent_loss_of_requests_and_answers_per_meter_the_miss
 # ---------------------------------------------------------------- real multicast over loopback
 
 
-def _loopback_multicast() -> str | None:
-    """None when this OS carries IPv6 multicast over loopback; else why not."""
-    group = "ff03::d1:b"
-    try:
-        lo = socket.if_nametoindex("lo")
-    except OSError:
-        return "no loopback interface named lo"
-    receiver = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    sender = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    try:
-        receiver.bind(("::", 0))
-        receiver.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
-                            socket.inet_pton(socket.AF_INET6, group) + struct.pack("@I", lo))  # fmt: skip
-        receiver.settimeout(1.0)
-        sender.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, lo)
-        sender.sendto(b"probe", (group, receiver.getsockname()[1]))
-        receiver.recvfrom(16)
-    except OSError as exc:
-        return f"IPv6 multicast over loopback is not available here: {exc}"
-    finally:
-        receiver.close()
-        sender.close()
-    return None
-
-
 @pytest.mark.asyncio
 async def test_real_ipv6_multicast_over_loopback_udp() -> None:
-    reason = _loopback_multicast()
+    reason = loopback_multicast_refusal("ff03::d1:b")
     if reason is not None:
         pytest.skip(reason)
     lo = socket.if_nametoindex("lo")

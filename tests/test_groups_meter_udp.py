@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
-import struct
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from dlmsmesh.server import ALL_STATION, PRE_ESTABLISHED_CLIENT, Server
 from dlmsmesh.transport import TransportError, UdpTransport
 from dlmsmesh.types import Array, OctetString, VisibleString
 
+from .loopback_support import loopback_multicast_refusal
 from .server_support import AK, BK, EK
 from .test_groups_meter import FEEDER_LN, HEAD_END, LDN, group_meter, title_of
 
@@ -31,40 +31,9 @@ G5 = Group(5)
 BOUND = 10.0
 
 
-async def _multicast_works() -> str | None:
-    """None when this host carries IPv6 multicast over its loopback
-    interface (network tests send to loopback only: a group address sent
-    out of another interface would reach the link); else why not."""
-    return _loopback_multicast()
-
-
-def _loopback_multicast() -> str | None:
-    group = "ff03::d1:fffe"
-    try:
-        lo = socket.if_nametoindex("lo")
-    except OSError:
-        return "no loopback interface named lo"
-    receiver = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    sender = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    try:
-        receiver.bind(("::", 0))
-        receiver.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
-                            socket.inet_pton(socket.AF_INET6, group) + struct.pack("@I", lo))  # fmt: skip
-        receiver.settimeout(1.0)
-        sender.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, lo)
-        sender.sendto(b"probe", (group, receiver.getsockname()[1]))
-        receiver.recvfrom(16)
-    except OSError as exc:
-        return f"IPv6 multicast over loopback is not available here: {exc}"
-    finally:
-        receiver.close()
-        sender.close()
-    return None
-
-
 @pytest.mark.asyncio
 async def test_group_request_over_real_ipv6_multicast() -> None:
-    reason = await _multicast_works()
+    reason = loopback_multicast_refusal()
     if reason is not None:
         pytest.skip(reason)
     meters = [group_meter(i, groups=[G5] if i < 2 else [], max_delay=1) for i in range(3)]
