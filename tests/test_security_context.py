@@ -229,11 +229,17 @@ def _leaks(text: str) -> list[str]:
     return found
 
 
+def _flip_last(frame: bytes) -> bytes:
+    """The frame with its last tag byte changed (XOR: overwriting with a constant was a no-op 1 time in 256)."""
+    return frame[:-1] + bytes([frame[-1] ^ 0x01])
+
+
 def _failures(client: SecurityContext, meter: SecurityContext) -> list[DlmsError]:
     frame = client.protect(GET)
+    wrapped = client.protect_general_ciphering(GET, key_info=KeyInfoKind.WRAPPED)
     errors: list[DlmsError] = []
     attempts = [
-        lambda: meter.unprotect(frame[:-1] + b"\x00"),
+        lambda: meter.unprotect(_flip_last(frame)),
         lambda: meter.unprotect(frame),
         lambda: meter.unprotect(frame),  # replay
         lambda: meter.unprotect(frame[:5]),
@@ -244,7 +250,7 @@ def _failures(client: SecurityContext, meter: SecurityContext) -> list[DlmsError
         lambda: meter.unwrap(b"\x00" * 24),
         lambda: client.protect(NOTIFY),
         lambda: client.protect_general_ciphering(GET, key_info=KeyInfoKind.AGREED),
-        lambda: meter.unprotect(client.protect_general_ciphering(GET, key_info=KeyInfoKind.WRAPPED)[:-1] + b"\x01"),
+        lambda: meter.unprotect(_flip_last(wrapped)),
     ]
     for attempt in attempts:
         try:
