@@ -7,6 +7,7 @@ A C core (wrapped by cffi) with a pure-Python twin of every hot path;
 from __future__ import annotations
 
 from ._backend import backend, native_available, set_backend
+from ._version import __version__
 from .errors import (
     AssociationError,
     AuthenticationError,
@@ -17,8 +18,6 @@ from .errors import (
     ReplayError,
     SecurityError,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "backend",
