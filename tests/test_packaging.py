@@ -10,6 +10,7 @@ subset's requirements installed.
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import re
 import subprocess
 import sys
@@ -69,6 +70,16 @@ def test_the_c_core_loads_and_is_abi3() -> None:
     assert Path(_core.__file__).name.startswith("_core.abi3.")
 
 
+@pytest.mark.skipif(not os.environ.get("DLMSMESH_WHEEL_TEST"), reason="only when testing an installed wheel")
+def test_the_package_is_the_installed_wheel() -> None:
+    """Run against a wheel, the subset must import the installed package,
+    not this checkout's python/ directory."""
+    where = Path(dlmsmesh.__file__).resolve()
+    assert ROOT not in where.parents
+    assert "site-packages" in where.parts
+    assert importlib.metadata.distribution("dlmsmesh").read_text("WHEEL") is not None
+
+
 def test_the_wheel_configuration() -> None:
     tool = _pyproject()["tool"]
     assert isinstance(tool, dict)
@@ -81,3 +92,4 @@ def test_the_wheel_configuration() -> None:
     for name in files:
         assert (ROOT / name).is_file(), name
     assert "auditwheel repair" in cibw["linux"]["repair-wheel-command"]
+    assert cibw["test-environment"] == {"DLMSMESH_WHEEL_TEST": "1"}

@@ -137,11 +137,11 @@ def to_json(apdu: Apdu) -> dict[str, Any]:
             for r, p in apdu.results
         ]
     if hasattr(apdu, "block_number"):
-        out["block_number"] = apdu.block_number  # type: ignore[attr-defined]
+        out["block_number"] = apdu.block_number
     if hasattr(apdu, "last_block"):
-        out["last_block"] = apdu.last_block  # type: ignore[attr-defined]
+        out["last_block"] = apdu.last_block
     if hasattr(apdu, "raw_data"):
-        raw = apdu.raw_data  # type: ignore[attr-defined]
+        raw = apdu.raw_data
         if isinstance(raw, DataAccessResult):
             out["result"] = {"error": raw.asn1_name}
         else:

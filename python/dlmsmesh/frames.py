@@ -45,7 +45,7 @@ class FrameBuffer:
         return cls._trusted(data, offsets)
 
     @classmethod
-    def _trusted(cls, data: Any, offsets: array) -> FrameBuffer:
+    def _trusted(cls, data: Any, offsets: array[int]) -> FrameBuffer:
         if len(data) > _MAX:
             raise ValueError("a batch holds at most 4 GiB of frames")
         self = object.__new__(cls)
@@ -68,7 +68,7 @@ class FrameBuffer:
     def _growable(self) -> bytearray:
         if not isinstance(self.data, bytearray):
             self.data = bytearray(self.data)
-        return self.data  # type: ignore[no-any-return]
+        return self.data
 
     def append(self, frame: bytes | bytearray | memoryview) -> None:
         data = self._growable()
@@ -82,7 +82,7 @@ class FrameBuffer:
         data = self._growable()
         start = len(data)
         data.extend(bytes(bufsize))
-        n = 0
+        n: int = 0
         try:
             with memoryview(data) as view:
                 n = sock.recv_into(view[start:], bufsize)

@@ -234,7 +234,7 @@ class Client:
         elif callable(transport) and not isinstance(transport, Datagram):
             endpoint = await transport()
         else:
-            endpoint = transport  # type: ignore[assignment]
+            endpoint = transport
         try:
             client = AsyncClient(endpoint, **settings)
             await client.start()

@@ -21,7 +21,7 @@ import operator
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar, TypeVar, Union
 
 from .errors import EncodeError
 
@@ -119,12 +119,15 @@ def _type_name(value: object) -> str:
 # --------------------------------------------------------------------------
 
 
+_N = TypeVar("_N", bound="_Nothing")
+
+
 class _Nothing(CosemValue):
     __slots__ = ()
     _instance: ClassVar[Any]
 
-    def __new__(cls) -> Any:
-        inst = cls.__dict__.get("_instance")
+    def __new__(cls: type[_N]) -> _N:
+        inst: _N | None = cls.__dict__.get("_instance")
         if inst is None:
             inst = object.__new__(cls)
             cls._instance = inst
@@ -367,7 +370,7 @@ class OctetString(CosemValue, bytes):
     __str__ = __repr__
 
     @classmethod
-    def fromhex(cls, text: str) -> OctetString:  # type: ignore[override]
+    def fromhex(cls, text: str) -> OctetString:
         return cls(bytes.fromhex(text))
 
 
@@ -431,7 +434,7 @@ class BitString(CosemValue, str):
         text = bin(int.from_bytes(data, "big"))[2:].zfill(len(data) * 8) if data else ""
         return str.__new__(cls, text[:n])
 
-    def to_bytes(self) -> bytes:  # type: ignore[override]
+    def to_bytes(self) -> bytes:
         """The content octets, unused trailing bits zero."""
         n = len(self)
         if not n:
@@ -552,7 +555,7 @@ class _FixedOctets(CosemValue, bytes):
     __str__ = __repr__
 
     @classmethod
-    def fromhex(cls, text: str) -> Any:  # type: ignore[override]
+    def fromhex(cls, text: str) -> Any:
         return cls(bytes.fromhex(text))
 
 
@@ -857,12 +860,12 @@ class CompactArray(CosemValue, list):  # type: ignore[type-arg]
     def __eq__(self, other: object) -> bool:
         if isinstance(other, CompactArray) and other.description != self.description:
             return False
-        return list.__eq__(self, other)  # type: ignore[arg-type]
+        return list.__eq__(self, other)
 
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
     def __repr__(self) -> str:
         return f"CompactArray({_description_repr(self.description)}, {list.__repr__(self)})"
@@ -1037,7 +1040,7 @@ def _description_to_json(d: TypeDescription) -> dict[str, Any]:
         return {"type": "array", "count": d.count, "element": _description_to_json(d.element)}
     if isinstance(d, StructureDescription):
         return {"type": "structure", "elements": [_description_to_json(e) for e in d.elements]}
-    return {"type": d.NAME}  # type: ignore[union-attr,attr-defined]
+    return {"type": d.NAME}  # type: ignore[attr-defined]
 
 
 def _description_from_json(obj: Any) -> TypeDescription:

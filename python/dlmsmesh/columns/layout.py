@@ -67,7 +67,7 @@ def looks_like_datetime(octets: bytes) -> bool:
     if len(octets) != 12:
         return False
     _, mo, d, wd, h, mi, s, c, dev, _ = _DATETIME.unpack(octets)
-    return (
+    return bool(
         (1 <= mo <= 12 or mo >= 0xFD)
         and (1 <= d <= 31 or d >= 0xFD)
         and (1 <= wd <= 7 or wd == 0xFF)

@@ -40,7 +40,7 @@ NEIGHBOR_DISCOVERY = StructureOf(Unsigned, LongUnsigned, DoubleLongUnsigned)
 def _address(value: Address) -> OctetString:
     if isinstance(value, (bytes, bytearray)) and len(value) == 16:
         return octets(bytes(value))
-    return octets(ipaddress.IPv6Address(value).packed)  # type: ignore[arg-type]
+    return octets(ipaddress.IPv6Address(value).packed)
 
 
 @dataclass(frozen=True)
@@ -137,11 +137,12 @@ class Ipv6Setup(CosemObject):
         return [ipaddress.IPv6Address(bytes(a)) for a in self._list(kind)]
 
     def _list(self, kind: Ipv6AddressType) -> Array:
-        return {
+        lists: dict[Ipv6AddressType, Array] = {
             Ipv6AddressType.UNICAST: self.unicast_ipv6_addresses,
             Ipv6AddressType.MULTICAST: self.multicast_ipv6_addresses,
             Ipv6AddressType.GATEWAY: self.gateway_ipv6_addresses,
-        }[kind]
+        }
+        return lists[kind]
 
     def _store(self, kind: Ipv6AddressType, addresses: Array) -> None:
         if kind is Ipv6AddressType.UNICAST:

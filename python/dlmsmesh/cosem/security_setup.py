@@ -362,7 +362,7 @@ class SecuritySetup(_SecuritySetupBase):
         if kind not in _KEY_PAIR_TYPES:
             raise ValueError(f"no key pair of type {kind.name}")
         expected = _CURVE.get(self.suite)
-        if expected is None or key.curve.name != expected.name:
+        if expected is None or key.curve.name != expected().name:
             raise ValueError(f"suite {int(self.suite)} takes no {key.curve.name} key")
         pairs = list(self._key_pairs)
         pairs[_KEY_PAIR_TYPES.index(kind)] = key

@@ -40,7 +40,8 @@ def plain_at(secure: Any, ciphered: bytes) -> int:
     """Where plaintext byte 0 sits in a ciphered APDU (GCM is a stream
     cipher; general-signing carries its APDU as it is)."""
     env = secure.parse(ciphered)
-    return env.content + (0 if env.kind is FrameKind.GENERAL_SIGNING else 5)
+    content: int = env.content
+    return content + (0 if env.kind is FrameKind.GENERAL_SIGNING else 5)
 
 
 def settle_deferred(out: Outcome, contexts: Sequence[BatchContext], secure: Any, apdu_codec: Any, replay: bool) -> None:

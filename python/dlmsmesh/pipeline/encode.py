@@ -158,7 +158,7 @@ def _contexts(security: Any) -> list[SecurityContext | None]:
     return out or [None]
 
 
-def _peers(peers: Sequence[int] | None, n: int, npeers: int) -> array:
+def _peers(peers: Sequence[int] | None, n: int, npeers: int) -> array[int]:
     if peers is None:
         return array("I", bytes(4 * n))
     if len(peers) != n:

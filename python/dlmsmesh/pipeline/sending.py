@@ -52,7 +52,7 @@ def reserve(
     general: bool,
     broadcast: bool,
     protection: Any,
-) -> tuple[list[Sender], array, array]:
+) -> tuple[list[Sender], array[int], array[int]]:
     """(senders, per-request sender index, per-request counter): each
     context's counters for this batch reserved at once, in request order."""
     n = len(peer)
