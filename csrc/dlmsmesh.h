@@ -51,7 +51,8 @@ DM_MUST_CHECK int dm_ends_from_lengths(uint32_t *v, size_t n);
 #define DM_MEMO_MAKE_COMPACT 1
 #define DM_MEMO_ARRAY_DESCRIPTION 2
 #define DM_MEMO_STRUCTURE_DESCRIPTION 3
-#define DM_MEMO_CLASS_BASE 4 /* + data tag 0..27: the type's class */
+#define DM_MEMO_CLASS_BASE 4 /* + data tag 0..DM_MEMO_CLASS_LAST_TAG: the type's class */
+#define DM_MEMO_CLASS_LAST_TAG 33 /* delta-double-long-unsigned */
 #define DM_MEMO_CACHE_BASE 256 /* + 256 * cache + octet: shared 1-octet values */
 #define DM_CACHE_UNSIGNED 0
 #define DM_CACHE_INTEGER 1
