@@ -110,7 +110,9 @@ def gbcs_key(vector: dict[str, Any], plaintext: bytes) -> tuple[bytes, bytes]:
     """(content key, originator title) of one RTDS general-ciphering frame."""
     assert plaintext[0] == 0xDF and plaintext[1] == 9 and plaintext[11] == 8 and plaintext[20] == 8
     transaction_id, originator, recipient = plaintext[1:11], plaintext[12:20], plaintext[21:29]
-    shared = private_key(vector["private_ka"] + "-ka.key").exchange(ec.ECDH(), public_key(vector["public_ka"] + "-ka.pem"))
+    shared = private_key(vector["private_ka"] + "-ka.key").exchange(
+        ec.ECDH(), public_key(vector["public_ka"] + "-ka.pem")
+    )
     other_info = ALGORITHM_ID + originator + transaction_id + recipient
     return hashlib.sha256(b"\x00\x00\x00\x01" + shared + other_info).digest()[:16], originator
 
