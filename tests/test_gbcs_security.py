@@ -287,3 +287,48 @@ def test_empty_ak_only_where_asked() -> None:
         SecurityContext(suite=1, ek=bytes(16), ak=bytes(5))
     with pytest.raises(EncodeError, match="ek must be 16 bytes"):
         SecurityContext(suite=1, ek=b"")
+
+
+# --------------------------------------------------------------------------
+# what we send: the same AAD, with fields set or empty, key-info left out
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "protection, key_info, date_time, other",
+    [
+        (Protection.AUTHENTICATED_ENCRYPTION, sec.KeyInfoKind.IDENTIFIED, bytes(range(12)), b"xyz"),
+        (Protection.AUTHENTICATED_ENCRYPTION, sec.KeyInfoKind.NONE, b"", b"xyz"),
+        (Protection.AUTHENTICATION, sec.KeyInfoKind.IDENTIFIED, b"", b""),
+        (Protection.AUTHENTICATION, sec.KeyInfoKind.NONE, bytes(range(12)), b""),
+    ],
+)
+def test_the_header_aad_we_send(
+    protection: Protection, key_info: sec.KeyInfoKind, date_time: bytes, other: bytes
+) -> None:
+    ek, ak = bytes(range(16)), bytes(range(16, 32))
+    ctx = SecurityContext(A, peer_system_title=B, suite=1, ek=ek, ak=ak, policy=0)
+    tid = bytes.fromhex("0102030405060708")
+    frame = ctx.protect_general_ciphering(
+        GET, transaction_id=tid, date_time=date_time, other_information=other, key_info=key_info, protection=protection
+    )
+    fields = b"".join(bytes((len(f),)) + f for f in (tid, A, B, date_time, other))
+    assert frame[: 1 + len(fields)] == b"\xdd" + fields
+    info = b"\x00" if key_info is sec.KeyInfoKind.NONE else b"\x01\x00\x00"
+    assert frame[1 + len(fields) : 1 + len(fields) + len(info)] == info
+    content = frame[1 + len(fields) + len(info) + 1 :]
+    sc, ic = content[0], content[1:5]
+    assert sc == int(protection) | 1
+    aad = bytes((sc,)) + ak + fields  # key-info is not in it
+    enc = Cipher(algorithms.AES(ek), modes.GCM(A + ic)).encryptor()
+    if protection is Protection.AUTHENTICATION:
+        enc.authenticate_additional_data(aad + GET)
+        enc.finalize()
+        assert content[5:-12] == GET
+    else:
+        enc.authenticate_additional_data(aad)
+        assert content[5:-12] == enc.update(GET)
+        enc.finalize()
+    assert content[-12:] == enc.tag[:12]
+    receiver = SecurityContext(B, peer_system_title=A, suite=1, ek=ek, ak=ak, role=Role.SERVER, policy=0)
+    assert receiver.unprotect(frame).plaintext == GET
