@@ -50,6 +50,8 @@ from dlmsmesh.security import (
     SecurityPolicy,
 )
 
+from .helpers import BACKENDS
+
 VECTORS: dict[str, Any] = json.loads((Path(__file__).parent / "vectors" / "gbcs_rtds.json").read_text())
 SIGNED = VECTORS["general_signing"]
 MACED = VECTORS["general_ciphering"]
@@ -332,3 +334,30 @@ def test_the_header_aad_we_send(
     assert content[-12:] == enc.tag[:12]
     receiver = SecurityContext(B, peer_system_title=A, suite=1, ek=ek, ak=ak, role=Role.SERVER, policy=0)
     assert receiver.unprotect(frame).plaintext == GET
+
+
+@pytest.mark.single_backend
+@pytest.mark.skipif(len(BACKENDS) < 2, reason="the C core is not built")
+def test_both_backends_tell_an_empty_ak_from_none() -> None:
+    from dlmsmesh._native import secure as native
+    from dlmsmesh._pure import secure as pure
+
+    ek, header = bytes(range(16)), bytes.fromhex("0000000000")
+    for sc in (0x10, 0x11, 0x20, 0x30, 0x31):
+        outs = []
+        for mod in (native, pure):
+            sealed = mod.seal(mod.new_key(ek, b""), sc, A, 7, GET, header)
+            assert mod.unseal(mod.new_key(ek, b""), A, sealed, header) == GET
+            try:
+                mod.seal(mod.new_key(ek, None), sc, A, 7, GET, header)
+                refused = ""
+            except EncodeError as err:
+                refused = str(err)
+            outs.append((sealed, refused))
+        assert outs[0] == outs[1]
+        # the empty AK is not no AK: authenticated frames need one, encrypted-only ones do not
+        assert bool(outs[0][1]) == bool(sc & 0x10)
+        if sc & 0x10:
+            # and not a 16-byte AK either: SC || AK differs, so does the tag
+            other = pure.seal(pure.new_key(ek, bytes(16)), sc, A, 7, GET, header)
+            assert other[:-12] == outs[0][0][:-12] and other[-12:] != outs[0][0][-12:]

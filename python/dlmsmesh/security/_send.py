@@ -193,10 +193,12 @@ class SendSide(KeyMaterial):
         ECDSA key (suites 1/2).
 
         The signature covers everything after the 0xDF tag up to the end of
-        the content, the content's A-XDR length included (spec section 6.3,
-        as every signature of the GB smart-metering test set does; Gurux
-        Java/.NET leave the length out and cannot verify it).  The
-        transaction id defaults to 8 random bytes.
+        the content, the content's A-XDR length included (IEC 62056-5-3
+        general-signing; every signature of the GB smart-metering reference
+        test data verifies this way).  Gurux Java/.NET leave the length out
+        and cannot verify it; we verify theirs with
+        ``general_signing_range="gurux"``.  The transaction id defaults to 8
+        random bytes.
         """
         if self._signing_key is None:
             raise EncodeError("general-signing needs a signing key (suites 1 and 2)")
