@@ -12,6 +12,7 @@ import ipaddress
 import json
 import time
 from pathlib import Path
+
 import pytest
 
 from dlmsmesh.cli import main
@@ -19,6 +20,7 @@ from dlmsmesh.sim.config import UDP_DEFAULT_METERS, UDP_MAX_METERS, SimConfig, d
 from dlmsmesh.sim.report import render_text
 from dlmsmesh.sim.run import PHASES, Report, simulate
 from dlmsmesh.sim.udp import meter_host
+
 from .test_sim_cli import _schema_errors
 
 pytestmark = pytest.mark.single_backend  # sockets and a whole neighbourhood: one backend is enough
