@@ -63,8 +63,9 @@ def test_a_meter_never_measured_waits_as_long_as_its_router_s_queue_takes() -> N
         resolver.set(b"MTR\x00\x00\x00\x00\x03", Address("fd00:0:0:2::3", 4059), hops=1)
         client = Client(net.endpoint("fd00::2", 4059), system_title=HEAD_END, resolver=resolver)
         busy, fresh, elsewhere = [
-            await client.open(bytes(t), client_sap=0x66, pre_established=True, security="authenc",
-                              ek=bytes(16), ak=bytes(16))  # fmt: skip
+            await client.open(
+                bytes(t), client_sap=0x66, pre_established=True, security="authenc", ek=bytes(16), ak=bytes(16)
+            )  # fmt: skip
             for t in resolver
         ]
         for a in (busy, fresh, elsewhere):

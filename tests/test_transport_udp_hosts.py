@@ -112,7 +112,9 @@ def test_a_relayed_group_datagram_is_delivered_once_as_come_to_its_group() -> No
             await peer.send(relay_datagram(GROUP, b"the next one"), (B, relay))
             first = await hosts.recv_incoming(BOUND)
             assert (first.data, first.destination, first.source) == (
-                b"group request", Address(GROUP, port), peer.local_address
+                b"group request",
+                Address(GROUP, port),
+                peer.local_address,
             )
             second = await hosts.recv_incoming(BOUND)
             assert (second.data, second.destination) == (b"the next one", Address(GROUP, port))
