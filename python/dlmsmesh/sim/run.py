@@ -6,7 +6,9 @@ The head-end (a :class:`~dlmsmesh.client.Client` whose resolver is the
 meters (one :class:`~dlmsmesh.server.Server` hosting every meter at its own
 address) sit under their border routers, 1 to ``hops`` radio hops away.
 Everything waits on the network's virtual clock, so the simulated hours of a
-daily read take seconds; every random choice comes from the seed.
+daily read take seconds; every random choice comes from the seed.  On the
+``udp`` transport (:mod:`.udp`) the same phases run over real sockets on
+loopback, each meter at its own address, on the wall clock.
 """
 
 from __future__ import annotations
@@ -331,7 +333,7 @@ class Simulation:
             Announcer(
                 server,
                 m,
-                destination=tuple(self.listener_address),  # type: ignore[arg-type]
+                destination=self.listener_address,
                 rng=random.Random(hashlib.sha256(b"join %d " % c.seed + m.system_title).digest()),
                 randomisation_start_interval=int(c.join_s),
                 number_of_retries=_REPEATS,
