@@ -10,8 +10,8 @@ import asyncio
 
 import pytest
 
-from dlmsmesh.client import Client
-from dlmsmesh.errors import DlmsTimeout
+from dlmsmesh.client import Client, MemoryResolver
+from dlmsmesh.errors import DlmsError, DlmsTimeout
 from dlmsmesh.server import Server
 from dlmsmesh.transport import (
     Address,
@@ -166,5 +166,66 @@ def test_a_server_answers_each_meter_from_its_own_socket() -> None:
         finally:
             await client.close()
             await server.close()
+
+    asyncio.run(main())
+
+
+def test_a_group_request_relayed_by_unicast_is_answered_by_the_members_only() -> None:
+    """The head-end sends the broadcast-key frame to every member the
+    resolver knows (``relay_port``); the endpoint delivers it once as come to
+    the group; the two members answer after their random delay, the meter
+    outside the group verifies it and stays silent."""
+    from dlmsmesh.cosem import Ipv6Setup
+    from dlmsmesh.cosem.groups import Group
+    from dlmsmesh.types import Array, OctetString
+
+    from .loopback_support import AK, BK, EK
+
+    group = Group(0x516)
+    titles = [b"MMM\x00\x00\x00\x00\x0a", b"MMM\x00\x00\x00\x00\x0b", b"MMM\x00\x00\x00\x00\x0c"]
+
+    async def main() -> None:
+        meters = [make_meter(title=t, address=h) for t, h in zip(titles, (A, B, C))]
+        for meter in meters[:2]:
+            for obj in meter.logical_devices[1]:
+                if isinstance(obj, Ipv6Setup):
+                    obj.multicast_ipv6_addresses = Array([OctetString(group.packed)])
+        hosts = await UdpHosts.open([A, B, C], relay_port=0)
+        server = Server(hosts)
+        server.add_meters(meters)
+        resolver = MemoryResolver()
+        port = hosts.local_address.port
+        for title, host in zip(titles, (A, B, C)):
+            resolver.set(title, Address(host, port))
+        client = Client(await UdpTransport.open("127.0.0.1", 0), system_title=HEAD_END, resolver=resolver)
+        try:
+            await server.start()
+            b = client.broadcast(group, (1, "0.0.42.0.0.255", 2), window=2.0, keys={t: (EK, AK) for t in titles},
+                                 bk=BK, ak=AK, expected=titles, relay_port=hosts.relay_port)  # fmt: skip
+            answered = {bytes(t): v async for t, v in b}
+            assert b.relayed == 3
+            assert set(answered) == set(titles[:2])
+            summary = b.summary
+            assert summary.missing == frozenset({titles[2]}) and summary.duplicates == 0
+            # delivered once to the endpoint, not once per address it was sent to
+            assert server.group_stats.received == 1
+            assert (server.group_stats.executed, server.group_stats.not_member) == (2, 1)
+        finally:
+            await client.close()
+            await server.close()
+
+    asyncio.run(main())
+
+
+def test_a_relayed_group_request_needs_its_members() -> None:
+    async def main() -> None:
+        client = Client(await UdpTransport.open("127.0.0.1", 0), system_title=HEAD_END)
+        try:
+            b = client.broadcast("ff03::1", (1, "0.0.42.0.0.255", 2), window=1.0, keys={}, bk=bytes(16),
+                                 ak=bytes(16), relay_port=4059)  # fmt: skip
+            with pytest.raises(DlmsError, match="needs its members"):
+                await b.__anext__()
+        finally:
+            await client.close()
 
     asyncio.run(main())
