@@ -426,6 +426,7 @@ class UdpHosts(InboxEndpoint):
         member = UdpTransport._bound(Address(host, self._local.port), self._inbox, **self._options)
         if not self._sockets:
             self._local = member.local_address  # the port the system picked, when 0 was asked
+        self._inbox.name = f"udp hosts port {self._local.port}"  # each socket names the shared queue after itself
         self._sockets[host] = member
         if self._relay_port is not None:
             try:
