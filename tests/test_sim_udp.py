@@ -129,3 +129,11 @@ def test_defaults_and_caps_of_a_udp_run(capsys: pytest.CaptureFixture[str]) -> N
         "dlmsmesh simulate: error: the udp transport runs at most 1,000 meters (real sockets, wall-clock time), "
         "not 1,001: use --transport mesh for more"
     )
+
+
+def test_plot_of_a_udp_run_is_a_png(tmp_path: Path) -> None:
+    image = pytest.importorskip("matplotlib.image")
+    path = tmp_path / "udp.png"
+    assert main(["simulate", "--transport", "udp", "--meters", "5", "--quiet", "--plot", str(path)]) == 0
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert image.imread(str(path)).shape[1] > 300

@@ -149,9 +149,16 @@ def write_plot(report: Report, path: str | Path) -> None:
         raise PlotUnavailable('--plot needs matplotlib: pip install "dlmsmesh[plot]"') from None
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 4.5))
     hops = sorted(report.hops)
-    if hops:
+    if report.config.wall_clock:
+        # loopback has no hops: one box for every meter
+        ax1.boxplot([[1000 * v for h in hops for v in report.hops[h]]], positions=[1])
+        ax1.set_xticks([1])
+        ax1.set_xticklabels(["loopback"])
+        ax1.set_xlabel("no radio hops on the udp transport")
+    elif hops:
         ax1.boxplot([[1000 * v for v in report.hops[h]] for h in hops], positions=hops)
-    ax1.set_xlabel("hops")
+    if not report.config.wall_clock:
+        ax1.set_xlabel("hops")
     ax1.set_ylabel("latency (ms), associate and read")
     ax1.set_title("latency by hop count")
     answers: list[float] = []
