@@ -95,9 +95,11 @@ def test_at_zero_loss_the_read_phase_is_not_asked_twice_for_nothing() -> None:
     """300 meters at zero loss: nothing is lost on air, so every retry is a
     timeout that fired while the answer queued in the channel.  With one
     timeout per meter the read phase made 441 of them (1,795 at 1,000
-    meters); with the routers' shared estimate a few remain, where the
+    meters); with the routers' shared estimate a few remain: where the
     channel's queue grew faster than an estimate of one round trip's memory
-    can follow (the start of the read, when every meter's profile comes at once)."""
+    can follow (the start of the read, when every meter's profile comes at
+    once), and re-asks after the blocks of two answers to a request asked
+    twice were mixed."""
     report = simulate(SimConfig(meters=300, loss=0.0))
     assert report.passed
     d = {p["name"]: p for p in report.as_dict()["phases"]}
