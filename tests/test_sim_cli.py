@@ -26,7 +26,8 @@ def test_help_names_every_option() -> None:
     for option in ("--meters N", "--border-routers B", "--hops MAX", "--loss P", "--phy-kbps R", "--seed S", "--mac-retries N",
                    "--transport", "--json FILE", "--plot FILE.png"):  # fmt: skip
         assert option in out, option
-    assert "{mesh,inprocess}" in out
+    assert "{mesh,inprocess,udp}" in out
+    assert "dlmsmesh simulate --transport udp --meters 200" in out
     top = subprocess.run([sys.executable, "-m", "dlmsmesh", "--help"], capture_output=True, text=True).stdout
     assert "simulate" in top
 

@@ -37,6 +37,7 @@ from .errors import (
 )
 from .mailbox import Mailbox
 from .opening import Opening
+from .pacing import RouterPath
 from .quirks import Quirks
 
 if TYPE_CHECKING:
@@ -122,6 +123,8 @@ class Association:
         self.inbox = Mailbox(64, None if isinstance(client.clock, RealClock) else client.clock)
         #: what the client's in-flight cap counts this meter under (its border router)
         self.router_key: Any = None
+        #: the round trip shared with the other meters behind that border router
+        self.path: RouterPath | None = None
         self._lock = asyncio.Lock()
         self._invoke = 0
         self.duplicates = 0
@@ -186,24 +189,32 @@ class Association:
         """The next reply ``accept`` takes before ``deadline``; None at the deadline."""
         inbox = self.inbox
         now = self.client.now
-        while (left := deadline - now()) > 0:
-            try:
-                payload, _source = await inbox.get(left)
-            except asyncio.TimeoutError:
-                return None
-            plain = self._open_reply(payload)
-            if plain is None:
-                continue
-            try:
-                reply = A.decode(plain)
-            except DecodeError:
-                self.client.stats.strays += 1
-                continue
-            if accept(reply):
-                self._plaintext = plain
-                return reply
-            self.duplicates += 1
-        return None
+        # a wait for an answer is a request in flight through the border router
+        path = self.path
+        if path is not None:
+            path.in_flight += 1
+        try:
+            while (left := deadline - now()) > 0:
+                try:
+                    payload, _source = await inbox.get(left)
+                except asyncio.TimeoutError:
+                    return None
+                plain = self._open_reply(payload)
+                if plain is None:
+                    continue
+                try:
+                    reply = A.decode(plain)
+                except DecodeError:
+                    self.client.stats.strays += 1
+                    continue
+                if accept(reply):
+                    self._plaintext = plain
+                    return reply
+                self.duplicates += 1
+            return None
+        finally:
+            if path is not None:
+                path.in_flight -= 1
 
     async def exchange(self, request: A.Apdu, *, plain: bytes | None = None, expect: Any = None) -> A.Apdu:
         """Send ``request`` and await its reply (an exception-response is a

@@ -22,6 +22,16 @@ The broadcast key's invocation counter is the client's: one counter per
 every group (every meter holding the key checks it), persisted when the
 store is (:class:`~dlmsmesh.security.SqliteCounterStore`).
 
+Where multicast does not reach the members (a loopback without IPv6
+multicast, a network that drops it), ``relay_port=P`` sends the same frame
+by unicast instead: one copy to each member the resolver knows, at its
+address and port ``P``, wrapped with the group's address
+(:func:`~dlmsmesh.transport.relay_datagram`; head-end replication, as a
+mesh's border router would do).  A meter endpoint that relays
+(:class:`~dlmsmesh.transport.UdpHosts` with ``relay_port``) delivers it as
+come to the group, once: the members check their membership and answer
+after their random delay, as for a multicast request.
+
 DESIGN: a request can designate its own response window: with ``designate=d``
 the client first writes, by an unconfirmed broadcast SET to the same address,
 the members' response-window Push setup (attribute 4 communication_window
@@ -49,7 +59,7 @@ from ..ipv6 import DLMS_PORT
 from ..security import DEFAULT_POLICY, Keyring, KeySet, Role, SecurityContext
 from ..security.envelope import general_sender_title
 from ..security.tags import GENERAL_GLO_CIPHERING
-from ..transport import Incoming
+from ..transport import Incoming, relay_datagram
 from ..transport.clock import RealClock
 from ..types import Array, LongUnsigned, Obis
 from .association import Association, Attribute, _action_result, _value_or_error, attribute_of
@@ -306,6 +316,7 @@ class Broadcast:
         port: int = DLMS_PORT,
         designate: int | None = None,
         linger: float = 0.0,
+        relay_port: int | None = None,
     ) -> None:
         if not window > 0 or math.isinf(window):
             raise ValueError(f"the answer window is a positive number of seconds, not {window!r}")
@@ -316,6 +327,9 @@ class Broadcast:
         self.client = client
         self.address, self.group = target_of(group)
         self.port = int(port)
+        self.relay_port = None if relay_port is None else int(relay_port)
+        #: the members a relayed request was sent to (their addresses were known)
+        self.relayed = 0
         self.request = request
         self.window = float(window)
         self.keys = keys
@@ -384,6 +398,10 @@ class Broadcast:
         try:
             if self.expected is None and self.group is not None:
                 self.expected = await _members_of(client.resolver, self.group.id)
+            if self.relay_port is not None and self.expected is None:
+                raise DlmsError(
+                    "a relayed group request needs its members: give expected, or a resolver that knows them"
+                )
             self.invoke_id = self._free_invoke()
             request = A.encode(group_request(self.request, self.invoke_id, self.confirmed))
             if len(request) > MAX_GROUP_APDU - 30:
@@ -411,8 +429,20 @@ class Broadcast:
         client = self.client
         frame = self._broadcast.protect(plain, general=True, broadcast=True)
         datagram = wrapper.encode(PRE_ESTABLISHED_CLIENT, ALL_STATION, frame)
-        await client.transport.send(datagram, (self.address, self.port))
-        client.stats.sent += 1
+        if self.relay_port is None:
+            await client.transport.send(datagram, (self.address, self.port))
+            client.stats.sent += 1
+            return
+        relayed = relay_datagram(self.address, datagram)
+        self.relayed = 0
+        for title in sorted(self.expected or ()):
+            try:
+                host, _port = await client.resolver.resolve(title)
+            except NoAddress:
+                continue  # missing after the window: the follow-up says so
+            await client.transport.send(relayed, (host, self.relay_port))
+            client.stats.sent += 1
+            self.relayed += 1
 
     def _free_invoke(self) -> int:
         busy = {c.invoke_id for c in self.client._collectors if isinstance(c, Broadcast)}

@@ -12,11 +12,12 @@ association are dropped and counted (``stats.strays``).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -46,6 +47,8 @@ from .pacing import (
     InFlightLimiter,
     RateLimiter,
     RoundTrip,
+    RouterPath,
+    border_router_key,
 )
 from .quirks import Quirks
 from .resolver import AddressResolver, MemoryResolver
@@ -59,6 +62,8 @@ DEFAULT_MAX_PDU_SIZE = 1224
 #: the largest long message (blocks or general-block-transfer) gathered
 DEFAULT_MAX_MESSAGE = 16 << 20
 _CURRENT_ASSOCIATION_HLS = MethodDescriptor(15, Obis("0.0.40.0.0.255"), 1)
+#: border routers whose shared round trip is kept (the least recently met go first)
+_MAX_PATHS = 1 << 16
 
 
 @dataclass
@@ -151,6 +156,8 @@ class Client:
         self._collectors: list[Broadcast] = []
         #: datagrams come by the transport's on_receive callback (no receive loop)
         self._pushed = False
+        #: border router -> the round trip its meters share (pacing's module text)
+        self._paths: collections.OrderedDict[Hashable, RouterPath] = collections.OrderedDict()
 
     # ------------------------------------------------------------- lifecycle
 
@@ -235,20 +242,49 @@ class Client:
             self._by_peer[(*saps, address)] = association
             association.address = address
             association.router_key = None if self.in_flight is None else self.in_flight.key_of(address)
+            association.path = self._path_of(address)
         return address
+
+    def _path_of(self, address: Address) -> RouterPath:
+        if self.in_flight is not None:
+            key = self.in_flight.key_of(address)
+        else:
+            found = border_router_key(address)
+            key = found if type(found) is str else (type(found).__name__, str(found))
+        paths = self._paths
+        path = paths.get(key)
+        if path is None:
+            path = paths[key] = RouterPath()
+            if len(paths) > _MAX_PATHS:
+                paths.popitem(last=False)
+        else:
+            paths.move_to_end(key)
+        return path
 
     def first_timeout(self, association: Association) -> float:
         """The wait for a request's first attempt (what :meth:`timeouts` yields first)."""
-        return self.timeout if self.timeout is not None else self._round_trip(association).timeout
+        if self.timeout is not None:
+            return self.timeout
+        own = self._round_trip(association).timeout
+        path = association.path
+        return own if path is None else max(own, path.timeout())
 
     def timeouts(self, association: Association) -> Iterator[float]:
-        """The wait for each attempt at one request: the meter's round-trip
-        timeout (RFC 6298 estimate, doubled on each expiry) plus the retry's
-        jittered backoff, ``retries`` + 1 of them."""
+        """The wait for each attempt at one request: the larger of the
+        meter's round-trip timeout and its border router's (RFC 6298
+        estimates, doubled on each expiry) plus the retry's jittered
+        backoff, ``retries`` + 1 of them."""
         rtt = self._round_trip(association)
+        path = association.path
         pauses = self.backoff.delays()
         for attempt in range(self.retries + 1):
-            wait = self.timeout if self.timeout is not None else rtt.timeout
+            if self.timeout is not None:
+                wait = self.timeout
+            else:
+                # the meter's own doubles after it is used (its state outlives
+                # the request); the router's, shared, is not touched: it doubles
+                # here alike, for this request only
+                wait = rtt.timeout if path is None else max(rtt.timeout, path.timeout(max(0, attempt - 1)))
             if attempt:
                 rtt.expired()
                 wait += next(pauses, 0.0)
@@ -262,9 +298,12 @@ class Client:
         return rtt
 
     def round_trip(self, association: Association, seconds: float, attempt: int) -> None:
-        """A reply came after ``seconds``: sampled when the request went once (Karn)."""
+        """A reply came after ``seconds``: sampled when the request went once
+        (Karn), for the meter and for its border router."""
         if attempt == 0:
             self._round_trip(association).observe(seconds)
+            if association.path is not None:
+                association.path.observe(seconds)
 
     # ------------------------------------------------------------ group requests
 
@@ -449,17 +488,28 @@ class Client:
         return int(value) + 1
 
     async def _acse_exchange(self, association: Association, apdu: bytes | Callable[[], bytes], tag: int) -> bytes:
-        for timeout in self.timeouts(association):
+        if association.address is None:
+            await self.address_of(association)  # its border router's round trip sets the first wait
+        path = association.path
+        for attempt, timeout in enumerate(self.timeouts(association)):
             await association.send_apdu(apdu() if callable(apdu) else apdu)
-            deadline = self.now() + timeout
-            while (left := deadline - self.now()) > 0:
-                try:
-                    payload, _ = await association.inbox.get(left)
-                except asyncio.TimeoutError:
-                    break
-                if payload[:1] == bytes((tag,)):
-                    return payload
-                association.duplicates += 1
+            started = self.now()
+            deadline = started + timeout
+            if path is not None:
+                path.in_flight += 1
+            try:
+                while (left := deadline - self.now()) > 0:
+                    try:
+                        payload, _ = await association.inbox.get(left)
+                    except asyncio.TimeoutError:
+                        break
+                    if payload[:1] == bytes((tag,)):
+                        self.round_trip(association, self.now() - started, attempt)
+                        return payload
+                    association.duplicates += 1
+            finally:
+                if path is not None:
+                    path.in_flight -= 1
             self.stats.retries += 1
         self.stats.timeouts += 1
         raise DlmsTimeout(

@@ -41,6 +41,20 @@ the first measured sample replaces it, and later ones are smoothed with
 sampled (Karn's rule: an answer to a retransmission matches either copy).
 The timeout doubles on each expiry (RFC 6298 §5.5) until the next sample,
 and stays within [:data:`MIN_TIMEOUT`, :data:`MAX_TIMEOUT`].
+
+One estimate per border router, too
+-----------------------------------
+On a mesh the round trip is mostly the queue of the border router's shared
+channel, which every meter behind it sees: a meter's own estimate, a few
+samples a day, cannot follow it (a meter measured while the channel carried
+short requests times out when its neighbours' load profiles fill the
+queue).  The client keeps one more :class:`RoundTrip` per border router
+(RFC 9040's ensemble sharing) fed by every sample through it, and waits for
+the larger of the two timeouts.  That estimate takes many samples per round
+trip, so its gains are divided by the requests in flight through the router
+when the sample is taken (RFC 7323 Appendix G): its memory stays about one
+round trip long, and a burst of short answers does not shrink its variance
+within one round trip of long ones.
 """
 
 from __future__ import annotations
@@ -74,6 +88,7 @@ __all__ = [
     "expected_round_trip",
     "border_router_key",
     "RoundTrip",
+    "RouterPath",
     "Backoff",
     "InFlightLimiter",
     "RateLimiter",
@@ -157,16 +172,23 @@ class RoundTrip:
         rto = (self.srtt + max(self.K * self.rttvar, self.G)) * self._backoff
         return min(self.max_timeout, max(self.min_timeout, rto))
 
-    def observe(self, seconds: float) -> None:
-        """Account a measured round trip (of a request sent only once)."""
+    def observe(self, seconds: float, *, per_round_trip: float = 1.0) -> None:
+        """Account a measured round trip (of a request sent only once).
+
+        ``per_round_trip``: samples this estimate takes per round trip (one
+        shared by many requests in flight): α and β are divided by it (RFC
+        7323 Appendix G)."""
         if not (seconds >= 0 and math.isfinite(seconds)):
             raise ValueError("a round trip is a finite, non-negative duration")
+        if not per_round_trip >= 1:
+            raise ValueError("per_round_trip is at least 1")
         if self.samples == 0:
             self.srtt = seconds
             self.rttvar = seconds / 2
         else:
-            self.rttvar = (1 - self.BETA) * self.rttvar + self.BETA * abs(self.srtt - seconds)
-            self.srtt = (1 - self.ALPHA) * self.srtt + self.ALPHA * seconds
+            beta, alpha = self.BETA / per_round_trip, self.ALPHA / per_round_trip
+            self.rttvar = (1 - beta) * self.rttvar + beta * abs(self.srtt - seconds)
+            self.srtt = (1 - alpha) * self.srtt + alpha * seconds
         self.samples += 1
         self._backoff = 1
 
@@ -174,6 +196,31 @@ class RoundTrip:
         """The request timed out: wait twice as long next time (until a sample)."""
         if self.timeout < self.max_timeout:
             self._backoff *= 2
+
+
+class RouterPath:
+    """The way to the meters behind one border router: the round-trip
+    estimate they share (see the module text) and the requests waiting for
+    an answer through it now, which say how many samples it takes per round
+    trip."""
+
+    __slots__ = ("round_trip", "in_flight")
+
+    def __init__(self) -> None:
+        self.round_trip = RoundTrip()
+        self.in_flight = 0
+
+    def observe(self, seconds: float) -> None:
+        """A request through this router sent once was answered after ``seconds``."""
+        self.round_trip.observe(seconds, per_round_trip=self.in_flight + 1)
+
+    def timeout(self, attempt: int = 0) -> float:
+        """The shared timeout for attempt ``attempt`` (0: the first send),
+        doubled per retry as a meter's own is; 0.0 before any sample."""
+        rtt = self.round_trip
+        if not rtt.samples:
+            return 0.0
+        return min(rtt.max_timeout, rtt.timeout * (1 << min(attempt, 16)))
 
 
 class Backoff:

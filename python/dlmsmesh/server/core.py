@@ -57,7 +57,7 @@ from ..security.tags import (
     SERVICE_TAGS,
     FrameKind,
 )
-from ..transport import Datagram, Incoming, InProcessEndpoint, TransportClosed, UdpTransport
+from ..transport import Datagram, Incoming, InProcessEndpoint, TransportClosed, UdpHosts, UdpTransport
 from ..transport.clock import RealClock
 from ..transport.interface import normalize_host
 from ..xdlms_initiate import Conformance
@@ -179,7 +179,8 @@ class Server:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._last_sweep = 0.0
-        self._aliased = transport if isinstance(transport, InProcessEndpoint) else None
+        # an endpoint with an address per meter answers from the one asked
+        self._aliased = transport if isinstance(transport, (InProcessEndpoint, UdpHosts)) else None
         self._udp_wildcard = isinstance(transport, UdpTransport) and bool(transport._pktinfo)
         #: datagrams come by the transport's on_receive callback
         self._pushed = False

@@ -1,7 +1,7 @@
 """The neighbourhood-network simulator behind ``dlmsmesh simulate``: a
 head-end and emulated meters on a simulated mesh (:class:`MeshNetwork`:
 real 6LoWPAN frames over radio hops under border routers, on a virtual
-clock)."""
+clock), or real UDP sockets on loopback on the wall clock (:mod:`.udp`)."""
 
 from __future__ import annotations
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SimConfig", "TRANSPORTS", "THRESHOLDS"]
+__all__ = ["SimConfig", "TRANSPORTS", "THRESHOLDS", "UDP_DEFAULT_METERS", "UDP_MAX_METERS", "default_meters"]
 
 #: the networks a run can use (``mesh``: 6LoWPAN frames on a virtual clock;
-#: ``inprocess``: whole datagrams with a per-hop delay, also virtual)
-TRANSPORTS = ("mesh", "inprocess")
+#: ``inprocess``: whole datagrams with a per-hop delay, also virtual;
+#: ``udp``: real sockets on loopback, wall-clock time)
+TRANSPORTS = ("mesh", "inprocess", "udp")
+#: meters of a udp run by default, and at most: two sockets each (requests
+#: and relayed group requests) and wall-clock time
+UDP_DEFAULT_METERS = 200
+UDP_MAX_METERS = 1000
 
 #: the share of a phase's attempts that must succeed (after retries) for the
 #: run to pass: the daily read's target is every meter after retries, so
@@ -53,6 +58,11 @@ class SimConfig:
         return -(-self.meters // self.border_routers)
 
     @property
+    def wall_clock(self) -> bool:
+        """Whether the run takes real time (the udp transport)."""
+        return self.transport == "udp"
+
+    @property
     def join_s(self) -> float:
         """The power-up window: a minute, or more for a crowded border router.
         A registration and its repeats take about a third of a second of a
@@ -60,6 +70,8 @@ class SimConfig:
         (at 50 kbps) keeps the channel below its unicast capacity."""
         if self.join_window is not None:
             return self.join_window
+        if self.wall_clock:
+            return max(2.0, 0.01 * self.meters)  # loopback carries a registration in microseconds
         return max(60.0, 0.4 * self.meters_per_router * 50.0 / self.phy_kbps)
 
     @property
@@ -69,6 +81,8 @@ class SimConfig:
         0.15 s of channel per answer at 50 kbps)."""
         if self.broadcast_delay is not None:
             return self.broadcast_delay
+        if self.wall_clock:
+            return 3
         return max(30, -(-int(0.15 * self.meters_per_router * 50.0 / self.phy_kbps * 1000) // 1000))
 
     def __post_init__(self) -> None:
@@ -86,6 +100,21 @@ class SimConfig:
             raise ValueError(f"the MAC retries are 0..7 (macMaxFrameRetries), not {self.mac_retries}")
         if self.transport not in TRANSPORTS:
             raise ValueError(f"the transport is one of {', '.join(TRANSPORTS)}, not {self.transport!r}")
+        if self.transport == "udp":
+            if self.meters > UDP_MAX_METERS:
+                raise ValueError(
+                    f"the udp transport runs at most {UDP_MAX_METERS:,} meters (real sockets, wall-clock time), "
+                    f"not {self.meters:,}: use --transport mesh for more"
+                )
+            if self.loss:
+                raise ValueError(
+                    "the udp transport loses nothing on purpose: --loss needs --transport mesh or inprocess"
+                )
         for name in ("migrate_share", "key_change_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} is a share in [0, 1]")
+
+
+def default_meters(transport: str) -> int:
+    """The meters of a run when none are asked for."""
+    return UDP_DEFAULT_METERS if transport == "udp" else SimConfig.meters

@@ -7,10 +7,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Attempt", "PhaseResult", "percentile", "AIR_KEYS"]
+__all__ = ["Attempt", "PhaseResult", "percentile", "AIR_KEYS", "OPTIONAL_KEYS"]
 
 #: the network's counters a phase reports (differences of two snapshots)
 AIR_KEYS = ("datagrams", "frames", "bytes_on_air", "bytes_uncompressed", "lost_frames", "lost_datagrams")
+#: counted only by some networks (the udp transport's UDP payload bytes), reported where counted
+OPTIONAL_KEYS = ("udp_bytes",)
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,9 @@ class PhaseResult:
         }
         for key in AIR_KEYS:
             out[key] = int(self.air.get(key, 0))
+        for key in OPTIONAL_KEYS:
+            if key in self.air:
+                out[key] = int(self.air[key])
         out["simulated_s"] = round(self.simulated_s, 3)
         out["airtime_s"] = [round(a, 3) for a in self.airtime_s]
         out["airtime_use"] = [round(a / self.simulated_s, 4) if self.simulated_s > 0 else 0.0 for a in self.airtime_s]
@@ -89,7 +94,8 @@ class PhaseResult:
 
 
 def difference(after: Mapping[str, Any], before: Mapping[str, Any]) -> dict[str, int]:
-    return {k: int(after.get(k, 0)) - int(before.get(k, 0)) for k in AIR_KEYS}
+    keys = AIR_KEYS + tuple(k for k in OPTIONAL_KEYS if k in after)
+    return {k: int(after.get(k, 0)) - int(before.get(k, 0)) for k in keys}
 
 
 def by_hops(attempts: Iterable[Attempt]) -> dict[int, list[float]]:

@@ -10,7 +10,17 @@ from typing import IO, Any
 
 from .run import Report
 
-__all__ = ["COLUMNS", "table_rows", "render_text", "render", "write_json", "write_plot", "PlotUnavailable"]
+__all__ = [
+    "COLUMNS",
+    "UDP_COLUMNS",
+    "columns_of",
+    "table_rows",
+    "render_text",
+    "render",
+    "write_json",
+    "write_plot",
+    "PlotUnavailable",
+]
 
 #: the summary table's columns: (header, key of a phase's JSON)
 COLUMNS = (
@@ -31,6 +41,23 @@ COLUMNS = (
 )
 
 
+#: the udp transport's columns: no radio, so UDP payload bytes instead of frames and airtime
+UDP_COLUMNS = tuple(c for c in COLUMNS if c[1] not in ("frames", "bytes_on_air", "bytes_uncompressed", "airtime_use"))
+UDP_COLUMNS = (
+    UDP_COLUMNS[: UDP_COLUMNS.index(("datagrams", "datagrams")) + 1]
+    + (("UDP B", "udp_bytes"),)
+    + (UDP_COLUMNS[UDP_COLUMNS.index(("datagrams", "datagrams")) + 1 :])
+)
+
+
+UDP_COLUMNS = tuple(("wall s", key) if key == "simulated_s" else (h, key) for h, key in UDP_COLUMNS)
+
+
+def columns_of(report: Report) -> tuple[tuple[str, str], ...]:
+    """The summary table's columns for the report's transport."""
+    return UDP_COLUMNS if report.config.transport == "udp" else COLUMNS
+
+
 class PlotUnavailable(RuntimeError):
     """matplotlib is not installed (``pip install "dlmsmesh[plot]"``)."""
 
@@ -38,7 +65,7 @@ class PlotUnavailable(RuntimeError):
 def _cell(phase: dict[str, Any], key: str) -> str:
     if key in ("p50", "p95", "max"):
         return f"{phase['latency_ms'][key]:.0f}"
-    value = phase[key]
+    value = phase.get(key, 0)
     if key == "airtime_use":
         return " ".join(f"{100 * v:.1f}%" for v in value) if value else "-"
     if key == "simulated_s":
@@ -49,11 +76,13 @@ def _cell(phase: dict[str, Any], key: str) -> str:
 
 
 def table_rows(report: Report) -> list[list[str]]:
-    return [[_cell(p, key) for _, key in COLUMNS] for p in report.as_dict()["phases"]]
+    return [[_cell(p, key) for _, key in columns_of(report)] for p in report.as_dict()["phases"]]
 
 
 def _headline(report: Report) -> str:
     d = report.as_dict()
+    if d["transport"] == "udp":
+        return f"{d['meters']:,} meters on UDP loopback sockets (wall-clock time), seed {d['seed']}, transport udp"
     return (
         f"{d['meters']:,} meters, {d['border_routers']} border router(s), 1-{d['hops']} hops, "
         f"{d['phy_kbps']:g} kbps, loss {d['loss']:g}/hop, seed {d['seed']}, transport {d['transport']}"
@@ -68,12 +97,14 @@ def _footer(report: Report) -> str:
         else "FAILED: "
         + ", ".join(f"{p['name']} {p['succeeded']}/{p['attempted']}" for p in d["phases"] if not p["passed"])
     )
+    if d["clock"] == "wall":
+        return f"phases took {d['simulated_s']:.1f} s of wall-clock time; {d['wall_s']:.1f} s wall in all; {verdict}"
     return f"{d['simulated_s']:.0f} s simulated in {d['wall_s']:.1f} s wall; {verdict}"
 
 
 def render_text(report: Report) -> str:
     """The summary as plain text (what the README shows)."""
-    headers = [h for h, _ in COLUMNS]
+    headers = [h for h, _ in columns_of(report)]
     rows = table_rows(report)
     widths = [max(len(h), *(len(r[k]) for r in rows)) for k, h in enumerate(headers)]
 
@@ -96,7 +127,7 @@ def render(report: Report, file: IO[str] | None = None) -> None:
         return
     console = Console(file=file, width=160)
     table = Table(title=_headline(report), caption=_footer(report))
-    for k, (header, _) in enumerate(COLUMNS):
+    for k, (header, _) in enumerate(columns_of(report)):
         table.add_column(header, justify="left" if k == 0 else "right")
     for d, row in zip(report.as_dict()["phases"], table_rows(report)):
         table.add_row(*row, style=None if d["passed"] else "bold red")
@@ -118,9 +149,16 @@ def write_plot(report: Report, path: str | Path) -> None:
         raise PlotUnavailable('--plot needs matplotlib: pip install "dlmsmesh[plot]"') from None
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 4.5))
     hops = sorted(report.hops)
-    if hops:
+    if report.config.wall_clock:
+        # loopback has no hops: one box for every meter
+        ax1.boxplot([[1000 * v for h in hops for v in report.hops[h]]], positions=[1])
+        ax1.set_xticks([1])
+        ax1.set_xticklabels(["loopback"])
+        ax1.set_xlabel("no radio hops on the udp transport")
+    elif hops:
         ax1.boxplot([[1000 * v for v in report.hops[h]] for h in hops], positions=hops)
-    ax1.set_xlabel("hops")
+    if not report.config.wall_clock:
+        ax1.set_xlabel("hops")
     ax1.set_ylabel("latency (ms), associate and read")
     ax1.set_title("latency by hop count")
     answers: list[float] = []

@@ -6,7 +6,9 @@ The head-end (a :class:`~dlmsmesh.client.Client` whose resolver is the
 meters (one :class:`~dlmsmesh.server.Server` hosting every meter at its own
 address) sit under their border routers, 1 to ``hops`` radio hops away.
 Everything waits on the network's virtual clock, so the simulated hours of a
-daily read take seconds; every random choice comes from the seed.
+daily read take seconds; every random choice comes from the seed.  On the
+``udp`` transport (:mod:`.udp`) the same phases run over real sockets on
+loopback, each meter at its own address, on the wall clock.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from ..registration.keys_file import KeyEntry, keyring_of
 from ..registration.listener import Listener, RegistryCounterStore
 from ..security.keywrap import KeyId, wrap_key
 from ..server import Server
-from ..transport import Address, InProcessNetwork, LinkProfile
+from ..transport import Address, InProcessNetwork, LinkProfile, UdpHosts
+from ..transport.interface import normalize_host
 from ..types import Array, Enum, OctetString, Structure
 from .config import THRESHOLDS, SimConfig
 from .meters import AK, BK, CLOCK, EXPORT, GROUP, IMPORT, LDN, PROFILE, SIM_START, MeterFactory, meter_keys, title_of
@@ -53,6 +56,10 @@ _STEP = 0.25
 _PHASE_LIMIT = 6 * 3600.0
 #: a meter repeats its registration this many times, this far apart (seconds)
 _REPEATS, _REPEAT_DELAY = 3, 20
+#: the same on the udp transport, whose seconds are real
+_UDP_STEP, _UDP_PHASE_LIMIT, _UDP_REPEAT_DELAY = 0.05, 300.0, 2
+#: meters served at once per border router on the udp transport (loopback has no shared channel)
+_UDP_PER_ROUTER = 32
 #: a request's retries: a head-end on a lossy mesh asks more often than on a wire
 _CLIENT_RETRIES = 6
 #: meters served at once per border router: the head-end paces itself, as a
@@ -88,6 +95,8 @@ class Report:
             "transport": c.transport,
             "wall_s": round(self.wall_s, 3),
             "simulated_s": round(self.simulated_s, 3),
+            # udp: the phases ran on the wall clock, simulated_s is real time
+            "clock": "wall" if c.wall_clock else "virtual",
             "border_routers": c.border_routers,
             "hops": c.hops,
             "loss": c.loss,
@@ -122,7 +131,7 @@ class _Resolver:
         return self.registry.members(group_id)
 
 
-def _host(border_router: int, index: int, generation: int) -> str:
+def _mesh_host(border_router: int, index: int, generation: int) -> str:
     # one /64 per border router: the client's in-flight cap counts per /64
     # (RFC 5952 text, as the registry and the transports give it back)
     return str(ipaddress.IPv6Address(f"fd00:0:0:{border_router + 1:x}:{generation + 1:x}::{index + 1:x}"))
@@ -151,8 +160,20 @@ class Simulation:
 
     # ------------------------------------------------------------- the network
 
+    def _host(self, index: int, generation: int) -> str:
+        """Meter ``index``'s address: where it joins (generation 0), where it moves (1)."""
+        if self.config.wall_clock:
+            from .udp import meter_host
+
+            return meter_host(index, generation)
+        return _mesh_host(self.router[index], index, generation)
+
     def _make_network(self) -> Any:
         c = self.config
+        if c.transport == "udp":
+            from .udp import LoopbackNetwork
+
+            return LoopbackNetwork()
         if c.transport == "mesh":
             from .air import Radio
             from .mesh import MeshNetwork
@@ -160,9 +181,9 @@ class Simulation:
             radio = Radio(phy_kbps=c.phy_kbps, frame_size=c.frame_size, loss=c.loss, mac_retries=c.mac_retries)
             mesh = MeshNetwork(seed=c.seed, radio=radio, border_routers=c.border_routers)
             for i in range(c.meters):
-                mesh.place(_host(self.router[i], i, 0), border_router=self.router[i], hops=self.hops[i])
+                mesh.place(_mesh_host(self.router[i], i, 0), border_router=self.router[i], hops=self.hops[i])
                 if i in self._moving:
-                    mesh.place(_host(self.router[i], i, 1), border_router=self.router[i], hops=self.hops[i])
+                    mesh.place(_mesh_host(self.router[i], i, 1), border_router=self.router[i], hops=self.hops[i])
             return mesh
         net = InProcessNetwork(seed=c.seed)
         # a whole datagram per hop: routing plus one full frame's airtime
@@ -172,7 +193,9 @@ class Simulation:
             link = LinkProfile(
                 delay=self.hops[i] * per_hop, loss=1 - (1 - c.loss ** (1 + c.mac_retries)) ** self.hops[i]
             )
-            hosts = [_host(self.router[i], i, 0)] + ([_host(self.router[i], i, 1)] if i in self._moving else [])
+            hosts = [_mesh_host(self.router[i], i, 0)] + (
+                [_mesh_host(self.router[i], i, 1)] if i in self._moving else []
+            )
             for host in hosts:
                 for head_end in (CLIENT_HOST, LISTENER_HOST):
                     net.set_link(host, head_end, link)
@@ -200,16 +223,20 @@ class Simulation:
             out.append([(k * bucket, v / bucket) for k, v in sorted(series.items())] if bucket else [])
         return out
 
-    async def _drive(self, work: Coroutine[Any, Any, Any], limit: float = _PHASE_LIMIT) -> Any:
+    async def _drive(self, work: Coroutine[Any, Any, Any]) -> Any:
         task = asyncio.get_running_loop().create_task(work)
         moved = 0.0
+        wall = self.config.wall_clock
+        step, limit = (_UDP_STEP, _UDP_PHASE_LIMIT) if wall else (_STEP, _PHASE_LIMIT)
         while not task.done():
             if moved > limit:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
-                raise TimeoutError(f"a phase was not done after {limit:.0f} simulated seconds")
-            await self.network.advance(_STEP)
-            moved += _STEP
+                raise TimeoutError(
+                    f"a phase was not done after {limit:.0f} {'wall-clock' if wall else 'simulated'} seconds"
+                )
+            await self.network.advance(step)
+            moved += step
             # the registry commits in a worker thread: its real milliseconds
             # would be many simulated seconds if the clock ran on meanwhile
             await self.listener.drain(timeout=60.0)
@@ -233,8 +260,12 @@ class Simulation:
         finally:
             self._watches.remove(watch)
 
+    def _time(self) -> float:
+        """Seconds since the run's network started (its clock's, virtual or real)."""
+        return float(self.network.clock.time()) - self._t0
+
     def _now(self) -> _dt.datetime:
-        return SIM_START + _dt.timedelta(seconds=self.network.clock.time())
+        return SIM_START + _dt.timedelta(seconds=self._time())
 
     def _tick(self, phase: str, done: int, total: int) -> None:
         if self.progress is not None:
@@ -246,20 +277,34 @@ class Simulation:
         started = time.perf_counter()
         self._moving = set(self.moving)
         self.network = self._make_network()
+        self._t0 = 0.0
+        self._t0 = self._time()
         c = self.config
-        factory = MeterFactory(c.seed, self._now, max_delay=c.broadcast_s, port=PORT)
-        self.factory = factory
+        queue = 4 * c.meters + 1024
         titles = [title_of(i) for i in range(c.meters)]
         self.titles = titles
         self.index = {t: i for i, t in enumerate(titles)}
-        hosts = [_host(self.router[i], i, 0) for i in range(c.meters)]
-        aliases = hosts + [_host(self.router[i], i, 1) for i in self.moving]
+        hosts = [self._host(i, 0) for i in range(c.meters)]
+        if c.wall_clock:
+            # every meter its own loopback socket; a move opens the new one then
+            meter_end = await self.network.hosts(hosts, queue_size=queue)
+            port = meter_end.local_address.port
+            listener_end = await self.network.endpoint(queue_size=queue)
+            client_end = await self.network.endpoint(queue_size=queue)
+            self.listener_address = listener_end.local_address
+        else:
+            aliases = hosts + [self._host(i, 1) for i in self.moving]
+            port = PORT
+            meter_end = self.network.endpoint(SERVER_HOST, PORT, aliases=aliases, queue_size=queue)
+            listener_end = self.network.endpoint(LISTENER_HOST, LISTENER_PORT, queue_size=queue)
+            client_end = self.network.endpoint(CLIENT_HOST, PORT, queue_size=queue)
+            self.listener_address = Address(LISTENER_HOST, LISTENER_PORT)
+        self.port = port
+        factory = MeterFactory(c.seed, self._now, max_delay=c.broadcast_s, port=port)
+        self.factory = factory
         meters = [factory.meter(i, hosts[i]) for i in range(c.meters)]
         self.meters = meters
-        server = Server(
-            self.network.endpoint(SERVER_HOST, PORT, aliases=aliases, queue_size=4 * c.meters + 1024),
-            rng=random.Random(c.seed),
-        )
+        server = Server(meter_end, rng=random.Random(c.seed))
         server.add_meters(meters)
         self.server = server
         tmp = None
@@ -274,13 +319,13 @@ class Simulation:
         self.keys = {t: (k.ek or b"", k.ak or b"") for t, k in zip(titles, keys)}
         entries = [KeyEntry(t, k.ek or b"", k.ak or b"") for t, k in zip(titles, keys)]
         listener = Listener(
-            self.network.endpoint(LISTENER_HOST, LISTENER_PORT, queue_size=4 * c.meters + 1024),
+            listener_end,
             registry, keyring_of(entries, system_title=HEAD_END, counters=RegistryCounterStore(registry)),
             system_title=HEAD_END,
         )  # fmt: skip
         self.listener = listener
         client = Client(
-            self.network.endpoint(CLIENT_HOST, PORT, queue_size=4 * c.meters + 1024), system_title=HEAD_END,
+            client_end, system_title=HEAD_END,
             resolver=_Resolver(registry), rng=random.Random(c.seed), associations_per_second=None, retries=_CLIENT_RETRIES,
         )  # fmt: skip
         self.client = client
@@ -288,11 +333,11 @@ class Simulation:
             Announcer(
                 server,
                 m,
-                destination=(LISTENER_HOST, LISTENER_PORT),
+                destination=self.listener_address,
                 rng=random.Random(hashlib.sha256(b"join %d " % c.seed + m.system_title).digest()),
                 randomisation_start_interval=int(c.join_s),
                 number_of_retries=_REPEATS,
-                repetition_delay=_REPEAT_DELAY,
+                repetition_delay=_UDP_REPEAT_DELAY if c.wall_clock else _REPEAT_DELAY,
             )
             for m in meters
         ]
@@ -303,7 +348,8 @@ class Simulation:
             await server.start()
             await client.start()
             self.associations: dict[int, Association] = {}
-            self._slots = [asyncio.Semaphore(PER_ROUTER) for _ in range(c.border_routers)]
+            per_router = _UDP_PER_ROUTER if c.wall_clock else PER_ROUTER
+            self._slots = [asyncio.Semaphore(per_router) for _ in range(c.border_routers)]
             steps: list[tuple[str, Callable[[PhaseResult], Coroutine[Any, Any, None]]]] = [
                 ("join", lambda r: self._join(r, announcers)),
                 ("associate", self._associate),
@@ -315,19 +361,20 @@ class Simulation:
             ]
             for name, step in steps:
                 result = PhaseResult(name, THRESHOLDS[name])
-                before, retries, t0 = self._snapshot(), client.stats.retries, self.network.clock.time()
+                before, retries, t0 = self._snapshot(), client.stats.retries, self._time()
                 try:
                     await self._drive(step(result))
                 except TimeoutError as exc:
                     result.extra["error"] = str(exc)
                 after = self._snapshot()
-                result.simulated_s = self.network.clock.time() - t0
+                result.simulated_s = self._time() - t0
                 result.retries += client.stats.retries - retries
                 result.air = difference(after, before)
                 result.airtime_s = [a - b for a, b in zip(self._airtime(after), self._airtime(before))]
                 results.append(result)
             totals = difference(self._snapshot(), first)
             airtime_series = self._series(self._snapshot())
+            end_time = self._time()
         finally:
             for a in announcers:
                 await a.close()
@@ -339,19 +386,19 @@ class Simulation:
                 tmp.cleanup()
         everything = [a for p in results if p.name in ("associate", "read") for a in p.attempts]
         return Report(
-            c, results, time.perf_counter() - started, self.network.clock.time(), _peak_rss_mb(),
+            c, results, time.perf_counter() - started, end_time, _peak_rss_mb(),
             by_hops(everything), airtime_series, totals,
         )  # fmt: skip
 
     # ---------------------------------------------------------------- phases
 
     def _attempt(self, result: PhaseResult, i: int, ok: bool, t0: float, t1: float | None = None) -> None:
-        end = self.network.clock.time() if t1 is None else t1
+        end = self._time() if t1 is None else t1
         result.attempts.append(Attempt(self.titles[i], ok, end - t0, self.hops[i]))
         self._tick(result.name, len(result.attempts), self._total)
 
     async def _join(self, result: PhaseResult, announcers: list[Announcer]) -> None:
-        t0 = self.network.clock.time()
+        t0 = self._time()
         self._total = len(announcers)
         for a in announcers:
             await a.start()
@@ -360,18 +407,19 @@ class Simulation:
         # repeats with room for the listener's commits, a missing one failed
         # (or, past that, once nothing new came for two minutes: a crowded
         # channel still carries what is queued)
-        give_up = t0 + self.config.join_s + (_REPEATS + 1) * _REPEAT_DELAY + 60
+        repeat = _UDP_REPEAT_DELAY if self.config.wall_clock else _REPEAT_DELAY
+        give_up = t0 + self.config.join_s + (_REPEATS + 1) * repeat + (5 if self.config.wall_clock else 60)
         last = [t0]
 
         def registered() -> bool:
-            now = self.network.clock.time()
+            now = self._time()
             for i in sorted(pending):
                 binding = self.registry.lookup(self.titles[i])
                 if binding is not None and binding.status is Status.REGISTERED:
                     pending.discard(i)
                     last[0] = now
                     self._attempt(result, i, True, t0, now)
-            return not pending or now >= max(give_up, last[0] + 120.0)
+            return not pending or now >= max(give_up, last[0] + (10.0 if self.config.wall_clock else 120.0))
 
         await self._until(registered)
         for i in sorted(pending):
@@ -400,12 +448,12 @@ class Simulation:
                 await attempt(i)
 
         async def attempt(i: int) -> None:
-            first.setdefault(i, self.network.clock.time())
+            first.setdefault(i, self._time())
             try:
                 outcome[i] = await one(i)
             except (DlmsError, asyncio.TimeoutError, OSError):
                 outcome[i] = False
-            last[i] = self.network.clock.time()
+            last[i] = self._time()
             self._tick(result.name, len(outcome), self._total)
 
         todo = list(indexes)
@@ -461,8 +509,14 @@ class Simulation:
         opened = self.client.stats.associations_opened
 
         async def one(i: int) -> bool:
-            new = _host(self.router[i], i, 1)
+            new = self._host(i, 1)
+            old = self.meters[i].address
+            endpoint = self.server.transport
+            if isinstance(endpoint, UdpHosts):
+                endpoint.add(new)  # the meter's new socket
             self.server.readdress(self.titles[i], new)  # the meter's Announcer sends the update
+            if isinstance(endpoint, UdpHosts) and old is not None:
+                endpoint.remove(old)  # nothing answers at the old address any more
 
             def recorded() -> bool:
                 binding = self.registry.lookup(self.titles[i])
@@ -471,7 +525,7 @@ class Simulation:
             await self._until(recorded)
             a = self.associations[i]
             value = await a.get(CLOCK)
-            return len(bytes(value)) == 12 and a.address is not None and a.address.host == new
+            return len(bytes(value)) == 12 and a.address is not None and a.address.host == normalize_host(new)
 
         await self._each(result, moving, one, paced=False)
         # the same associations: no AARQ went out in this phase
@@ -482,14 +536,27 @@ class Simulation:
     async def _broadcast(self, result: PhaseResult) -> None:
         members = sorted(self.registry.members(GROUP.id))
         self._total = len(members)
-        window = self.config.broadcast_s + 2 * self.config.hops * 1.0 + 2.0
-        t0 = self.network.clock.time()
-        b = self.client.broadcast(GROUP, LDN, window=window, keys=self.keys, bk=BK, ak=AK)
+        t0 = self._time()
+        endpoint = self.server.transport
+        if isinstance(endpoint, UdpHosts):
+            # IPv6 multicast reaches no IPv4 socket (nor this loopback):
+            # the head-end sends each member its copy (udp module text)
+            window = self.config.broadcast_s + 2.0
+            relay = endpoint.relay_port
+            result.extra["delivery"] = "unicast relay"
+        else:
+            window = self.config.broadcast_s + 2 * self.config.hops * 1.0 + 2.0
+            relay = None
+            result.extra["delivery"] = "multicast"
+        b = self.client.broadcast(GROUP, LDN, window=window, keys=self.keys, bk=BK, ak=AK, port=self.port,
+                                  relay_port=relay)  # fmt: skip
         answered: dict[bytes, bool] = {}
         async for title, value in b:
             answered[bytes(title)] = not isinstance(value, Exception)
         summary = b.summary
         times = dict(summary.times)
+        if relay is not None:
+            result.extra["relayed_to"] = b.relayed
         for t in members:
             if t in answered:
                 i = self.index[t]
@@ -509,7 +576,7 @@ class Simulation:
                     break
             for t in missing:
                 i = self.index[t]
-                result.attempts.append(Attempt(t, t in reached, self.network.clock.time() - t0, self.hops[i]))
+                result.attempts.append(Attempt(t, t in reached, self._time() - t0, self.hops[i]))
         result.extra["followed_up"] = len(missing)
 
     async def _key_change(self, result: PhaseResult) -> None:
@@ -552,9 +619,9 @@ class Simulation:
 
         async def one(i: int) -> None:
             async with self._slots[self.router[i]]:
-                t0 = self.network.clock.time()
+                t0 = self._time()
                 await self.client.release(self.associations[i])
-            result.attempts.append(Attempt(self.titles[i], True, self.network.clock.time() - t0, self.hops[i]))
+            result.attempts.append(Attempt(self.titles[i], True, self._time() - t0, self.hops[i]))
             self._tick(result.name, len(result.attempts), self._total)
 
         await asyncio.gather(*(one(i) for i in indexes))

@@ -37,7 +37,7 @@ from dlmsmesh.transport.interface import (
     TransportClosed,
     TransportError,
 )
-from dlmsmesh.transport.udp import UdpTransport
+from dlmsmesh.transport.udp import UdpHosts, UdpTransport, relay_datagram, unrelay_datagram
 
 __all__ = [
     "DLMS_UDP_PORT",
@@ -50,6 +50,9 @@ __all__ = [
     "TransportClosed",
     "AddressError",
     "UdpTransport",
+    "UdpHosts",
+    "relay_datagram",
+    "unrelay_datagram",
     "InProcessNetwork",
     "InProcessEndpoint",
     "LinkProfile",
@@ -61,5 +64,5 @@ __all__ = [
 
 if TYPE_CHECKING:  # both implementations satisfy the interface, checked by mypy
 
-    def _implements(udp: UdpTransport, endpoint: InProcessEndpoint) -> tuple[Datagram, Datagram]:
-        return udp, endpoint
+    def _implements(udp: UdpTransport, hosts: UdpHosts, endpoint: InProcessEndpoint) -> tuple[Datagram, ...]:
+        return udp, hosts, endpoint

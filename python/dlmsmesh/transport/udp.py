@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import hashlib
 import ipaddress
 import socket
 import struct
@@ -25,13 +26,14 @@ from dlmsmesh.transport.interface import (
     MAX_DATAGRAM,
     Address,
     AddressError,
+    Incoming,
     TransportClosed,
     TransportError,
     as_address,
     normalize_host,
 )
 
-__all__ = ["UdpTransport"]
+__all__ = ["UdpTransport", "UdpHosts", "relay_datagram", "unrelay_datagram"]
 
 _ioctl: Any = None
 _FIONREAD = 0
@@ -134,13 +136,20 @@ class UdpTransport(InboxEndpoint):
         read_burst: int = 256,
     ) -> UdpTransport:
         local = as_address((host, port))
+        inbox = Inbox(RealClock(), queue_size, f"udp {local.host} port {local.port}")
+        return cls._bound(local, inbox, reuse_port=reuse_port, receive_buffer=receive_buffer, read_burst=read_burst)
+
+    @classmethod
+    def _bound(
+        cls, local: Address, inbox: Inbox, *, reuse_port: bool, receive_buffer: int | None, read_burst: int
+    ) -> UdpTransport:
+        """A socket bound to ``local`` whose datagrams go to ``inbox`` (its own, or one shared)."""
         loop = asyncio.get_running_loop()
         try:
             version = ipaddress.ip_address(local.host.partition("%")[0]).version
         except ValueError:
             raise AddressError(f"open needs an IP address, not {local.host!r}") from None
         family = socket.AF_INET6 if version == 6 else socket.AF_INET
-        inbox = Inbox(RealClock(), queue_size, f"udp {local.host} port {local.port}")
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
             sock.setblocking(False)
@@ -297,3 +306,206 @@ class UdpTransport(InboxEndpoint):
     def _release(self) -> None:
         self._loop.remove_reader(self._sock.fileno())
         self._sock.close()
+
+
+# ------------------------------------------------------------ many addresses
+
+#: a relayed group datagram: the 16 octets of the group's IPv6 address, then the datagram
+_RELAY_HEADER = 16
+#: relayed datagrams remembered to deliver each once (RFC 7731's duplicate suppression)
+_RELAY_MEMORY = 4096
+
+
+def relay_datagram(group: str, data: bytes | bytearray | memoryview) -> bytes:
+    """``data`` as sent to multicast ``group``, wrapped to travel by unicast
+    to an endpoint that relays it (:class:`UdpHosts` with ``relay_port``):
+    the group's IPv6 address (16 octets; an IPv4 group as ``::ffff:a.b.c.d``), then the datagram."""
+    try:
+        ip = ipaddress.ip_address(group)
+    except ValueError:
+        raise AddressError(f"{group!r} is not an IP address") from None
+    if not ip.is_multicast:
+        raise AddressError(f"{group} is not a multicast address")
+    packed = ip.packed if ip.version == 6 else ipaddress.IPv6Address(f"::ffff:{ip}").packed
+    return packed + bytes(data)
+
+
+def unrelay_datagram(data: bytes) -> tuple[str, bytes] | None:
+    """(group, datagram) of a relayed datagram; None when it is not one."""
+    if len(data) <= _RELAY_HEADER:
+        return None
+    ip = ipaddress.IPv6Address(data[:_RELAY_HEADER])
+    group = ip.ipv4_mapped if ip.ipv4_mapped is not None else ip
+    if not group.is_multicast:
+        return None
+    return normalize_host(str(group)), data[_RELAY_HEADER:]
+
+
+class UdpHosts(InboxEndpoint):
+    """One :class:`~dlmsmesh.transport.Datagram` over a UDP socket per local
+    address, all on one port and one receive queue: a server hosting meters
+    each at its own address, on real sockets (the in-process endpoint's
+    aliases).  ``Incoming.destination`` says which address a datagram came
+    to; ``send(..., source=host)`` sends from the socket of that address
+    (default: the first).  :meth:`add` and :meth:`remove` bind and close an
+    address while the endpoint runs: a meter that moves gets a new socket
+    and keeps everything else.
+
+    Where IPv6 multicast does not reach (a loopback without it, a network
+    that drops it), a head-end may send each member's copy of a group
+    request by unicast (:func:`relay_datagram`, and ``relay_port`` of
+    :meth:`Client.broadcast <dlmsmesh.client.Client.broadcast>`): with
+    ``relay_port`` every address also listens there, and a relayed datagram
+    is delivered as if it had come to its group (destination: the group at
+    the endpoint's port), once however many of the endpoint's addresses it
+    was sent to (the endpoint stands for all their IP stacks, as one
+    multicast datagram reaches a multicast socket once).
+    """
+
+    KIND = "UdpHosts"
+
+    def __init__(self, port: int, inbox: Inbox, options: dict[str, Any], relay_port: int | None) -> None:
+        super().__init__(Address("", port), inbox)
+        self._options = options
+        self._sockets: dict[str, UdpTransport] = {}
+        self._relays: dict[str, UdpTransport] = {}
+        self._relay_port = relay_port
+        self._relay_inbox: Inbox | None = None
+        self._seen: dict[bytes, None] = {}
+        self.send_dropped = 0
+
+    @classmethod
+    async def open(
+        cls,
+        hosts: Any,
+        port: int = 0,
+        *,
+        relay_port: int | None = None,
+        queue_size: int = 4096,
+        receive_buffer: int | None = None,
+        read_burst: int = 256,
+    ) -> UdpHosts:
+        """Bind every host of ``hosts`` (at least one) at ``port`` (0: the
+        first host's socket picks one, the others take the same);
+        ``relay_port`` likewise (None: no relaying)."""
+        hosts = [normalize_host(h) for h in hosts]
+        if not hosts:
+            raise AddressError("UdpHosts needs at least one address")
+        inbox = Inbox(RealClock(), queue_size, f"udp hosts port {port}")
+        options = {"reuse_port": False, "receive_buffer": receive_buffer, "read_burst": read_burst}
+        endpoint = cls(port, inbox, options, relay_port)
+        try:
+            for host in hosts:
+                endpoint.add(host)
+        except BaseException:
+            await endpoint.close()
+            raise
+        return endpoint
+
+    @property
+    def addresses(self) -> tuple[Address, ...]:
+        """Every address the endpoint receives on, in the order bound."""
+        return tuple(t.local_address for t in self._sockets.values())
+
+    @property
+    def relay_port(self) -> int | None:
+        return self._relay_port
+
+    def owns(self, address: Address) -> bool:
+        """Whether the endpoint receives on ``address``."""
+        member = self._sockets.get(address.host)
+        return member is not None and member.local_address.port == address.port
+
+    def add(self, host: str) -> Address:
+        """Bind ``host`` too (at the endpoint's port, and its relay port)."""
+        if self._closed:
+            raise TransportClosed("udp hosts endpoint is closed")
+        host = normalize_host(host)
+        if host in self._sockets:
+            raise TransportError(f"address in use: {host} port {self._local.port}")
+        member = UdpTransport._bound(Address(host, self._local.port), self._inbox, **self._options)
+        if not self._sockets:
+            self._local = member.local_address  # the port the system picked, when 0 was asked
+        self._inbox.name = f"udp hosts port {self._local.port}"  # each socket names the shared queue after itself
+        self._sockets[host] = member
+        if self._relay_port is not None:
+            try:
+                if self._relay_inbox is None:
+                    self._relay_inbox = Inbox(RealClock(), 1, "relay")
+                    self._relay_inbox.deliver = self._relayed
+                relay = UdpTransport._bound(Address(host, self._relay_port), self._relay_inbox, **self._options)
+            except BaseException:
+                self._drop(member)
+                del self._sockets[host]
+                raise
+            self._relay_port = relay.local_address.port
+            self._relays[host] = relay
+        return member.local_address
+
+    def remove(self, host: str) -> None:
+        """Close ``host``'s sockets (what arrives there from now is not received)."""
+        host = normalize_host(host)
+        member = self._sockets.pop(host, None)
+        if member is None:
+            raise AddressError(f"{host} is not an address of this endpoint")
+        self._drop(member)
+        relay = self._relays.pop(host, None)
+        if relay is not None:
+            self._drop(relay)
+        if self._sockets and self._local.host == host:
+            self._local = next(iter(self._sockets.values())).local_address
+
+    @staticmethod
+    def _drop(member: UdpTransport) -> None:
+        member._closed = True  # its inbox is shared: only the socket goes
+        member._release()
+
+    def _relayed(self, incoming: Incoming) -> None:
+        found = unrelay_datagram(incoming.data)
+        if found is None:
+            return
+        group, data = found
+        # one delivery per relayed datagram, however many of our addresses it was sent to
+        digest = hashlib.blake2b(incoming.data, digest_size=16).digest()
+        if digest in self._seen:
+            return
+        self._seen[digest] = None
+        if len(self._seen) > _RELAY_MEMORY:
+            del self._seen[next(iter(self._seen))]
+        self._inbox.put(data, incoming.source, Address(group, self._local.port))
+
+    async def send(
+        self, data: bytes | bytearray | memoryview, address: tuple[str, int], *, source: str | None = None
+    ) -> None:
+        """Send one datagram from ``source``'s socket (default: the first address's)."""
+        if self._closed or not self._sockets:
+            raise TransportClosed(f"udp hosts port {self._local.port} is closed")
+        if source is None:
+            member = next(iter(self._sockets.values()))
+        else:
+            found = self._sockets.get(normalize_host(source))
+            if found is None:
+                raise AddressError(f"{source} is not an address of this endpoint")
+            member = found
+        sent, dropped = member.sent, member.send_dropped
+        await member.send(data, address)
+        self.sent += member.sent - sent
+        self.send_dropped += member.send_dropped - dropped
+
+    def join_group(self, group: str) -> None:
+        """Join ``group`` on the first address's socket."""
+        if self._closed or not self._sockets:
+            raise TransportClosed("udp hosts endpoint is closed")
+        next(iter(self._sockets.values())).join_group(group)
+
+    def leave_group(self, group: str) -> None:
+        if self._sockets:
+            next(iter(self._sockets.values())).leave_group(group)
+
+    def _release(self) -> None:
+        for member in [*self._sockets.values(), *self._relays.values()]:
+            self._drop(member)
+        self._sockets.clear()
+        self._relays.clear()
+        if self._relay_inbox is not None:
+            self._relay_inbox.close()
