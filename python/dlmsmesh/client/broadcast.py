@@ -175,7 +175,7 @@ def group_request(request: GroupRequest, invoke_id: int, confirmed: bool) -> A.A
     """``request`` as the APDU sent: its invoke-id and service class set."""
     service_class = ServiceClass.CONFIRMED if confirmed else ServiceClass.UNCONFIRMED
     if isinstance(request, _REQUEST_TYPES):
-        return dataclasses.replace(request, invoke_id=invoke_id, service_class=service_class)  # type: ignore[type-var]
+        return dataclasses.replace(request, invoke_id=invoke_id, service_class=service_class)
     if isinstance(request, A.Apdu):
         raise TypeError(
             f"a group request is a GET, SET or ACTION request (normal or with-list), not {type(request).__name__}"

@@ -291,7 +291,7 @@ class Client:
             yield wait
 
     def _round_trip(self, association: Association) -> RoundTrip:
-        rtt = association.round_trip
+        rtt: RoundTrip | None = association.round_trip
         if rtt is None:
             hops = self.resolver.hops(association.meter_title) if isinstance(self.resolver, MemoryResolver) else None
             rtt = association.round_trip = RoundTrip(hops)
@@ -500,6 +500,7 @@ class Client:
             try:
                 while (left := deadline - self.now()) > 0:
                     try:
+                        payload: bytes
                         payload, _ = await association.inbox.get(left)
                     except asyncio.TimeoutError:
                         break

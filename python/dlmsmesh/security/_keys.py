@@ -35,10 +35,10 @@ CHANGES = [0]
 
 
 def _title(value: Any, name: str) -> bytes:
-    value = bytes(value)
-    if len(value) != 8:
-        raise EncodeError(f"{name} is 8 bytes, not {len(value)}")
-    return value
+    title = bytes(value)
+    if len(title) != 8:
+        raise EncodeError(f"{name} is 8 bytes, not {len(title)}")
+    return title
 
 
 def _fingerprint(key: bytes) -> str:

@@ -76,7 +76,7 @@ class ReceiveSide(KeyMaterial):
     def _unsigned_refused(self, frame: bytes, depth: int) -> DlmsError | None:
         """The policy error for an unsigned frame when the policy asks for
         signatures (the content of a general-signing APDU is signed already)."""
-        if depth == 0 and frame[:1] != bytes((E.GENERAL_SIGNING,)) and self._signature_required():
+        if depth == 0 and frame[:1] != _SIGNING_TAG and self._signature_required():
             return E.error_for(S.SEC_POLICY, 0)
         return None
 

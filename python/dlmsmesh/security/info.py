@@ -102,7 +102,7 @@ class SecurityInfo:
             out["date_time"] = _hex(self.date_time or None)
             out["other_information"] = _hex(self.other_information or None)
         if self.tag == 0xDD:
-            out["key_info"] = _KEY_INFO_NAMES.get(self.key_info) if self.key_info else None  # type: ignore[arg-type]
+            out["key_info"] = _KEY_INFO_NAMES.get(self.key_info) if self.key_info else None
         if self.signature is not None:
             out["signature"] = self.signature.hex()
         if self.inner is not None:

@@ -38,13 +38,13 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from .. import acse as _acse
 from .. import apdu as A
 from .. import stack, wrapper
 from ..acse_pdu import AARQ, RLRQ
-from ..apdu_model import ServiceError
+from ..apdu_model import ServiceError, StateError
 from ..errors import DecodeError, DlmsError, DlmsTimeout
 from ..security import KeySet, MemoryCounterStore, SecurityPolicy
 from ..security.envelope import general_sender_title, security_control_of
@@ -674,6 +674,7 @@ class Server:
     async def _serve_request(self, session: Session, request: A.Apdu, authenticated: bool) -> A.Apdu | None:
         """Run one xDLMS request: the reply APDU (None: unconfirmed)."""
         session.gbt_out = None  # a new request: the last long reply was had
+        reply: Any
         try:
             # objects that answer at once are served at once; a handler that
             # waits finishes in a task of its own, within request_timeout
@@ -694,7 +695,7 @@ class Server:
             log.warning("a request to meter %s took over %s s: answered other-reason",
                         session.meter.system_title.hex(), self.request_timeout)  # fmt: skip
             reply = None if services.is_unconfirmed(request) else services.not_allowed(ServiceError.OTHER_REASON)
-        return reply
+        return cast("A.Apdu | None", reply)
 
     async def _open(self, session: Session, payload: bytes) -> tuple[A.Apdu | None, Framing, bool] | list[bytes]:
         """Verify and decipher a ciphered request: (request, framing,
@@ -857,7 +858,7 @@ def _counter_error(ctx: Any, info: Any) -> A.ExceptionResponse:
         last = ctx.counters.last_accepted(ctx.counter_scope("rx", title, key_set))
         expected = 0 if last is None else min(last + 1, 0xFFFFFFFF)
     return A.ExceptionResponse(
-        services.StateError.SERVICE_NOT_ALLOWED, ServiceError.INVOCATION_COUNTER_ERROR, invocation_counter=expected
+        StateError.SERVICE_NOT_ALLOWED, ServiceError.INVOCATION_COUNTER_ERROR, invocation_counter=expected
     )
 
 
