@@ -283,9 +283,7 @@ class PostgresStore:
                 " FROM dlmsmesh_bindings WHERE system_title = ANY(%s)"
             )
             for r in conn.execute(query, (titles,)):
-                state[bytes(r[0])] = _Row(
-                    status[r[1]], _split(r[2]), r[3], r[4], r[5], r[6], r[7], _split(r[8]), r[9]
-                )
+                state[bytes(r[0])] = _Row(status[r[1]], _split(r[2]), r[3], r[4], r[5], r[6], r[7], _split(r[8]), r[9])
             rows: dict[bytes, tuple[Any, ...]] = {}
             history: list[tuple[Any, ...]] = []
             recorded = self._judge(state, records, False, rows, history)
@@ -489,9 +487,7 @@ class PostgresStore:
         def work(conn: psycopg.Connection[Any]) -> bool:
             held = {
                 r[0]
-                for r in conn.execute(
-                    "SELECT group_id FROM dlmsmesh_memberships WHERE system_title = %s", (title,)
-                )
+                for r in conn.execute("SELECT group_id FROM dlmsmesh_memberships WHERE system_title = %s", (title,))
             }
             gone, new = sorted(held - wanted), sorted(wanted - held)
             if gone:

@@ -61,9 +61,7 @@ def _modules() -> tuple[Any, Any]:
         import psycopg
         import psycopg_pool
     except ImportError:
-        raise PostgresError(
-            "PostgreSQL needs psycopg 3 and psycopg_pool: pip install 'dlmsmesh[postgres]'"
-        ) from None
+        raise PostgresError("PostgreSQL needs psycopg 3 and psycopg_pool: pip install 'dlmsmesh[postgres]'") from None
     return psycopg, psycopg_pool
 
 
@@ -113,9 +111,11 @@ CREATE TABLE IF NOT EXISTS dlmsmesh_schema (
 
 def schema_version(conn: psycopg.Connection[Any], component: str) -> int:
     """The migrations of ``component`` the database has (0: none)."""
-    row = conn.execute(
-        "SELECT version FROM dlmsmesh_schema WHERE component = %s", (component,)
-    ).fetchone() if _has_schema_table(conn) else None
+    row = (
+        conn.execute("SELECT version FROM dlmsmesh_schema WHERE component = %s", (component,)).fetchone()
+        if _has_schema_table(conn)
+        else None
+    )
     return 0 if row is None else int(row[0])
 
 
@@ -136,9 +136,7 @@ def migrate(
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
         conn.execute(_SCHEMA_TABLE)
-        row = conn.execute(
-            "SELECT version FROM dlmsmesh_schema WHERE component = %s", (component,)
-        ).fetchone()
+        row = conn.execute("SELECT version FROM dlmsmesh_schema WHERE component = %s", (component,)).fetchone()
         before = 0 if row is None else int(row[0])
         if before > len(migrations):
             raise PostgresError(
@@ -327,9 +325,7 @@ class PostgresCounterStore(InvocationCounterStore):
     def last_accepted(self, scope: str) -> int | None:
         with self._lock:
             row = self._run(
-                lambda conn: conn.execute(
-                    "SELECT last FROM dlmsmesh_counters_rx WHERE scope = %s", (scope,)
-                ).fetchone()
+                lambda conn: conn.execute("SELECT last FROM dlmsmesh_counters_rx WHERE scope = %s", (scope,)).fetchone()
             )
         return None if row is None or row[0] < 0 else int(row[0])
 
