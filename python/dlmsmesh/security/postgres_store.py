@@ -69,6 +69,13 @@ def open_pool(url: str, *, size: int, timeout: float, name: str) -> ConnectionPo
     """A pool of autocommit connections to ``url``, open (at least one
     connection made, or :class:`PostgresError` after ``timeout`` seconds)."""
     psycopg, psycopg_pool = _modules()
+    # one direct connection first: a refused connection, an unknown host or
+    # a bad password is an error now, where the pool would retry them in the
+    # background until the timeout
+    try:
+        psycopg.connect(url, connect_timeout=max(1, round(timeout))).close()
+    except psycopg.Error as exc:
+        raise PostgresError(f"{name}: cannot connect to {redact(url)}: {_first_line(exc)}") from None
     pool = psycopg_pool.ConnectionPool(
         url,
         min_size=1,
@@ -82,8 +89,13 @@ def open_pool(url: str, *, size: int, timeout: float, name: str) -> ConnectionPo
         pool.open(wait=True, timeout=timeout)
     except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
         pool.close(timeout=timeout)
-        raise PostgresError(f"{name}: cannot connect to {redact(url)}: {exc}") from None
+        raise PostgresError(f"{name}: cannot connect to {redact(url)}: {_first_line(exc)}") from None
     return pool
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def redact(url: str) -> str:
