@@ -116,8 +116,10 @@ def _owner() -> tuple[list[str], int | None, int | None]:
     raise RuntimeError("running as root, and no postgres or nobody user to run the server as")
 
 
-def start_server(bin_dir: str) -> PostgresServer:
-    """initdb and start a server in a new temporary directory (raises with the server's log on failure)."""
+def start_server(bin_dir: str, *, durable: bool = False) -> PostgresServer:
+    """initdb and start a server in a new temporary directory (raises with the
+    server's log on failure).  ``durable``: fsync and synchronous commits as
+    in production (benchmarks); else off (tests kill clients, never the server)."""
     runas, uid, gid = _owner()
     directory = tempfile.mkdtemp(prefix="dlmsmesh-pg-")
     if uid is not None and gid is not None:
@@ -136,11 +138,9 @@ def start_server(bin_dir: str) -> PostgresServer:
     last = ""
     for _ in range(5):  # a free port can be taken before the server binds it
         port = _free_port()
-        # the tests kill clients, never the server: fsync buys nothing here
-        options = (
-            f"-c listen_addresses=127.0.0.1 -p {port} -k {directory} -c max_connections=300"
-            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
+        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {directory} -c max_connections=300"
+        if not durable:  # the tests kill clients, never the server: fsync buys nothing there
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         done = subprocess.run(
             [*runas, os.path.join(bin_dir, "pg_ctl"), "-D", data, "-l", log, "-w", "-t", "60", "-o", options,
              "start"],
