@@ -184,11 +184,11 @@ class PostgresStore:
             raise StoreError(f"registry {redact(self.url)}: {exc}") from exc
 
     def _write(self, work: Callable[[psycopg.Connection[Any]], Any]) -> Any:
-        """``work`` in ONE transaction holding the writers' lock."""
+        """``work`` in ONE transaction holding the writers' lock (waited for
+        at most ``timeout``: the pool's connections bound every lock wait)."""
 
         def locked(conn: psycopg.Connection[Any]) -> Any:
             with conn.transaction():
-                conn.execute(f"SET LOCAL lock_timeout = {int(self._timeout * 1000)}")
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK,))
                 return work(conn)
 

@@ -21,6 +21,7 @@ Needs psycopg 3 and psycopg_pool: ``pip install 'dlmsmesh[postgres]'``.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -67,7 +68,8 @@ def _modules() -> tuple[Any, Any]:
 
 def open_pool(url: str, *, size: int, timeout: float, name: str) -> ConnectionPool:
     """A pool of autocommit connections to ``url``, open (at least one
-    connection made, or :class:`PostgresError` after ``timeout`` seconds)."""
+    connection made, or :class:`PostgresError` after ``timeout`` seconds);
+    on each, a lock wait longer than ``timeout`` is an error."""
     psycopg, psycopg_pool = _modules()
     # one direct connection first: a refused connection, an unknown host or
     # a bad password is an error now, where the pool would retry them in the
@@ -84,6 +86,7 @@ def open_pool(url: str, *, size: int, timeout: float, name: str) -> ConnectionPo
         open=False,
         timeout=timeout,
         name=name,
+        configure=functools.partial(_bound_lock_waits, milliseconds=max(1, round(timeout * 1000))),
     )
     try:
         pool.open(wait=True, timeout=timeout)
@@ -91,6 +94,12 @@ def open_pool(url: str, *, size: int, timeout: float, name: str) -> ConnectionPo
         pool.close(timeout=timeout)
         raise PostgresError(f"{name}: cannot connect to {redact(url)}: {_first_line(exc)}") from None
     return pool
+
+
+def _bound_lock_waits(conn: psycopg.Connection[Any], *, milliseconds: int) -> None:
+    # every lock wait of the session (the writers' advisory lock, a counter
+    # row held by another process) ends in an error after the store's timeout
+    conn.execute(f"SET lock_timeout = {int(milliseconds)}")
 
 
 def _first_line(exc: BaseException) -> str:
