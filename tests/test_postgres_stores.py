@@ -100,3 +100,13 @@ def test_passwords_stay_out_of_messages() -> None:
     with pytest.raises(StoreError) as caught:
         Registry.open("postgresql://app:s3cret@127.0.0.1:1/x", timeout=1)
     assert "s3cret" not in str(caught.value)
+
+
+def test_without_psycopg_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg raises ImportError
+    with pytest.raises(StoreError, match=r"pip install 'dlmsmesh\[postgres\]'"):
+        Registry.open("postgresql://app@127.0.0.1:1/x")
+    with pytest.raises(PostgresError, match=r"pip install 'dlmsmesh\[postgres\]'"):
+        PostgresCounterStore("postgresql://app@127.0.0.1:1/x")

@@ -31,7 +31,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..security.postgres_store import PostgresError, is_postgres_url, migrate, open_pool, redact
+from ..security.postgres_store import PostgresError, is_postgres_url, migrate, open_pool, psycopg_modules, redact
 from .model import Binding, Change, ChangeKind, Outcome, Registration, Status
 from .sqlite_store import _check, _check_binding, _group_id, _member_title, _Row, _split
 from .store import HistoryEntry, StoreError, decide
@@ -153,9 +153,7 @@ class PostgresStore:
         self._thread: threading.Thread | None = None
         self._pool: ConnectionPool | None = None
         try:
-            import psycopg
-
-            self._psycopg = psycopg
+            self._psycopg, _ = psycopg_modules()
             self._pool = open_pool(url, size=pool_size, timeout=timeout, name="registry")
             self._run(lambda conn: migrate(conn, "registry", MIGRATIONS))
             # LISTEN before anyone reads the change log: a commit between the

@@ -31,6 +31,7 @@ __all__ = [
     "StoreError",
     "HistoryEntry",
     "Stored",
+    "Notifying",
     "open_store",
     "store_path",
     "store_location",

@@ -41,6 +41,8 @@ __all__ = [
     "open_pool",
     "migrate",
     "schema_version",
+    "psycopg_modules",
+    "redact",
 ]
 
 #: counters reserved per statement (one commit per block of frames)
@@ -57,7 +59,8 @@ def is_postgres_url(url: str) -> bool:
     return bool(sep) and scheme.lower() in ("postgresql", "postgres")
 
 
-def _modules() -> tuple[Any, Any]:
+def psycopg_modules() -> tuple[Any, Any]:
+    """(psycopg, psycopg_pool), or :class:`PostgresError` saying how to install them."""
     try:
         import psycopg
         import psycopg_pool
@@ -70,7 +73,7 @@ def open_pool(url: str, *, size: int, timeout: float, name: str) -> ConnectionPo
     """A pool of autocommit connections to ``url``, open (at least one
     connection made, or :class:`PostgresError` after ``timeout`` seconds);
     on each, a lock wait longer than ``timeout`` is an error."""
-    psycopg, psycopg_pool = _modules()
+    psycopg, psycopg_pool = psycopg_modules()
     # one direct connection first: a refused connection, an unknown host or
     # a bad password is an error now, where the pool would retry them in the
     # background until the timeout
@@ -236,7 +239,7 @@ class PostgresCounterStore(InvocationCounterStore):
         self.block = block
         self._first = first_counter
         self._timeout = float(timeout)
-        psycopg, _ = _modules()
+        psycopg, _ = psycopg_modules()
         self._Error: type[Exception] = psycopg.Error
         self._lock = threading.Lock()
         # scope -> [next counter, end of the reserved block]
