@@ -97,7 +97,9 @@ _WRITE_LOCK = 0x646C6D73_00000002
 _COLS = "system_title, addresses, port, wport, status, last_update, ic, seq, kind, previous, previous_until, source"
 _HISTORY_COLS = f"id, at, change, {_COLS}"
 _TYPES = "bytea[], text[], integer[], integer[], text[], float8[], bigint[], bigint[], text[], text[], float8[], text[]"
-_UNNEST = "unnest(" + ", ".join(f"%s::{t.strip()}" for t in _TYPES.split(",")) + ")"
+# %b: the columns travel as binary arrays (the text form quotes element by
+# element in Python: most of a batch's time)
+_UNNEST = "unnest(" + ", ".join(f"%b::{t.strip()}" for t in _TYPES.split(",")) + ")"
 _SET = """
     addresses = excluded.addresses, port = excluded.port, wport = excluded.wport,
     status = excluded.status, last_update = excluded.last_update, ic = excluded.ic,
@@ -116,8 +118,8 @@ _UPSERT_ONE = (
 # WITH ORDINALITY ... ORDER BY: the change numbers follow the batch's order
 _HISTORY_MANY = (
     f"INSERT INTO dlmsmesh_history (at, change, {_COLS})"
-    f" SELECT at, change, {_COLS} FROM unnest(%s::float8[], %s::text[], "
-    + ", ".join(f"%s::{t.strip()}" for t in _TYPES.split(","))
+    f" SELECT at, change, {_COLS} FROM unnest(%b::float8[], %b::text[], "
+    + ", ".join(f"%b::{t.strip()}" for t in _TYPES.split(","))
     + f") WITH ORDINALITY AS u(at, change, {_COLS}, n) ORDER BY n"
 )
 _HISTORY_ONE = f"INSERT INTO dlmsmesh_history (at, change, {_COLS}) VALUES ({', '.join(['%s'] * 14)})"
@@ -278,7 +280,7 @@ class PostgresStore:
             status = self._status
             query = (
                 "SELECT system_title, status, addresses, port, wport, kind, ic, seq, previous, previous_until"
-                " FROM dlmsmesh_bindings WHERE system_title = ANY(%s)"
+                " FROM dlmsmesh_bindings WHERE system_title = ANY(%b)"
             )
             for r in conn.execute(query, (titles,)):
                 state[bytes(r[0])] = _Row(status[r[1]], _split(r[2]), r[3], r[4], r[5], r[6], r[7], _split(r[8]), r[9])
