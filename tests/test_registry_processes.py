@@ -115,13 +115,13 @@ def _run_child(path: str, mode: str, batches: int) -> int:
 def test_an_acknowledged_batch_survives_sigkill(db: Databases, attempt: int) -> None:
     path = db("crash")
     acked = _run_child(path, "kill", 3 + 2 * attempt)
-    assert acked >= 3
+    assert acked >= 3, f"the writer acknowledged {acked} batches before it was killed"
     with Registry.open(path) as registry:
         listed = {b.system_title for b in registry.list()}
         # every title of every acknowledged batch; an unacknowledged one is whole or absent
         expected = {(n * 100 + i).to_bytes(8, "big") for n in range(acked) for i in range(100)}
-        assert expected <= listed
-        assert len(listed) % 100 == 0
+        assert expected <= listed, f"{len(expected - listed)} acknowledged titles lost ({acked} batches acked)"
+        assert len(listed) % 100 == 0, f"{len(listed)} titles: a batch half written"
         # the file is usable after the crash
         assert registry.record_many([_item(bytes(8), 7, "fd00::7")]) == [Outcome.RECORDED]
 
