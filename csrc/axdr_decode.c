@@ -225,6 +225,8 @@ static int cache_index(int tag)
 static const uint8_t FIXED_SIZE[256] = {
     [3] = 1, [5] = 4, [6] = 4, [13] = 1, [15] = 1, [16] = 2, [17] = 1, [18] = 2,
     [20] = 8, [21] = 8, [22] = 1, [23] = 4, [24] = 8, [25] = 12, [26] = 5, [27] = 4,
+    /* the delta types: Integer8/16/32, Unsigned8/16/32, never accumulated */
+    [28] = 1, [29] = 2, [30] = 4, [31] = 1, [32] = 2, [33] = 4,
 };
 
 /* the value of a fixed-size type whose content starts at p */
@@ -246,7 +248,23 @@ static int fixed_value(dec_t *d, int tag, const uint8_t *p)
         s = (int16_t)(uint16_t)dm_be(p, 2);
         break;
     case 18:
+    case 32:
         s = (int64_t)dm_be(p, 2);
+        break;
+    case 28:
+        s = (int8_t)p[0];
+        break;
+    case 29:
+        s = (int16_t)(uint16_t)dm_be(p, 2);
+        break;
+    case 30:
+        s = (int32_t)(uint32_t)dm_be(p, 4);
+        break;
+    case 31:
+        s = p[0];
+        break;
+    case 33:
+        s = (int64_t)dm_be(p, 4);
         break;
     case 20:
         TRY(typed_begin(d, tag));
@@ -340,7 +358,7 @@ static int variable_value(dec_t *d, int tag, size_t p, size_t stop, size_t *next
 static int is_simple_description(int tag)
 {
     return tag == 3 || tag == 4 || tag == 5 || tag == 6 || tag == 9 || tag == 10 || tag == 12 ||
-           tag == 13 || (tag >= 15 && tag <= 18) || (tag >= 20 && tag <= 27);
+           tag == 13 || (tag >= 15 && tag <= 18) || (tag >= 20 && tag <= 33);
 }
 
 /* Compact-array TypeDescription at *pos: validated, its Python object written.

@@ -51,7 +51,8 @@ DM_MUST_CHECK int dm_ends_from_lengths(uint32_t *v, size_t n);
 #define DM_MEMO_MAKE_COMPACT 1
 #define DM_MEMO_ARRAY_DESCRIPTION 2
 #define DM_MEMO_STRUCTURE_DESCRIPTION 3
-#define DM_MEMO_CLASS_BASE 4 /* + data tag 0..27: the type's class */
+#define DM_MEMO_CLASS_BASE 4 /* + data tag 0..DM_MEMO_CLASS_LAST_TAG: the type's class */
+#define DM_MEMO_CLASS_LAST_TAG 33 /* delta-double-long-unsigned */
 #define DM_MEMO_CACHE_BASE 256 /* + 256 * cache + octet: shared 1-octet values */
 #define DM_CACHE_UNSIGNED 0
 #define DM_CACHE_INTEGER 1
@@ -358,7 +359,9 @@ DM_MUST_CHECK int dm_frag_split(const uint8_t *in, size_t in_len, const dm_ll_pa
 typedef struct dm_secure_key dm_secure_key;
 
 /* A context for the encryption key ek (16 or 32 bytes) and authentication
- * key ak (0, 16 or 32 bytes).  Returns DM_OK with *out set, DM_ERR_BAD_ARGUMENT
+ * key ak (0, 16 or 32 bytes).  ak NULL: no authentication key, authenticated
+ * frames are refused (DM_ERR_SEC_NO_KEY); a non-NULL ak of length 0: an empty
+ * one (the GB smart-metering profile leaves AK out of the AAD).  Returns DM_OK with *out set, DM_ERR_BAD_ARGUMENT
  * or DM_ERR_SEC_CRYPTO. */
 DM_MUST_CHECK int dm_secure_key_new(const uint8_t *ek, size_t ek_len, const uint8_t *ak, size_t ak_len,
                                     dm_secure_key **out);

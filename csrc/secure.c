@@ -40,6 +40,7 @@ struct dm_secure_key {
     EVP_CIPHER_CTX *enc;
     EVP_CIPHER_CTX *dec;
     size_t ak_len;
+    int has_ak; /* 0: no AK at all (authenticated frames refused); 1 with ak_len 0: the empty AK of GBCS */
     uint8_t aad[1 + 32]; /* aad[0]: the SC of the frame at hand; then AK */
 };
 
@@ -93,6 +94,7 @@ int dm_secure_key_new(const uint8_t *ek, size_t ek_len, const uint8_t *ak, size_
         return DM_ERR_SEC_CRYPTO;
     }
     key->ak_len = ak_len;
+    key->has_ak = ak != NULL;
     if (ak_len != 0)
         memcpy(key->aad + 1, ak, ak_len);
     *out = key;
@@ -136,7 +138,7 @@ static int seal_content(dm_secure_key *key, uint8_t sc, const uint8_t *title, ui
     int n;
     if ((sc & SC_COMPRESSED) || (!auth && !enc))
         return DM_ERR_SEC_CONTROL;
-    if (auth && key->ak_len == 0)
+    if (auth && !key->has_ak)
         return DM_ERR_SEC_NO_KEY;
     memcpy(iv, title, 8);
     dm_put_be32(iv + 8, ic);
@@ -182,7 +184,7 @@ static int open_content(dm_secure_key *key, const uint8_t *title, const uint8_t 
     *out_len = 0;
     if ((sc & SC_COMPRESSED) || (!auth && !enc))
         return DM_ERR_SEC_CONTROL;
-    if (auth && key->ak_len == 0)
+    if (auth && !key->has_ak)
         return DM_ERR_SEC_NO_KEY;
     memcpy(iv, title, 8);
     memcpy(iv + 8, content + 1, 4);
@@ -461,7 +463,7 @@ static int open_frame(const dm_secure_peer *peers, size_t npeers, size_t default
         key = (sc & SC_BROADCAST) ? peer->broadcast : peer->unicast;
         item->key_set = (sc & SC_BROADCAST) ? DM_SEC_KEY_BROADCAST : DM_SEC_KEY_UNICAST;
     }
-    if (key == NULL || ((sc & SC_AUTH) && key->ak_len == 0))
+    if (key == NULL || ((sc & SC_AUTH) && !key->has_ak))
         FAIL(DM_ERR_SEC_NO_KEY, f->content);
 
     const int header_aad =

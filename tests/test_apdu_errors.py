@@ -245,7 +245,7 @@ def test_event_notification_octet_string_time_needs_length_12(backend: str) -> N
         ("X30", 6),
     ],
 )
-@pytest.mark.parametrize("bad_tag", [0x07, 0x08, 0x0B, 0x0E, 0x1C, 0xFE])
+@pytest.mark.parametrize("bad_tag", [0x07, 0x08, 0x0B, 0x0E, 0x22, 0xFE])  # 0x1C-0x21: the delta types
 def test_an_unknown_data_tag_is_reported_in_data(backend: str, name: str, offset: int, bad_tag: int) -> None:
     data = bytearray(VECTORS[name])
     data[offset] = bad_tag

@@ -32,8 +32,9 @@ if "native" in BACKENDS:
     from dlmsmesh._native import axdr as native_axdr
 
 SEED = 0xD1A5_2024
-SIMPLE_TAGS = [3, 4, 5, 6, 9, 10, 12, 13, 15, 16, 17, 18, 20, 21, 22, 23, 24, 25, 26, 27]
+SIMPLE_TAGS = [3, 4, 5, 6, 9, 10, 12, 13, 15, 16, 17, 18, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33]
 FIXED = {3: 1, 5: 4, 6: 4, 13: 1, 15: 1, 16: 2, 17: 1, 18: 2, 20: 8, 21: 8, 22: 1, 23: 4, 24: 8, 25: 12, 26: 5, 27: 4}
+FIXED.update({28: 1, 29: 2, 30: 4, 31: 1, 32: 2, 33: 4})  # the delta types
 # bytes worth planting: length forms (valid, indefinite, too long), tags
 # (assigned, unassigned, compact-array), boundaries
 INTERESTING = [
@@ -46,6 +47,8 @@ INTERESTING = [
     0x0E,
     0x13,
     0x1C,
+    0x21,
+    0x22,
     0x7F,
     0x80,
     0x81,

@@ -88,7 +88,7 @@ def _valid_frames() -> list[bytes]:
     ):
         content = P.seal(k, 0x30, T1, 9, b"\xc4\x01\xc1\x00\x00", header)
         frames.append(E.general_ciphering_frame(header, key_info, content))
-    frames.append(E.general_signing_frame(header, b"\xc0\x01", bytes(64)))
+    frames.append(E.general_signing_frame(E.general_signing_unsigned(header, b"\xc0\x01"), bytes(64)))
     frames.append(E.general_frame(0xDB, b"", P.seal(k, 0x30, T1, 3, b"\x0f\x00")))
     frames.append(E.general_frame(0xDB, T2, P.seal(P.new_key(BK, AK), 0x31, T2, 3, b"\x0f\x00")))
     frames.append(E.service_frame(0xC8, P.seal(k, 0x30, T1, 3, b"\xc1\x00")))  # tag mismatch

@@ -91,6 +91,12 @@ EXPECTED_TAGS = {
     "DateTime": (25, "date-time"),
     "Date": (26, "date"),
     "Time": (27, "time"),
+    "DeltaInteger": (28, "delta-integer"),
+    "DeltaLong": (29, "delta-long"),
+    "DeltaDoubleLong": (30, "delta-double-long"),
+    "DeltaUnsigned": (31, "delta-unsigned"),
+    "DeltaLongUnsigned": (32, "delta-long-unsigned"),
+    "DeltaDoubleLongUnsigned": (33, "delta-double-long-unsigned"),
     "DontCare": (255, "dont-care"),
 }
 

@@ -154,7 +154,8 @@ _HEX_TYPES = frozenset(("octet-string", "date-time", "date", "time"))
 _INTEGER_TYPES = frozenset(
     (
         "integer", "long", "double-long", "long64", "unsigned", "long-unsigned", "double-long-unsigned",
-        "long64-unsigned", "enum", "bcd",
+        "long64-unsigned", "enum", "bcd", "delta-integer", "delta-long", "delta-double-long", "delta-unsigned",
+        "delta-long-unsigned", "delta-double-long-unsigned",
     )
 )  # fmt: skip
 _VALUE_KEYS = frozenset(("type", "value"))

@@ -53,6 +53,13 @@ __all__ = [
     "Date",
     "Time",
     "DontCare",
+    "DeltaInteger",
+    "DeltaLong",
+    "DeltaDoubleLong",
+    "DeltaUnsigned",
+    "DeltaLongUnsigned",
+    "DeltaDoubleLongUnsigned",
+    "DELTA_TYPES",
     "ClockStatus",
     "ArrayDescription",
     "StructureDescription",
@@ -95,6 +102,12 @@ class DataType(enum.IntEnum):
     DATE_TIME = 25
     DATE = 26
     TIME = 27
+    DELTA_INTEGER = 28
+    DELTA_LONG = 29
+    DELTA_DOUBLE_LONG = 30
+    DELTA_UNSIGNED = 31
+    DELTA_LONG_UNSIGNED = 32
+    DELTA_DOUBLE_LONG_UNSIGNED = 33
     DONT_CARE = 255
 
     @property
@@ -301,6 +314,64 @@ class Boolean(_IntValue):
 
     __str__ = __repr__
 
+
+# The delta types (tags 28-33) of newer editions, for delta-value-encoded
+# compact arrays (conformance bit 6): on the wire a tag and a fixed 1/2/4-octet
+# big-endian number, like integer .. double-long-unsigned.  What a delta is a
+# delta *of* is not public, so a value is only ever the number it carries:
+# nothing is accumulated, on decode or on encode.
+
+
+class DeltaInteger(_IntValue):
+    """delta-integer (tag 28): Integer8, a delta kept as sent."""
+
+    __slots__ = ()
+    TAG, NAME, MIN, MAX = 28, "delta-integer", -128, 127
+
+
+class DeltaLong(_IntValue):
+    """delta-long (tag 29): Integer16, a delta kept as sent."""
+
+    __slots__ = ()
+    TAG, NAME, MIN, MAX = 29, "delta-long", -(2**15), 2**15 - 1
+
+
+class DeltaDoubleLong(_IntValue):
+    """delta-double-long (tag 30): Integer32, a delta kept as sent."""
+
+    __slots__ = ()
+    TAG, NAME, MIN, MAX = 30, "delta-double-long", -(2**31), 2**31 - 1
+
+
+class DeltaUnsigned(_IntValue):
+    """delta-unsigned (tag 31): Unsigned8, a delta kept as sent."""
+
+    __slots__ = ()
+    TAG, NAME, MIN, MAX = 31, "delta-unsigned", 0, 255
+
+
+class DeltaLongUnsigned(_IntValue):
+    """delta-long-unsigned (tag 32): Unsigned16, a delta kept as sent."""
+
+    __slots__ = ()
+    TAG, NAME, MIN, MAX = 32, "delta-long-unsigned", 0, 2**16 - 1
+
+
+class DeltaDoubleLongUnsigned(_IntValue):
+    """delta-double-long-unsigned (tag 33): Unsigned32, a delta kept as sent."""
+
+    __slots__ = ()
+    TAG, NAME, MIN, MAX = 33, "delta-double-long-unsigned", 0, 2**32 - 1
+
+
+DELTA_TYPES: tuple[type[_IntValue], ...] = (
+    DeltaInteger,
+    DeltaLong,
+    DeltaDoubleLong,
+    DeltaUnsigned,
+    DeltaLongUnsigned,
+    DeltaDoubleLongUnsigned,
+)
 
 INTEGER_TYPES: tuple[type[_IntValue], ...] = (
     Integer,
@@ -924,6 +995,7 @@ ALL_TYPES: tuple[type[CosemValue], ...] = (
     DateTime,
     Date,
     Time,
+    *DELTA_TYPES,
     DontCare,
 )
 

@@ -167,6 +167,43 @@ static void test_axdr(void)
     EXPECT(dm_axdr_pack_rows(cols, 2, 2, 2, packed, sizeof packed) == (int64_t)n && memcmp(packed, want, n) == 0);
     EXPECT(dm_axdr_pack_rows(cols, 2, 2, 2, packed, n - 1) == DM_ERR_NO_SPACE);
     free(want);
+
+    /* the delta types 28-33: a tag and 1/2/4 big-endian octets, signed or not */
+    static const char *DELTAS[] = {"1c80", "1d8000", "1e80000000", "1fff", "20ffff", "21ffffffff",
+                                   "131d04fffe0003", "1302021e1c05000000017f", "01021cfd2000ff"};
+    for (size_t i = 0; i < sizeof DELTAS / sizeof DELTAS[0]; i++) {
+        size_t dn;
+        uint8_t *in = hex(DELTAS[i], &dn);
+        EXPECT(dm_axdr_decode(in, dn, 0, 64, DM_DECODE_WHOLE, out, sizeof out, &res) == DM_OK && res.end == dn);
+        EXPECT(fuzz_axdr_one(in, dn) == 0);
+        free(in);
+    }
+    /* delta-integer -3: the class of tag 28, BININT -3 (not a shared octet), NEWOBJ */
+    static const uint8_t D28[] = {0x1C, 0xFD};
+    static const uint8_t D28_PROG[] = {0x80, 4, 0x95, 10, 0, 0, 0, 0, 0, 0, 0, 'h', DM_MEMO_CLASS_BASE + 28,
+                                       'J', 0xFD, 0xFF, 0xFF, 0xFF, 0x85, 0x81, '.'};
+    EXPECT(dm_axdr_decode(D28, 2, 0, 64, DM_DECODE_WHOLE, out, sizeof out, &res) == DM_OK);
+    EXPECT(res.out_len == sizeof D28_PROG && memcmp(out, D28_PROG, sizeof D28_PROG) == 0);
+    /* delta-long-unsigned 65535 */
+    static const uint8_t D32[] = {0x20, 0xFF, 0xFF};
+    static const uint8_t D32_PROG[] = {0x80, 4, 0x95, 8, 0, 0, 0, 0, 0, 0, 0, 'h', DM_MEMO_CLASS_BASE + 32,
+                                       'M', 0xFF, 0xFF, 0x85, 0x81, '.'};
+    EXPECT(dm_axdr_decode(D32, 3, 0, 64, DM_DECODE_WHOLE, out, sizeof out, &res) == DM_OK);
+    EXPECT(res.out_len == sizeof D32_PROG && memcmp(out, D32_PROG, sizeof D32_PROG) == 0);
+    EXPECT(DM_MEMO_CLASS_BASE + DM_MEMO_CLASS_LAST_TAG < DM_MEMO_CACHE_BASE);
+    static const uint8_t DTRUNC[] = {0x1E, 0x00, 0x00, 0x00};
+    EXPECT(dm_axdr_decode(DTRUNC, 4, 0, 64, 0, out, sizeof out, &res) == DM_ERR_TRUNCATED && res.err_offset == 1);
+    static const uint8_t DNEXT[] = {0x01, 0x01, 0x22}; /* 34: not a tag */
+    EXPECT(dm_axdr_decode(DNEXT, 3, 0, 64, 0, out, sizeof out, &res) == DM_ERR_BAD_TAG && res.err_offset == 2);
+    static const uint8_t DOVER[] = {0x13, 0x1D, 0x03, 0x00, 0x01, 0x0F}; /* a delta-long cut by the contents */
+    EXPECT(dm_axdr_decode(DOVER, 6, 0, 64, 0, out, sizeof out, &res) == DM_ERR_COMPACT_OVERRUN && res.err_offset == 5);
+    /* rows of {delta-integer, delta-double-long-unsigned} packed from columns */
+    int8_t da[2] = {-1, 2};
+    uint32_t db[2] = {70000, 0};
+    dm_column dcols[2] = {{DM_COL_I8, 28, 0, da, NULL}, {DM_COL_U32, 33, 0, db, NULL}};
+    want = hex("0202 1cff 2100011170 0202 1c02 2100000000", &n);
+    EXPECT(dm_axdr_pack_rows(dcols, 2, 2, 2, packed, sizeof packed) == (int64_t)n && memcmp(packed, want, n) == 0);
+    free(want);
 }
 
 static void test_columns(void)
@@ -339,6 +376,39 @@ static void test_secure(void)
            item10.status == DM_ERR_SEC_AUTH);
     EXPECT(fuzz_secure_one(s10, n) == 0);
     free(s10);
+    /* GB RTDS 4.5.0 8.9_CS07 SUCCESS_COMMAND (SmartDCCInnovation/gbcs-parser test/rtds): a MAC-only
+     * general-ciphering, SC 0x11 and IC 0, five empty header fields, the key from ECDH + the
+     * SP 800-56A KDF (tests/test_gbcs_security.py) and an empty AK: AAD = 11 | 00 00 00 00 00 | P */
+    size_t gn, gkn, gtn;
+    uint8_t *gb = hex("dd000000000000361100000000df090100000000000003e90890b3d51f300100000800db1234567890a1000200130205"
+                      "0000f018ff442ff1fbf18cce0d13", &gn);
+    uint8_t *gk = hex("d17ca6ff2492e33d06ab3da67caafbc8", &gkn), *gt = hex("90b3d51f30010000", &gtn);
+    static const uint8_t EMPTY_HEADER[5] = {0};
+    static const uint8_t NO_AK[1] = {0};
+    dm_secure_key *gkey = NULL, *nokey = NULL;
+    EXPECT(dm_secure_key_new(gk, gkn, NO_AK, 0, &gkey) == DM_OK); /* non-NULL, length 0: the empty AK */
+    EXPECT(dm_secure_key_new(gk, gkn, NULL, 0, &nokey) == DM_OK); /* NULL: no AK at all */
+    uint8_t gout[64];
+    size_t glen;
+    EXPECT(dm_secure_open(gkey, gt, gb + 8, gn - 8, EMPTY_HEADER, 5, gout, sizeof gout, &glen) == DM_OK &&
+           glen == gn - 8 - 5 - 12 && memcmp(gout, gb + 13, glen) == 0);
+    EXPECT(dm_secure_open(gkey, gt, gb + 8, gn - 8, NULL, 0, gout, sizeof gout, &glen) == DM_ERR_SEC_AUTH);
+    EXPECT(dm_secure_open(nokey, gt, gb + 8, gn - 8, EMPTY_HEADER, 5, gout, sizeof gout, &glen) == DM_ERR_SEC_NO_KEY);
+    dm_secure_peer pgb;
+    memset(&pgb, 0, sizeof pgb);
+    memcpy(pgb.title, gt, 8);
+    pgb.suite = 1;
+    pgb.flags = DM_SEC_HEADER_AAD;
+    pgb.unicast = gkey;
+    uint32_t offsgb[2] = {0, (uint32_t)gn};
+    dm_secure_item itemgb;
+    EXPECT(dm_secure_open_batch(&pgb, 1, 0, gb, offsgb, 1, gout, sizeof gout, &itemgb) == 1 && itemgb.status == DM_OK &&
+           itemgb.plain_len == gn - 8 - 5 - 12 && itemgb.ic == 0);
+    dm_secure_key_free(gkey);
+    dm_secure_key_free(nokey);
+    free(gb);
+    free(gk);
+    free(gt);
     dm_secure_key_free(key);
     free(ek);
     free(ak);

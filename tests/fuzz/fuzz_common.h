@@ -60,8 +60,8 @@ static inline uint32_t fz_le32(const uint8_t *p)
 
 static inline int fz_memo_ok(uint32_t idx)
 {
-    if (idx < DM_MEMO_CLASS_BASE + 28)
-        return 1; /* the four special slots and the 28 data-tag classes */
+    if (idx <= DM_MEMO_CLASS_BASE + DM_MEMO_CLASS_LAST_TAG)
+        return 1; /* the four special slots and the data-tag classes (0..33, the delta types last) */
     if (idx >= DM_MEMO_CACHE_BASE && idx < DM_MEMO_CACHE_BASE + 4 * 256)
         return 1;
     if (idx >= DM_MEMO_APDU_BASE && idx < DM_MEMO_APDU_BASE + 4)
@@ -265,9 +265,12 @@ static inline int fz_kind_of(const uint8_t *in, size_t in_len, size_t at, int da
     case 5: return DM_COL_I32;
     case 6: return DM_COL_U32;
     case 13: case 17: case 22: return DM_COL_U8;
-    case 15: return DM_COL_I8;
-    case 16: return DM_COL_I16;
-    case 18: return DM_COL_U16;
+    case 15: case 28: return DM_COL_I8;
+    case 16: case 29: return DM_COL_I16;
+    case 18: case 32: return DM_COL_U16;
+    case 30: return DM_COL_I32;
+    case 31: return DM_COL_U8;
+    case 33: return DM_COL_U32;
     case 20: return DM_COL_I64;
     case 21: return DM_COL_U64;
     case 23: return DM_COL_F32;
@@ -329,9 +332,10 @@ static inline int fz_layout_infer(const uint8_t *in, size_t in_len, int variant,
                     return 0;
                 sz = (r - q) + (size_t)len;
             } else {
-                static const uint8_t FIXED[28] = {[3] = 1, [5] = 4, [6] = 4, [13] = 1, [15] = 1, [16] = 2,
+                static const uint8_t FIXED[34] = {[3] = 1, [5] = 4, [6] = 4, [13] = 1, [15] = 1, [16] = 2,
                                                   [17] = 1, [18] = 2, [20] = 8, [21] = 8, [22] = 1, [23] = 4,
-                                                  [24] = 8, [25] = 12, [26] = 5, [27] = 4};
+                                                  [24] = 8, [25] = 12, [26] = 5, [27] = 4, [28] = 1, [29] = 2,
+                                                  [30] = 4, [31] = 1, [32] = 2, [33] = 4};
                 sz = 1 + FIXED[in[q]];
             }
             if (sz > in_len - q)

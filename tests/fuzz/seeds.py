@@ -111,6 +111,10 @@ def built_bytes() -> list[bytes]:
     except Exception:
         pass
     out.append(bytes.fromhex("1301020212000311020000000100020003"))  # compact-array of structures
+    # the delta types 28-33: rows of them, and a compact-array of a base value and deltas
+    deltas = (t.DeltaInteger, t.DeltaLong, t.DeltaDoubleLong, t.DeltaUnsigned, t.DeltaLongUnsigned, t.DeltaDoubleLongUnsigned)
+    out.append(axdr.encode(t.Array([t.Structure(tuple(c(c.MAX - i) for c in deltas)) for i in range(3)])))
+    out.append(bytes.fromhex("13020306" "1d" "1c" "0e" "000003e8" "0002" "ff" "000003f0" "fffe" "05"))
     # IPHC frames of many address modes: datagrams compressed with the harness's addresses and contexts
     contexts = lowpan.ContextTable({0: "2001:db8:1::/64", 1: "2001:db8:2::/64", 15: "2001:db8:2::/72"})
     meter, collector = bytes.fromhex("00124B0000010203"), bytes.fromhex("00124B0000040506")

@@ -19,6 +19,12 @@ from ..types import (
     CosemValue,
     Date,
     DateTime,
+    DeltaDoubleLong,
+    DeltaDoubleLongUnsigned,
+    DeltaInteger,
+    DeltaLong,
+    DeltaLongUnsigned,
+    DeltaUnsigned,
     DontCare,
     DoubleLong,
     DoubleLongUnsigned,
@@ -109,6 +115,12 @@ for _enc_cls, _fmt in (
     (Boolean, "?"),
     (Float32, "f"),
     (Float64, "d"),
+    (DeltaInteger, "b"),
+    (DeltaLong, "h"),
+    (DeltaDoubleLong, "i"),
+    (DeltaUnsigned, "B"),
+    (DeltaLongUnsigned, "H"),
+    (DeltaDoubleLongUnsigned, "I"),
 ):
     ENCODERS[_enc_cls] = _fixed_encoder(_enc_cls.TAG, _fmt)
 

@@ -63,6 +63,13 @@ TAGS: dict[int, tuple[Kind, str, int]] = {
     25: (Kind.DATETIME, "q", 12),
     26: (Kind.FIXED_OCTETS, "", 5),
     27: (Kind.FIXED_OCTETS, "", 4),
+    # the delta types: numbers like 15/16/5 and 17/18/6, never accumulated
+    28: (Kind.I8, "b", 1),
+    29: (Kind.I16, "h", 2),
+    30: (Kind.I32, "i", 4),
+    31: (Kind.U8, "B", 1),
+    32: (Kind.U16, "H", 2),
+    33: (Kind.U32, "I", 4),
 }
 for _code, _size in (
     ("B", 1),

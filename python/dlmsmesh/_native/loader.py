@@ -50,7 +50,7 @@ def memo_objects() -> dict[int, Any]:
         lib.DM_MEMO_STRUCTURE_DESCRIPTION: StructureDescription,
     }
     for tag, cls in TYPES_BY_TAG.items():
-        if tag < 28:
+        if tag <= lib.DM_MEMO_CLASS_LAST_TAG:
             objs[lib.DM_MEMO_CLASS_BASE + tag] = cls
     for slot, cls in (
         (lib.DM_CACHE_UNSIGNED, Unsigned),

@@ -68,6 +68,9 @@ _FRAME_FIELDS = tuple(f for f, _ in ffi.typeof("dm_secure_frame").fields)
 _A = 0x10
 
 
+_EMPTY = ffi.new("uint8_t[1]")
+
+
 def _bytes_in(data: Any) -> Any:
     return ffi.from_buffer("uint8_t[]", data)
 
@@ -88,18 +91,23 @@ class Key:
     __slots__ = ("_ptr", "stripe", "size", "has_ak", "closed")
 
     def __init__(self, ek: bytes, ak: bytes | None) -> None:
-        ak = b"" if ak is None else bytes(ak)
         ek = bytes(ek)
-        if len(ek) not in (16, 32) or len(ak) not in (0, 16, 32):
+        if len(ek) not in (16, 32) or (ak is not None and len(ak) not in (0, 16, 32)):
             raise EncodeError("keys must be 16 or 32 bytes long")
         out = ffi.new("dm_secure_key **")
-        rc = lib.dm_secure_key_new(_bytes_in(ek), len(ek), _bytes_in(ak) if ak else ffi.NULL, len(ak), out)
+        # None is no AK; b"" an empty one, which C tells apart by a non-NULL pointer
+        if ak is None:
+            ak_ptr, ak_len = ffi.NULL, 0
+        else:
+            ak = bytes(ak)
+            ak_ptr, ak_len = (_bytes_in(ak) if ak else _EMPTY), len(ak)
+        rc = lib.dm_secure_key_new(_bytes_in(ek), len(ek), ak_ptr, ak_len, out)
         if rc != lib.DM_OK:
             raise MemoryError(S.MESSAGES.get(rc, f"security error {rc}"))
         self._ptr = ffi.gc(out[0], lib.dm_secure_key_free)
         self.stripe = next(_next_stripe) % len(_STRIPES)
         self.size = len(ek)
-        self.has_ak = bool(ak)
+        self.has_ak = ak is not None
         self.closed = False
 
     @property

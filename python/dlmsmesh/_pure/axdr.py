@@ -21,6 +21,12 @@ from ..types import (
     CompactArray,
     Date,
     DateTime,
+    DeltaDoubleLong,
+    DeltaDoubleLongUnsigned,
+    DeltaInteger,
+    DeltaLong,
+    DeltaLongUnsigned,
+    DeltaUnsigned,
     DontCare,
     DoubleLong,
     DoubleLongUnsigned,
@@ -76,6 +82,12 @@ for _cls, _fmt in (
     (LongUnsigned, ">H"),
     (Long64, ">q"),
     (Long64Unsigned, ">Q"),
+    (DeltaInteger, ">b"),
+    (DeltaLong, ">h"),
+    (DeltaDoubleLong, ">i"),
+    (DeltaUnsigned, ">B"),
+    (DeltaLongUnsigned, ">H"),
+    (DeltaDoubleLongUnsigned, ">I"),
 ):
     _st = struct.Struct(_fmt)
     FIXED[_cls.TAG] = (_st.size, _st.unpack_from, _inew, _cls)
@@ -257,7 +269,9 @@ def _dont_care(buf: bytes, pos: int, end: int, depth: int, maxd: int) -> tuple[A
 # compact-array
 # --------------------------------------------------------------------------
 
-_SIMPLE_DESCRIPTION_TAGS = frozenset((3, 4, 5, 6, 9, 10, 12, 13, 15, 16, 17, 18, 20, 21, 22, 23, 24, 25, 26, 27))
+_SIMPLE_DESCRIPTION_TAGS = frozenset(
+    (3, 4, 5, 6, 9, 10, 12, 13, 15, 16, 17, 18, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33)
+)
 
 
 def read_description(buf: bytes, p: int, end: int, depth: int, maxd: int) -> tuple[TypeDescription, int]:

@@ -93,12 +93,14 @@ class Key:
     __slots__ = ("aead", "size", "has_ak", "aad", "closed")
 
     def __init__(self, ek: bytes, ak: bytes | None) -> None:
+        # None is no AK (authenticated frames refused); b"" an empty AK, as
+        # the GB smart-metering profile has it
+        self.has_ak = ak is not None
         ak = b"" if ak is None else bytes(ak)
         if len(ek) not in (16, 32) or len(ak) not in (0, 16, 32):
             raise EncodeError("keys must be 16 or 32 bytes long")
         self.aead: Any = AESGCM(bytes(ek))
         self.size = len(ek)
-        self.has_ak = bool(ak)
         self.aad = tuple(bytes((sc,)) + ak for sc in range(256))
         self.closed = False
 

@@ -250,6 +250,53 @@ def _glo_header(data: bytes) -> tuple[bytes, int, int] | None:
     return data[a + 2 : a + 10], data[pos], int.from_bytes(data[pos + 1 : pos + 5], "big")
 
 
+#: a general-glo-ciphering APDU after the wrapper, as a meter's announcer
+#: writes it: version, source and destination wPort, length, tag, title
+#: length, title, content length (short form), security control, counter
+_GLO_FRAME = struct.Struct(">HHHHBB8sBBI")
+#: a data-notification (long-invoke-id, no date-time) of a canonical
+#: one-address announcement body: four elements, and five with the sequence
+_NOTIFY_ONE = struct.Struct(">BIB" + _ONE_ADDRESS.format[1:])
+_NOTIFY_ONE_SEQ = struct.Struct(">BIB" + _ONE_ADDRESS.format[1:] + "BI")
+_NOTIFY_FIXED = (_DATA_NOTIFICATION, 0x00) + _ONE_ADDRESS_FIXED
+
+
+def _canonical(
+    data: bytes, plaintext: bytes, wport: int
+) -> tuple[bytes, tuple[str, ...], int, int, str, int, int | None] | None:
+    """(title, addresses, port, source wPort, kind, counter, sequence) of a
+    verified frame in the exact form a meter's announcer writes (one
+    address, no date-time), read with two unpacks; None for anything else,
+    which :meth:`Listener._verified` then reads field by field and judges."""
+    n = len(plaintext)
+    if len(data) < _GLO_FRAME.size or (n != _NOTIFY_ONE.size and n != _NOTIFY_ONE_SEQ.size):
+        return None
+    _version, source_wport, destination_wport, _length, tag, title_length, title, content, sc, ic = (
+        _GLO_FRAME.unpack_from(data)
+    )
+    if tag != _GENERAL_GLO or title_length != 8 or content & 0x80 or sc & _AE != _AE or destination_wport != wport:
+        return None
+    if n == _NOTIFY_ONE.size:
+        tag, _invoke, date, head, size, pair1, kind_ln, pair2, body_title, pair3, pair4, raw, port_tag, port = (
+            _NOTIFY_ONE.unpack(plaintext)
+        )
+        sequence: int | None = None
+        if size != 4:
+            return None
+    else:
+        (tag, _invoke, date, head, size, pair1, kind_ln, pair2, body_title, pair3, pair4, raw, port_tag, port,
+         sequence_tag, sequence) = _NOTIFY_ONE_SEQ.unpack(plaintext)  # fmt: skip
+        if size != 5 or sequence_tag != 0x06:
+            return None
+    if (tag, date, head, pair1, pair2, pair3, pair4, port_tag) != _NOTIFY_FIXED or not port or body_title != title:
+        return None
+    kind = _KINDS.get(kind_ln)
+    text = _address_text(raw)
+    if kind is None or text is None:
+        return None
+    return title, (text,), port, source_wport, kind, ic, sequence
+
+
 def _notification_body(plaintext: bytes) -> int | None:
     """Where the body of a data-notification APDU starts in ``plaintext``
     (after its long-invoke-id and date-time), or None for any other APDU."""
@@ -526,38 +573,21 @@ class Listener:
         stats = self.stats
         records: list[Registration] = []
         unknown: dict[bytes, Registration] = {}
+        wport_wanted = self.wport
         for i, code in enumerate(status):
             data = frames[i]
             source = sources[i].source
             if code == 0:
-                header = _glo_header(data)
-                if header is None or header[1] & _AE != _AE:
-                    stats.security_failures += 1
-                    self._reject(source, None, "not general-glo-ciphering with authentication and encryption")
-                    continue
-                title, _sc, ic = header
-                wport = data[2] << 8 | data[3]
-                if data[4] << 8 | data[5] != self.wport:
-                    stats.malformed += 1
-                    self._reject(source, title, f"addressed to wPort {data[4] << 8 | data[5]}, not {self.wport}")
-                    continue
                 plaintext = plaintexts[i]
-                at = _notification_body(plaintext)  # type: ignore[arg-type]
-                if at is None:
-                    stats.malformed += 1
-                    self._reject(source, title, "not a data-notification")
+                assert plaintext is not None
+                fast = _canonical(data, plaintext, wport_wanted)
+                if fast is not None:
+                    title, addresses, port, wport, kind, ic, sequence = fast
+                    records.append(Registration(title, addresses, port, wport, kind, ic, sequence, now, source.host))
                     continue
-                try:
-                    kind, body_title, addresses, port, sequence = _announcement(plaintext[at:])  # type: ignore[index]
-                except DlmsError as err:
-                    stats.malformed += 1
-                    self._reject(source, title, f"not an announcement ({err})")
-                    continue
-                if body_title != title:
-                    stats.security_failures += 1
-                    self._reject(source, title, f"announces system title {body_title.hex().upper()}")
-                    continue
-                records.append(Registration(title, addresses, port, wport, kind, ic, sequence, now, source.host))
+                record = self._verified(data, plaintext, source, now)
+                if record is not None:
+                    records.append(record)
             elif code == S.PIPE_REPLAY:
                 replay = result.error(i)
                 header = _glo_header(data)
@@ -591,6 +621,39 @@ class Listener:
                 stats.malformed += 1
                 self._reject(source, None, str(result.error(i)))
         return records, list(unknown.values())
+
+    def _verified(self, data: bytes, plaintext: bytes, source: Any, now: float) -> Registration | None:
+        """The registration a verified frame carries, or None (rejected,
+        counted and logged with the reason): every case the canonical
+        reading (:func:`_canonical`) does not take."""
+        stats = self.stats
+        header = _glo_header(data)
+        if header is None or header[1] & _AE != _AE:
+            stats.security_failures += 1
+            self._reject(source, None, "not general-glo-ciphering with authentication and encryption")
+            return None
+        title, _sc, ic = header
+        wport = data[2] << 8 | data[3]
+        if data[4] << 8 | data[5] != self.wport:
+            stats.malformed += 1
+            self._reject(source, title, f"addressed to wPort {data[4] << 8 | data[5]}, not {self.wport}")
+            return None
+        at = _notification_body(plaintext)
+        if at is None:
+            stats.malformed += 1
+            self._reject(source, title, "not a data-notification")
+            return None
+        try:
+            kind, body_title, addresses, port, sequence = _announcement(plaintext[at:])
+        except DlmsError as err:
+            stats.malformed += 1
+            self._reject(source, title, f"not an announcement ({err})")
+            return None
+        if body_title != title:
+            stats.security_failures += 1
+            self._reject(source, title, f"announces system title {body_title.hex().upper()}")
+            return None
+        return Registration(title, addresses, port, wport, kind, ic, sequence, now, source.host)
 
     def _reject(self, source: Any, title: bytes | None, reason: str) -> None:
         if log.isEnabledFor(logging.WARNING):

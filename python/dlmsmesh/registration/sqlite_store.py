@@ -302,8 +302,8 @@ class SqliteStore:
         elif db.in_transaction:
             db.execute("ROLLBACK")
 
-    def _select_many(self, db: sqlite3.Connection, titles: list[bytes]) -> dict[bytes, _Row]:
-        found: dict[bytes, _Row] = {}
+    def _select_many(self, db: sqlite3.Connection, titles: list[bytes]) -> dict[bytes, _Row | tuple[Any, ...]]:
+        found: dict[bytes, _Row | tuple[Any, ...]] = {}
         status = self._status
         for start in range(0, len(titles), _CHUNK):
             chunk = titles[start : start + _CHUNK]
@@ -352,7 +352,7 @@ class SqliteStore:
     def _write(
         self,
         db: sqlite3.Connection,
-        state: dict[bytes, _Row],
+        state: dict[bytes, _Row | tuple[Any, ...]],
         items: Sequence[Registration],
         quarantine: bool,
         changed: set[bytes],
@@ -372,7 +372,9 @@ class SqliteStore:
         first_change = "quarantined" if quarantine else "recorded"
         for item in items:
             title = item.system_title
-            old = state.get(title)
+            held = state.get(title)
+            # a tuple: written earlier in this batch (the title repeats)
+            old = _Row(*held) if isinstance(held, tuple) else held
             if old is None:
                 # a title never seen is recorded whatever it carries (decide's first rule)
                 outcomes.append(recorded)
@@ -392,8 +394,10 @@ class SqliteStore:
                     change = "quarantined"
                 else:
                     change = "recorded" if old.status is self._quarantined else "updated"
-            state[title] = _Row(status, item.addresses, item.port, item.wport, item.kind,
-                                item.invocation_counter, item.sequence, previous, until)  # fmt: skip
+            # what a later item of the same title is judged against, as _Row's
+            # fields (a _Row is made only if one comes: most titles come once)
+            state[title] = (status, item.addresses, item.port, item.wport, item.kind,
+                            item.invocation_counter, item.sequence, previous, until)  # fmt: skip
             row = (title, " ".join(item.addresses), item.port, item.wport, status_text, item.received_at,
                    item.invocation_counter, item.sequence, item.kind, " ".join(previous), until,
                    item.source)  # fmt: skip

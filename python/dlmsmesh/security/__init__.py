@@ -32,7 +32,7 @@ from .hls import (
 from .info import BatchUnprotected, SecurityInfo, Unprotected
 from .keyring import Keyring
 from .keywrap import KeyId, key_transfer_parameter, parse_key_transfer, unwrap_key, wrap_key
-from .policy import GeneralCipheringAad, Role, SecurityPolicy
+from .policy import GeneralCipheringAad, GeneralSigningRange, Role, SecurityPolicy
 from .postgres_store import PostgresCounterStore
 from .sqlite_store import SqliteCounterStore
 from .stores import open_counter_store
@@ -55,6 +55,7 @@ __all__ = [
     "SecurityPolicy",
     "Role",
     "GeneralCipheringAad",
+    "GeneralSigningRange",
     "CIPHERED_TAGS",
     "TAG_NAMES",
     "InvocationCounterStore",

@@ -16,7 +16,7 @@ from .._common.secure import PeerKeys
 from ..errors import EncodeError, SecurityError
 from .counters import InvocationCounterStore, MemoryCounterStore, check_window
 from .keywrap import unwrap_key, wrap_key
-from .policy import GeneralCipheringAad, Role, SecurityPolicy
+from .policy import GeneralCipheringAad, GeneralSigningRange, Role, SecurityPolicy
 from .signing import check_curve
 from .tags import KeySet, Protection, SecuritySuite
 
@@ -67,6 +67,7 @@ class KeyMaterial:
         counters: InvocationCounterStore | None = None,
         replay_window: int = 0,
         general_ciphering_aad: GeneralCipheringAad | str = GeneralCipheringAad.HEADER,
+        general_signing_range: GeneralSigningRange | str = GeneralSigningRange.STANDARD,
         signing_key: ec.EllipticCurvePrivateKey | None = None,
         peer_signing_key: ec.EllipticCurvePublicKey | None = None,
     ) -> None:
@@ -82,6 +83,7 @@ class KeyMaterial:
         self._counters = counters if counters is not None else MemoryCounterStore()
         self._window = check_window(replay_window)
         self._gc_aad = GeneralCipheringAad(general_ciphering_aad)
+        self._signed_range = GeneralSigningRange(general_signing_range)
         self._secrets: dict[str, bytes] = {}
         self._fingerprints: dict[str, str] = {}
         # backend module name -> {key name: backend key object}, and rings
@@ -158,6 +160,10 @@ class KeyMaterial:
     def general_ciphering_aad(self) -> GeneralCipheringAad:
         return self._gc_aad
 
+    @property
+    def general_signing_range(self) -> GeneralSigningRange:
+        return self._signed_range
+
     def has_key(self, name: str) -> bool:
         """Whether key ``name`` (ek, ak, bk, dk, kek) is configured."""
         if name not in _KEY_NAMES:
@@ -183,7 +189,9 @@ class KeyMaterial:
                 continue
             if value is not None:
                 value = bytes(value)
-                if len(value) != size:
+                # an empty AK is the GB smart-metering profile's (SC alone
+                # before the header fields in the AAD), not a missing one
+                if len(value) != size and not (name == "ak" and not value):
                     raise EncodeError(f"{name} must be {size} bytes for suite {int(self._suite)}, not {len(value)}")
             checked[name] = value
         with self._lock:

@@ -18,7 +18,7 @@ from ._keys import KeyMaterial
 from .counters import InvocationCounterStore, replay_error
 from .info import BatchUnprotected, SecurityInfo, Unprotected, header_info, info_from_envelope, unprotected
 from .keywrap import unwrap_key
-from .policy import GeneralCipheringAad, Role, SecurityPolicy
+from .policy import GeneralCipheringAad, GeneralSigningRange, Role, SecurityPolicy
 from .signing import verify_raw
 from .tags import (
     CIPHERED_TAGS,
@@ -153,10 +153,14 @@ class ReceiveSide(KeyMaterial):
         title = self._sender_title(frame, env)
         if self._peer_signing_key is None:
             raise SecurityError("no public key of the peer to verify general-signing")
-        header = frame[env.header : env.header + env.header_len]
         content = frame[env.content : env.content + env.content_len]
         signature = frame[env.signature : env.signature + env.signature_len]
-        if not verify_raw(self._peer_signing_key, header + content, signature):
+        if self._signed_range is GeneralSigningRange.GURUX:
+            signed = frame[env.header : env.header + env.header_len] + content
+        else:
+            # the header fields, then the content with its A-XDR length
+            signed = frame[env.header : env.content + env.content_len]
+        if not verify_raw(self._peer_signing_key, signed, signature):
             raise AuthenticationError("general-signing signature did not verify")
         inner = None
         plaintext = content

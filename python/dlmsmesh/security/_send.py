@@ -192,9 +192,13 @@ class SendSide(KeyMaterial):
         """general-signing of ``apdu`` (plain or already ciphered) with our
         ECDSA key (suites 1/2).
 
-        UNVERIFIED (spec section 6.3): the signed bytes are the A-XDR fields
-        transaction-id .. other-information followed by the raw content, as
-        Gurux signs them.  The transaction id defaults to 8 random bytes.
+        The signature covers everything after the 0xDF tag up to the end of
+        the content, the content's A-XDR length included (IEC 62056-5-3
+        general-signing; every signature of the GB smart-metering reference
+        test data verifies this way).  Gurux Java/.NET leave the length out
+        and cannot verify it; we verify theirs with
+        ``general_signing_range="gurux"``.  The transaction id defaults to 8
+        random bytes.
         """
         if self._signing_key is None:
             raise EncodeError("general-signing needs a signing key (suites 1 and 2)")
@@ -205,5 +209,5 @@ class SendSide(KeyMaterial):
         header = E.general_header(
             tid, self._system_title, bytes(recipient or b""), bytes(date_time), bytes(other_information)
         )
-        apdu = bytes(apdu)
-        return E.general_signing_frame(header, apdu, sign_raw(self._signing_key, header + apdu))
+        unsigned = E.general_signing_unsigned(header, bytes(apdu))
+        return E.general_signing_frame(unsigned, sign_raw(self._signing_key, unsigned[1:]))

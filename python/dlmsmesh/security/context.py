@@ -30,11 +30,17 @@ class SecurityContext(SendSide, ReceiveSide, HlsGmac):
     do not carry it; None until known, and then any title a frame carries is
     used).  Keys: ``ek`` global unicast encryption key, ``bk`` broadcast key,
     ``dk`` dedicated key, ``ak`` authentication key, ``kek`` master key (key
-    wrap); all ``suite.key_size`` bytes.  ``policy`` says what we apply when
+    wrap); all ``suite.key_size`` bytes, but ``ak=b""`` is an empty AK (the GB
+    smart-metering profile: authenticated frames with ``SC`` alone before the
+    header fields and APDU in the AAD), unlike ``ak=None`` (no AK: authenticated
+    frames refused).  ``policy`` says what we apply when
     sending and what we require when receiving (by ``role``).  ``counters``
     keeps invocation counters (default: in memory; use a
     :class:`~dlmsmesh.security.SqliteCounterStore` for long-lived keys).
     ``replay_window`` admits counters up to that far below the highest one
     (0: strict).  ``signing_key``/``peer_signing_key``: ECDSA keys for
     general-signing and HLS mechanism 7 (suites 1 and 2).
+    ``general_ciphering_aad`` (:class:`GeneralCipheringAad`) and
+    ``general_signing_range`` (:class:`GeneralSigningRange`) name peer quirks
+    of Gurux Java/.NET; the defaults are the standard's.
     """

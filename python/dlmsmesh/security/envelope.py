@@ -34,6 +34,7 @@ __all__ = [
     "general_header",
     "key_info_bytes",
     "general_ciphering_frame",
+    "general_signing_unsigned",
     "general_signing_frame",
     "general_sender_title",
     "security_control_of",
@@ -96,7 +97,7 @@ def general_header(
 ) -> bytes:
     """The A-XDR fields transaction-id .. other-information of general-ciphering
     and general-signing, each an octet-string: also what the AAD (variant
-    ``HEADER``) and the signature cover."""
+    ``HEADER``) covers, and what the signature covers before the content."""
     for name, title in (("originator system title", originator), ("recipient system title", recipient)):
         if len(title) not in (0, 8):
             raise EncodeError(f"{name} must be 0 or 8 bytes, not {len(title)}")
@@ -132,9 +133,17 @@ def general_ciphering_frame(header: bytes, key_info: bytes, content: bytes) -> b
     return bytes(out)
 
 
-def general_signing_frame(header: bytes, content: bytes, signature: bytes) -> bytes:
+def general_signing_unsigned(header: bytes, content: bytes) -> bytes:
+    """``DF | header | content`` without the signature: what follows the tag
+    is exactly what the signature covers."""
     out = bytearray((GENERAL_SIGNING,))
     out += header
     octet_string(out, content)
+    return bytes(out)
+
+
+def general_signing_frame(unsigned: bytes, signature: bytes) -> bytes:
+    """The :func:`general_signing_unsigned` bytes with ``signature`` after them."""
+    out = bytearray(unsigned)
     octet_string(out, signature)
     return bytes(out)
