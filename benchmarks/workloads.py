@@ -20,6 +20,7 @@ import workloads_apdu
 import workloads_axdr
 import workloads_client
 import workloads_columns
+import workloads_database
 import workloads_listener
 import workloads_pipeline
 import workloads_registry
@@ -39,6 +40,7 @@ WORKLOADS: List[Workload] = [
     *workloads_client.WORKLOADS,
     *workloads_registry.WORKLOADS,
     *workloads_listener.WORKLOADS,
+    *workloads_database.WORKLOADS,
 ]
 
 #: the headline workloads the library's speed is judged by (benchmarks/README.md),

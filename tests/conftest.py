@@ -13,14 +13,17 @@ nothing from a second run: mark it (or its module, with ``pytestmark``)
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from dlmsmesh import _backend
 
 from .helpers import BACKENDS
+from .postgres_support import Databases, PostgresServer, require_server, start_server
 
 SINGLE = "single_backend"
 
@@ -72,3 +75,43 @@ def backend(request: pytest.FixtureRequest) -> Iterator[str]:
         yield request.param
     finally:
         _backend.set_backend(before)
+
+
+# ---------------------------------------------------------------- databases
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session (tests/postgres_support.py);
+    skips when no server binary exists, fails instead under CI=true."""
+    server = start_server(require_server())
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.directory, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_db(request: pytest.FixtureRequest) -> Iterator[Callable[[str], str]]:
+    """``make(name)``: the URL of a fresh PostgreSQL database, dropped after the test."""
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    made: list[str] = []
+
+    def make(name: str) -> str:
+        url = server.create_database(f"{request.node.name}_{name}")
+        made.append(url)
+        return url
+
+    yield make
+    for url in made:
+        server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Databases:
+    """The test once per Registry / counter store backend: ``db(name)`` is a
+    fresh location (a SQLite file, or a PostgreSQL database's URL)."""
+    if request.param == "sqlite":
+        return Databases("sqlite", lambda name: str(tmp_path / f"{name}.sqlite"))
+    return Databases("postgres", request.getfixturevalue("postgres_db"))

@@ -1,5 +1,5 @@
-"""Child process of test_security_crash.py: sends forever with the SQLite
-counter store and records every (key, invocation counter) it used, one line
+"""Child process of test_security_crash.py: sends forever with the counter
+store a path or URL names (SQLite or PostgreSQL) and records every (key, invocation counter) it used, one line
 per frame, with a single write(2) each so that SIGKILL cannot split a line."""
 
 from __future__ import annotations
@@ -7,12 +7,12 @@ from __future__ import annotations
 import os
 import sys
 
-from dlmsmesh.security import SecurityContext, SqliteCounterStore
+from dlmsmesh.security import SecurityContext, open_counter_store
 
 
 def main() -> None:
     db, log, block = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    store = SqliteCounterStore(db, block=block)
+    store = open_counter_store(db, block=block)
     ctx = SecurityContext(
         bytes.fromhex("4D4D4D0000000001"), peer_system_title=bytes.fromhex("4D4D4D0000BC614E"),
         ek=bytes(range(16)), ak=bytes(range(16, 32)), bk=bytes(range(32, 48)), counters=store,

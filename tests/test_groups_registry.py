@@ -12,13 +12,15 @@ import pytest
 from dlmsmesh.registration import Registry
 from dlmsmesh.registration.sqlite_store import SCHEMA_VERSION
 
+from .postgres_support import Databases
+
 pytestmark = pytest.mark.single_backend
 
 T1, T2, T3 = (bytes.fromhex("4D4D4D00000000") + bytes([n]) for n in (1, 2, 3))
 
 
-def test_memberships_are_set_per_meter_and_read_per_group(tmp_path: Path) -> None:
-    with Registry.open(tmp_path / "r.sqlite") as registry:
+def test_memberships_are_set_per_meter_and_read_per_group(db: Databases) -> None:
+    with Registry.open(db("r")) as registry:
         assert registry.members(5) == set() and registry.groups_of(T1) == set()
         assert registry.set_groups(T1, [5, 6]) is True
         assert registry.set_groups(T2, [5]) is True
@@ -31,8 +33,8 @@ def test_memberships_are_set_per_meter_and_read_per_group(tmp_path: Path) -> Non
         assert registry.set_groups(T1, []) is True and registry.groups_of(T1) == set()
 
 
-def test_members_are_added_and_removed_per_group(tmp_path: Path) -> None:
-    with Registry.open(tmp_path / "r.sqlite") as registry:
+def test_members_are_added_and_removed_per_group(db: Databases) -> None:
+    with Registry.open(db("r")) as registry:
         assert registry.add_members(9, [T1, T2, T2]) == 2
         assert registry.add_members(9, [T1, T3]) == 1  # T1 was a member already
         assert registry.members(9) == {T1, T2, T3}
@@ -42,14 +44,14 @@ def test_members_are_added_and_removed_per_group(tmp_path: Path) -> None:
 
 
 @pytest.mark.asyncio
-async def test_members_are_read_without_blocking_the_loop(tmp_path: Path) -> None:
-    with Registry.open(tmp_path / "r.sqlite") as registry:
+async def test_members_are_read_without_blocking_the_loop(db: Databases) -> None:
+    with Registry.open(db("r")) as registry:
         registry.add_members(4, [T1])
         assert await registry.amembers(4) == {T1}
 
 
-def test_bad_group_ids_and_titles_are_refused_and_nothing_is_written(tmp_path: Path) -> None:
-    with Registry.open(tmp_path / "r.sqlite") as registry:
+def test_bad_group_ids_and_titles_are_refused_and_nothing_is_written(db: Databases) -> None:
+    with Registry.open(db("r")) as registry:
         for bad in (0, 0x10000, -1, True, "5"):
             with pytest.raises(ValueError, match="group id"):
                 registry.set_groups(T1, [5, bad])  # type: ignore[list-item]
@@ -60,8 +62,8 @@ def test_bad_group_ids_and_titles_are_refused_and_nothing_is_written(tmp_path: P
         assert registry.groups_of(T1) == set() and registry.members(5) == set()
 
 
-def test_another_process_sees_the_memberships_at_once(tmp_path: Path) -> None:
-    path = tmp_path / "r.sqlite"
+def test_another_process_sees_the_memberships_at_once(db: Databases) -> None:
+    path = db("r")
     with Registry.open(path) as writer, Registry.open(path) as reader:
         writer.set_groups(T1, [3])
         assert reader.members(3) == {T1}

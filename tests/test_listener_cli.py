@@ -18,6 +18,7 @@ import pytest
 
 from dlmsmesh.registration.registry import Registry, Status
 
+from .postgres_support import Databases
 from .registration_support import address, announcement, frame, keys_of, keys_text, meter_context, title
 
 pytestmark = pytest.mark.single_backend  # subprocesses of the command line
@@ -54,12 +55,12 @@ def test_the_documented_example_prints_its_two_lines(tmp_path: Path) -> None:
         assert registry.list() == []
 
 
-def test_json_lines_commits_and_a_clean_stop(tmp_path: Path) -> None:
+def test_json_lines_commits_and_a_clean_stop(tmp_path: Path, db: Databases) -> None:
     t, stranger = title(7), title(8)
     (tmp_path / "k.jsonl").write_text(keys_text([t]))
-    registry = tmp_path / "r.sqlite"
+    registry = db("r")
     proc = subprocess.Popen(
-        [*COMMAND, "--port", "0", "--registry", str(registry), "--keys", "k.jsonl", "--json", "--print-commits",
+        [*COMMAND, "--port", "0", "--database", str(registry), "--keys", "k.jsonl", "--json", "--print-commits",
          "--system-title", "4845530000000002"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -117,3 +118,14 @@ def test_what_cannot_work_exits_2_with_one_line(tmp_path: Path) -> None:
             )
             assert len(result.stderr.splitlines()) == 1 and result.stdout == ""
             assert ek.hex() not in result.stderr.lower()
+
+
+def test_the_database_comes_from_the_environment_without_database(tmp_path: Path) -> None:
+    env = {**os.environ, "COLUMNS": "80", "DLMSMESH_DATABASE": "sqlite:///env.sqlite"}
+    result = subprocess.run(
+        [*COMMAND, "--port", "0", "--seconds", "0", "--json"], cwd=tmp_path, capture_output=True, text=True,
+        timeout=30, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[0])["registry"] == "sqlite:///env.sqlite"
+    assert (tmp_path / "env.sqlite").exists() and not (tmp_path / "registry.sqlite").exists()

@@ -4,11 +4,13 @@ export/import through the command line, and the errors (one line, exit 2)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,10 +25,13 @@ WAIT = 60
 A = bytes.fromhex("4D4D4D0000BC614E")
 
 
-def run(args: list[str], cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k != "DLMSMESH_DATABASE"}
     return subprocess.run(
         [sys.executable, "-m", "dlmsmesh", "registry", *args],
-        input=stdin, capture_output=True, text=True, timeout=WAIT, cwd=cwd, check=False,
+        input=stdin, capture_output=True, text=True, timeout=WAIT, cwd=cwd, check=False, env={**environ, **(env or {})},
     )  # fmt: skip
 
 
@@ -67,8 +72,11 @@ def test_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
         ("show",): "dlmsmesh registry: error: show needs a TITLE (the system title, 16 hex digits)\n",
         ("show", "XYZ"): "dlmsmesh registry: error: 'XYZ' is not a system title (16 hex digits)\n",
         ("admit", "0102"): "dlmsmesh registry: error: '0102' is 2 octets, a system title is 8 (16 hex digits)\n",
-        ("--registry", "postgresql://db/r", "list"): "dlmsmesh registry: error: the PostgreSQL registry store is not"
-        " implemented yet (a later issue); use a SQLite file or sqlite:///PATH\n",
+        ("--database", "postgresql://u:secret@127.0.0.1:1/r", "list"): "dlmsmesh registry: error: registry:"
+        " cannot connect to postgresql://u:***@127.0.0.1:1/r: connection failed: connection to server at"
+        ' "127.0.0.1", port 1 failed: Connection refused\n',
+        ("--database", "mysql://db/r", "list"): "dlmsmesh registry: error: unknown registry store 'mysql':"
+        " expected a file path, sqlite:///PATH or postgresql://...\n",
         ("list", "4D4D4D0000BC614E"): "dlmsmesh registry: error: list takes no TITLE\n",
     }
     for args, message in cases.items():
@@ -120,7 +128,7 @@ def test_help_says_what_registry_does() -> None:
     )
     assert proc.returncode == 0 and proc.stderr == ""
     text = " ".join(proc.stdout.split())
-    assert text.startswith("usage: dlmsmesh registry [-h] [--registry FILE] {list,show,export,import,admit} [TITLE]")
+    assert text.startswith("usage: dlmsmesh registry [-h] [--database URL] {list,show,export,import,admit} [TITLE]")
     for words in (
         "list one JSON line per binding, by system title",
         'show TITLE one binding and its history: {"system_title", "addresses": [...], "port", "status", '
@@ -128,7 +136,10 @@ def test_help_says_what_registry_does() -> None:
         "export every binding with its history, JSON Lines on standard output",
         'prints {"read": N, "applied": M}',
         "admit TITLE make a quarantined meter registered (its keys were added); prints the binding",
-        "the registry file or sqlite:///PATH (default registry.sqlite)",
+        "--database URL, --registry URL the registry: FILE, sqlite:///PATH or postgresql://... (default"
+        " $DLMSMESH_DATABASE, else registry.sqlite)",
+        "The registry (--database) is a SQLite file, sqlite:///PATH or postgresql://USER@HOST/DB; without --database,"
+        " $DLMSMESH_DATABASE, else registry.sqlite.",
         "2 bad command line, no such registry or title, or a bad import line (one line on standard error: "
         "dlmsmesh registry: error: ...)",
     ):
@@ -138,3 +149,28 @@ def test_help_says_what_registry_does() -> None:
 def test_the_top_level_help_lists_registry() -> None:
     help_text = cli.build_parser().format_help()
     assert re.search(r"\n +registry +list, show, export, import or admit registry bindings \(JSON\)\n", help_text)
+
+
+def test_the_commands_on_postgres_by_option_and_by_environment(
+    tmp_path: Path, postgres_db: Callable[[str], str]
+) -> None:
+    first, second = postgres_db("first"), postgres_db("second")
+    with Registry.open(first) as registry:
+        registry.record_many([Registration(A, ("2001:db8::1",), 61616, 1, "registration", 4, None, 1.5e9, "fd00::1")])
+    listed = run(["--database", first, "list"], tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert [json.loads(line)["addresses"] for line in listed.stdout.splitlines()] == [["2001:db8::1"]]
+    exported = run(["--database", first, "export"], tmp_path)
+    # DLMSMESH_DATABASE names the database when --database is not given
+    imported = run(["import"], tmp_path, stdin=exported.stdout, env={"DLMSMESH_DATABASE": second})
+    assert json.loads(imported.stdout) == {"read": 1, "applied": 1}, imported.stderr
+    assert run(["export"], tmp_path, env={"DLMSMESH_DATABASE": second}).stdout == exported.stdout
+    shown = json.loads(run(["--database", second, "show", A.hex()], tmp_path).stdout)
+    assert shown["invocation_counter"] == 4 and [h["change"] for h in shown["history"]] == ["recorded"]
+    # --database wins over the environment
+    missing = run(["--database", second, "admit", "4D4D4D0000BC6100"], tmp_path, env={"DLMSMESH_DATABASE": first})
+    assert (missing.returncode, missing.stderr) == (
+        2,
+        "dlmsmesh registry: error: no binding for system title 4D4D4D0000BC6100\n",
+    )
+    assert not (tmp_path / "registry.sqlite").exists()

@@ -6,12 +6,13 @@ from __future__ import annotations
 import io
 import json
 import time
-from pathlib import Path
 
 import pytest
 
 from dlmsmesh.registration import Registration, Registry, Status
 from dlmsmesh.registration.jsonl import JsonlError
+
+from .postgres_support import Databases
 
 pytestmark = pytest.mark.single_backend
 
@@ -24,7 +25,7 @@ def reg(title: bytes, ic: int | None, host: str, seq: int | None = None, at: flo
     return Registration(title, (host, "fe80::1"), 61616, 1, "update", ic, seq, time.time() if at is None else at, host)
 
 
-def populated(path: Path) -> Registry:
+def populated(path: str) -> Registry:
     r = Registry.open(path)
     r.record_many([reg(A, 1, "2001:db8::1", seq=7), reg(A, 2, "2001:db8::2", seq=8), reg(B, 5, "2001:db8::b")])
     r.quarantine_many([reg(C, None, "2001:db8::c")])
@@ -39,11 +40,11 @@ def exported(r: Registry) -> str:
     return out.getvalue()
 
 
-def test_export_then_import_is_exact(tmp_path: Path) -> None:
-    with populated(tmp_path / "a.sqlite") as first:
+def test_export_then_import_is_exact(db: Databases) -> None:
+    with populated(db("a")) as first:
         text = exported(first)
     assert len(text.splitlines()) == 4
-    with Registry.open(tmp_path / "b.sqlite") as second:
+    with Registry.open(db("b")) as second:
         assert second.import_(io.StringIO(text)) == 4
         assert exported(second) == text
         b = second.lookup(A)
@@ -54,8 +55,8 @@ def test_export_then_import_is_exact(tmp_path: Path) -> None:
         assert exported(second) == text
 
 
-def test_a_line_carries_the_binding_and_its_history(tmp_path: Path) -> None:
-    with populated(tmp_path / "a.sqlite") as r:
+def test_a_line_carries_the_binding_and_its_history(db: Databases) -> None:
+    with populated(db("a")) as r:
         line = json.loads(exported(r).splitlines()[1])
     assert line["system_title"] == "4D4D4D0000BC614E"
     assert line["addresses"] == ["2001:db8::2", "fe80::1"]
@@ -64,10 +65,10 @@ def test_a_line_carries_the_binding_and_its_history(tmp_path: Path) -> None:
     assert [(h["change"], h["invocation_counter"]) for h in line["history"]] == [("recorded", 1), ("updated", 2)]
 
 
-def test_import_follows_the_ordering_rules(tmp_path: Path) -> None:
-    with populated(tmp_path / "a.sqlite") as old:
+def test_import_follows_the_ordering_rules(db: Databases) -> None:
+    with populated(db("a")) as old:
         text = exported(old)
-    with Registry.open(tmp_path / "b.sqlite") as r:
+    with Registry.open(db("b")) as r:
         r.record_many([reg(A, 9, "2001:db8::99"), reg(B, 1, "2001:db8::bb")])
         # A is newer here (counter 9 > 2): kept; B is older (1 < 5): replaced
         assert r.import_(io.StringIO(text)) == 3
@@ -76,11 +77,11 @@ def test_import_follows_the_ordering_rules(tmp_path: Path) -> None:
         assert [h["invocation_counter"] for h in r.history(B)] == [1, 5]
 
 
-def test_a_bad_line_imports_nothing(tmp_path: Path) -> None:
-    with populated(tmp_path / "a.sqlite") as old:
+def test_a_bad_line_imports_nothing(db: Databases) -> None:
+    with populated(db("a")) as old:
         lines = exported(old).splitlines()
     broken = "\n".join([lines[0], '{"system_title": "00"}', lines[1]]) + "\n"
-    with Registry.open(tmp_path / "b.sqlite") as r:
+    with Registry.open(db("b")) as r:
         with pytest.raises(JsonlError, match="line 2: 'system_title' is 1 octets, not 8"):
             r.import_(io.StringIO(broken))
         with pytest.raises(JsonlError, match="line 1: invalid JSON"):

@@ -11,11 +11,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from dlmsmesh.registration import ChangeKind, Outcome, Registration, Registry
+
+from .postgres_support import Databases
 
 pytestmark = pytest.mark.single_backend  # processes and SQLite: no codec runs
 
@@ -39,8 +41,8 @@ def _writer(path: str, parity: int, rounds: int, queue: multiprocessing.Queue) -
     queue.put(recorded)
 
 
-def test_two_processes_writing_one_file_lose_no_update(tmp_path: Path) -> None:
-    path = str(tmp_path / "shared.sqlite")
+def test_two_processes_writing_one_file_lose_no_update(db: Databases) -> None:
+    path = str(db("shared"))
     Registry.open(path).close()
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
@@ -89,7 +91,7 @@ while True:
 """
 
 
-def _run_child(path: Path, mode: str, batches: int) -> int:
+def _run_child(path: str, mode: str, batches: int) -> int:
     proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(path), mode], stdout=subprocess.PIPE)
     acked = 0
     deadline = time.monotonic() + BOUND
@@ -110,22 +112,22 @@ def _run_child(path: Path, mode: str, batches: int) -> int:
 
 
 @pytest.mark.parametrize("attempt", range(3))
-def test_an_acknowledged_batch_survives_sigkill(tmp_path: Path, attempt: int) -> None:
-    path = tmp_path / "crash.sqlite"
+def test_an_acknowledged_batch_survives_sigkill(db: Databases, attempt: int) -> None:
+    path = db("crash")
     acked = _run_child(path, "kill", 3 + 2 * attempt)
-    assert acked >= 3
+    assert acked >= 3, f"the writer acknowledged {acked} batches before it was killed"
     with Registry.open(path) as registry:
         listed = {b.system_title for b in registry.list()}
         # every title of every acknowledged batch; an unacknowledged one is whole or absent
         expected = {(n * 100 + i).to_bytes(8, "big") for n in range(acked) for i in range(100)}
-        assert expected <= listed
-        assert len(listed) % 100 == 0
+        assert expected <= listed, f"{len(expected - listed)} acknowledged titles lost ({acked} batches acked)"
+        assert len(listed) % 100 == 0, f"{len(listed)} titles: a batch half written"
         # the file is usable after the crash
         assert registry.record_many([_item(bytes(8), 7, "fd00::7")]) == [Outcome.RECORDED]
 
 
-def test_a_batch_acknowledged_before_os_exit_is_on_disk(tmp_path: Path) -> None:
-    path = tmp_path / "exit.sqlite"
+def test_a_batch_acknowledged_before_os_exit_is_on_disk(db: Databases) -> None:
+    path = db("exit")
     assert _run_child(path, "exit", 10) == 5
     with Registry.open(path) as registry:
         assert len(registry.list()) == 500
@@ -141,8 +143,8 @@ def _late_writer(path: str) -> None:
 
 
 @pytest.mark.asyncio
-async def test_watch_sees_another_process(tmp_path: Path) -> None:
-    path = str(tmp_path / "watched.sqlite")
+async def test_watch_sees_another_process(db: Databases) -> None:
+    path = str(db("watched"))
     ctx = multiprocessing.get_context("spawn")
     async with asyncio.timeout(BOUND):
         with Registry.open(path, poll=0.05) as registry:
@@ -167,4 +169,34 @@ async def test_watch_sees_another_process(tmp_path: Path) -> None:
     ]
     assert changes[-1].binding is not None and changes[-1].binding.addresses == ("fd00::4",)
     assert changes[-1].binding.previous_addresses == ("fd00::1",)
+    assert proc.exitcode == 0
+
+
+@pytest.mark.asyncio
+async def test_on_postgres_another_process_wakes_the_watch_at_once(postgres_db: Callable[[str], str]) -> None:
+    """PostgreSQL's LISTEN/NOTIFY, not polling: with a poll interval of ten
+    minutes, every change of another process still arrives within the bound."""
+    path = postgres_db("notified")
+    ctx = multiprocessing.get_context("spawn")
+    with Registry.open(path, poll=600.0) as registry:
+        stream = registry.watch()
+        first = asyncio.ensure_future(stream.__anext__())
+        await asyncio.sleep(0.1)
+        proc = ctx.Process(target=_late_writer, args=(path,))
+        proc.start()
+        try:
+            async with asyncio.timeout(20.0):  # the spawned child's start-up included
+                changes = [await first]
+                while len(changes) < 5:
+                    changes.append(await stream.__anext__())
+        finally:
+            await asyncio.to_thread(proc.join, BOUND)
+        await stream.aclose()
+    assert [(c.kind, c.system_title) for c in changes] == [
+        (ChangeKind.RECORDED, TITLES[0]),
+        (ChangeKind.RECORDED, TITLES[1]),
+        (ChangeKind.QUARANTINED, TITLES[2]),
+        (ChangeKind.ADMITTED, TITLES[2]),
+        (ChangeKind.UPDATED, TITLES[0]),
+    ]
     assert proc.exitcode == 0

@@ -1,11 +1,13 @@
 """The Registry's ordering rules (spec note mesh-profile §4.5), one transaction per
 batch, the previous addresses' grace period, the lookup cache across two
-registries on one file, and the choice of a store by URL."""
+registries on one file, and the choice of a store by URL; on both stores
+(SQLite and PostgreSQL: the ``db`` fixture)."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,9 @@ from dlmsmesh.registration import Binding, ChangeKind, Outcome, Registration, Re
 from dlmsmesh.registration.sqlite_store import SCHEMA_VERSION
 from dlmsmesh.registration.store import StoreError, store_path
 
-pytestmark = pytest.mark.single_backend  # SQLite and Python only: no codec runs
+from .postgres_support import Databases
+
+pytestmark = pytest.mark.single_backend  # databases and Python only: no codec runs
 
 A = bytes.fromhex("4D4D4D0000BC614E")
 B = bytes.fromhex("4D4D4D0000BC614F")
@@ -36,10 +40,28 @@ def reg(
 
 
 @pytest.fixture
-def registry(tmp_path: Path) -> Registry:
-    r = Registry.open(tmp_path / "registry.sqlite")
+def registry(db: Databases) -> Registry:
+    r = Registry.open(db("registry"))
     yield r  # type: ignore[misc]
     r.close()
+
+
+def arm_boom(db: Databases) -> None:
+    """Another connection arms a trigger that fails any history row of port 4242."""
+    if db.postgres:
+        import psycopg
+
+        with psycopg.connect(db("registry"), autocommit=True) as conn:
+            conn.execute(
+                "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                " IF NEW.port = 4242 THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$"
+            )
+            conn.execute("CREATE TRIGGER boom BEFORE INSERT ON dlmsmesh_history FOR EACH ROW EXECUTE FUNCTION boom()")
+        return
+    with sqlite3.connect(db("registry")) as conn:
+        conn.execute(
+            "CREATE TRIGGER boom BEFORE INSERT ON history WHEN NEW.port = 4242 BEGIN SELECT RAISE(ABORT, 'boom'); END"
+        )
 
 
 def test_the_top_level_name_is_the_registry() -> None:
@@ -120,13 +142,10 @@ def test_a_bad_item_refuses_the_whole_batch(registry: Registry) -> None:
     assert registry.lookup(A) is None and registry.list() == []
 
 
-def test_a_batch_failing_inside_the_database_leaves_nothing(registry: Registry, tmp_path: Path) -> None:
+def test_a_batch_failing_inside_the_database_leaves_nothing(registry: Registry, db: Databases) -> None:
     registry.record_many([reg(ic=1)])
     # another connection arms a trigger that fails the 3rd row of the next batch
-    with sqlite3.connect(tmp_path / "registry.sqlite") as db:
-        db.execute(
-            "CREATE TRIGGER boom BEFORE INSERT ON history WHEN NEW.port = 4242 BEGIN SELECT RAISE(ABORT, 'boom'); END"
-        )
+    arm_boom(db)
     batch = [reg(ic=2, addresses=("fd00::2",)), reg(B, ic=1), reg(bytes(8), ic=1, port=4242), reg(B, ic=2)]
     with pytest.raises(StoreError, match="boom"):
         registry.record_many(batch)
@@ -137,9 +156,9 @@ def test_a_batch_failing_inside_the_database_leaves_nothing(registry: Registry, 
     assert registry.record_many(batch[:2]) == [Outcome.RECORDED, Outcome.RECORDED]
 
 
-def test_previous_addresses_are_kept_for_the_grace_period(tmp_path: Path) -> None:
+def test_previous_addresses_are_kept_for_the_grace_period(db: Databases) -> None:
     now = time.time()
-    with Registry.open(tmp_path / "r.sqlite", grace=600) as r:
+    with Registry.open(db("r"), grace=600) as r:
         r.record_many([reg(ic=1, at=now - 700, addresses=("fd00::1",)), reg(ic=2, at=now, addresses=("fd00::2",))])
         b = r.lookup(A)
         assert b is not None and b.previous_addresses == ("fd00::1",) and b.previous_until == now + 600
@@ -155,8 +174,8 @@ def test_previous_addresses_are_kept_for_the_grace_period(tmp_path: Path) -> Non
         assert b is not None and b.previous_addresses == ("fd00::1",) and b.previous_until == now + 600
 
 
-def test_two_registries_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
-    path = tmp_path / "shared.sqlite"
+def test_two_registries_on_one_file_see_each_others_writes(db: Databases) -> None:
+    path = db("shared")
     with Registry.open(path, staleness=0.02) as one, Registry.open(path, staleness=0.02) as two:
         assert two.lookup(A) is None  # cached as absent
         one.record_many([reg(ic=1)])
@@ -191,8 +210,11 @@ def test_urls_choose_the_store(tmp_path: Path) -> None:
     assert store_path("sqlite:////var/lib/x.sqlite") == "/var/lib/x.sqlite"
     assert store_path("sqlite:///x.sqlite") == "x.sqlite"
     assert store_path(tmp_path / "a.sqlite") == str(tmp_path / "a.sqlite")
-    with pytest.raises(StoreError, match="PostgreSQL registry store is not implemented yet"):
-        Registry.open("postgresql://user@db/registry")
+    with pytest.raises(StoreError, match="names a PostgreSQL database"):
+        store_path("postgresql://user@db/registry")
+    # a PostgreSQL URL opens the PostgreSQL store: nothing listens on port 1
+    with pytest.raises(StoreError, match="cannot connect to postgresql://user:\\*\\*\\*@127.0.0.1:1/registry"):
+        Registry.open("postgresql://user:secret@127.0.0.1:1/registry", timeout=2)
     with pytest.raises(StoreError, match="unknown registry store 'mysql'"):
         Registry.open("mysql://db/registry")
     with Registry.open(f"sqlite:///{tmp_path}/url.sqlite") as r:
@@ -211,8 +233,8 @@ def test_the_file_is_wal_and_versioned_and_a_newer_schema_is_refused(tmp_path: P
         Registry.open(path)
 
 
-def test_a_closed_registry_refuses_work(tmp_path: Path) -> None:
-    r = Registry.open(tmp_path / "c.sqlite")
+def test_a_closed_registry_refuses_work(db: Databases) -> None:
+    r = Registry.open(db("c"))
     r.close()
     r.close()  # idempotent
     with pytest.raises(ValueError, match="closed"):
@@ -225,22 +247,41 @@ def test_watch_kinds_are_the_four_changes() -> None:
     assert [k.value for k in ChangeKind] == ["recorded", "updated", "quarantined", "admitted"]
 
 
-def test_record_batch_writes_records_and_quarantine_in_one_transaction(registry: Registry, tmp_path: Path) -> None:
+def test_record_batch_writes_records_and_quarantine_in_one_transaction(registry: Registry, db: Databases) -> None:
     assert registry.record_batch([reg(ic=1)], [reg(B, ic=7, addresses=("fd00::b",))]) == (
         [Outcome.RECORDED],
         [Outcome.QUARANTINED],
     )
     # a quarantine record of a registered title in the same batch is stale
     assert registry.record_batch([reg(ic=2)], [reg(ic=9)]) == ([Outcome.RECORDED], [Outcome.STALE])
-    with sqlite3.connect(tmp_path / "registry.sqlite") as db:
-        db.execute(
-            "CREATE TRIGGER boom BEFORE INSERT ON history WHEN NEW.port = 4242 BEGIN SELECT RAISE(ABORT, 'boom'); END"
-        )
+    arm_boom(db)
     with pytest.raises(StoreError, match="boom"):
         registry.record_batch([reg(ic=3, addresses=("fd00::3",))], [reg(bytes(8), ic=1, port=4242)])
     # the records half was rolled back with the quarantine half
     assert registry.lookup(A).invocation_counter == 2  # type: ignore[union-attr]
     assert registry.lookup(bytes(8)) is None
+
+
+def _random_batch(seed: int) -> tuple[list[bytes], list[Registration]]:
+    rng = __import__("random").Random(seed)
+    titles = [bytes.fromhex("4D4D4D00000100") + bytes([i]) for i in range(40)]
+    items = []
+    for n in range(1203):
+        t = rng.choice(titles)
+        items.append(
+            reg(t, ic=rng.randrange(1, 60), addresses=(f"2001:db8:{rng.randrange(4)}::1",), at=T0 + n,
+                seq=rng.choice([None, rng.randrange(10)]))
+        )  # fmt: skip
+    return titles, items
+
+
+def _same_as_row_by_row(one_by_one: Registry, batched: Registry, titles: list[bytes], items: list[Registration]) -> None:
+    expected = [one_by_one.record_many([item])[0] for item in items]
+    assert batched.record_many(items) == expected
+    assert sum(o is Outcome.RECORDED for o in expected) > 100
+    assert {b.system_title: b for b in batched.list()} == {b.system_title: b for b in one_by_one.list()}
+    for t in titles:
+        assert batched.history(t) == one_by_one.history(t)
 
 
 @pytest.mark.parametrize("per_statement", [1, 7, 500])
@@ -254,23 +295,65 @@ def test_a_batch_written_in_multi_row_statements_is_the_batch_written_row_by_row
     recorded one at a time."""
     from dlmsmesh.registration import sqlite_store
 
-    rng = __import__("random").Random(per_statement)
-    titles = [bytes.fromhex("4D4D4D00000100") + bytes([i]) for i in range(40)]
-    items = []
-    for n in range(1203):
-        t = rng.choice(titles)
-        items.append(
-            reg(t, ic=rng.randrange(1, 60), addresses=(f"2001:db8:{rng.randrange(4)}::1",), at=T0 + n,
-                seq=rng.choice([None, rng.randrange(10)]))
-        )  # fmt: skip
+    titles, items = _random_batch(per_statement)
     one_by_one = Registry.open(tmp_path / "one.sqlite")
-    expected = [one_by_one.record_many([item])[0] for item in items]
     monkeypatch.setattr(sqlite_store, "_rows_per_statement", lambda db, width: per_statement)
     batched = Registry.open(tmp_path / "batched.sqlite")
-    assert batched.record_many(items) == expected
-    assert sum(o is Outcome.RECORDED for o in expected) > 100
-    assert {b.system_title: b for b in batched.list()} == {b.system_title: b for b in one_by_one.list()}
-    for t in titles:
-        assert batched.history(t) == one_by_one.history(t)
-    one_by_one.close()
-    batched.close()
+    try:
+        _same_as_row_by_row(one_by_one, batched, titles, items)
+    finally:
+        one_by_one.close()
+        batched.close()
+
+
+def test_a_batch_written_in_one_statement_on_postgres_is_the_batch_written_row_by_row(
+    postgres_db: Callable[[str], str],
+) -> None:
+    """The PostgreSQL store writes a batch's bindings in ONE upsert (the last
+    row of each title) and its history in ONE insert: the same outcomes,
+    bindings and history as the registrations recorded one at a time."""
+    titles, items = _random_batch(11)
+    with Registry.open(postgres_db("one")) as one_by_one, Registry.open(postgres_db("batched")) as batched:
+        _same_as_row_by_row(one_by_one, batched, titles, items)
+
+
+def test_the_postgres_schema_is_versioned_migrated_in_order_and_a_newer_one_is_refused(
+    postgres_db: Callable[[str], str],
+) -> None:
+    import psycopg
+
+    from dlmsmesh.registration.postgres_store import MIGRATIONS
+    from dlmsmesh.registration.postgres_store import SCHEMA_VERSION as PG_VERSION
+    from dlmsmesh.security.postgres_store import migrate
+
+    url = postgres_db("v")
+    # a database of version 1 (no memberships yet) with a binding in it
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert migrate(conn, "registry", MIGRATIONS, upto=1) == 0
+    with Registry.open(url) as r:
+        r.record_many([reg(ic=1)])
+        r.set_groups(A, [7])  # the migration to 2 made the memberships table
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute("SELECT component, version FROM dlmsmesh_schema ORDER BY component").fetchall()
+        assert rows == [("registry", PG_VERSION)] and PG_VERSION == 2
+        conn.execute("UPDATE dlmsmesh_schema SET version = version + 1 WHERE component = 'registry'")
+    with pytest.raises(StoreError, match=f"schema version {PG_VERSION + 1}, newer than this dlmsmesh reads"):
+        Registry.open(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE dlmsmesh_schema SET version = version - 1 WHERE component = 'registry'")
+    with Registry.open(url) as r:
+        assert r.lookup(A).invocation_counter == 1 and r.groups_of(A) == {7}  # type: ignore[union-attr]
+
+
+def test_registries_opening_a_new_postgres_database_at_once_migrate_it_once(postgres_db: Callable[[str], str]) -> None:
+    import concurrent.futures
+
+    url = postgres_db("race")
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        stores = list(pool.map(lambda _: Registry.open(url), range(6)))
+    for r in stores:
+        r.close()
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert conn.execute("SELECT version FROM dlmsmesh_schema WHERE component = 'registry'").fetchone() == (2,)

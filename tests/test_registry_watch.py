@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from dlmsmesh.registration import ChangeKind, Outcome, Registration, Registry
+
+from .postgres_support import Databases
 
 pytestmark = pytest.mark.single_backend
 
@@ -24,9 +25,9 @@ def reg(title: bytes, ic: int, host: str = "fd00::1") -> Registration:
 
 
 @pytest.mark.asyncio
-async def test_own_writes_reach_the_watcher_without_polling(tmp_path: Path) -> None:
+async def test_own_writes_reach_the_watcher_without_polling(db: Databases) -> None:
     # a poll interval far above the wait: only the wake-up of our own write can deliver in time
-    with Registry.open(tmp_path / "w.sqlite", poll=30.0) as registry:
+    with Registry.open(db("w"), poll=30.0) as registry:
         registry.record_many([reg(A, 1)])  # before the watch: not seen
         stream = registry.watch()
         pending = asyncio.ensure_future(stream.__anext__())
@@ -42,8 +43,8 @@ async def test_own_writes_reach_the_watcher_without_polling(tmp_path: Path) -> N
 
 
 @pytest.mark.asyncio
-async def test_watch_since_replays_from_a_change_number(tmp_path: Path) -> None:
-    with Registry.open(tmp_path / "w.sqlite") as registry:
+async def test_watch_since_replays_from_a_change_number(db: Databases) -> None:
+    with Registry.open(db("w")) as registry:
         registry.record_many([reg(A, 1), reg(B, 1), reg(A, 2, "fd00::2")])
         seen = []
         async with asyncio.timeout(BOUND):
@@ -55,8 +56,8 @@ async def test_watch_since_replays_from_a_change_number(tmp_path: Path) -> None:
 
 
 @pytest.mark.asyncio
-async def test_closing_the_registry_ends_every_watch(tmp_path: Path) -> None:
-    registry = Registry.open(tmp_path / "w.sqlite", poll=30.0)
+async def test_closing_the_registry_ends_every_watch(db: Databases) -> None:
+    registry = Registry.open(db("w"), poll=30.0)
 
     async def drain() -> list[object]:
         return [c async for c in registry.watch()]
@@ -69,8 +70,8 @@ async def test_closing_the_registry_ends_every_watch(tmp_path: Path) -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_write_from_another_thread_wakes_the_watcher(tmp_path: Path) -> None:
-    with Registry.open(tmp_path / "w.sqlite", poll=30.0) as registry:
+async def test_a_write_from_another_thread_wakes_the_watcher(db: Databases) -> None:
+    with Registry.open(db("w"), poll=30.0) as registry:
         stream = registry.watch()
         pending = asyncio.ensure_future(stream.__anext__())
         await asyncio.sleep(0.05)
@@ -84,8 +85,8 @@ async def test_a_write_from_another_thread_wakes_the_watcher(tmp_path: Path) -> 
 
 
 @pytest.mark.asyncio
-async def test_async_forms_run_off_the_loop(tmp_path: Path) -> None:
-    with Registry.open(tmp_path / "a.sqlite") as registry:
+async def test_async_forms_run_off_the_loop(db: Databases) -> None:
+    with Registry.open(db("a")) as registry:
         loop_thread = threading.get_ident()
         seen: list[int] = []
         store = registry.store

@@ -6,22 +6,36 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlmsmesh.errors import EncodeError, ReplayError, SecurityError
-from dlmsmesh.security import InvocationCounterStore, MemoryCounterStore, SqliteCounterStore
+from dlmsmesh.errors import DlmsError, EncodeError, ReplayError, SecurityError
+from dlmsmesh.security import (
+    InvocationCounterStore,
+    MemoryCounterStore,
+    PostgresCounterStore,
+    SqliteCounterStore,
+    open_counter_store,
+)
 from dlmsmesh.security.counters import MAX_WINDOW, advance
 from dlmsmesh.security.sqlite_store import default_path
 
+from .postgres_support import Databases
 
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: object) -> InvocationCounterStore:
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[InvocationCounterStore]:
     if request.param == "memory":
-        return MemoryCounterStore()
-    return SqliteCounterStore(os.path.join(str(tmp_path), "c.sqlite3"), block=4)
+        made: InvocationCounterStore = MemoryCounterStore()
+    elif request.param == "sqlite":
+        made = SqliteCounterStore(os.path.join(str(tmp_path), "c.sqlite3"), block=4)
+    else:
+        made = PostgresCounterStore(request.getfixturevalue("postgres_db")("c"), block=4)
+    yield made
+    made.close()
 
 
 def test_reserve_gives_fresh_increasing_counters(store: InvocationCounterStore) -> None:
@@ -52,10 +66,10 @@ def test_reserve_is_thread_safe(store: InvocationCounterStore) -> None:
     assert sorted(out) == list(range(1, 801))
 
 
-def test_exhaustion(tmp_path: object) -> None:
+def test_exhaustion(db: Databases) -> None:
     for store in (
         MemoryCounterStore(first_counter=0xFFFFFFFD),
-        SqliteCounterStore(os.path.join(str(tmp_path), "x.sqlite3"), first_counter=0xFFFFFFFD, block=1000),
+        open_counter_store(db("x"), first_counter=0xFFFFFFFD, block=1000),
     ):
         assert store.reserve("s", 2) == 0xFFFFFFFD
         with pytest.raises(SecurityError, match="exhausted"):
@@ -116,19 +130,19 @@ def test_window_matches_a_set_model(window: int, counters: list[int]) -> None:
         state = new if new is not None else state
 
 
-def test_sqlite_restart_resumes_after_the_reserved_block(tmp_path: object) -> None:
-    path = os.path.join(str(tmp_path), "c.sqlite3")
-    a = SqliteCounterStore(path, block=10)
+def test_restart_resumes_after_the_reserved_block(db: Databases) -> None:
+    path = db("c")
+    a = open_counter_store(path, block=10)
     assert [a.reserve("s") for _ in range(3)] == [1, 2, 3]
     a.accept("r", 41)
     a.close()  # or a crash: the rest of the block is never handed out
-    b = SqliteCounterStore(path, block=10)
+    b = open_counter_store(path, block=10)
     assert b.reserve("s") == 11
     assert b.last_accepted("r") == 41
     with pytest.raises(ReplayError):
         b.accept("r", 41)
     # two live stores on one file get disjoint blocks
-    c = SqliteCounterStore(path, block=10)
+    c = open_counter_store(path, block=10)
     assert c.reserve("s") == 21
     assert b.reserve("s") == 12
     b.close()
@@ -156,3 +170,40 @@ def test_default_path(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None
     monkeypatch.delenv("DLMSMESH_COUNTER_DB")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert default_path() == os.path.join(str(tmp_path), "dlmsmesh", "counters.sqlite3")
+
+
+def test_urls_and_the_environment_choose_the_counter_store(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch, postgres_db: Callable[[str], str]
+) -> None:
+    base = str(tmp_path)
+    for where in (os.path.join(base, "plain.sqlite3"), f"sqlite:///{base}/url.sqlite3"):
+        with open_counter_store(where) as store:
+            assert isinstance(store, SqliteCounterStore) and store.path.startswith(base)
+            assert store.reserve("s") == 1
+    url = postgres_db("env")
+    monkeypatch.setenv("DLMSMESH_DATABASE", url)
+    with open_counter_store() as store:
+        assert isinstance(store, PostgresCounterStore) and store.reserve("s") == 1
+    monkeypatch.setenv("DLMSMESH_DATABASE", "")
+    monkeypatch.setenv("DLMSMESH_COUNTER_DB", os.path.join(base, "default.sqlite3"))
+    with open_counter_store() as store:
+        assert isinstance(store, SqliteCounterStore) and store.path == os.path.join(base, "default.sqlite3")
+    with pytest.raises(DlmsError, match="unknown counter store 'mysql'"):
+        open_counter_store("mysql://db/x")
+    with pytest.raises(DlmsError, match="cannot connect to postgresql://u:\\*\\*\\*@127.0.0.1:1/x"):
+        open_counter_store("postgresql://u:secret@127.0.0.1:1/x", timeout=2)
+
+
+def test_postgres_reservations_are_one_statement_and_the_schema_is_versioned(postgres_db: Callable[[str], str]) -> None:
+    """Two stores on one database (two processes, as far as the database can
+    tell) get disjoint blocks; the row holds the last block's bounds."""
+    import psycopg
+
+    url = postgres_db("two")
+    with PostgresCounterStore(url, block=100) as a, PostgresCounterStore(url, block=100) as b:
+        assert a.reserve("s") == 1 and b.reserve("s") == 101 and a.reserve("s", 150) == 201
+        assert b.reserve("s") == 102  # from its own block
+        assert "PostgresCounterStore" in repr(a) and a.peek("s") == 351
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT start, reserved FROM dlmsmesh_counters_tx").fetchall() == [(201, 351)]
+        assert conn.execute("SELECT version FROM dlmsmesh_schema WHERE component = 'counters'").fetchone() == (1,)

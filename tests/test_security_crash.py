@@ -1,4 +1,4 @@
-"""Crash safety of the SQLite invocation counter store: a sender killed with
+"""Crash safety of the invocation counter stores (SQLite and PostgreSQL): a sender killed with
 SIGKILL at random points, again and again, never uses a (key, invocation
 counter) pair twice, and each restart resumes after the reserved block."""
 
@@ -14,6 +14,8 @@ from collections import Counter
 
 import pytest
 
+from .postgres_support import Databases
+
 pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL"), pytest.mark.single_backend]
 
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "security_crash_child.py")
@@ -24,8 +26,7 @@ def _used(log: str) -> list[tuple[str, int]]:
         return [(k, int(v)) for k, v in (line.split() for line in fh if line.strip())]
 
 
-def _kill_loop(tmp_path: object, runs: int, seed: int, block: int) -> None:
-    db = os.path.join(str(tmp_path), "counters.sqlite3")
+def _kill_loop(tmp_path: object, db: str, runs: int, seed: int, block: int) -> None:
     log = os.path.join(str(tmp_path), "used.log")
     # the kill timing is test scheduling, not a security value: a seeded
     # generator makes a failing run reproducible
@@ -60,10 +61,10 @@ def _kill_loop(tmp_path: object, runs: int, seed: int, block: int) -> None:
     assert len(_used(log)) > runs
 
 
-def test_sigkill_never_reuses_a_counter(tmp_path: object) -> None:
-    _kill_loop(tmp_path, runs=12, seed=20240601, block=3)
+def test_sigkill_never_reuses_a_counter(tmp_path: object, db: Databases) -> None:
+    _kill_loop(tmp_path, db("counters"), runs=12, seed=20240601, block=3)
 
 
 @pytest.mark.slow
-def test_sigkill_soak(tmp_path: object) -> None:
-    _kill_loop(tmp_path, runs=150, seed=int.from_bytes(os.urandom(4), "big"), block=2)
+def test_sigkill_soak(tmp_path: object, db: Databases) -> None:
+    _kill_loop(tmp_path, db("counters"), runs=150, seed=int.from_bytes(os.urandom(4), "big"), block=2)

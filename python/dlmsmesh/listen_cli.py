@@ -2,7 +2,9 @@
 
 Runs :class:`~dlmsmesh.registration.listener.Listener` until SIGINT or
 SIGTERM (or ``--seconds``): registrations and address updates from meters
-are verified with the keys file and recorded in the registry file; address
+are verified with the keys file and recorded in the registry (``--database``:
+a SQLite file, ``sqlite:///PATH`` or ``postgresql://...``; default
+``$DLMSMESH_DATABASE``, else ``registry.sqlite``); address
 lookups are answered on the same port.  Prints one start line and, when
 stopped, one summary line (JSON with ``--json``); ``--print-commits`` adds
 one JSON line per committed transaction, the point from which a
@@ -40,8 +42,12 @@ from --keys (JSON Lines, one meter a line: {"system_title": HEX, "ek": HEX,
 "ak": HEX}); a meter without keys is quarantined for `dlmsmesh registry
 admit`.  Runs until SIGINT or SIGTERM, then prints a summary line.
 
+The registry is a SQLite file, sqlite:///PATH or postgresql://USER@HOST/DB
+(several listeners may share one PostgreSQL database); without --database,
+$DLMSMESH_DATABASE, else registry.sqlite.
+
 example:
-  dlmsmesh listen --port 0 --registry /tmp/reg.sqlite --keys meters.jsonl
+  dlmsmesh listen --port 0 --database /tmp/reg.sqlite --keys meters.jsonl
 """
 
 
@@ -62,7 +68,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "--port", metavar="P", type=int, default=DEFAULT_PORT, help=f"the UDP port (default {DEFAULT_PORT}; 0: any)"
     )
     p.add_argument(
-        "--registry", metavar="FILE", default=DEFAULT_REGISTRY, help=f"the registry (default {DEFAULT_REGISTRY})"
+        "--database",
+        "--registry",
+        dest="database",
+        metavar="URL",
+        default=None,
+        help=f"the registry: FILE, sqlite:///PATH or postgresql://... (default $DLMSMESH_DATABASE, else {DEFAULT_REGISTRY})",
     )
     p.add_argument("--keys", metavar="FILE", help="the meters' keys, JSON Lines (default: none, all quarantined)")
     p.add_argument(
@@ -105,13 +116,16 @@ async def _listen(args: argparse.Namespace, title: bytes) -> None:
     from .registration.keys_file import load_keys
     from .registration.listener import Listener, RegistryCounterStore
     from .registration.registry import Registry
+    from .registration.store import store_location
     from .security import Keyring
+    from .security.postgres_store import redact
     from .transport import TransportError, UdpTransport
 
+    where = redact(store_location(args.database))
     try:
-        registry = Registry.open(args.registry)
+        registry = Registry.open(store_location(args.database))
     except Exception as exc:
-        raise ListenError(f"cannot open the registry {args.registry}: {exc}") from None
+        raise ListenError(f"cannot open the registry {where}: {exc}") from None
     try:
         counters = RegistryCounterStore(registry)
         keyring = Keyring() if args.keys is None else load_keys(args.keys, system_title=title, counters=counters)
@@ -141,7 +155,7 @@ async def _listen(args: argparse.Namespace, title: bytes) -> None:
             host, port = transport.local_address
             start = {
                 "listening": {"host": host, "port": port},
-                "registry": str(args.registry),
+                "registry": where,
                 "meters_with_keys": len(keyring),
                 "system_title": title.hex().upper(),
             }
@@ -149,7 +163,7 @@ async def _listen(args: argparse.Namespace, title: bytes) -> None:
                 sys.stdout.write(json.dumps(start) + "\n")
             else:
                 sys.stdout.write(
-                    f"listening on {host} port {port}: registry {args.registry},"
+                    f"listening on {host} port {port}: registry {where},"
                     f" keys for {len(keyring)} meters, system title {title.hex().upper()}\n"
                 )
             sys.stdout.flush()

@@ -4,7 +4,7 @@
 history; ``export`` / ``import`` JSON Lines on standard output / input;
 ``admit TITLE`` makes a quarantined meter registered.
 
-Only the option parsing lives at import; the registry (SQLite) is imported
+Only the option parsing lives at import; the registry (SQLite or PostgreSQL) is imported
 when the command runs, so ``dlmsmesh decode`` does not pay for it.
 """
 
@@ -39,8 +39,10 @@ Print what the registry knows, as JSON.
   admit TITLE   make a quarantined meter registered (its keys were added);
                 prints the binding
 
-TITLE is the system title, 16 hex digits. The registry is a SQLite file
-(or sqlite:///PATH); it must exist except for import, which creates it.
+TITLE is the system title, 16 hex digits. The registry (--database) is a
+SQLite file, sqlite:///PATH or postgresql://USER@HOST/DB; without
+--database, $DLMSMESH_DATABASE, else registry.sqlite. A SQLite file must
+exist except for import, which creates it.
 
 exit status:
   0  done
@@ -62,10 +64,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
+        "--database",
         "--registry",
-        metavar="FILE",
-        default=DEFAULT_REGISTRY,
-        help=f"the registry file or sqlite:///PATH (default {DEFAULT_REGISTRY})",
+        dest="database",
+        metavar="URL",
+        default=None,
+        help=f"the registry: FILE, sqlite:///PATH or postgresql://... (default $DLMSMESH_DATABASE, else {DEFAULT_REGISTRY})",
     )
     p.add_argument("action", choices=("list", "show", "export", "import", "admit"), help="what to do")
     p.add_argument("title", nargs="?", metavar="TITLE", help="the system title (show, admit), 16 hex digits")
@@ -85,16 +89,18 @@ def _title(text: str | None, action: str) -> bytes:
     return title
 
 
-def _open(where: str, *, create: bool) -> Registry:
+def _open(where: str | None, *, create: bool) -> Registry:
     from .registration import Registry
-    from .registration.store import StoreError, store_path
+    from .registration.store import StoreError, is_postgres, store_location, store_path
 
-    try:
-        path = store_path(where)
-    except StoreError as exc:
-        raise RegistryCliError(str(exc)) from None
-    if not create and not os.path.exists(path):
-        raise RegistryCliError(f"no registry at {path}")
+    where = store_location(where)
+    if not is_postgres(where):  # a PostgreSQL database exists, or the connection says why not
+        try:
+            path = store_path(where)
+        except StoreError as exc:
+            raise RegistryCliError(str(exc)) from None
+        if not create and not os.path.exists(path):
+            raise RegistryCliError(f"no registry at {path}")
     try:
         return Registry.open(where)
     except StoreError as exc:
@@ -127,7 +133,7 @@ def _act(args: argparse.Namespace) -> int:
     if action in ("list", "export", "import") and args.title is not None:
         raise RegistryCliError(f"{action} takes no TITLE")
     title = _title(args.title, action) if action in ("show", "admit") else None
-    registry = _open(args.registry, create=action == "import")
+    registry = _open(args.database, create=action == "import")
     try:
         if action == "list":
             for binding in registry.list():

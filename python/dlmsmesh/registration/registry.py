@@ -45,6 +45,7 @@ __all__ = [
     "GRACE_PERIOD",
     "STALENESS",
     "POLL_INTERVAL",
+    "open_registry",
 ]
 
 #: how long a meter's previous addresses stay known after it moved (spec note §4.5 rule 2)
@@ -101,29 +102,46 @@ class Registry:
         self._next_check = time.monotonic() + self._staleness
         self._watchers: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self._closed = False
+        subscribe = getattr(store, "subscribe", None)
+        if subscribe is not None:  # a store that hears other processes' commits (PostgreSQL)
+            subscribe(self._wake_watchers)
 
     @classmethod
     def open(
         cls,
-        where: str | os.PathLike[str] = "registry.sqlite",
+        where: str | os.PathLike[str] | None = None,
         *,
         grace: float = GRACE_PERIOD,
         staleness: float = STALENESS,
         poll: float = POLL_INTERVAL,
         synchronous: str = "full",
         busy_timeout: float = 10.0,
+        timeout: float = 30.0,
+        pool_size: int = 4,
     ) -> Registry:
-        """Open (creating when needed) the registry at ``where``: a file path or ``sqlite:///path``.
+        """Open (creating when needed) the registry at ``where``: a file path,
+        ``sqlite:///path`` or ``postgresql://...``; none given,
+        ``$DLMSMESH_DATABASE``, else ``registry.sqlite``.
 
         ``grace``: seconds the previous addresses stay known after a move;
         ``staleness``: the most a lookup lags behind another process's write;
         ``poll``: the most :meth:`watch` waits before looking for other
         processes' changes; ``synchronous``: ``"full"`` (on disk at return,
         survives power loss) or ``"normal"`` (survives a process crash only);
-        ``busy_timeout``: seconds a write waits for another process's.
-        A ``postgresql://`` URL raises :class:`~dlmsmesh.registration.store.StoreError` (a later issue).
+        ``busy_timeout``: seconds a write waits for another process's
+        (SQLite); ``timeout``: seconds any call waits for a connection, the
+        writers' lock or the server, and ``pool_size``: connections at most
+        (PostgreSQL).  A bad location or an unreachable database is a
+        :class:`~dlmsmesh.registration.store.StoreError`.
         """
-        store = open_store(where, grace=grace, synchronous=synchronous, busy_timeout=busy_timeout)
+        store = open_store(
+            where,
+            grace=grace,
+            synchronous=synchronous,
+            busy_timeout=busy_timeout,
+            timeout=timeout,
+            pool_size=pool_size,
+        )
         try:
             return cls(store, staleness=staleness, poll=poll)
         except BaseException:
@@ -195,6 +213,10 @@ class Registry:
                 cache.pop(title, None)
             if self._reverse is not None:
                 self._dirty.update(titles)
+        self._wake_watchers()
+
+    def _wake_watchers(self) -> None:
+        # any thread: this process's writers, or a store's LISTEN thread
         for loop, event in list(self._watchers):
             try:
                 loop.call_soon_threadsafe(event.set)
@@ -395,7 +417,8 @@ class Registry:
         """The changes committed after the call (or after change number
         ``since``), in commit order, from this process and others, until the
         registry closes or the caller stops iterating.  This process's
-        writes arrive at once; others' within the poll interval."""
+        writes arrive at once; others' within the poll interval (SQLite) or
+        as soon as their commit is notified (PostgreSQL's LISTEN/NOTIFY)."""
         self._check_open()
         loop = asyncio.get_running_loop()
         wake = asyncio.Event()
@@ -470,3 +493,10 @@ class Registry:
 
     async def __aexit__(self, *exc: object) -> None:
         self.close()
+
+
+def open_registry(where: str | os.PathLike[str] | None = None, **options: Any) -> Registry:
+    """:meth:`Registry.open`: the registry at a SQLite path, ``sqlite:///PATH``
+    or ``postgresql://...`` URL (none given: ``$DLMSMESH_DATABASE``, else
+    ``registry.sqlite``)."""
+    return Registry.open(where, **options)

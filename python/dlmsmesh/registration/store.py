@@ -2,9 +2,13 @@
 the choice of a store by URL.
 
 SQLite (:mod:`.sqlite_store`) is the default: one file shared by the
-processes of one machine.  A PostgreSQL store (a later issue) implements the
-same :class:`Store` when one head-end becomes several machines; the Registry
-above (cache, watch, resolver, async wrappers) does not change.
+processes of one machine.  The PostgreSQL store (:mod:`.postgres_store`)
+implements the same :class:`Store` when one head-end becomes several
+processes on several machines; the Registry above (cache, watch, resolver,
+async wrappers) does not change.  A location is a SQLite path,
+``sqlite:///PATH`` or ``postgresql://...``; none given, the
+``DLMSMESH_DATABASE`` environment variable names one, else
+``registry.sqlite``.
 
 Every store keeps a *change log* (the history: one row per accepted change,
 numbered in commit order).  It is the binding's audit trail, the feed
@@ -15,14 +19,33 @@ cache which titles to forget.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..errors import DlmsError
 from .model import Binding, Change, Outcome, Registration, Status
 
-__all__ = ["Store", "StoreError", "HistoryEntry", "Stored", "open_store", "store_path", "decide", "same_content"]
+__all__ = [
+    "Store",
+    "StoreError",
+    "HistoryEntry",
+    "Stored",
+    "Notifying",
+    "open_store",
+    "store_path",
+    "store_location",
+    "is_postgres",
+    "decide",
+    "same_content",
+    "DATABASE_ENV",
+    "DEFAULT_LOCATION",
+]
+
+#: the environment variable naming the head-end's database (URL or SQLite path)
+DATABASE_ENV = "DLMSMESH_DATABASE"
+#: the registry when neither a location nor the environment names one
+DEFAULT_LOCATION = "registry.sqlite"
 
 
 class StoreError(DlmsError):
@@ -119,6 +142,13 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+class Notifying(Protocol):
+    """A store that hears other processes' commits (PostgreSQL's LISTEN):
+    the Registry wakes its watchers at once instead of at the next poll."""
+
+    def subscribe(self, call: Callable[[], None]) -> None: ...
+
+
 # ---------------------------------------------------------------- the ordering rules
 
 
@@ -191,9 +221,24 @@ def decide(new: Registration | Binding, old: Stored | None, *, quarantine: bool)
 # ---------------------------------------------------------------- choosing a store
 
 
+def store_location(where: str | os.PathLike[str] | None = None) -> str:
+    """The registry a location names: ``where``, else ``$DLMSMESH_DATABASE``
+    (when set and not empty), else ``registry.sqlite``."""
+    if where is not None:
+        return os.fspath(where)
+    return os.environ.get(DATABASE_ENV) or DEFAULT_LOCATION
+
+
+def is_postgres(where: str | os.PathLike[str]) -> bool:
+    """Whether a location is a PostgreSQL URL (``postgresql://`` or ``postgres://``)."""
+    scheme, sep, _ = os.fspath(where).partition("://")
+    return bool(sep) and scheme.lower() in ("postgresql", "postgres")
+
+
 def store_path(where: str | os.PathLike[str]) -> str:
     """The SQLite file a location names: a path, or a ``sqlite:///path`` URL
-    (``sqlite:////abs/path`` for an absolute one).  Any other scheme is a :class:`StoreError`."""
+    (``sqlite:////abs/path`` for an absolute one).  A PostgreSQL URL or any
+    other scheme is a :class:`StoreError`."""
     text = os.fspath(where)
     if "://" not in text:
         if not text:
@@ -202,18 +247,30 @@ def store_path(where: str | os.PathLike[str]) -> str:
     scheme, _, rest = text.partition("://")
     scheme = scheme.lower()
     if scheme in ("postgresql", "postgres"):
-        raise StoreError(
-            "the PostgreSQL registry store is not implemented yet (a later issue); use a SQLite file or sqlite:///PATH"
-        )
+        raise StoreError(f"{scheme}://... names a PostgreSQL database, not a SQLite file")
     if scheme != "sqlite":
-        raise StoreError(f"unknown registry store {scheme!r}: expected a file path or sqlite:///PATH")
+        raise StoreError(
+            f"unknown registry store {scheme!r}: expected a file path, sqlite:///PATH or postgresql://..."
+        )
     if not rest.startswith("/") or rest == "/":
         raise StoreError(f"{text!r}: expected sqlite:///PATH (three slashes, then the file)")
     return rest[1:]
 
 
-def open_store(where: str | os.PathLike[str], **options: Any) -> Store:
-    """The store a location names (see :func:`store_path`)."""
+_SQLITE_ONLY = ("synchronous", "busy_timeout")
+_POSTGRES_ONLY = ("timeout", "pool_size")
+
+
+def open_store(where: str | os.PathLike[str] | None = None, **options: Any) -> Store:
+    """The store a location names (:func:`store_location`): SQLite for a path
+    or ``sqlite:///PATH``, PostgreSQL for ``postgresql://...``.  ``options``
+    another backend does not take (``synchronous`` for PostgreSQL,
+    ``pool_size`` for SQLite...) are left out."""
+    location = store_location(where)
+    if is_postgres(location):
+        from .postgres_store import PostgresStore
+
+        return PostgresStore(location, **{k: v for k, v in options.items() if k not in _SQLITE_ONLY})
     from .sqlite_store import SqliteStore
 
-    return SqliteStore(store_path(where), **options)
+    return SqliteStore(store_path(location), **{k: v for k, v in options.items() if k not in _POSTGRES_ONLY})

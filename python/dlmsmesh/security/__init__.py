@@ -33,7 +33,9 @@ from .info import BatchUnprotected, SecurityInfo, Unprotected
 from .keyring import Keyring
 from .keywrap import KeyId, key_transfer_parameter, parse_key_transfer, unwrap_key, wrap_key
 from .policy import GeneralCipheringAad, GeneralSigningRange, Role, SecurityPolicy
+from .postgres_store import PostgresCounterStore
 from .sqlite_store import SqliteCounterStore
+from .stores import open_counter_store
 from .tags import CIPHERED_TAGS, TAG_NAMES, FrameKind, KeyInfoKind, KeySet, Protection, SecuritySuite
 
 __all__ = [
@@ -59,6 +61,8 @@ __all__ = [
     "InvocationCounterStore",
     "MemoryCounterStore",
     "SqliteCounterStore",
+    "PostgresCounterStore",
+    "open_counter_store",
     "KeyId",
     "wrap_key",
     "unwrap_key",
