@@ -93,6 +93,8 @@ def test_four_processes_on_one_postgres_never_use_a_counter_twice(
 STORM_METERS = 1500
 STORM_COPIES = 3
 STORM_CHUNK = 100
+#: how long the listener that does not lead a chunk waits before taking it (seconds)
+LEAD = 0.02
 LISTENER_AT = ("2001:db8:ffff::10", 61616)
 
 
@@ -121,7 +123,9 @@ def _storm() -> list[tuple[bytes, str]]:
     return [(data, host) for _, data, host in events]
 
 
-async def _feed_storm(url: str, storm: list[tuple[bytes, str]], together: object = None) -> dict[str, int]:
+async def _feed_storm(
+    url: str, storm: list[tuple[bytes, str]], together: object = None, index: int = 0
+) -> dict[str, int]:
     from dlmsmesh.registration.listener import Listener
     from dlmsmesh.registration.registry import Registry
     from dlmsmesh.transport import Address, Incoming, InProcessNetwork, RealClock
@@ -135,9 +139,13 @@ async def _feed_storm(url: str, storm: list[tuple[bytes, str]], together: object
         here = Address(*LISTENER_AT)
         datagrams = [Incoming(data, Address(host, 61616), here) for data, host in storm]
         try:
-            for start in range(0, len(datagrams), STORM_CHUNK):
+            for n, start in enumerate(range(0, len(datagrams), STORM_CHUNK)):
                 if together is not None:  # the storm reaches both listeners at once, chunk by chunk
                     await asyncio.to_thread(together.wait, BOUND)  # type: ignore[attr-defined]
+                    if n % 2 != index:
+                        # the other listener leads this chunk: both still race for
+                        # the same registrations, and neither wins every chunk
+                        await asyncio.sleep(LEAD)
                 await listener.handle_batch(datagrams[start : start + STORM_CHUNK])
             await listener.drain(timeout=BOUND)
         finally:
@@ -151,9 +159,8 @@ def _untimed(binding: object) -> object:
     return replace(binding, last_update=0.0, previous_until=None)  # type: ignore[type-var]
 
 
-def _listener_process(url: str, storm: list[tuple[bytes, str]], barrier: object, results: object) -> None:
-
-    results.put(asyncio.run(_feed_storm(url, storm, barrier)))  # type: ignore[attr-defined]
+def _listener_process(url: str, storm: list[tuple[bytes, str]], barrier: object, results: object, index: int) -> None:
+    results.put(asyncio.run(_feed_storm(url, storm, barrier, index)))  # type: ignore[attr-defined]
 
 
 def test_two_listener_processes_fed_one_storm_record_each_registration_once(
@@ -171,7 +178,7 @@ def test_two_listener_processes_fed_one_storm_record_each_registration_once(
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
     barrier = ctx.Barrier(2)
-    procs = [ctx.Process(target=_listener_process, args=(shared, storm, barrier, results)) for _ in range(2)]
+    procs = [ctx.Process(target=_listener_process, args=(shared, storm, barrier, results, i)) for i in range(2)]
     for proc in procs:
         proc.start()
     try:

@@ -128,7 +128,7 @@ def _many_statement(kind: str, rows: int) -> str:
 
 def _rows_per_statement(db: sqlite3.Connection, width: int) -> int:
     try:
-        variables = db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[attr-defined]
+        variables = db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     except AttributeError:  # Python 3.10: no getlimit; 999 is the oldest SQLite's default
         variables = 999
     return max(1, min(_ROWS_PER_STATEMENT, variables // width))

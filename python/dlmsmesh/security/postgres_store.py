@@ -81,7 +81,7 @@ def open_pool(url: str, *, size: int, timeout: float, name: str) -> ConnectionPo
         psycopg.connect(url, connect_timeout=max(1, round(timeout))).close()
     except psycopg.Error as exc:
         raise PostgresError(f"{name}: cannot connect to {redact(url)}: {_first_line(exc)}") from None
-    pool = psycopg_pool.ConnectionPool(
+    pool: ConnectionPool = psycopg_pool.ConnectionPool(
         url,
         min_size=1,
         max_size=max(1, size),
@@ -168,7 +168,7 @@ def migrate(
                 f" ({len(migrations)})"
             )
         for statement in migrations[before:target]:
-            conn.execute(statement)  # type: ignore[arg-type]  # our own constant SQL
+            conn.execute(statement)  # our own constant SQL
         if target > before:
             conn.execute(
                 "INSERT INTO dlmsmesh_schema (component, version) VALUES (%s, %s)"
