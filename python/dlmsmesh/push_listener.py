@@ -396,3 +396,95 @@ def _frame(pushed: PushBatch, i: int) -> bytes:
     """Datagram i of the batch as received."""
     fb = pushed.decoded._out
     return bytes(fb.data[fb.offsets[i] : fb.offsets[i + 1]])
+
+
+# --------------------------------------------------------------------------
+# push values to a file (``dlmsmesh listen --pushes FILE``)
+# --------------------------------------------------------------------------
+
+
+class PushFileWriter:
+    """Writes push rows to ``path``: CSV when it ends in ``.csv`` (a header
+    line from the first table's column names), else JSON Lines (one object
+    per notification).  Values as :meth:`PushTable.records` gives them."""
+
+    def __init__(self, path: str) -> None:
+        self.path = str(path)
+        self.csv = self.path.lower().endswith(".csv")
+        self.rows = 0
+        self.other = 0
+        self._fh = open(self.path, "w", newline="" if self.csv else None, encoding="utf-8")  # noqa: SIM115
+        self._csv: Any = None
+        self._header: list[str] | None = None
+
+    def write(self, table: PushTable) -> None:
+        import csv
+        import json
+
+        self.other += len(table.other)
+        if not table.rows:
+            return
+        names = [n or f"field{k}" for k, n in enumerate(table.names)]
+        if self.csv:
+            if self._csv is None:
+                self._csv = csv.writer(self._fh)
+                self._csv.writerow(names)
+                self._header = names
+            elif names != self._header:
+                raise ValueError("a push table with other columns than the file's")
+            for rec in table.records():
+                self._csv.writerow(["" if v is None else v for v in rec.values()])
+        else:
+            dumps = json.dumps
+            self._fh.writelines(dumps(rec, separators=(",", ":")) + "\n" for rec in table.records())
+        self.rows += table.rows
+        self._fh.flush()
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class PushFileSession:
+    """A :class:`PushListener` whose batches go to a :class:`PushFileWriter`,
+    in the background (``dlmsmesh listen --pushes``)."""
+
+    def __init__(self, listener: PushListener, writer: PushFileWriter) -> None:
+        self.listener = listener
+        self.writer = writer
+        self._task: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(cls, host: str, port: int, path: str, keyring: Keyring, *, registry: Any = None) -> PushFileSession:
+        from .transport import UdpTransport
+
+        writer = PushFileWriter(path)
+        try:
+            transport = await UdpTransport.open(host, port, queue_size=1 << 16, receive_buffer=1 << 22)
+        except BaseException:
+            writer.close()
+            raise
+        session = cls(PushListener(transport, keyring, registry=registry), writer)
+        session._task = asyncio.get_running_loop().create_task(session._run(), name="dlmsmesh push file")
+        return session
+
+    @property
+    def address(self) -> Address:
+        return self.listener.transport.local_address
+
+    async def _run(self) -> None:
+        async for batch in self.listener:
+            try:
+                self.writer.write(batch.columns())
+            except Exception:  # one bad batch must not end the pushes
+                log.exception("push batch of %d datagrams not written", len(batch))
+
+    async def close(self) -> dict[str, Any]:
+        """Stop, write what was decoded, close the file; the summary."""
+        await self.listener.close()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+        self.writer.close()
+        out: dict[str, Any] = self.listener.stats.as_dict()
+        out["rows"] = self.writer.rows
+        out["other"] = self.writer.other
+        return out
