@@ -22,6 +22,7 @@ import workloads_client
 import workloads_columns
 import workloads_listener
 import workloads_pipeline
+import workloads_push
 import workloads_registry
 import workloads_security
 import workloads_server
@@ -35,6 +36,7 @@ WORKLOADS: List[Workload] = [
     *workloads_security.WORKLOADS,
     *workloads_transport.WORKLOADS,
     *workloads_pipeline.WORKLOADS,
+    *workloads_push.WORKLOADS,
     *workloads_server.WORKLOADS,
     *workloads_client.WORKLOADS,
     *workloads_registry.WORKLOADS,

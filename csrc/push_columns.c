@@ -206,6 +206,10 @@ static const uint8_t *title_of(const dm_push_batch *b, const dm_pipe_item *it)
     size_t cap = it->flags & DM_PIPE_F_DATAGRAM ? b->datagrams_len : b->data_len;
     uint64_t start = (uint64_t)it->base + it->apdu;
     if (base && it->apdu != DM_PIPE_NONE && start <= cap && it->apdu_len <= cap - start) {
+        const uint8_t *a = base + start;
+        /* general-glo/-ded-ciphering, the pushes' framing: the title right after the tag */
+        if (it->apdu_len >= 10 && (a[0] == 0xDB || a[0] == 0xDC) && a[1] == 8)
+            return a + 2;
         dm_secure_frame f;
         size_t err;
         if (dm_secure_parse(base + start, it->apdu_len, &f, &err) == DM_OK && f.title_len == 8)

@@ -15,7 +15,7 @@ from .._common.pipeline_outcome import Outcome
 from .._common.push import FAILED, META, NOT_NOTIFICATION, OUTCOME_WORDS, SHAPE_FIELD
 from ..errors import DlmsError
 from . import secure
-from .columns import _UNPACK, _Sink
+from .columns import _UNPACK, _Sink, _store
 
 __all__ = ["push_into"]
 
@@ -195,6 +195,15 @@ def push_into(
             when.null()
         rows += 1
     for sink, b in zip(sinks, bufs):
+        if b.offsets is not None:  # octets: the buffer may be a numpy array, not a bytearray
+            data = b"".join(sink.values)
+            if len(data) > len(b.values):
+                raise MemoryError("octets column larger than its buffer")
+            memoryview(b.values).cast("B")[: len(data)] = data
+            if b.valid is not None:
+                _store(b.valid, "B", sink.valid)
+            _store(b.offsets, "q", sink.offsets)
+            continue
         sink.flush(b)
     return rows
 

@@ -279,7 +279,7 @@ def push_columns(
     n = out.n
     words = memoryview(out.words).cast("B").cast("I")
     status = words[I.STATUS :: I.WORDS].tolist()
-    failed = [i for i, s in enumerate(status) if s]
+    failed = [] if status.count(0) == n else [i for i, s in enumerate(status) if s]
     lay = _layout_of(batch, status, layout)
     if lay is None:  # no notification tells the body's layout: nothing is a row
         other: dict[int, DlmsError] = {}
@@ -291,7 +291,7 @@ def push_columns(
         return _table(empty, allocate(empty.table_layout, 0, 0, np), 0, unit, failed, other)
     plain_bytes = sum(words[I.PLAIN_LEN :: I.WORDS])
     table_layout = lay.table_layout
-    bufs = allocate(table_layout, n, max(plain_bytes, 8 * n), np)
+    bufs = _allocate(table_layout, n, plain_bytes, np)
     titles, titled = _titles(batch)
     outcome = array("i", bytes(4 * OUTCOME_WORDS * n))
     flags = 0 if standard_sign else REVERSED_SIGN
@@ -303,6 +303,18 @@ def push_columns(
             if code and not status[i]:
                 other[i] = describe(outcome, i, lay.fields)
     return _table(lay, bufs, rows, unit, failed, other)
+
+
+def _allocate(layout: Layout, n: int, plain_bytes: int, np: Any) -> list[Any]:
+    """The buffers of n rows; an octets column holds at most the plaintext
+    bytes (the title column 8 per row), left uninitialised: the backend
+    writes every byte the offsets cover."""
+    bufs = allocate(layout, n, 0, np)
+    for b in bufs:
+        if b.offsets is not None:
+            cap = 8 * n if b.field.name == "system_title" else plain_bytes
+            b.values = np.empty(cap, dtype=np.uint8) if np is not None else bytearray(cap)
+    return bufs
 
 
 def _table(
