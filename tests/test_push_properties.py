@@ -78,3 +78,28 @@ def test_random_layouts_match_per_frame_decoding(body: Any, data: st.DataObject,
                 check_against_frames(batch, table)
             results.append((_rows(table), table.failed, {i: (str(e), e.offset) for i, e in table.other.items()}))
     assert all(r == results[0] for r in results)
+
+
+def _layout(specs: list[Any], shape: list[int]) -> PushLayout:
+    return PushLayout(tuple(Field(f.tag, datetime=f.datetime, nullable=n) for f, n in specs), tuple(shape))
+
+
+@SETTINGS
+@given(bodies(), st.lists(bodies(), min_size=1, max_size=4), st.data())
+def test_bodies_of_other_layouts_are_listed_alike(body: Any, others: list[Any], data: st.DataObject) -> None:
+    """Bodies of random other shapes against a random layout: both backends
+    take the same rows and give every other frame the same reason, offset and
+    field (the error paths of the walk: tags, structure sizes, widths, nulls)."""
+    specs, shape, _ = body
+    layout = _layout(specs, shape)
+    values = [data.draw(strategy) for _, _, strategy in others]
+    frames = [notification_frame(0, v, invoke=k, ciphered=False) for k, v in enumerate(values)]
+    results = []
+    for name in BACKENDS:
+        with on_backend(name):
+            batch = decode_batch(frames)
+            table = batch.columns(layout)
+            check_against_frames(batch, table)
+            reasons = {i: (str(e), e.offset, getattr(e, "field", None)) for i, e in table.other.items()}
+            results.append((_rows(table), reasons))
+    assert all(r == results[0] for r in results)
