@@ -25,7 +25,6 @@ import workloads_security as WS
 from bench_support import DLMS_COSEM, NATIVE, PURE, ReferencedWorkload, backend
 from dlmsmesh.pipeline import FrameBuffer, decode_plan
 from dlmsmesh.pipeline.decode import decode_with
-from dlmsmesh.pipeline.push_columns import push_columns
 
 COUNT = WP.COUNT
 PUSH = "10,000 ciphered data-notifications: decode_batch into push columns"
@@ -43,7 +42,7 @@ def _columns_op(impl: str) -> Callable[[], Callable[[FrameBuffer], Any]]:
         def op(frames: FrameBuffer) -> Any:
             WP._forget_counters(ring)  # the same frames again: new to the counter table (a few µs)
             batch = decode_with(pipe, frames, plan, workspace)
-            table = push_columns(batch, layout[0], backend=cols)
+            table = batch.columns(layout[0], backend=cols)
             layout[0] = table.push_layout
             return table
 

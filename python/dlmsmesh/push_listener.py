@@ -142,7 +142,7 @@ class PushBatch:
     each datagram's source address; ``received_at``: when the first arrived
     (unix seconds)."""
 
-    __slots__ = ("decoded", "sources", "received_at", "_listener", "_kinds")
+    __slots__ = ("decoded", "sources", "received_at", "_listener", "_kinds", "_strangers")
 
     def __init__(
         self, decoded: DecodedBatch, sources: list[Address], received_at: float, listener: PushListener | None
@@ -152,6 +152,7 @@ class PushBatch:
         self.received_at = received_at
         self._listener = listener
         self._kinds: dict[int, str] = {}
+        self._strangers: dict[int, bytes] = {}  # frame -> the system title of a sender without keys
 
     def __len__(self) -> int:
         return len(self.decoded)
@@ -308,7 +309,7 @@ class PushListener:
                 if self._queue.full():
                     self.stats.waits += 1
                 await self._queue.put(pushed)
-                if pushed.failures():
+                if pushed._strangers:
                     await self._quarantine(pushed)
         finally:
             self._note_drops()
@@ -351,7 +352,11 @@ class PushListener:
                 kind = MALFORMED
                 stats.malformed += 1
             kinds[i] = kind
-            if kind != UNKNOWN and log.isEnabledFor(logging.INFO):
+            if kind == UNKNOWN:
+                stranger = _glo_title(batch[i].data)
+                if stranger is not None:
+                    pushed._strangers[i] = stranger
+            elif log.isEnabledFor(logging.INFO):
                 title = _glo_title(batch[i].data)
                 log.info(
                     "push from %s (system title %s) refused: %s",
@@ -365,13 +370,8 @@ class PushListener:
         """Record the senders without keys (never their unverified values)."""
         now = pushed.received_at
         fresh = []
-        for i, kind in pushed.failures().items():
-            if kind != UNKNOWN:
-                continue
+        for i, title in pushed._strangers.items():
             source = pushed.sources[i]
-            title = _glo_title(_frame(pushed, i))
-            if title is None:
-                continue
             entry = self.quarantined.get(title)
             if entry is None:
                 if len(self.quarantined) >= QUARANTINE_MAX:
@@ -390,12 +390,6 @@ class PushListener:
                 await asyncio.to_thread(self.registry.quarantine_many, items)
             except Exception:  # the registry's failure must not stop the pushes
                 log.exception("could not quarantine %d senders in the registry", len(items))
-
-
-def _frame(pushed: PushBatch, i: int) -> bytes:
-    """Datagram i of the batch as received."""
-    fb = pushed.decoded._out
-    return bytes(fb.data[fb.offsets[i] : fb.offsets[i + 1]])
 
 
 # --------------------------------------------------------------------------

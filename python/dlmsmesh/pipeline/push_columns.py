@@ -40,7 +40,7 @@ from ..columns.table import numpy_module
 from ..errors import DecodeError, DlmsError
 
 if TYPE_CHECKING:
-    from .result import DecodedBatch
+    from .._common.pipeline_outcome import Outcome
 
 __all__ = ["PushLayout", "PushTable", "PushShapeError", "push_columns", "infer_push_layout", "META_NAMES"]
 
@@ -259,7 +259,8 @@ def _truncate(col: Any, rows: int) -> Any:
 
 
 def push_columns(
-    batch: DecodedBatch,
+    out: Outcome,
+    contexts: Sequence[Any],
     layout: PushLayout | Layout | Sequence[FieldSpec] | None = None,
     *,
     unit: str = "s",
@@ -267,20 +268,20 @@ def push_columns(
     standard_sign: bool = True,
     backend: Any = None,
 ) -> PushTable:
-    """The rows of ``batch``'s data-notifications whose bodies fit ``layout``
+    """The rows of the data-notifications of a decoded batch (its backend
+    outcome ``out`` and its security ``contexts``, as
+    :meth:`DecodedBatch.columns` passes them) whose bodies fit ``layout``
     (None: the layout of the first one that decoded).  ``backend``: a
     backend's columns module (default: the live one)."""
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {tuple(UNITS)}, not {unit!r}")
     module = backend if backend is not None else _backend.live.columns
     np = numpy_module(numpy)
-    out = batch._out
-    batch._live()
     n = out.n
     words = memoryview(out.words).cast("B").cast("I")
     status = words[I.STATUS :: I.WORDS].tolist()
     failed = [] if status.count(0) == n else [i for i, s in enumerate(status) if s]
-    lay = _layout_of(batch, status, layout)
+    lay = _layout_of(out, status, layout)
     if lay is None:  # no notification tells the body's layout: nothing is a row
         other: dict[int, DlmsError] = {}
         for i, s in enumerate(status):
@@ -292,7 +293,7 @@ def push_columns(
     plain_bytes = sum(words[I.PLAIN_LEN :: I.WORDS])
     table_layout = lay.table_layout
     bufs = _allocate(table_layout, n, plain_bytes, np)
-    titles, titled = _titles(batch)
+    titles, titled = _titles(contexts)
     outcome = array("i", bytes(4 * OUTCOME_WORDS * n))
     flags = 0 if standard_sign else REVERSED_SIGN
     rows = module.push_into(out, lay.shape, table_layout, bufs, titles, titled, UNITS[unit], flags, outcome)
@@ -339,13 +340,12 @@ def _table(
 
 
 def _layout_of(
-    batch: DecodedBatch, status: list[int], given: PushLayout | Layout | Sequence[FieldSpec] | None
+    out: Outcome, status: list[int], given: PushLayout | Layout | Sequence[FieldSpec] | None
 ) -> PushLayout | None:
     if given is not None:
         want = PushLayout.of(given)
         if want.complete:
             return want
-    out = batch._out
     refused: PushShapeError | None = None
     for i, s in enumerate(status):
         if s:
@@ -364,11 +364,11 @@ def _layout_of(
     return None
 
 
-def _titles(batch: DecodedBatch) -> tuple[bytes, bytes]:
+def _titles(contexts: Sequence[Any]) -> tuple[bytes, bytes]:
     """The peers' system titles (8 octets each) and whether each is known."""
     titles = bytearray()
     titled = bytearray()
-    for ctx in batch._contexts:
+    for ctx in contexts:
         title = getattr(ctx, "peer_system_title", None)
         ok = isinstance(title, (bytes, bytearray)) and len(title) == 8
         titles += bytes(title) if ok else bytes(8)  # type: ignore[arg-type]

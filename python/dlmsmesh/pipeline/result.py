@@ -189,14 +189,24 @@ class DecodedBatch:
         return None
 
     def columns(
-        self, layout: Any = None, *, unit: str = "s", numpy: bool | None = None, standard_sign: bool = True
+        self,
+        layout: Any = None,
+        *,
+        unit: str = "s",
+        numpy: bool | None = None,
+        standard_sign: bool = True,
+        backend: Any = None,
     ) -> PushTable:
         """The data-notifications of this batch whose bodies share ``layout``
         (None: the first one's) as typed columns, in one backend call: see
-        :mod:`dlmsmesh.pipeline.push_columns`."""
+        :mod:`dlmsmesh.pipeline.push_columns`.  ``backend``: a backend's
+        columns module (benchmarks run both in one process; default the live one)."""
         from .push_columns import push_columns
 
-        return push_columns(self, layout, unit=unit, numpy=numpy, standard_sign=standard_sign)
+        self._live()
+        return push_columns(
+            self._out, self._contexts, layout, unit=unit, numpy=numpy, standard_sign=standard_sign, backend=backend
+        )
 
     # ------------------------------------------------------------ headers
 
