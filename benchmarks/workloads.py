@@ -23,6 +23,7 @@ import workloads_columns
 import workloads_database
 import workloads_listener
 import workloads_pipeline
+import workloads_push
 import workloads_registry
 import workloads_security
 import workloads_server
@@ -36,6 +37,7 @@ WORKLOADS: List[Workload] = [
     *workloads_security.WORKLOADS,
     *workloads_transport.WORKLOADS,
     *workloads_pipeline.WORKLOADS,
+    *workloads_push.WORKLOADS,
     *workloads_server.WORKLOADS,
     *workloads_client.WORKLOADS,
     *workloads_registry.WORKLOADS,

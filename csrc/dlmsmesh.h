@@ -680,4 +680,44 @@ typedef struct {
 DM_MUST_CHECK int64_t dm_pipe_encode(const dm_pipe_encode_config *cfg, const dm_pipe_request *reqs, size_t n,
                                      const uint8_t *values, size_t values_len, dm_pipe_encode_buffers *buf);
 
+/* ------------------------------------------------------------------------
+ * Pushes as columns (csrc/push_columns.c): the data-notifications of a batch
+ * that dm_pipe_decode decoded, one row per frame whose body fits the shape.
+ * ------------------------------------------------------------------------ */
+#define DM_PUSH_META 5              /* meta columns: frame, system title, invocation counter, invoke-id, date-time */
+#define DM_PUSH_SHAPE_FIELD 0xFFFF  /* shape op: the next field; any other op n: a structure of n elements */
+#define DM_PUSH_SHAPE_MAX 1024      /* shape ops at most */
+#define DM_PUSH_TAKEN 0             /* outcome: the frame is a row */
+#define DM_PUSH_FAILED 1            /* outcome: the frame did not decode */
+#define DM_PUSH_NOT_NOTIFICATION 2  /* outcome: its APDU is not a data-notification */
+
+/* The records and buffers of one decoded batch, and the senders' titles. */
+typedef struct {
+    const dm_pipe_item *items;
+    size_t n;
+    const uint8_t *data;        /* the input frames */
+    size_t data_len;
+    const uint8_t *datagrams;   /* bases with DM_PIPE_F_DATAGRAM */
+    size_t datagrams_len;
+    const uint8_t *plain;       /* plaintexts of ciphered frames */
+    size_t plain_len;
+    const uint8_t *titles;      /* 8 octets per peer index */
+    const uint8_t *titled;      /* per peer index: 1 when its title is known */
+    size_t ntitles;
+} dm_push_batch;
+
+/* Rows from the data-notifications of the batch whose bodies fit shape
+ * (shape_len ops; as many DM_PUSH_SHAPE_FIELD ops as cols).  meta: five
+ * columns of n rows: frame index (U32), system title (OCTETS, empty when none
+ * is known, capacity 8 n), invocation counter (U32, nullable: 0 when not
+ * ciphered), long-invoke-id (U32), date-time (DATETIME, nullable: 0 when the
+ * notification has none); cols: the body fields (octets capacity: the
+ * plaintext bytes).  outcome: 4 int32 per frame: DM_PUSH_* or the negative
+ * DM_ERR_* of a body that does not fit, the offset in the plaintext APDU, the
+ * body field (-1: none) and the tag or count found (-1: none).  Returns the
+ * rows written, or DM_ERR_BAD_ARGUMENT. */
+DM_MUST_CHECK int64_t dm_push_columns(const dm_push_batch *batch, const uint16_t *shape, size_t shape_len,
+                                      dm_colspec *meta, dm_colspec *cols, size_t ncols, int64_t unit, int flags,
+                                      int32_t *outcome);
+
 #endif

@@ -37,11 +37,13 @@ __all__ = [
     "MeterKeys",
     "Client",
     "Registry",
+    "PushListener",
 ]
 
 #: names of the layers above the codec, imported on first use (``import
 #: dlmsmesh`` stays light for a decoder that never serves)
 _LAZY = {"Server": "server", "Meter": "server", "MeterKeys": "server", "Client": "client", "Registry": "registration"}
+_LAZY["PushListener"] = "push_listener"
 
 
 def __getattr__(name: str) -> object:

@@ -92,6 +92,15 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="print a JSON line per committed transaction (titles, counters, outcomes)",
     )
+    p.add_argument(
+        "--pushes",
+        metavar="FILE",
+        help="also receive data-notifications on --push-port and write their values to FILE,"
+        " a row per notification (CSV when FILE ends in .csv, else JSON Lines)",
+    )
+    p.add_argument(
+        "--push-port", dest="push_port", metavar="P", type=int, default=4059, help="the pushes' UDP port (default 4059)"
+    )
     p.set_defaults(func=run)
     return p
 
@@ -141,6 +150,7 @@ async def _listen(args: argparse.Namespace, title: bytes) -> None:
             max_batch=args.max_batch,
             on_commit=_commit_line if args.print_commits else None,
         )
+        pushes = None
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         handled: list[signal.Signals] = []
@@ -152,6 +162,7 @@ async def _listen(args: argparse.Namespace, title: bytes) -> None:
                 except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover - not POSIX
                     pass
             await listener.start()
+            pushes = await _open_pushes(args, keyring, registry)
             host, port = transport.local_address
             start = {
                 "listening": {"host": host, "port": port},
@@ -159,6 +170,8 @@ async def _listen(args: argparse.Namespace, title: bytes) -> None:
                 "meters_with_keys": len(keyring),
                 "system_title": title.hex().upper(),
             }
+            if pushes is not None:
+                start["pushes"] = {"host": pushes.address.host, "port": pushes.address.port, "file": args.pushes}
             if args.json:
                 sys.stdout.write(json.dumps(start) + "\n")
             else:
@@ -166,6 +179,8 @@ async def _listen(args: argparse.Namespace, title: bytes) -> None:
                     f"listening on {host} port {port}: registry {where},"
                     f" keys for {len(keyring)} meters, system title {title.hex().upper()}\n"
                 )
+                if pushes is not None:
+                    sys.stdout.write(f"pushes on {pushes.address.host} port {pushes.address.port} to {args.pushes}\n")
             sys.stdout.flush()
             try:
                 await asyncio.wait_for(stop.wait(), args.seconds)
@@ -173,20 +188,36 @@ async def _listen(args: argparse.Namespace, title: bytes) -> None:
                 pass
         finally:
             await listener.close()
+            pushed = None if pushes is None else await pushes.close()
             for sig in handled:
                 loop.remove_signal_handler(sig)
     finally:
         registry.close()
     stats = listener.stats
     if args.json:
-        sys.stdout.write(json.dumps({"stopped": stats.as_dict()}) + "\n")
+        sys.stdout.write(json.dumps({"stopped": stats.as_dict(), **({"pushes": pushed} if pushed else {})}) + "\n")
     else:
         sys.stdout.write(
             f"stopped: {stats.received} datagrams received, {stats.recorded} recorded, {stats.duplicates} duplicates,"
             f" {stats.stale} stale, {stats.replays} replays, {stats.security_failures} security failures,"
             f" {stats.malformed} malformed, {stats.quarantined} quarantined, {stats.lookups} lookups\n"
         )
+        if pushed:
+            sys.stdout.write(f"pushes: {pushed['received']} datagrams received, {pushed['rows']} rows written\n")
     sys.stdout.flush()
+
+
+async def _open_pushes(args: argparse.Namespace, keyring: Any, registry: Any) -> Any:
+    """The push listener writing to --pushes (None without it)."""
+    if args.pushes is None:
+        return None
+    from .push_listener import PushFileSession
+    from .transport import TransportError
+
+    try:
+        return await PushFileSession.open(args.host, args.push_port, args.pushes, keyring, registry=registry)
+    except (OSError, TransportError) as exc:
+        raise ListenError(f"--pushes: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -199,6 +230,8 @@ def run(args: argparse.Namespace) -> int:
             raise ListenError(f"--seconds: expected a number of seconds >= 0, got {args.seconds!r}")
         if not 0 <= args.port <= 0xFFFF:
             raise ListenError(f"--port: 0..65535, not {args.port}")
+        if not 0 <= args.push_port <= 0xFFFF:
+            raise ListenError(f"--push-port: 0..65535, not {args.push_port}")
         if args.max_batch < 1:
             raise ListenError("--max-batch: at least 1")
         title = _title(args.system_title)

@@ -31,6 +31,7 @@ int fuzz_frag_one(const uint8_t *data, size_t size);
 int fuzz_columns_one(const uint8_t *data, size_t size);
 int fuzz_pipeline_one(const uint8_t *data, size_t size);
 int fuzz_pipe_encode_one(const uint8_t *data, size_t size);
+int fuzz_push_one(const uint8_t *data, size_t size);
 void fuzz_secure_teardown(void);
 void fuzz_pipeline_teardown(void);
 void fuzz_pipe_encode_teardown(void);
@@ -41,7 +42,7 @@ static const struct {
 } HARNESSES[] = {
     {"axdr", fuzz_axdr_one},       {"ber", fuzz_ber_one},   {"apdu", fuzz_apdu_one}, {"secure", fuzz_secure_one},
     {"wrapper", fuzz_wrapper_one}, {"iphc", fuzz_iphc_one}, {"frag", fuzz_frag_one}, {"columns", fuzz_columns_one},
-    {"pipeline", fuzz_pipeline_one}, {"pipe_encode", fuzz_pipe_encode_one},
+    {"pipeline", fuzz_pipeline_one}, {"pipe_encode", fuzz_pipe_encode_one}, {"push", fuzz_push_one},
 };
 #define NHARNESSES (sizeof HARNESSES / sizeof HARNESSES[0])
 
@@ -241,6 +242,58 @@ static void test_columns(void)
     /* 2024-03-15 12:30:45 local, deviation -60: UTC 11:30:45 = 1710502245 */
     EXPECT(epoch[0] == 1710502245 && dev[0] == -60 && status[0] == 0);
     EXPECT(fuzz_columns_one(in, n) == 0);
+    free(in);
+}
+
+/* pushes as columns: the data-notifications of a decoded batch, one row each */
+static void test_push(void)
+{
+    size_t n;
+    /* frames back to back: a notification without and one with a date-time,
+     * a get-response, a notification of another layout, a frame that failed */
+    uint8_t *in = hex("0F00000007 00 0202 060000002A 10FFFE"
+                      "0F00000008 0C07EA0C06070A0F0000FFC400 0202 0600000001 100001"
+                      "C401C100 0600000001"
+                      "0F00000009 00 0202 0600000001 0F01"
+                      "0F0000000A 00 0202 0600000001 100001",
+                      &n);
+    static const uint32_t at[6] = {0, 16, 44, 53, 68, 84};
+    dm_pipe_item items[5];
+    memset(items, 0, sizeof items);
+    for (size_t i = 0; i < 5; i++)
+        items[i].base = at[i], items[i].plain_len = at[i + 1] - at[i], items[i].apdu = DM_PIPE_NONE;
+    items[4].status = DM_ERR_SEC_AUTH;
+    dm_push_batch batch = {items, 5, in, n, NULL, 0, NULL, 0, NULL, NULL, 0};
+    static const uint16_t shape[3] = {2, DM_PUSH_SHAPE_FIELD, DM_PUSH_SHAPE_FIELD};
+    uint32_t frame[5], ic[5], invoke[5], energy[5];
+    uint8_t title[40], ic_ok[5], dt_ok[5], dt_status[5];
+    int64_t title_off[6], epoch[5];
+    int16_t power[5], dev[5];
+    dm_colspec meta[DM_PUSH_META], cols[2];
+    memset(meta, 0, sizeof meta);
+    memset(cols, 0, sizeof cols);
+    meta[0].kind = DM_COL_U32, meta[0].values = frame;
+    meta[1].kind = DM_COL_OCTETS, meta[1].values = title, meta[1].offsets = title_off, meta[1].capacity = 40;
+    meta[2].kind = DM_COL_U32, meta[2].nullable = 1, meta[2].values = ic, meta[2].valid = ic_ok;
+    meta[3].kind = DM_COL_U32, meta[3].values = invoke;
+    meta[4].kind = DM_COL_DATETIME, meta[4].nullable = 1, meta[4].values = epoch, meta[4].valid = dt_ok;
+    meta[4].deviation = dev, meta[4].status = dt_status;
+    cols[0].kind = DM_COL_U32, cols[0].tag = 6, cols[0].values = energy;
+    cols[1].kind = DM_COL_I16, cols[1].tag = 16, cols[1].values = power;
+    int32_t outcome[20];
+    EXPECT(dm_push_columns(&batch, shape, 3, meta, cols, 2, 1, 0, outcome) == 2);
+    EXPECT(frame[0] == 0 && frame[1] == 1 && invoke[0] == 7 && invoke[1] == 8);
+    EXPECT(energy[0] == 42 && power[0] == -2 && energy[1] == 1 && power[1] == 1);
+    EXPECT(title_off[1] == 0 && title_off[2] == 0 && ic_ok[0] == 0 && ic_ok[1] == 0);
+    /* 2026-12-06 10:15 at deviation -60: 09:15 UTC */
+    EXPECT(dt_ok[0] == 0 && epoch[0] == DM_COL_NAT && dt_ok[1] == 1 && epoch[1] == 1796548500 && dev[1] == -60);
+    EXPECT(outcome[0] == DM_PUSH_TAKEN && outcome[4] == DM_PUSH_TAKEN);
+    EXPECT(outcome[8] == DM_PUSH_NOT_NOTIFICATION && outcome[11] == 0xC4);
+    /* an integer where the layout has a long: offset 13 of that plaintext, field 1, found tag 15 */
+    EXPECT(outcome[12] == DM_ERR_COL_FIELD && outcome[13] == 13 && outcome[14] == 1 && outcome[15] == 15);
+    EXPECT(outcome[16] == DM_PUSH_FAILED);
+    /* a shape naming another number of fields than the columns */
+    EXPECT(dm_push_columns(&batch, shape, 2, meta, cols, 2, 1, 0, outcome) == DM_ERR_BAD_ARGUMENT);
     free(in);
 }
 
@@ -678,6 +731,7 @@ int main(int argc, char **argv)
     } else {
         test_axdr();
         test_columns();
+        test_push();
         test_ber();
         test_apdu();
         test_secure();

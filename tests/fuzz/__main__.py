@@ -37,7 +37,7 @@ BUILD = Path(os.environ.get("DLMSMESH_FUZZ_BUILD", FUZZ / "build"))
 CORPUS = FUZZ / "corpus"
 DICT = FUZZ / "dlms.dict"
 
-C_TARGETS = ["axdr", "ber", "apdu", "secure", "wrapper", "iphc", "frag", "columns", "pipeline", "pipe_encode"]
+C_TARGETS = ["axdr", "ber", "apdu", "secure", "wrapper", "iphc", "frag", "columns", "pipeline", "pipe_encode", "push"]
 PY_TARGETS = ["py_axdr", "py_apdu", "py_acse", "py_transport", "py_security", "py_stack", "py_pipeline"]
 SMOKE_SECONDS = {"c": 4, "py": 3}
 MAX_LEN = 4096

@@ -43,7 +43,7 @@ VECTOR_MODULES = [
     "test_interop_acse",
 ]
 HEX = re.compile(r"^[0-9A-Fa-f ]+$")
-C_TARGETS = ["axdr", "ber", "apdu", "secure", "wrapper", "iphc", "frag", "columns", "pipeline", "pipe_encode"]
+C_TARGETS = ["axdr", "ber", "apdu", "secure", "wrapper", "iphc", "frag", "columns", "pipeline", "pipe_encode", "push"]
 PY_TARGETS = ["py_axdr", "py_apdu", "py_acse", "py_transport", "py_security", "py_stack", "py_pipeline"]
 
 

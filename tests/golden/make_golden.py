@@ -81,6 +81,7 @@ CORPUS_LAYERS: dict[str, tuple[str, list[str]]] = {
     "py_pipeline": ("wrapper", KEYS),
     "py_security": ("apdu", KEYS),
     "py_stack": ("lowpan", LINKS + KEYS),
+    "push": ("apdu", []),
     "py_transport": ("ipv6", []),
     "secure": ("apdu", KEYS),
     "wrapper": ("wrapper", []),

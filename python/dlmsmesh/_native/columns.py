@@ -114,3 +114,7 @@ def _bound(bufs: list[ColumnBuffers], rows: int) -> int:
         if b.offsets is not None:
             n += len(b.values) + 5 * rows
     return n
+
+
+# pushes as columns: the same buffers, one row per frame (after the codec above: push imports it)
+from .push import push_into as push_into  # noqa: E402

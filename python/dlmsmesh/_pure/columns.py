@@ -399,3 +399,7 @@ def encode(layout: Layout, bufs: list[ColumnBuffers], rows: int, unit: int, flag
             else:
                 out += _PACK[kind](f.tag, v)
     return bytes(out)
+
+
+# pushes as columns: the same buffers, one row per frame (after the codec above: push imports it)
+from .push import push_into as push_into  # noqa: E402

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..security._batch_access import BatchContext
     from ..security.info import SecurityInfo
     from ..wrapper import WrapperHeader
+    from .push_columns import PushTable
 
 __all__ = ["DecodedBatch"]
 
@@ -186,6 +187,26 @@ class DecodedBatch:
         if n >= 5 and p[0] == 0xC4 and p[1] == 1 and p[3] == 0:
             return p[4:]
         return None
+
+    def columns(
+        self,
+        layout: Any = None,
+        *,
+        unit: str = "s",
+        numpy: bool | None = None,
+        standard_sign: bool = True,
+        backend: Any = None,
+    ) -> PushTable:
+        """The data-notifications of this batch whose bodies share ``layout``
+        (None: the first one's) as typed columns, in one backend call: see
+        :mod:`dlmsmesh.pipeline.push_columns`.  ``backend``: a backend's
+        columns module (benchmarks run both in one process; default the live one)."""
+        from .push_columns import push_columns
+
+        self._live()
+        return push_columns(
+            self._out, self._contexts, layout, unit=unit, numpy=numpy, standard_sign=standard_sign, backend=backend
+        )
 
     # ------------------------------------------------------------ headers
 
