@@ -400,6 +400,12 @@ class Listener:
 
     Use as ``async with Listener(...)`` or :meth:`start` / :meth:`close`;
     :meth:`drain` waits until what has arrived is committed.
+
+    A process holding the keys of many meters should call
+    ``gc.collect(); gc.freeze()`` once they are loaded, as ``dlmsmesh
+    listen`` does: otherwise each full pass of Python's garbage collector
+    scans every meter's key objects (0.35 s for 100,000 meters) in the
+    middle of a storm.
     """
 
     def __init__(

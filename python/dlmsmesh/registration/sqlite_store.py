@@ -24,7 +24,6 @@ another), so a lookup never queues behind a batch being written.
 from __future__ import annotations
 
 import functools
-import itertools
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -102,7 +101,9 @@ ON CONFLICT (system_title) DO UPDATE SET
     previous_until = excluded.previous_until, source = excluded.source
 WHERE {{guard}}
 """
-_ONE_BINDING = "(" + ", ".join("?" * 12) + ")"
+#: columns of a binding row (and a history row: two more, its time and change)
+_BINDING_WIDTH = 12
+_ONE_BINDING = "(" + ", ".join("?" * _BINDING_WIDTH) + ")"
 _ONE_HISTORY = "(" + ", ".join("?" * 14) + ")"
 _REGISTERED_GUARD = f"bindings.status = 'quarantined' OR ({_ORDER})"
 _QUARANTINED_GUARD = f"bindings.status = 'quarantined' AND ({_ORDER})"
@@ -134,13 +135,18 @@ def _rows_per_statement(db: sqlite3.Connection, width: int) -> int:
     return max(1, min(_ROWS_PER_STATEMENT, variables // width))
 
 
-def _execute_many_rows(db: sqlite3.Connection, kind: str, rows: list[tuple[Any, ...]]) -> int:
-    """Write ``rows`` with multi-row statements of ``kind``; the rows changed."""
-    per = _rows_per_statement(db, len(rows[0]))
+def _execute_many_rows(db: sqlite3.Connection, kind: str, values: list[Any], width: int) -> int:
+    """Write the rows of ``width`` columns laid end to end in ``values``
+    with multi-row statements of ``kind``; the rows changed.  (One flat
+    list, not a tuple per row: a batch's rows would outlive two garbage
+    collections each, and a storm's would make the collector scan the
+    whole heap every few batches.)"""
+    per = _rows_per_statement(db, width)
     changed = 0
-    for start in range(0, len(rows), per):
-        chunk = rows[start : start + per]
-        cursor = db.execute(_many_statement(kind, len(chunk)), list(itertools.chain.from_iterable(chunk)))
+    step = per * width
+    for start in range(0, len(values), step):
+        chunk = values[start : start + step]
+        cursor = db.execute(_many_statement(kind, len(chunk) // width), chunk)
         changed += cursor.rowcount
     return changed
 _SELECT_BINDING = f"SELECT {_COLS} FROM bindings WHERE system_title = ?"
@@ -340,8 +346,10 @@ class SqliteStore:
                 titles = {item.system_title for item in records}
                 titles.update(item.system_title for item in quarantined)
                 state = self._select_many(db, list(titles))
-                recorded = self._write(db, state, records, False, changed)
-                held = self._write(db, state, quarantined, True, changed)
+                # the state is kept up to date only when a title comes twice
+                repeats = len(titles) < len(records) + len(quarantined)
+                recorded = self._write(db, state, records, False, changed, repeats)
+                held = self._write(db, state, quarantined, True, changed, repeats)
                 ok = True
             except sqlite3.Error as exc:
                 raise StoreError(f"registry {self.path}: {exc}") from exc
@@ -356,10 +364,12 @@ class SqliteStore:
         items: Sequence[Registration],
         quarantine: bool,
         changed: set[bytes],
+        repeats: bool = True,
     ) -> list[Outcome]:
         """Judge ``items`` in order against ``state`` (updated as they are
-        accepted) and write the accepted ones: one executemany each for the
-        bindings and the history, inside the caller's transaction."""
+        accepted when a title may come again: ``repeats``) and write the
+        accepted ones: multi-row statements for the bindings and the
+        history, inside the caller's transaction."""
         if not items:
             return []
         recorded = self._Outcome.QUARANTINED if quarantine else self._Outcome.RECORDED
@@ -367,8 +377,9 @@ class SqliteStore:
         status_text = status.value
         grace = self.grace
         outcomes: list[Outcome] = []
-        rows: list[tuple[Any, ...]] = []
-        history: list[tuple[Any, ...]] = []
+        rows: list[Any] = []  # the bindings' columns, row after row
+        history: list[Any] = []
+        titles: list[bytes] = []
         first_change = "quarantined" if quarantine else "recorded"
         for item in items:
             title = item.system_title
@@ -394,24 +405,28 @@ class SqliteStore:
                     change = "quarantined"
                 else:
                     change = "recorded" if old.status is self._quarantined else "updated"
-            # what a later item of the same title is judged against, as _Row's
-            # fields (a _Row is made only if one comes: most titles come once)
-            state[title] = (status, item.addresses, item.port, item.wport, item.kind,
-                            item.invocation_counter, item.sequence, previous, until)  # fmt: skip
+            if repeats:
+                # what a later item of the same title is judged against, as
+                # _Row's fields (a _Row is made only if one comes)
+                state[title] = (status, item.addresses, item.port, item.wport, item.kind,
+                                item.invocation_counter, item.sequence, previous, until)  # fmt: skip
             row = (title, " ".join(item.addresses), item.port, item.wport, status_text, item.received_at,
                    item.invocation_counter, item.sequence, item.kind, " ".join(previous), until,
                    item.source)  # fmt: skip
-            rows.append(row)
-            history.append((item.received_at, change, *row))
-        if rows:
-            written = _execute_many_rows(db, "quarantined" if quarantine else "registered", rows)
-            if written != len(rows):
+            rows.extend(row)
+            history.append(item.received_at)
+            history.append(change)
+            history.extend(row)
+            titles.append(title)
+        if titles:
+            written = _execute_many_rows(db, "quarantined" if quarantine else "registered", rows, _BINDING_WIDTH)
+            if written != len(titles):
                 raise StoreError(
-                    f"the stored bindings changed under the batch ({written} of {len(rows)} rows"
+                    f"the stored bindings changed under the batch ({written} of {len(titles)} rows"
                     " written): nothing recorded"
                 )
-            _execute_many_rows(db, "history", history)
-            changed.update(row[0] for row in rows)
+            _execute_many_rows(db, "history", history, _BINDING_WIDTH + 2)
+            changed.update(titles)
         return outcomes
 
     def admit(self, system_title: bytes, at: float) -> Binding:
