@@ -14,8 +14,8 @@ registration is acknowledged (durable).
 from __future__ import annotations
 
 import argparse
-import gc
 import asyncio
+import gc
 import json
 import math
 import signal
