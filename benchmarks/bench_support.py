@@ -134,6 +134,11 @@ class Workload:
     #: an issue's absolute target: (items per op, the least items/s the
     #: native backend must reach); compare.py checks it as ``native/rate``
     rate_target: Tuple[int, float] | None = None
+    #: the op's own timing of what it measures (seconds, of its last call),
+    #: for an op that must also build per-op state that is not the workload
+    #: (a new database file, a keyring's replay table): compare.py then
+    #: times the rounds with it instead of the calls' wall time
+    op_timer: Callable[[], float] | None = None
 
     def verify(self, impl: str, inp: Any, result: Any) -> None:
         """Raise AssertionError unless ``result`` is right for ``inp``."""

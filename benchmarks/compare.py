@@ -61,9 +61,16 @@ def _calibrate(fn: Callable[[], Any], round_time: float) -> int:
         n *= 4 if dt < round_time / 50 else 2
 
 
-def _round(fn: Callable[[], Any], n: int) -> float:
-    """Seconds per operation over one round of ``n`` calls."""
+def _round(fn: Callable[[], Any], n: int, timer: Callable[[], float] | None = None) -> float:
+    """Seconds per operation over one round of ``n`` calls (as the op
+    times itself, with a ``timer``: ``Workload.op_timer``)."""
     gc.collect()
+    if timer is not None:
+        total = 0.0
+        for _ in range(n):
+            fn()
+            total += timer()
+        return total / n
     t0 = time.perf_counter()
     for _ in range(n):
         fn()
@@ -109,7 +116,7 @@ def _measure(
                 if disable_gc:
                     gc.disable()
                 try:
-                    times[impl].append(_round(fn, iters[impl]))
+                    times[impl].append(_round(fn, iters[impl], wl.op_timer))
                 finally:
                     if gc_was_enabled:
                         gc.enable()
