@@ -130,4 +130,63 @@ static inline int64_t col_floor_div(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
+/* The date-time and null cells of the column decoders (columns_decode.c,
+ * push_columns.c): the same rules for profile rows and push bodies. */
+
+/* The day number of the last date converted: rows of a profile (and the
+ * pushes of one interval) mostly share their date with the one before. */
+typedef struct {
+    uint32_t key; /* year << 16 | month << 8 | day, 0 before the first */
+    int64_t days;
+} col_day_cache;
+
+/* The epoch of a 12-octet date-time, or DM_COL_NAT when its fields name no
+ * moment (a field not specified, a pattern, or out of range). */
+static inline int64_t col_epoch_of(const uint8_t *b, int64_t unit, int flags, col_day_cache *dc)
+{
+    int64_t year = (int64_t)dm_be(b, 2);
+    int month = b[2], day = b[3], hour = b[5], minute = b[6], second = b[7], hundredths = b[8];
+    int16_t deviation = (int16_t)dm_be(b + 9, 2);
+    if (hour > 23 || minute > 59 || second > 59 || (hundredths > 99 && hundredths != 0xFF))
+        return DM_COL_NAT;
+    uint32_t key = (uint32_t)year << 16 | (uint32_t)month << 8 | (uint32_t)day;
+    if (key != dc->key) {
+        if (year == 0xFFFF || month < 1 || month > 12 || day < 1 || day > col_days_in_month(year, month))
+            return DM_COL_NAT;
+        dc->key = key;
+        dc->days = col_days_from_civil(year, month, day);
+    }
+    int64_t secs = dc->days * 86400 + hour * 3600 + minute * 60 + second;
+    if (deviation != DM_DEVIATION_NOT_SPECIFIED)
+        secs += (flags & DM_COLUMNS_REVERSED_SIGN ? -60 : 60) * (int64_t)deviation;
+    return secs * unit + (hundredths == 0xFF ? 0 : hundredths * unit / 100);
+}
+
+static inline void col_put_datetime(dm_colspec *col, size_t r, const uint8_t *b, int64_t unit, int flags, col_day_cache *dc)
+{
+    ((int64_t *)col->values)[r] = col_epoch_of(b, unit, flags, dc);
+    col->deviation[r] = (int16_t)dm_be(b + 9, 2);
+    col->status[r] = b[11];
+}
+
+static inline void col_put_null(dm_colspec *col, size_t r)
+{
+    col->valid[r] = 0;
+    switch (col->kind) {
+    case DM_COL_DATETIME:
+        ((int64_t *)col->values)[r] = DM_COL_NAT;
+        col->deviation[r] = DM_DEVIATION_NOT_SPECIFIED;
+        col->status[r] = 0xFF;
+        break;
+    case DM_COL_FIXED_OCTETS: case DM_COL_OCTETS:
+        col->offsets[r + 1] = col->offsets[r];
+        break;
+    default: {
+        static const uint8_t zero[8] = {0};
+        col_get_number(zero, col->kind, col->values, r);
+        break;
+    }
+    }
+}
+
 #endif

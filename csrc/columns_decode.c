@@ -48,61 +48,6 @@ static int read_length(cur_t *c, size_t p, uint64_t *value, size_t *next)
     return DM_OK;
 }
 
-/* The day number of the last date converted: rows of a profile mostly share
- * their date with the row before. */
-typedef struct {
-    uint32_t key; /* year << 16 | month << 8 | day, 0 before the first */
-    int64_t days;
-} day_cache;
-
-/* The epoch of a 12-octet date-time, or DM_COL_NAT when its fields name no
- * moment (a field not specified, a pattern, or out of range). */
-static int64_t epoch_of(const uint8_t *b, int64_t unit, int flags, day_cache *dc)
-{
-    int64_t year = (int64_t)dm_be(b, 2);
-    int month = b[2], day = b[3], hour = b[5], minute = b[6], second = b[7], hundredths = b[8];
-    int16_t deviation = (int16_t)dm_be(b + 9, 2);
-    if (hour > 23 || minute > 59 || second > 59 || (hundredths > 99 && hundredths != 0xFF))
-        return DM_COL_NAT;
-    uint32_t key = (uint32_t)year << 16 | (uint32_t)month << 8 | (uint32_t)day;
-    if (key != dc->key) {
-        if (year == 0xFFFF || month < 1 || month > 12 || day < 1 || day > col_days_in_month(year, month))
-            return DM_COL_NAT;
-        dc->key = key;
-        dc->days = col_days_from_civil(year, month, day);
-    }
-    int64_t secs = dc->days * 86400 + hour * 3600 + minute * 60 + second;
-    if (deviation != DM_DEVIATION_NOT_SPECIFIED)
-        secs += (flags & DM_COLUMNS_REVERSED_SIGN ? -60 : 60) * (int64_t)deviation;
-    return secs * unit + (hundredths == 0xFF ? 0 : hundredths * unit / 100);
-}
-
-static void put_datetime(dm_colspec *col, size_t r, const uint8_t *b, int64_t unit, int flags, day_cache *dc)
-{
-    ((int64_t *)col->values)[r] = epoch_of(b, unit, flags, dc);
-    col->deviation[r] = (int16_t)dm_be(b + 9, 2);
-    col->status[r] = b[11];
-}
-
-static void put_null(dm_colspec *col, size_t r)
-{
-    col->valid[r] = 0;
-    switch (col->kind) {
-    case DM_COL_DATETIME:
-        ((int64_t *)col->values)[r] = DM_COL_NAT;
-        col->deviation[r] = DM_DEVIATION_NOT_SPECIFIED;
-        col->status[r] = 0xFF;
-        break;
-    case DM_COL_FIXED_OCTETS: case DM_COL_OCTETS:
-        col->offsets[r + 1] = col->offsets[r];
-        break;
-    default: {
-        static const uint8_t zero[8] = {0};
-        col_get_number(zero, col->kind, col->values, r);
-        break;
-    }
-    }
-}
 
 /* copy n content octets at q into an octets column */
 static int put_octets(cur_t *c, dm_colspec *col, size_t r, size_t q, uint64_t n)
@@ -116,7 +61,7 @@ static int put_octets(cur_t *c, dm_colspec *col, size_t r, size_t q, uint64_t n)
 }
 
 /* One field at *pos; on success *pos is just after it. */
-static int field(cur_t *c, dm_colspec *col, size_t r, size_t *pos, int64_t unit, int flags, day_cache *dc)
+static int field(cur_t *c, dm_colspec *col, size_t r, size_t *pos, int64_t unit, int flags, col_day_cache *dc)
 {
     size_t p = *pos;
     uint8_t tag;
@@ -124,7 +69,7 @@ static int field(cur_t *c, dm_colspec *col, size_t r, size_t *pos, int64_t unit,
         return fail(c, DM_ERR_TRUNCATED, p, -1);
     if (tag != col->tag) {
         if (tag == 0 && col->nullable) {
-            put_null(col, r);
+            col_put_null(col, r);
             *pos = p + 1;
             return DM_OK;
         }
@@ -153,7 +98,7 @@ static int field(cur_t *c, dm_colspec *col, size_t r, size_t *pos, int64_t unit,
         }
         if (!dm_has(at(c, q), at(c, c->end), 12))
             return fail(c, DM_ERR_TRUNCATED, q, -1);
-        put_datetime(col, r, c->in + q, unit, flags, dc);
+        col_put_datetime(col, r, c->in + q, unit, flags, dc);
         *pos = q + 12;
         return DM_OK;
     case DM_COL_FIXED_OCTETS:
@@ -234,9 +179,9 @@ static int fast_rows(const uint8_t *in, size_t p, size_t end, size_t rows, dm_co
         const uint8_t *b = base + at[k];
         switch (col->kind) {
         case DM_COL_DATETIME: {
-            day_cache dc = {0, 0};
+            col_day_cache dc = {0, 0};
             for (size_t r = 0; r < rows; r++)
-                put_datetime(col, r, b + r * size, unit, flags, &dc);
+                col_put_datetime(col, r, b + r * size, unit, flags, &dc);
             break;
         }
         case DM_COL_FIXED_OCTETS:
@@ -328,7 +273,7 @@ int dm_columns_decode(const uint8_t *in, size_t in_len, size_t offset, size_t ro
     if (count != rows)
         return DM_ERR_BAD_ARGUMENT;
 
-    day_cache dc = {0, 0};
+    col_day_cache dc = {0, 0};
     int bare = flags & DM_COLUMNS_BARE;
     size_t fast_end;
     if (fast_rows(in, p, c.end, rows, cols, ncols, unit, flags, &fast_end)) {

@@ -49,60 +49,6 @@ static int read_length(cur_t *c, size_t p, uint64_t *value, size_t *next)
     return DM_OK;
 }
 
-/* the day number of the last date converted (pushes of one interval share it) */
-typedef struct {
-    uint32_t key;
-    int64_t days;
-} day_cache;
-
-/* The epoch of a 12-octet date-time or DM_COL_NAT: the arithmetic of
- * columns_decode.c (the same rules as the profile columns). */
-static int64_t epoch_of(const uint8_t *b, int64_t unit, int flags, day_cache *dc)
-{
-    int64_t year = (int64_t)dm_be(b, 2);
-    int month = b[2], day = b[3], hour = b[5], minute = b[6], second = b[7], hundredths = b[8];
-    int16_t deviation = (int16_t)dm_be(b + 9, 2);
-    if (hour > 23 || minute > 59 || second > 59 || (hundredths > 99 && hundredths != 0xFF))
-        return DM_COL_NAT;
-    uint32_t key = (uint32_t)year << 16 | (uint32_t)month << 8 | (uint32_t)day;
-    if (key != dc->key) {
-        if (year == 0xFFFF || month < 1 || month > 12 || day < 1 || day > col_days_in_month(year, month))
-            return DM_COL_NAT;
-        dc->key = key;
-        dc->days = col_days_from_civil(year, month, day);
-    }
-    int64_t secs = dc->days * 86400 + hour * 3600 + minute * 60 + second;
-    if (deviation != DM_DEVIATION_NOT_SPECIFIED)
-        secs += (flags & DM_COLUMNS_REVERSED_SIGN ? -60 : 60) * (int64_t)deviation;
-    return secs * unit + (hundredths == 0xFF ? 0 : hundredths * unit / 100);
-}
-
-static void put_datetime(dm_colspec *col, size_t r, const uint8_t *b, int64_t unit, int flags, day_cache *dc)
-{
-    ((int64_t *)col->values)[r] = epoch_of(b, unit, flags, dc);
-    col->deviation[r] = (int16_t)dm_be(b + 9, 2);
-    col->status[r] = b[11];
-}
-
-static void put_null(dm_colspec *col, size_t r)
-{
-    col->valid[r] = 0;
-    switch (col->kind) {
-    case DM_COL_DATETIME:
-        ((int64_t *)col->values)[r] = DM_COL_NAT;
-        col->deviation[r] = DM_DEVIATION_NOT_SPECIFIED;
-        col->status[r] = 0xFF;
-        break;
-    case DM_COL_FIXED_OCTETS: case DM_COL_OCTETS:
-        col->offsets[r + 1] = col->offsets[r];
-        break;
-    default: {
-        static const uint8_t zero[8] = {0};
-        col_get_number(zero, col->kind, col->values, r);
-        break;
-    }
-    }
-}
 
 static int put_octets(cur_t *c, dm_colspec *col, size_t r, const uint8_t *src, size_t off, uint64_t n)
 {
@@ -116,7 +62,7 @@ static int put_octets(cur_t *c, dm_colspec *col, size_t r, const uint8_t *src, s
 }
 
 /* One body field at *pos into row r of col. */
-static int field(cur_t *c, dm_colspec *col, size_t r, size_t *pos, int64_t unit, int flags, day_cache *dc)
+static int field(cur_t *c, dm_colspec *col, size_t r, size_t *pos, int64_t unit, int flags, col_day_cache *dc)
 {
     size_t p = *pos;
     if (p >= c->end)
@@ -124,7 +70,7 @@ static int field(cur_t *c, dm_colspec *col, size_t r, size_t *pos, int64_t unit,
     uint8_t tag = c->in[p];
     if (tag != col->tag) {
         if (tag == 0 && col->nullable) {
-            put_null(col, r);
+            col_put_null(col, r);
             *pos = p + 1;
             return DM_OK;
         }
@@ -154,7 +100,7 @@ static int field(cur_t *c, dm_colspec *col, size_t r, size_t *pos, int64_t unit,
         }
         if (12 > c->end - q)
             return fail(c, DM_ERR_TRUNCATED, q, -1);
-        put_datetime(col, r, c->in + q, unit, flags, dc);
+        col_put_datetime(col, r, c->in + q, unit, flags, dc);
         *pos = q + 12;
         return DM_OK;
     case DM_COL_FIXED_OCTETS:
@@ -252,7 +198,7 @@ static int check_args(const dm_push_batch *b, const uint16_t *shape, size_t shap
 
 /* Row r from the plaintext p of frame i; DM_OK or the reason it does not fit. */
 static int row(cur_t *c, const dm_push_batch *b, const dm_pipe_item *it, size_t i, size_t r, const uint16_t *shape,
-               size_t shape_len, dm_colspec *meta, dm_colspec *cols, int64_t unit, int flags, day_cache *dc)
+               size_t shape_len, dm_colspec *meta, dm_colspec *cols, int64_t unit, int flags, col_day_cache *dc)
 {
     const uint8_t *p = c->in;
     size_t len = c->end;
@@ -320,7 +266,7 @@ static int row(cur_t *c, const dm_push_batch *b, const dm_pipe_item *it, size_t 
     }
     ((uint32_t *)meta[META_INVOKE].values)[r] = (uint32_t)dm_be(p + 1, 4) & 0xFFFFFF;
     if (dt) {
-        put_datetime(&meta[META_TIME], r, p + dt, unit, flags, dc);
+        col_put_datetime(&meta[META_TIME], r, p + dt, unit, flags, dc);
         meta[META_TIME].valid[r] = 1;
     } else {
         meta[META_TIME].valid[r] = 0;
@@ -341,7 +287,7 @@ int64_t dm_push_columns(const dm_push_batch *batch, const uint16_t *shape, size_
     for (size_t k = 0; k < ncols; k++)
         if (cols[k].offsets)
             cols[k].offsets[0] = 0;
-    day_cache dc = {0, 0};
+    col_day_cache dc = {0, 0};
     size_t rows = 0;
     for (size_t i = 0; i < batch->n; i++) {
         const dm_pipe_item *it = &batch->items[i];
