@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from ..security.postgres_store import PostgresError, is_postgres_url, migrate, open_pool, psycopg_modules, redact
 from .model import Binding, Change, ChangeKind, Outcome, Registration, Status
 from .sqlite_store import _check, _check_binding, _group_id, _member_title, _Row, _split
-from .store import HistoryEntry, StoreError, decide
+from .store import HistoryEntry, StoreError, decide, history_to_import
 
 if TYPE_CHECKING:
     import psycopg
@@ -389,17 +389,8 @@ class PostgresStore:
                         "SELECT at, change, ic FROM dlmsmesh_history WHERE system_title = %s", (binding.system_title,)
                     )
                 }
-                if not entries:
-                    change = "quarantined" if quarantine else ("recorded" if old is None else "updated")
-                    entries = [HistoryEntry(0, binding.last_update, change, binding)]
-                for entry in entries:
-                    if entry.binding.system_title != binding.system_title:
-                        raise ValueError("a history entry of another system title")
-                    key = (entry.at, entry.change, entry.binding.invocation_counter)
-                    if key in have:
-                        continue
-                    have.add(key)
-                    conn.execute(_HISTORY_ONE, (key[0], entry.change, *self._row(entry.binding)))
+                for entry in history_to_import(binding, entries, old, have):
+                    conn.execute(_HISTORY_ONE, (entry.at, entry.change, *self._row(entry.binding)))
                 applied += 1
                 changed.add(binding.system_title)
             return applied, changed

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from .model import Binding, Change, ChangeKind, Outcome, Registration, Status
-from .store import HistoryEntry, StoreError, decide
+from .store import HistoryEntry, StoreError, decide, history_to_import
 
 __all__ = ["SqliteStore", "SCHEMA_VERSION"]
 
@@ -483,17 +483,8 @@ class SqliteStore:
                             "SELECT at, change, ic FROM history WHERE system_title = ?", (binding.system_title,)
                         )
                     }
-                    if not entries:
-                        change = "quarantined" if quarantine else ("recorded" if old is None else "updated")
-                        entries = [HistoryEntry(0, binding.last_update, change, binding)]
-                    for entry in entries:
-                        if entry.binding.system_title != binding.system_title:
-                            raise ValueError("a history entry of another system title")
-                        key = (entry.at, entry.change, entry.binding.invocation_counter)
-                        if key in have:
-                            continue
-                        have.add(key)
-                        db.execute(_INSERT_HISTORY, (key[0], entry.change, *self._row(entry.binding)))
+                    for entry in history_to_import(binding, entries, old, have):
+                        db.execute(_INSERT_HISTORY, (entry.at, entry.change, *self._row(entry.binding)))
                     applied += 1
                     changed.add(binding.system_title)
                 ok = True

@@ -221,6 +221,28 @@ def decide(new: Registration | Binding, old: Stored | None, *, quarantine: bool)
 # ---------------------------------------------------------------- choosing a store
 
 
+def history_to_import(
+    binding: Binding, entries: Sequence[HistoryEntry], old: Stored | None, have: set[tuple[Any, ...]]
+) -> list[HistoryEntry]:
+    """The history entries an import of ``binding`` adds, in order: its
+    ``entries`` (each of its own title) not already stored — ``have``: the
+    stored (at, change, invocation counter) of the title, updated here — or,
+    when it brings none, the one change the binding itself is."""
+    if not entries:
+        quarantine = binding.status is Status.QUARANTINED
+        change = "quarantined" if quarantine else ("recorded" if old is None else "updated")
+        entries = [HistoryEntry(0, binding.last_update, change, binding)]
+    added = []
+    for entry in entries:
+        if entry.binding.system_title != binding.system_title:
+            raise ValueError("a history entry of another system title")
+        key = (entry.at, entry.change, entry.binding.invocation_counter)
+        if key not in have:
+            have.add(key)
+            added.append(entry)
+    return added
+
+
 def store_location(where: str | os.PathLike[str] | None = None) -> str:
     """The registry a location names: ``where``, else ``$DLMSMESH_DATABASE``
     (when set and not empty), else ``registry.sqlite``."""
