@@ -433,6 +433,23 @@ DM_MUST_CHECK int64_t dm_secure_seal_batch(dm_secure_key *key, uint8_t sc, const
                                            const uint32_t *offsets, size_t n, uint8_t *out, size_t out_cap,
                                            uint32_t *out_offsets, size_t *err_index);
 
+/* One frame of an association, with the fewest steps.
+ *
+ * dm_secure_open_glo: a service-specific glo- frame from peer (as
+ * dm_secure_open_batch of one frame and that peer alone: the same checks),
+ * under the peer's unicast key only.  Returns plain_len | sc << 16 |
+ * ic << 24 (frame_len <= 65535, so plain_len fits 16 bits) with the plaintext
+ * at out; DM_ERR_SEC_TAG for a frame of another kind or key set (the batch
+ * entry opens those), or the error dm_secure_open_batch reports.
+ *
+ * dm_secure_seal_one: dm_secure_seal_batch of one APDU; returns the frame's
+ * length (written at out) or an error. */
+DM_MUST_CHECK int64_t dm_secure_open_glo(const dm_secure_peer *peer, const uint8_t *frame, size_t frame_len,
+                                         char *out, size_t out_cap);
+DM_MUST_CHECK int64_t dm_secure_seal_one(dm_secure_key *key, uint8_t sc, const uint8_t *title, uint32_t ic,
+                                         int framing, const uint8_t *apdu, size_t apdu_len, char *out,
+                                         size_t out_cap);
+
 /* ------------------------------------------------------------------------
  * Columns (csrc/columns_decode.c, csrc/columns_encode.c): an A-XDR array of
  * uniform rows (a profile-generic buffer) to and from typed column buffers

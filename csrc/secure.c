@@ -587,3 +587,47 @@ int64_t dm_secure_seal_batch(dm_secure_key *key, uint8_t sc, const uint8_t *titl
     }
     return (int64_t)pos;
 }
+
+/* ---------------------------------------------------------------------- */
+/* one frame of an association                                             */
+/* ---------------------------------------------------------------------- */
+
+int64_t dm_secure_open_glo(const dm_secure_peer *peer, const uint8_t *frame, size_t frame_len,
+                           char *out, size_t out_cap)
+{
+    dm_secure_frame f;
+    dm_secure_item item;
+    size_t err = 0;
+    if (peer == NULL || frame == NULL || out == NULL || frame_len > out_cap || frame_len > 0xFFFFu)
+        return DM_ERR_BAD_ARGUMENT;
+    int rc = dm_secure_parse(frame, frame_len, &f, &err);
+    if (rc != DM_OK)
+        return rc;
+    /* a broadcast-key glo- frame is a group request: not this road */
+    if (f.kind != DM_SEC_SERVICE_GLO || (f.sc & SC_BROADCAST) != 0)
+        return DM_ERR_SEC_TAG;
+    memset(&item, 0, sizeof item);
+    rc = open_frame(peer, 1, 0, frame, &f, (uint8_t *)out, &item, &err);
+    if (rc != DM_OK)
+        return rc < 0 ? rc : DM_ERR_SEC_TAG;
+    if (item.key_set != DM_SEC_KEY_UNICAST) {
+        OPENSSL_cleanse(out, item.plain_len);
+        return DM_ERR_SEC_TAG;
+    }
+    /* below 2^56: never negative */
+    return (int64_t)((uint64_t)item.plain_len | (uint64_t)(f.sc & 0xFFu) << 16 | (uint64_t)f.ic << 24);
+}
+
+int64_t dm_secure_seal_one(dm_secure_key *key, uint8_t sc, const uint8_t *title, uint32_t ic,
+                           int framing, const uint8_t *apdu, size_t apdu_len, char *out,
+                           size_t out_cap)
+{
+    uint32_t offsets[2], out_offsets[2];
+    size_t err_index = 0;
+    if (apdu_len > 0xFFFFFFFFu - 64)
+        return DM_ERR_BAD_ARGUMENT;
+    offsets[0] = 0;
+    offsets[1] = (uint32_t)apdu_len;
+    return dm_secure_seal_batch(key, sc, title, ic, framing, apdu, offsets, 1, (uint8_t *)out,
+                                out_cap, out_offsets, &err_index);
+}

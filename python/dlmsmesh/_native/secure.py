@@ -48,6 +48,7 @@ __all__ = [
     "seal_batch",
     "open_frame",
     "seal_frame",
+    "open_glo",
     "FRAME_CONTENT",
     "FRAME_GLO",
     "FRAME_DED",
@@ -415,18 +416,44 @@ def seal_frame(key: Key, sc: int, title: bytes, ic: int, framing: int, apdu: byt
     if not 0 <= sc <= 255 or framing not in (0, 1, 2, 3, 4):
         raise EncodeError("bad security control or framing")
     apdu = bytes(apdu)
-    n = len(apdu)
-    if n + 40 > MAX_BATCH_BYTES:
+    cap = len(apdu) + 40
+    if cap > MAX_BATCH_BYTES:
         raise EncodeError("batch too large for one call")
-    cap = n + 40
-    offs, _, out_offs, err, scratch = _buffers()
-    offs[1] = n
-    out = scratch if cap <= _SCRATCH_BYTES else ffi.new("uint8_t[]", cap)
+    out = _char_scratch() if cap <= _SCRATCH_BYTES else ffi.new("char[]", cap)
     with key.lock:
-        rc = lib.dm_secure_seal_batch(key.ptr, sc, title, ic, framing, apdu or b"\x00", offs, 1, out, cap,
-                                      out_offs, err)  # fmt: skip
+        rc = lib.dm_secure_seal_one(key.ptr, sc, title, ic, framing, apdu or b"\x00", len(apdu), out, cap)
     if rc < 0:
         if rc == lib.DM_ERR_SEC_TAG:
             raise EncodeError("APDU 0 has no service-specific ciphered form (use general-glo-ciphering)")
         raise EncodeError(f"APDU 0: {S.MESSAGES.get(rc, f'security error {rc}')}")
-    return ffi.buffer(out, rc)[:]
+    return ffi.unpack(out, rc)  # type: ignore[no-any-return]
+
+
+def _char_scratch() -> Any:
+    """This thread's C scratch buffer of chars (ffi.unpack makes bytes of it in one step)."""
+    try:
+        return _scratch.chars
+    except AttributeError:
+        chars = _scratch.chars = ffi.new("char[]", _SCRATCH_BYTES)
+        return chars
+
+
+def open_glo(ring: _Ring, frame: bytes) -> tuple[bytes, int, int] | None:
+    """(plaintext, security control, invocation counter) of a
+    service-specific glo- frame from the ring's only peer under its unicast
+    key, as :func:`open_frame` gives them; None for any other frame, ring or
+    outcome (:func:`open_frame` says which)."""
+    n = len(frame)
+    if n > _SCRATCH_BYTES or ring.npeers != 1:
+        return None
+    key = ring.peers[0].unicast
+    if key is None:
+        return None
+    out = _char_scratch()
+    with _STRIPES[key.stripe]:
+        if key.closed:
+            return None
+        got = lib.dm_secure_open_glo(ring.array, frame, n, out, _SCRATCH_BYTES)
+    if got < 0:
+        return None
+    return ffi.unpack(out, got & 0xFFFF), got >> 16 & 0xFF, got >> 24

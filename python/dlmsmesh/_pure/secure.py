@@ -65,6 +65,7 @@ __all__ = [
     "seal_batch",
     "open_frame",
     "seal_frame",
+    "open_glo",
     "FRAME_CONTENT",
     "FRAME_GLO",
     "FRAME_DED",
@@ -427,6 +428,21 @@ def open_frame(ring: _Ring, frame: bytes) -> OpenedFrame:
     if any(k.closed for k in ring.keys):
         raise ValueError("a key of this ring was closed")
     return _open_one(ring, bytes(frame))
+
+
+def open_glo(ring: _Ring, frame: bytes) -> tuple[bytes, int, int] | None:
+    """(plaintext, security control, invocation counter) of a
+    service-specific glo- frame from the ring's only peer under its unicast
+    key, as :func:`open_frame` gives them; None for any other frame, ring or
+    outcome (:func:`open_frame` says which)."""
+    if len(ring.peers) != 1 or len(frame) > 0xFFFF or not frame or KINDS.get(frame[0]) is not FrameKind.SERVICE_GLO:
+        return None
+    if any(k.closed for k in ring.keys):
+        return None
+    opened = _open_one(ring, bytes(frame))
+    if opened.status or opened.key_set != KeySet.UNICAST:
+        return None
+    return opened.plaintext, opened.sc, opened.ic  # type: ignore[return-value]
 
 
 def open_batch(ring: _Ring, data: bytes | bytearray | memoryview, offsets: Sequence[int]) -> BatchResult:

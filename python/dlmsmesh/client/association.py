@@ -26,6 +26,7 @@ from ..errors import DecodeError, DlmsError, DlmsTimeout, SecurityError
 from ..security.tags import CIPHERED_TAGS
 from ..transport import Address
 from ..transport.clock import RealClock
+from ..transport.udp import send_now_of
 from ..types import Obis
 from ..xdlms_initiate import Conformance
 from .errors import (
@@ -168,8 +169,15 @@ class Association:
         ctx = self.opening.context
         if ctx is None:
             return None
+        lenient = self.quirks.invocation_counter_lenient
+        if not lenient:
+            # the reply of an association under the unicast key, opened at once; anything else,
+            # or a frame that fails, goes the whole way below (which says why)
+            opened = ctx.open_glo(payload)
+            if opened is not None:
+                return opened[0]  # type: ignore[no-any-return]
         try:
-            return ctx.unprotect(payload, replay_check=not self.quirks.invocation_counter_lenient).plaintext
+            return ctx.unprotect(payload, replay_check=not lenient).plaintext
         except SecurityError:
             self.duplicates += 1
             return None
@@ -182,7 +190,12 @@ class Association:
             address = self.address
         if address is None:
             address = await client.address_of(self)
-        await client.transport.send(wrapper.join(self.client_sap, self.server_sap, frame), address)
+        datagram = wrapper.join(self.client_sap, self.server_sap, frame)
+        send_now = send_now_of(client.transport)
+        if send_now is not None:
+            send_now(datagram, address)
+        else:
+            await client.transport.send(datagram, address)
         client.stats.sent += 1
 
     async def _receive(self, deadline: float, accept: Any) -> A.Apdu | None:
@@ -216,7 +229,9 @@ class Association:
             if path is not None:
                 path.in_flight -= 1
 
-    async def exchange(self, request: A.Apdu, *, plain: bytes | None = None, expect: Any = None) -> A.Apdu:
+    async def exchange(
+        self, request: A.Apdu | None, *, plain: bytes | None = None, expect: Any = None, invoke_id: int | None = None
+    ) -> A.Apdu:
         """Send ``request`` and await its reply (an exception-response is a
         reply too), asking again on silence: bounded retries with backoff,
         each retry with a fresh invocation counter.  ``expect`` narrows what
@@ -225,20 +240,23 @@ class Association:
         refuses the client's invocation counter gets the request once more
         after the counter is moved past what it expects; a meter that forgot
         the association gets a new COSEM-OPEN and the request once more, when
-        the client re-opens (``Client(reopen=True)``)."""
-        reply = await self._exchange_once(request, plain, expect)
+        the client re-opens (``Client(reopen=True)``).  ``request`` may be
+        None when ``plain`` (its encoding) and ``invoke_id`` are given."""
+        reply = await self._exchange_once(request, plain, expect, invoke_id)
         if isinstance(reply, A.ExceptionResponse):
             error = exception_response_error(reply.state_error, reply.service_error, reply.invocation_counter)
             if isinstance(error, InvocationCounterRejected) and await self.client.resynchronise(self, error):
-                reply = await self._exchange_once(request, plain, expect)
+                reply = await self._exchange_once(request, plain, expect, invoke_id)
             elif isinstance(error, StaleAssociation) and self.client.reopen and not self.pre_established:
                 await self.client.reopen_association(self)
-                reply = await self._exchange_once(request, plain, expect)
+                reply = await self._exchange_once(request, plain, expect, invoke_id)
         return reply
 
-    async def _exchange_once(self, request: A.Apdu, plain: bytes | None, expect: Any) -> A.Apdu:
-        encoded = plain if plain is not None else A.encode(request)
-        invoke = getattr(request, "invoke_id", None)
+    async def _exchange_once(
+        self, request: A.Apdu | None, plain: bytes | None, expect: Any, invoke_id: int | None = None
+    ) -> A.Apdu:
+        encoded = plain if plain is not None else A.encode(request)  # type: ignore[arg-type]
+        invoke = getattr(request, "invoke_id", None) if invoke_id is None else invoke_id
 
         def accept(reply: A.Apdu) -> bool:
             if isinstance(reply, A.ExceptionResponse):
@@ -274,14 +292,21 @@ class Association:
                 if self.address is None:
                     await client.address_of(self)
                 key = self.router_key
-                await limiter.acquire(key)
+                if not limiter.try_acquire(key):
+                    await limiter.acquire(key)
             try:
                 # the wait for the reply starts when the request leaves: a
                 # resolver that takes its time (a registry read in a worker
                 # thread) does not eat the attempt's timeout
                 address = await client.address_of(self) if self.fixed_address is None else self.address
                 started = client.now()
-                await self.send_apdu(self._protect(encoded), address)
+                datagram = wrapper.join(self.client_sap, self.server_sap, self._protect(encoded))
+                send_now = send_now_of(client.transport)
+                if send_now is not None:
+                    send_now(datagram, address)
+                else:
+                    await client.transport.send(datagram, address)
+                client.stats.sent += 1
                 reply = await self._receive(started + timeout, accept)
             finally:
                 if limiter is not None:
@@ -388,13 +413,14 @@ class Association:
             chunks.append(current)
         return chunks
 
-    def _get_request(self, descriptor: AttributeDescriptor) -> tuple[A.GetRequestNormal, bytes]:
-        """The get-request-normal of ``descriptor`` with the next invoke-id,
-        and its encoding: the encoder's bytes for the descriptor, kept, with
-        the invoke-id put in (a head-end reads the same attributes again and again)."""
-        request = A.GetRequestNormal(descriptor, invoke_id=self._next_invoke())
+    def _get_request(self, descriptor: AttributeDescriptor) -> tuple[int, bytes]:
+        """The next invoke-id and the get-request-normal of ``descriptor``
+        with it, encoded: the encoder's bytes for the descriptor, kept, with
+        the invoke-id put in (a head-end reads the same attributes again and
+        again: no request object is made)."""
+        invoke_id = self._next_invoke()
         if descriptor.access is not None:  # parameters may be unhashable, and reads of ranges vary
-            return request, A.encode(request)
+            return invoke_id, A.encode(A.GetRequestNormal(descriptor, invoke_id=invoke_id))
         templates = self._get_templates
         template = templates.get(descriptor)
         if template is None:
@@ -402,14 +428,14 @@ class Association:
                 templates.clear()
             template = templates[descriptor] = A.encode(A.GetRequestNormal(descriptor, invoke_id=0))
         # byte 2 is invoke-id-and-priority: the invoke-id is its low nibble
-        return request, template[:2] + bytes((template[2] | request.invoke_id,)) + template[3:]
+        return invoke_id, template[:2] + bytes((template[2] | invoke_id,)) + template[3:]
 
     async def _get_one(self, descriptor: AttributeDescriptor) -> Any:
         lock = self._lock
         await lock.acquire()
         try:
-            request, encoded = self._get_request(descriptor)
-            reply = await self.exchange(request, plain=encoded)
+            invoke_id, encoded = self._get_request(descriptor)
+            reply = await self.exchange(None, plain=encoded, invoke_id=invoke_id)
             if isinstance(reply, A.GetResponseNormal):
                 return _value_or_error(reply.result)
             if isinstance(reply, A.GetResponseWithDatablock):

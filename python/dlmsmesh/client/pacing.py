@@ -374,13 +374,21 @@ class InFlightLimiter:
     async def acquire(self, key: Hashable, timeout: float | None = None) -> None:
         """:meth:`slot` without the context manager: take one slot of ``key``
         (from :meth:`key_of`); :meth:`release` gives it back."""
-        gate = self._gates.get(key)
-        if gate is not None and (gate.active >= self.limit or gate.waiters):
+        if not self.try_acquire(key):
             await self._acquire(key, self.timeout if timeout is None else timeout)
-        elif gate is None:
+
+    def try_acquire(self, key: Hashable) -> bool:
+        """Take one slot of ``key`` when one is free and nobody waits for
+        it (True), without a coroutine; False, with nothing taken: wait in
+        :meth:`acquire`."""
+        gate = self._gates.get(key)
+        if gate is None:
             self._gates[key] = _Gate(active=1)
-        else:
-            gate.active += 1
+            return True
+        if gate.active >= self.limit or gate.waiters:
+            return False
+        gate.active += 1
+        return True
 
     def release(self, key: Hashable) -> None:
         self._release(key)

@@ -6,14 +6,16 @@ or ``dlmsmesh._pure.secure``, whichever is live at the call) as key objects
 built once per key; they never appear in ``repr``, log records or exception
 messages, and the context refuses to be pickled.
 
-One class, four rooms: key material (:mod:`._keys`), the send side
-(:mod:`._send`), the receive side (:mod:`._receive`) and HLS-GMAC
+One class, five rooms: key material (:mod:`._keys`), the send side
+(:mod:`._send`), the receive side (:mod:`._receive`), the receive side's
+fast road for an association's glo- frames (:mod:`._fast`) and HLS-GMAC
 (:mod:`._hls_gmac`).  What the batch pipeline uses of it is named in
 :mod:`._batch_access`.
 """
 
 from __future__ import annotations
 
+from ._fast import FastSide
 from ._hls_gmac import HlsGmac
 from ._keys import DEFAULT_POLICY
 from ._receive import ReceiveSide, unprotect_frames
@@ -22,7 +24,7 @@ from ._send import SendSide
 __all__ = ["SecurityContext", "DEFAULT_POLICY", "unprotect_frames"]
 
 
-class SecurityContext(SendSide, ReceiveSide, HlsGmac):
+class SecurityContext(SendSide, ReceiveSide, FastSide, HlsGmac):
     """Keys, titles and counters of one association (or one peer).
 
     ``system_title`` is ours (the IV of what we send; None for a context that

@@ -176,6 +176,17 @@ class MemoryCounterStore(InvocationCounterStore):
             last = self._rx.get(scope)
         raise replay_error(counter, None if last is None else (last[0], 1))
 
+    def accept_fresh(self, scope: str, counter: int, window: int = 0) -> bool:
+        """:meth:`accept` without the error: True when ``counter`` was
+        accepted and recorded, False for a replay (nothing recorded);
+        ``window`` as the security context checked it."""
+        with self._lock:
+            state = advance(self._rx.get(scope), counter, window)
+            if state is None:
+                return False
+            self._rx[scope] = state
+            return True
+
     def last_accepted(self, scope: str) -> int | None:
         with self._lock:
             state = self._rx.get(scope)

@@ -36,7 +36,7 @@ import ipaddress
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar, cast
 
@@ -61,7 +61,7 @@ from ..transport import Datagram, Incoming, InProcessEndpoint, TransportClosed, 
 from ..transport.clock import RealClock
 from ..transport.interface import normalize_host
 from ..xdlms_initiate import Conformance
-from . import eager, fastpath, services
+from . import eager, express, fastpath, services
 from .associate import open_association, release
 from .delayed import DEFAULT_MAX_DELAYED
 from .group_requests import GroupRequests
@@ -377,10 +377,14 @@ class Server:
             self._backlog.append(incoming)
             self.transport.on_receive(None)  # type: ignore[attr-defined]
             return
-        self._dispatch(incoming)
+        if not express.serve(self, incoming):
+            self._dispatch(incoming)
 
     def _dispatch(self, incoming: Incoming) -> None:
-        coro = self._serve_one(incoming)
+        self._step(self._serve_one(incoming))
+
+    def _step(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Step ``coro`` at once; a task (counted in max_tasks) for the rest when it waits."""
         result, yielded = eager.step(coro)
         if result is not eager.PENDING:
             return
@@ -420,7 +424,9 @@ class Server:
                 self._sweep()
 
     async def _serve_one(self, incoming: Incoming) -> None:
-        replies = await self.handle(incoming)
+        await self._send_replies(incoming, await self.handle(incoming))
+
+    async def _send_replies(self, incoming: Incoming, replies: list[bytes]) -> None:
         # a meter answers from the address it was asked at, where the
         # transport can choose (the in-process network's aliases)
         source = incoming.destination
@@ -547,14 +553,19 @@ class Server:
             if session is None:
                 return self._unassociated(payload, group)
         lock = session.lock
-        await lock.acquire()
+        # counted while waiting too: the express lane serves a session only when nothing is under way in it
+        session.busy += 1
         try:
-            if not session.pre_established and self._sessions.get(key) is not session:
-                return self._unassociated(payload, group)  # released or replaced while this datagram waited
-            self._remember(session, now)
-            return await self._serve_in_session(session, payload)
+            await lock.acquire()
+            try:
+                if not session.pre_established and self._sessions.get(key) is not session:
+                    return self._unassociated(payload, group)  # released or replaced while this datagram waited
+                self._remember(session, now)
+                return await self._serve_in_session(session, payload)
+            finally:
+                lock.release()
         finally:
-            lock.release()
+            session.busy -= 1
 
     # -- ACSE ------------------------------------------------------------------
 
@@ -671,14 +682,17 @@ class Server:
         self._rekey(session)
         return out
 
-    async def _serve_request(self, session: Session, request: A.Apdu, authenticated: bool) -> A.Apdu | None:
-        """Run one xDLMS request: the reply APDU (None: unconfirmed)."""
+    async def _serve_request(
+        self, session: Session, request: A.Apdu, authenticated: bool, answered: Any = None
+    ) -> A.Apdu | None:
+        """Run one xDLMS request: the reply APDU (None: unconfirmed).
+        ``answered``: what :func:`services.answer_at_once` gave for it already."""
         session.gbt_out = None  # a new request: the last long reply was had
         reply: Any
         try:
             # objects that answer at once are served at once; a handler that
             # waits finishes in a task of its own, within request_timeout
-            reply = services.answer_at_once(session, request, authenticated)
+            reply = services.answer_at_once(session, request, authenticated) if answered is None else answered
             if reply is services.NOT_AT_ONCE:
                 serving = services.serve(session, request, authenticated=authenticated)
                 reply, waits_on = eager.step(serving)

@@ -24,7 +24,7 @@ from .. import apdu as A
 from .. import axdr, wrapper
 from ..apdu_model import ActionResult, DataAccessResult
 
-__all__ = ["wrapper_fields", "wrap", "get_request", "reply_bytes"]
+__all__ = ["wrapper_fields", "wrap", "get_request", "reply_bytes", "get_response_bytes"]
 
 #: distinct get-request-normal plaintexts kept decoded (invoke-ids x attributes read)
 _REQUESTS_MAX = 4096
@@ -56,14 +56,26 @@ def get_request(plain: bytes) -> A.GetRequestNormal | None:
 
 def reply_bytes(reply: A.Apdu) -> bytes:
     """The bytes of ``reply`` (:func:`dlmsmesh.apdu.encode`)."""
-    if type(reply) is not A.GetResponseNormal or isinstance(reply.result, (DataAccessResult, ActionResult)):
+    if type(reply) is not A.GetResponseNormal:
         return A.encode(reply)
-    key = (reply.invoke_id, reply.priority, reply.service_class)
+    return get_response_bytes(reply.result, reply.invoke_id, reply.priority, reply.service_class)
+
+
+def get_response_bytes(
+    result: Any, invoke_id: int, priority: Any, service_class: Any = A.ServiceClass.CONFIRMED
+) -> bytes:
+    """The bytes of ``GetResponseNormal(result, invoke_id=..., priority=...,
+    service_class=...)`` without making it."""
+    if isinstance(result, (DataAccessResult, ActionResult)):
+        return A.encode(
+            A.GetResponseNormal(result, invoke_id=invoke_id, priority=priority, service_class=service_class)
+        )
+    key = (invoke_id, priority, service_class)
     prefix = _prefixes.get(key)
     if prefix is None:
         # the encoder's own bytes for the head of this invoke-id and priority
         head = A.encode(
-            A.GetResponseNormal(DataAccessResult.SUCCESS, invoke_id=key[0], priority=key[1], service_class=key[2])
+            A.GetResponseNormal(DataAccessResult.SUCCESS, invoke_id=invoke_id, priority=priority, service_class=service_class)
         )
         prefix = _prefixes[key] = head[:3] + b"\x00"
-    return prefix + axdr.encode(reply.result)
+    return prefix + axdr.encode(result)

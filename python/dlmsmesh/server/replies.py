@@ -23,13 +23,13 @@ from .fastpath import reply_bytes
 from .services import not_allowed
 from .session import OutgoingBlocks, Session
 
-__all__ = ["Framing", "shape", "gbt_next", "DEFAULT_MAX_PDU_SIZE"]
+__all__ = ["Framing", "shape", "gbt_next", "limit_of", "DEFAULT_MAX_PDU_SIZE", "CIPHER_OVERHEAD"]
 
 #: 1280 (the IPv6 minimum MTU) - 40 (IPv6) - 8 (UDP) - 8 (wrapper)
 DEFAULT_MAX_PDU_SIZE = 1224
 #: the most a ciphered APDU adds to its plaintext: tag, 3-byte length, SC,
 #: IC, 12-byte tag (general: + 9 for the system title)
-_CIPHER_OVERHEAD = 21
+CIPHER_OVERHEAD = 21
 _GENERAL_OVERHEAD = 30
 #: C4 02 invoke-id last-block block-number(4) choice length(<= 3)
 _DATABLOCK_OVERHEAD = 13
@@ -54,7 +54,7 @@ def _protect(session: Session, framing: Framing | None, plain: bytes, *, general
 def _overhead(framing: Framing | None) -> int:
     if framing is None:
         return 0
-    return _GENERAL_OVERHEAD if framing.general else _CIPHER_OVERHEAD
+    return _GENERAL_OVERHEAD if framing.general else CIPHER_OVERHEAD
 
 
 def _cut(data: bytes, size: int) -> list[bytes]:

@@ -151,13 +151,31 @@ def answer_at_once(session: Session, request: A.Apdu, authenticated: bool) -> An
     descriptor = request.descriptor
     if descriptor.access is not None or request.service_class != A.ServiceClass.CONFIRMED:
         return NOT_AT_ONCE
-    if int(session.conformance) & _GET_BITS != _GET_BITS:
+    result = get_normal_at_once(session, request, authenticated)
+    if result is NO_GET:
         return not_supported()
-    result = get_at_once(session, descriptor, authenticated)
+    if type(result) is Continue:
+        return result
+    return A.GetResponseNormal(result, invoke_id=request.invoke_id, priority=request.priority)
+
+
+#: what :func:`get_normal_at_once` gives in an association that did not negotiate GET
+NO_GET: Any = object()
+
+
+def get_normal_at_once(session: Session, request: A.GetRequestNormal, authenticated: bool) -> Any:
+    """The result of a confirmed get-request-normal without selective
+    access in an authenticated session, as :func:`answer_at_once` answers
+    it but not yet made a response: the value or DataAccessResult, a
+    :class:`Continue` when the object's getter waits, or :data:`NO_GET`
+    (answered service-not-supported)."""
+    if int(session.conformance) & _GET_BITS != _GET_BITS:
+        return NO_GET
+    result = get_at_once(session, request.descriptor, authenticated)
     if hasattr(result, "finish"):
         return Continue(_finish_get(session, request, result))
     session.outgoing = None
-    return A.GetResponseNormal(result, invoke_id=request.invoke_id, priority=request.priority)
+    return result
 
 
 async def _finish_get(session: Session, request: A.GetRequestNormal, pending: Any) -> A.Apdu:

@@ -76,6 +76,8 @@ class Session:
     #: the last general-block-transfer block number received from the client
     gbt_received: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: requests of this association being served or waiting for ``lock``
+    busy: int = 0
 
     @property
     def key(self) -> SessionKey:

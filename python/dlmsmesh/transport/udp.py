@@ -17,7 +17,7 @@ import ipaddress
 import socket
 import struct
 import sys
-from typing import Any
+from typing import Any, Callable
 
 from dlmsmesh.transport._endpoint import InboxEndpoint
 from dlmsmesh.transport._inbox import Inbox
@@ -84,6 +84,11 @@ def _destination(ancillary: list[tuple[int, int, bytes]], local: Address) -> Add
     return local
 
 
+#: a quiet socket asks the kernel whether a burst is building every this many wakeups
+_PROBE_EVERY = 8
+#: peers whose send target a socket keeps (a server's clients, a head-end's meters)
+_TARGETS_MAX = 4096
+
 class UdpTransport(InboxEndpoint):
     """One UDP socket as a :class:`~dlmsmesh.transport.Datagram`.
 
@@ -110,10 +115,12 @@ class UdpTransport(InboxEndpoint):
         self._sock = sock
         self._loop = loop
         self._read_burst = read_burst
-        #: the last wakeup found one datagram: this one asks the socket whether
-        #: another waits rather than trying a read that fails (a request and
-        #: its answer, one at a time, is what most sockets here carry)
-        self._one_at_a_time = _ioctl is not None
+        #: the last draining wakeup found one datagram: wakeups read one
+        #: datagram each (a request and its answer, one at a time, is what
+        #: most sockets here carry), every _PROBE_EVERY-th asking the kernel
+        #: whether another waits; False: each wakeup drains the socket
+        self._one_at_a_time = False
+        self._quiet_wakeups = 0
         self._family = sock.family
         inbox.name = f"udp {self._local.host} port {self._local.port}"
         # only a socket bound to the wildcard address (:: or 0.0.0.0) needs
@@ -123,6 +130,8 @@ class UdpTransport(InboxEndpoint):
         self.send_dropped = 0
         self.errors = 0
         self.last_error: TransportError | None = None
+        #: peer address -> the (host, port) the socket sends it to
+        self._targets: dict[Address, tuple[str, int]] = {}
 
     @classmethod
     async def open(
@@ -180,8 +189,19 @@ class UdpTransport(InboxEndpoint):
         sock, put, local = self._sock, self._inbox.put, self._local
         pktinfo = self._pktinfo
         one_at_a_time = self._one_at_a_time
+        limit = self._read_burst
+        if one_at_a_time:
+            # a quiet socket reads one datagram per wakeup and asks nothing
+            # more: the selector is level-triggered and wakes it again at once
+            # when another waits; every _PROBE_EVERY-th wakeup it asks the
+            # kernel after its read, to notice a burst building up
+            self._quiet_wakeups += 1
+            if self._quiet_wakeups < _PROBE_EVERY:
+                limit = 1
+            else:
+                self._quiet_wakeups = 0
         got = 0
-        for _ in range(self._read_burst):
+        for _ in range(limit):
             if got and one_at_a_time and _ioctl(sock.fileno(), _FIONREAD, _NOTHING) == _NOTHING:
                 break
             try:
@@ -202,7 +222,9 @@ class UdpTransport(InboxEndpoint):
             # peer of a dual-stack socket as ::ffff:a.b.c.d (named a.b.c.d)
             host = addr[0]
             put(data, Address(normalize_host(host) if host.startswith("::ffff:") else host, addr[1]), destination)
-        # a burst drains to the failed read; a quiet socket asks first
+        if limit == 1:
+            return  # still quiet, as far as it asked
+        # a burst drains to the failed read (or read_burst); one datagram found: quiet again
         self._one_at_a_time = got <= 1 and _ioctl is not None
 
     def _target(self, peer: Address) -> tuple[str, int]:
@@ -224,14 +246,29 @@ class UdpTransport(InboxEndpoint):
         on a socket bound to the wildcard address (a server answering from
         the address it was asked at, where it answers at several); ignored
         elsewhere, where the bound address is the only one."""
+        self.send_now(data, address, source=source)
+
+    def send_now(
+        self, data: bytes | bytearray | memoryview, address: tuple[str, int], *, source: str | None = None
+    ) -> None:
+        """:meth:`send` without a coroutine (a UDP send never waits: a full
+        kernel buffer drops the datagram and counts it in ``send_dropped``)."""
         if self._closed:
             raise TransportClosed(f"udp {self._local.host} port {self._local.port} is closed")
-        peer = as_address(address)
-        if peer.port == 0:
-            raise AddressError("cannot send to port 0")
         if len(data) > MAX_DATAGRAM:
             raise TransportError(f"datagram of {len(data)} bytes exceeds the UDP maximum of {MAX_DATAGRAM}")
-        target = self._target(peer)
+        # the peers a socket sends to are few and sent to again and again: each checked once
+        targets = self._targets
+        target = targets.get(address) if type(address) is Address else None
+        if target is None:
+            peer = as_address(address)
+            if peer.port == 0:
+                raise AddressError("cannot send to port 0")
+            target = self._target(peer)
+            if type(address) is Address:
+                if len(targets) >= _TARGETS_MAX:
+                    targets.clear()
+                targets[address] = target
         try:
             if source is not None and self._pktinfo:
                 try:
@@ -248,7 +285,7 @@ class UdpTransport(InboxEndpoint):
             self.send_dropped += 1  # the kernel's send buffer is full: UDP may drop, memory stays bounded
             return
         except OSError as exc:
-            raise _wrap(exc, f"cannot send to {peer.host} port {peer.port}") from exc
+            raise _wrap(exc, f"cannot send to {target[0]} port {target[1]}") from exc
         self.sent += 1
 
     def _source_info(self, source: str) -> tuple[int, int, bytes]:
@@ -314,6 +351,15 @@ class UdpTransport(InboxEndpoint):
 _RELAY_HEADER = 16
 #: relayed datagrams remembered to deliver each once (RFC 7731's duplicate suppression)
 _RELAY_MEMORY = 4096
+
+
+def send_now_of(transport: object) -> Callable[..., None] | None:
+    """``transport.send_now`` for a :class:`UdpTransport` whose ``send`` is
+    its own (not replaced on the instance: a tap or a lossy link in a test
+    sees every datagram), else None: await ``transport.send``."""
+    if type(transport) is UdpTransport and "send" not in transport.__dict__:
+        return transport.send_now
+    return None
 
 
 def relay_datagram(group: str, data: bytes | bytearray | memoryview) -> bytes:
