@@ -438,3 +438,48 @@ async def test_a_follow_up_without_a_meters_keys_names_it_unreached(closing: lis
     await r.collect(b)
     follow = await r.drive(b.follow_up())
     assert isinstance(follow.results[title_of(2)], MissingKeys) and follow.unreached == {title_of(2)}
+
+
+@pytest.mark.asyncio
+async def test_each_answer_is_yielded_when_it_arrives_not_when_the_window_closes(closing: list[Rig]) -> None:
+    members = list(range(1, 7))
+    r = await rig(members, meters={n: meter(n, max_delay=8) for n in members})
+    closing.append(r)
+    b = r.client.broadcast(GROUP, LDN, window=10.0, keys=r.keys, bk=BK, ak=AK, expected=[title_of(n) for n in members])
+    got = await r.collect(b)
+    s = b.summary
+    assert len(got) == len(members) and s.missing == frozenset()
+    # the loop body ran at the virtual instant each answer arrived, in arrival
+    # order, spread over the members' delays: none was held back to the close
+    yielded = [at - s.sent_at for _, _, at in got]
+    assert yielded == pytest.approx([s.times[t] for t, _, _ in got], abs=1e-9)
+    assert yielded == sorted(yielded) and yielded[-1] - yielded[0] > 2.0
+    assert all(at < s.sent_at + 10.0 for _, _, at in got)
+
+
+@pytest.mark.asyncio
+async def test_the_registry_as_resolver_says_who_is_expected(closing: list[Rig], tmp_path: Any) -> None:
+    import time
+
+    from dlmsmesh.registration import Registration, Registry
+
+    r = await rig([1, 2, 3])
+    closing.append(r)
+    registry = Registry.open(tmp_path / "registry.sqlite", synchronous="normal", staleness=3600.0)
+    try:
+        registry.record_many([
+            Registration(title_of(n), (f"fd00::1:{n:x}",), PORT, 1, "registration", 1, None, time.time(),
+                         f"fd00::1:{n:x}")
+            for n in (1, 2, 3, 5)
+        ])  # fmt: skip
+        # the head-end's record of the group: meter 3 joined without it knowing, 5 is gone quiet
+        registry.add_members(GROUP.id, [title_of(1), title_of(2), title_of(5)])
+        r.client.resolver = registry
+        b = r.client.broadcast(GROUP, LDN, window=3.0, keys=r.keys, bk=BK, ak=AK)  # no expected: the Registry's
+        got = await r.collect(b)
+        s = b.summary
+        assert sorted(t for t, _, _ in got) == [title_of(n) for n in (1, 2, 3)]
+        assert s.expected == {title_of(1), title_of(2), title_of(5)}
+        assert s.missing == {title_of(5)} and s.unexpected == {title_of(3)}
+    finally:
+        registry.close()

@@ -515,6 +515,47 @@ async def test_no_window_ahead_drops_the_answer_and_counts_it() -> None:
         assert meters[0].security_log["no_window"] == 1 and r.server.group_stats.no_window == 1
 
 
+@pytest.mark.asyncio
+async def test_an_answer_held_past_its_windows_close_waits_for_the_next_window() -> None:
+    clock = VirtualClock()
+    windows = [
+        (_stamp(NOW + dt.timedelta(seconds=100)), _stamp(NOW + dt.timedelta(seconds=120))),
+        (_stamp(NOW + dt.timedelta(seconds=200)), _stamp(NOW + dt.timedelta(seconds=220))),
+    ]
+    objects = default_meter(title_of(0), now=lambda: NOW + dt.timedelta(seconds=clock.time()))
+    add_group_objects(objects, max_delay=60, windows=windows)
+    objects.ipv6_setup.multicast_ipv6_addresses = Array([OctetString(G5.packed)])
+    gate = Gate("0.0.96.97.0.255", opened=False)
+    objects.logical_devices[1].add(gate)
+    meter = Meter.from_objects(objects, keys=MeterKeys(ek=EK, ak=AK, bk=BK, kek=KEK), address=address_of(0))
+    management = meter.pre_established(PRE_ESTABLISHED_CLIENT, 1)
+    assert management is not None
+    management.objects.add(gate)
+    net = InProcessNetwork(seed=1, clock=clock)
+    server = Server(net.endpoint(SERVER_HOST, PORT, aliases=[address_of(0)]), rng=random.Random(5))
+    server.add_meter(meter)
+    head = net.endpoint(HEAD_HOST, PORT)
+    r = Rig(net, server, head, SecurityContext(HEAD_END, ek=EK, ak=AK, bk=BK, role=Role.CLIENT))
+    head.on_receive(lambda incoming: r.received.append((clock.time(), incoming)))
+    async with asyncio.timeout(60), server:
+        await r.request(get(invoke_id=1), G5)  # its answer is due inside [100, 120)
+        await r.net.advance(99)
+        # a second group request whose object waits holds the meter's
+        # association (and so the first answer) until after 120
+        await r.request(get(AttributeDescriptor(9003, "0.0.96.97.0.255", 2), invoke_id=2), G5)
+        await r.net.advance(26)
+        assert r.answers() == []
+        gate.event.set()
+        await r.net.advance(105)
+        answers = r.answers()
+        assert sorted(a.apdu.invoke_id for a in answers) == [1, 2]
+        # neither left outside a window: both in the next one, [200, 220)
+        assert all(200 <= a.at < 220 for a in answers), [(a.apdu.invoke_id, a.at) for a in answers]
+        stats = server.group_stats
+        assert (stats.rescheduled, stats.answered, stats.no_window) == (1, 2, 0)
+    await head.close()
+
+
 # --------------------------------------------------------------- action, window
 
 

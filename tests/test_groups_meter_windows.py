@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from dlmsmesh.cosem.push import PushSetup
-from dlmsmesh.server.delayed import DelayedAnswers, response_delay
+from dlmsmesh.server.delayed import DelayedAnswers, response_delay, response_slot
 from dlmsmesh.transport.clock import VirtualClock
 from dlmsmesh.types import LAST_DAY, Array, DateTime, LongUnsigned, OctetString, Structure
 
@@ -52,6 +52,16 @@ def test_a_daily_window_open_now_bounds_the_delay_by_its_end() -> None:
     meter = meter_with([(pattern(hour=11, minute=0, second=0), pattern(hour=12, minute=10, second=0))], 3600)
     drawn = delays(meter)
     assert all(0 <= d < 600 for d in drawn) and max(drawn) > 550
+
+
+def test_the_slot_names_when_its_window_closes() -> None:
+    # the window ahead closes 3 h from now, whatever the delay drawn in it
+    meter = meter_with([(pattern(hour=14, minute=0, second=0), pattern(hour=15, minute=0, second=0))], 60)
+    slot = response_slot(meter, random.Random(2))
+    assert slot is not None and 2 * HOUR <= slot.delay < 2 * HOUR + 60 and slot.closes == 3 * HOUR
+    # without windows only the delay bounds the answer
+    free = response_slot(meter_with([], 60), random.Random(2))
+    assert free is not None and 0 <= free.delay < 60 and free.closes == float("inf")
 
 
 def test_a_daily_window_later_today_starts_the_delay_at_its_start() -> None:

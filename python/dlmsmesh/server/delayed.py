@@ -9,7 +9,9 @@ random delay (seconds), attribute 4 ``communication_window`` = when the
 answers may go (empty: at any time).  With windows, the delay starts at the
 current window's start (now, when inside one) or at the next window's, and
 is drawn within the window's remaining span, so an answer never leaves
-outside it.  Window bounds are date-times read against the meter's Clock;
+outside it: one held past its window's close (its meter busy with another
+request, a late event loop) is moved to the next window with a new delay
+(spec notes 9, step 4).  Window bounds are date-times read against the meter's Clock;
 a bound with wildcards is a pattern (every day at 02:00, Sundays, the last
 day of the month), and a window runs from an occurrence of its start to
 the next occurrence of its end.  A meter without the Push setup answers at
@@ -28,6 +30,7 @@ import calendar
 import collections
 import datetime as _dt
 import logging
+import math
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -39,7 +42,7 @@ from ..transport.clock import TimerHandle
 from ..types import LAST_DAY, SECOND_LAST_DAY, DateTime, Obis
 from .meter import Meter
 
-__all__ = ["DelayedAnswers", "Pending", "response_delay", "DEFAULT_MAX_DELAYED"]
+__all__ = ["DelayedAnswers", "Pending", "Slot", "response_delay", "response_slot", "DEFAULT_MAX_DELAYED"]
 
 log = logging.getLogger(__name__)
 
@@ -127,16 +130,32 @@ def _window_at(start: DateTime, end: DateTime, now: _dt.datetime) -> tuple[_dt.d
     return None
 
 
+@dataclass(frozen=True)
+class Slot:
+    """When an answer leaves: ``delay`` seconds from now, and ``closes``
+    seconds from now the window it lies in closes (infinite without
+    communication windows: the delay alone bounds it)."""
+
+    delay: float
+    closes: float = math.inf
+
+
 def response_delay(meter: Meter, rng: random.Random) -> float | None:
     """Seconds from now until the meter's answer leaves: uniform over the
     allowed span (see the module text); None when no window lies ahead."""
+    slot = response_slot(meter, rng)
+    return None if slot is None else slot.delay
+
+
+def response_slot(meter: Meter, rng: random.Random) -> Slot | None:
+    """The delay :func:`response_delay` draws, with its window's close."""
     setup = _window_setup(meter)
     if setup is None:
-        return 0.0
+        return Slot(0.0)
     max_delay = float(int(setup.randomisation_start_interval))
     windows = list(setup.communication_window)
     if not windows:
-        return rng.random() * max_delay
+        return Slot(rng.random() * max_delay)
     now = _meter_now(meter)
     upcoming: list[tuple[float, float]] = []
     for window in windows:
@@ -148,7 +167,7 @@ def response_delay(meter: Meter, rng: random.Random) -> float | None:
     if not upcoming:
         return None
     offset, span = min(upcoming)
-    return offset + rng.random() * min(max_delay, span)
+    return Slot(offset + rng.random() * min(max_delay, span), offset + span)
 
 
 @dataclass(eq=False)
@@ -158,8 +177,8 @@ class Pending:
     meter_index: int
     meter: Meter
     due: float
-    #: sends the answer (ciphers it then)
-    send: Callable[[], Awaitable[None]]
+    #: sends the answer (ciphers it then); False: not sent (moved to a later window)
+    send: Callable[[], Awaitable[bool | None]]
     handle: TimerHandle | None = field(default=None, repr=False)
 
 
@@ -192,7 +211,9 @@ class DelayedAnswers:
     def waiting(self, meter_index: int) -> int:
         return len(self._queues.get(meter_index, ()))
 
-    def schedule(self, meter_index: int, meter: Meter, delay: float, send: Callable[[], Awaitable[None]]) -> Pending:
+    def schedule(
+        self, meter_index: int, meter: Meter, delay: float, send: Callable[[], Awaitable[bool | None]]
+    ) -> Pending:
         clock = self._clock()
         pending = Pending(meter_index, meter, clock.time() + max(0.0, delay), send)
         queue = self._queues.setdefault(meter_index, collections.deque())
@@ -220,13 +241,14 @@ class DelayedAnswers:
 
     async def _send(self, pending: Pending) -> None:
         try:
-            await pending.send()
+            sent = await pending.send()
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("a delayed answer of meter %s failed", pending.meter.system_title.hex())
             return
-        self._on_sent(pending)
+        if sent is not False:
+            self._on_sent(pending)
 
     def forget(self, meter_index: int) -> None:
         """Drop the answers of a meter that is no longer served (not counted)."""

@@ -13,6 +13,8 @@ group request is counted by every meter that saw it).  Then the membership
 pre-established association; a confirmed one is answered after the delay
 :func:`~dlmsmesh.server.delayed.response_delay` draws, ciphered when it
 leaves (the meter's unicast key and system title, general-glo-ciphering).
+An answer that could not leave before its window closed waits for the next
+window, with a new delay.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from ..security.tags import CIPHERED_TAGS, SC_AUTHENTICATION, SC_BROADCAST
 from ..transport import Address, Incoming, TransportClosed
 from ..transport.clock import Clock, RealClock
 from . import eager
-from .delayed import DelayedAnswers, Pending, response_delay
+from .delayed import DelayedAnswers, Pending, response_slot
 from .groups import GroupStats, Memberships, member_of
 from .meter import ALL_STATION, Meter
 from .replies import Framing, shape
@@ -157,21 +159,30 @@ class GroupRequests:
         if reply is None:
             self.stats.unconfirmed += 1
             return
-        delay = response_delay(meter, server.rng)
-        if delay is None:
+        reply_from = server_sap if server_sap != ALL_STATION else min(meter.logical_devices)
+        self._schedule(index, session, reply, reply_from, incoming.source)
+
+    def _schedule(self, index: int, session: Session, reply: A.Apdu, reply_from: int, peer: Address) -> None:
+        """Draw the answer's delay in the meter's window and let it wait."""
+        meter = session.meter
+        slot = response_slot(meter, self.server.rng)
+        if slot is None:
             meter.security_log["no_window"] += 1
             self.stats.no_window += 1
             return
-        reply_from = server_sap if server_sap != ALL_STATION else min(meter.logical_devices)
+        closes = self._clock().time() + slot.closes
 
-        async def send() -> None:
-            await self._send(session, reply, reply_from, incoming.source)
+        async def send() -> bool:
+            return await self._send(index, session, reply, reply_from, peer, closes)
 
-        self.delayed.schedule(index, meter, delay, send)
+        self.delayed.schedule(index, meter, slot.delay, send)
 
-    async def _send(self, session: Session, reply: A.Apdu, reply_from: int, peer: Address) -> None:
+    async def _send(
+        self, index: int, session: Session, reply: A.Apdu, reply_from: int, peer: Address, closes: float
+    ) -> bool:
         """Cipher a group answer now (the meter's unicast key and system
-        title, general-glo-ciphering, its next counter) and send it."""
+        title, general-glo-ciphering, its next counter) and send it; False
+        when its window closed first (the answer then waits for the next)."""
         server = self.server
         meter = session.meter
         async with session.lock:
@@ -180,6 +191,13 @@ class GroupRequests:
                 assert session.client_title is not None
                 session.context = meter.shared_context(session.client_title, session.policy)
             apdus = await server._blocking(meter, shape, session, reply, _ANSWER_FRAMING, server.max_pdu_size)
+        if self._clock().time() >= closes:
+            # held past the close (the meter busy with another request, a
+            # late loop): never outside the window, so the next one, redrawn
+            if self.server._meters[index] is meter:  # still served
+                self.stats.rescheduled += 1
+                self._schedule(index, session, reply, reply_from, peer)
+            return False
         transport = server.transport
         # answered from the meter's own address where the transport can
         source = meter.address if server._aliased is not None or server._udp_wildcard else None
@@ -196,7 +214,8 @@ class GroupRequests:
                         source = None  # not an address of the endpoint: from the endpoint's own
                 await transport.send(datagram, peer)
             except TransportClosed:
-                return
+                return True
+        return True
 
     def _clock(self) -> Clock:
         clock = getattr(self.server.transport, "clock", None)

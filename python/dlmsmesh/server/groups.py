@@ -60,6 +60,8 @@ class GroupStats:
     dropped: int = 0
     #: delayed answers the response windows left no time for
     no_window: int = 0
+    #: delayed answers held past their window's close, moved to the next window
+    rescheduled: int = 0
     #: multicast joins or leaves the transport refused (logged)
     subscription_failures: int = 0
 

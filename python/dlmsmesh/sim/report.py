@@ -162,13 +162,16 @@ def write_plot(report: Report, path: str | Path) -> None:
     ax1.set_ylabel("latency (ms), associate and read")
     ax1.set_title("latency by hop count")
     answers: list[float] = []
+    window: float | None = None
     for p in report.phases:
         if p.name == "broadcast":
             answers = list(p.extra.get("answer_times_s", []))
-    ax2.hist(answers, bins=30)
-    ax2.set_xlabel("answer time (s)")
+            window = p.extra.get("window_s")
+    # the bins span the whole answer window, so an empty stretch of it shows
+    ax2.hist(answers, bins=30, range=None if window is None else (0.0, window))
+    ax2.set_xlabel("answer time (s) after the request")
     ax2.set_ylabel("meters")
-    ax2.set_title("broadcast answers")
+    ax2.set_title("broadcast answers across the window")
     if report.airtime_series:
         for k, series in enumerate(report.airtime_series):
             if series:

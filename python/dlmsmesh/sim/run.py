@@ -565,6 +565,7 @@ class Simulation:
         missing = [t for t in members if t not in answered]
         result.extra["answered_in_window"] = len(answered)
         result.extra["answer_times_s"] = sorted(round(v, 3) for v in times.values())
+        result.extra["window_s"] = window
         if missing:
             result.retries += len(missing)
             reached: set[bytes] = set()
