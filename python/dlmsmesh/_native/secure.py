@@ -12,7 +12,7 @@ import itertools
 import struct
 import threading
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -48,6 +48,7 @@ __all__ = [
     "seal_batch",
     "open_frame",
     "seal_frame",
+    "sealer",
     "open_glo",
     "FRAME_CONTENT",
     "FRAME_GLO",
@@ -423,10 +424,43 @@ def seal_frame(key: Key, sc: int, title: bytes, ic: int, framing: int, apdu: byt
     with key.lock:
         rc = lib.dm_secure_seal_one(key.ptr, sc, title, ic, framing, apdu or b"\x00", len(apdu), out, cap)
     if rc < 0:
-        if rc == lib.DM_ERR_SEC_TAG:
-            raise EncodeError("APDU 0 has no service-specific ciphered form (use general-glo-ciphering)")
-        raise EncodeError(f"APDU 0: {S.MESSAGES.get(rc, f'security error {rc}')}")
+        raise _seal_error(rc)
     return ffi.unpack(out, rc)  # type: ignore[no-any-return]
+
+
+def _seal_error(rc: int) -> EncodeError:
+    if rc == lib.DM_ERR_SEC_TAG:
+        return EncodeError("APDU 0 has no service-specific ciphered form (use general-glo-ciphering)")
+    return EncodeError(f"APDU 0: {S.MESSAGES.get(rc, f'security error {rc}')}")
+
+
+def sealer(key: Key, sc: int, title: bytes, framing: int) -> Callable[[int, bytes], bytes]:
+    """``seal_frame`` with its key, control byte, title and framing checked
+    once: the function an association seals each of its APDUs with, given
+    the counter and the APDU."""
+    title = check_title(title)
+    if not 0 <= sc <= 255 or framing not in (0, 1, 2, 3, 4):
+        raise EncodeError("bad security control or framing")
+    lock = _STRIPES[key.stripe]
+    seal = lib.dm_secure_seal_one
+    unpack = ffi.unpack
+
+    def seal_one(ic: int, apdu: bytes) -> bytes:
+        if type(apdu) is not bytes:
+            apdu = bytes(apdu)
+        n = len(apdu)
+        if not 0 <= ic <= 0xFFFFFFFF or n + 40 > _SCRATCH_BYTES:
+            return seal_frame(key, sc, title, ic, framing, apdu)  # its checks and errors
+        out = _char_scratch()
+        with lock:
+            if key.closed:
+                raise ValueError("this key was closed")
+            rc = seal(key._ptr, sc, title, ic, framing, apdu or b"\x00", n, out, _SCRATCH_BYTES)
+        if rc < 0:
+            raise _seal_error(rc)
+        return unpack(out, rc)  # type: ignore[no-any-return]
+
+    return seal_one
 
 
 def _char_scratch() -> Any:

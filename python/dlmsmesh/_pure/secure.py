@@ -14,7 +14,7 @@ yields the candidate plaintext; it is returned only after the tag matched.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from hmac import compare_digest
 from typing import Any
 
@@ -65,6 +65,7 @@ __all__ = [
     "seal_batch",
     "open_frame",
     "seal_frame",
+    "sealer",
     "open_glo",
     "FRAME_CONTENT",
     "FRAME_GLO",
@@ -428,6 +429,19 @@ def open_frame(ring: _Ring, frame: bytes) -> OpenedFrame:
     if any(k.closed for k in ring.keys):
         raise ValueError("a key of this ring was closed")
     return _open_one(ring, bytes(frame))
+
+
+def sealer(key: Key, sc: int, title: bytes, framing: int) -> Callable[[int, bytes], bytes]:
+    """``seal_frame`` with its key, control byte, title and framing checked
+    once: the function an association seals each of its APDUs with."""
+    title = check_title(title)
+    if not 0 <= sc <= 255 or framing not in (0, 1, 2, 3, 4):
+        raise EncodeError("bad security control or framing")
+
+    def seal_one(ic: int, apdu: bytes) -> bytes:
+        return seal_frame(key, sc, title, ic, framing, apdu)
+
+    return seal_one
 
 
 def open_glo(ring: _Ring, frame: bytes) -> tuple[bytes, int, int] | None:

@@ -244,12 +244,20 @@ class Association:
         None when ``plain`` (its encoding) and ``invoke_id`` are given."""
         reply = await self._exchange_once(request, plain, expect, invoke_id)
         if isinstance(reply, A.ExceptionResponse):
-            error = exception_response_error(reply.state_error, reply.service_error, reply.invocation_counter)
-            if isinstance(error, InvocationCounterRejected) and await self.client.resynchronise(self, error):
-                reply = await self._exchange_once(request, plain, expect, invoke_id)
-            elif isinstance(error, StaleAssociation) and self.client.reopen and not self.pre_established:
-                await self.client.reopen_association(self)
-                reply = await self._exchange_once(request, plain, expect, invoke_id)
+            reply = await self._after_exception(reply, request, plain, expect, invoke_id)
+        return reply
+
+    async def _after_exception(
+        self, reply: A.ExceptionResponse, request: A.Apdu | None, plain: bytes | None, expect: Any, invoke_id: int | None
+    ) -> A.Apdu:
+        """:meth:`exchange` after an exception-response: the request once
+        more after a counter resynchronisation or a re-opening, else the reply."""
+        error = exception_response_error(reply.state_error, reply.service_error, reply.invocation_counter)
+        if isinstance(error, InvocationCounterRejected) and await self.client.resynchronise(self, error):
+            return await self._exchange_once(request, plain, expect, invoke_id)
+        if isinstance(error, StaleAssociation) and self.client.reopen and not self.pre_established:
+            await self.client.reopen_association(self)
+            return await self._exchange_once(request, plain, expect, invoke_id)
         return reply
 
     async def _exchange_once(
@@ -374,7 +382,21 @@ class Association:
 
     async def get(self, attribute: Attribute, access: SelectiveAccess | None = None) -> Any:
         """The attribute's value; raises the DataAccessFailure the meter answers."""
-        result = await self._get_one(attribute_of(attribute, access))
+        # _get_one, with exchange unrolled: what a head-end does most, in as few coroutines as can be
+        descriptor = attribute_of(attribute, access)
+        lock = self._lock
+        await lock.acquire()
+        try:
+            invoke_id, encoded = self._get_request(descriptor)
+            reply = await self._exchange_once(None, encoded, None, invoke_id)
+            if type(reply) is A.GetResponseNormal:
+                result = _value_or_error(reply.result)
+            else:
+                if isinstance(reply, A.ExceptionResponse):
+                    reply = await self._after_exception(reply, None, encoded, None, invoke_id)
+                result = await self._get_result(reply)
+        finally:
+            lock.release()
         if isinstance(result, Exception):
             raise result
         return result
@@ -435,17 +457,20 @@ class Association:
         await lock.acquire()
         try:
             invoke_id, encoded = self._get_request(descriptor)
-            reply = await self.exchange(None, plain=encoded, invoke_id=invoke_id)
-            if isinstance(reply, A.GetResponseNormal):
-                return _value_or_error(reply.result)
-            if isinstance(reply, A.GetResponseWithDatablock):
-                raw = await self._get_blocks(reply)
-                if isinstance(raw, Exception):
-                    return raw
-                return axdr.decode(raw)
-            return self._unexpected(reply)
+            return await self._get_result(await self.exchange(None, plain=encoded, invoke_id=invoke_id))
         finally:
             lock.release()
+
+    async def _get_result(self, reply: A.Apdu) -> Any:
+        """The value (or DataAccessFailure) a reply to a get-request-normal carries."""
+        if isinstance(reply, A.GetResponseNormal):
+            return _value_or_error(reply.result)
+        if isinstance(reply, A.GetResponseWithDatablock):
+            raw = await self._get_blocks(reply)
+            if isinstance(raw, Exception):
+                return raw
+            return axdr.decode(raw)
+        return self._unexpected(reply)
 
     async def _get_list_reply(self, reply: A.Apdu, count: int) -> list[Any]:
         if isinstance(reply, A.GetResponseWithList):

@@ -212,8 +212,7 @@ class Client:
             self.stats.strays += 1  # not a wrapper datagram (wrapper.decode would say why)
             return
         source_wport, destination_wport, payload = fields
-        saps = (destination_wport, source_wport)
-        target = self._by_peer.get((*saps, incoming.source))
+        target = self._by_peer.get((destination_wport, source_wport, incoming.source))
         if target is None and self._collectors and payload:
             for collector in self._collectors:
                 if collector.offer(destination_wport, payload, incoming):
@@ -221,7 +220,7 @@ class Client:
         title = general_sender_title(payload) if target is None else None
         if title is not None:
             # a meter that moved: known by the system title its frame carries
-            target = self._by_title.get((*saps, title))
+            target = self._by_title.get((destination_wport, source_wport, title))
         if target is None or not payload:
             self.stats.strays += 1
             return

@@ -71,6 +71,10 @@ class _Overrides:
         self.methods: dict[int, MethodAccess] = {}
 
 
+_READABLE = frozenset((AttributeAccess.READ_ONLY, AttributeAccess.READ_WRITE))
+_AUTHENTICATED_READABLE = frozenset((AttributeAccess.AUTHENTICATED_READ_ONLY, AttributeAccess.AUTHENTICATED_READ_WRITE))
+
+
 def _key(obj: CosemObject | ObjectKey) -> ObjectKey:
     if isinstance(obj, tuple):
         return (obj[0], Obis(obj[1]))
@@ -124,11 +128,18 @@ class AccessRights:
 
     def check_get(self, obj: CosemObject, attribute_id: int, *, authenticated: bool = False) -> DataAccessResult | None:
         """None when the GET may go ahead, else the result to answer with."""
-        if attribute_id not in obj.attribute_specs():
+        # attribute(obj, attribute_id).readable(authenticated), in one step: asked on every GET
+        spec = obj.attribute_specs().get(attribute_id)
+        if spec is None:
             return DataAccessResult.OBJECT_UNDEFINED
-        if not self.attribute(obj, attribute_id).readable(authenticated):
-            return DataAccessResult.READ_WRITE_DENIED
-        return None
+        entry = self._objects.get((obj.class_id, obj.logical_name)) if self._objects else None
+        if entry is not None and attribute_id in entry.attributes:
+            mode = entry.attributes[attribute_id]
+        else:
+            mode = _cap_read_only(spec.access) if self.default_read_only else spec.access
+        if mode in _READABLE or (authenticated and mode in _AUTHENTICATED_READABLE):
+            return None
+        return DataAccessResult.READ_WRITE_DENIED
 
     def check_set(self, obj: CosemObject, attribute_id: int, *, authenticated: bool = False) -> DataAccessResult | None:
         if attribute_id not in obj.attribute_specs():

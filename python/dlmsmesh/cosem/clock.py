@@ -39,6 +39,9 @@ __all__ = ["Clock", "ClockBase", "EU_DST_BEGIN", "EU_DST_END"]
 _UTC = _dt.timezone.utc
 
 
+#: minutes east of UTC -> the fixed-offset zone (a clock reads its time again and again)
+_ZONES: dict[int, _dt.timezone] = {}
+
 class ClockBase(enum.IntEnum):
     NOT_DEFINED = 0
     INTERNAL_CRYSTAL = 1
@@ -151,7 +154,10 @@ class Clock(CosemObject):
 
     def _zone(self, dst: bool) -> _dt.timezone:
         minutes = -int(self.time_zone) + (int(self.daylight_savings_deviation) if dst else 0)
-        return _dt.timezone(_dt.timedelta(minutes=minutes))
+        zone = _ZONES.get(minutes)
+        if zone is None:
+            zone = _ZONES[minutes] = _dt.timezone(_dt.timedelta(minutes=minutes))
+        return zone
 
     def local(self) -> _dt.datetime:
         """The clock's local time (aware, with its deviation)."""

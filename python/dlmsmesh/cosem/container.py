@@ -41,7 +41,7 @@ class ObjectList:
     def resolve(self, class_id: int, logical_name: Obis | str | bytes) -> CosemObject | DataAccessResult:
         """The object a request names, or why there is none: object-undefined for an
         unknown logical name, object-class-inconsistent when the class differs."""
-        obj = self._by_name.get(Obis(logical_name))
+        obj = self._by_name.get(logical_name if type(logical_name) is Obis else Obis(logical_name))
         if obj is None:
             return DataAccessResult.OBJECT_UNDEFINED
         if obj.class_id != class_id:

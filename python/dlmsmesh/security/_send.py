@@ -19,6 +19,9 @@ from .tags import PLAIN_NAMES, SC_BROADCAST, KeyInfoKind, KeySet, Protection
 
 __all__ = ["SendSide"]
 
+#: the default options' plan among the context's cached plans: (backend, sealer, scope, counter store)
+_GLO = ("glo seal",)
+
 
 class SendSide(KeyMaterial):
     """What a :class:`~dlmsmesh.security.SecurityContext` sends."""
@@ -78,8 +81,15 @@ class SendSide(KeyMaterial):
         title (needed for data-notification and any APDU without a
         service-specific form).  ``broadcast`` uses the broadcast key (SC
         bit 6).  ``protection`` defaults to what the policy asks."""
-        apdu = bytes(apdu)
         mod = _backend.live.secure
+        if not (dedicated or general or broadcast) and protection is None:
+            # what an association sends most: its sealer, made once (below)
+            glo = self._plans.get(_GLO)
+            if glo is not None and glo[0] is mod and apdu and apdu[0] in PLAIN_NAMES:
+                _, seal, scope, counters = glo
+                with self._lock:
+                    return seal(counters.reserve(scope), apdu)  # type: ignore[no-any-return]
+        apdu = bytes(apdu)
         with self._lock:
             # what the options seal with is worked out once (and again after a
             # change of keys, titles or policy): one request of an association
@@ -93,6 +103,8 @@ class SendSide(KeyMaterial):
                     raise EncodeError("this context has no system title of its own: it cannot send")
                 scope = self.counter_scope("tx", self._system_title, key_set)
                 plan = self._plans[plan_key] = (key, sc, framing, scope)
+                if not (dedicated or general or broadcast) and protection is None:
+                    self._plans[_GLO] = (mod, mod.sealer(key, sc, self._system_title, framing), scope, self._counters)
             key, sc, framing, scope = plan
             if not general and (not apdu or apdu[0] not in PLAIN_NAMES):
                 raise EncodeError("APDU 0 has no service-specific ciphered form (use general-glo-ciphering)")

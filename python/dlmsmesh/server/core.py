@@ -552,20 +552,11 @@ class Server:
             session = self._pre_session(meter, index, key)
             if session is None:
                 return self._unassociated(payload, group)
-        lock = session.lock
-        # counted while waiting too: the express lane serves a session only when nothing is under way in it
-        session.busy += 1
-        try:
-            await lock.acquire()
-            try:
-                if not session.pre_established and self._sessions.get(key) is not session:
-                    return self._unassociated(payload, group)  # released or replaced while this datagram waited
-                self._remember(session, now)
-                return await self._serve_in_session(session, payload)
-            finally:
-                lock.release()
-        finally:
-            session.busy -= 1
+        async with session.held():
+            if not session.pre_established and self._sessions.get(key) is not session:
+                return self._unassociated(payload, group)  # released or replaced while this datagram waited
+            self._remember(session, now)
+            return await self._serve_in_session(session, payload)
 
     # -- ACSE ------------------------------------------------------------------
 

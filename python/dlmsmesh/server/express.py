@@ -33,7 +33,7 @@ from ..transport.udp import send_now_of
 from . import fastpath, services
 from .groups import is_multicast
 from .meter import ALL_STATION
-from .replies import CIPHER_OVERHEAD, Framing, limit_of, shape
+from .replies import CIPHER_OVERHEAD, Framing, shape
 
 if TYPE_CHECKING:
     from .core import Server
@@ -50,6 +50,8 @@ _GLO_GET_REQUEST = 0xC8
 _SHORTEST = 8 + 7
 _GLO = Framing(general=False, dedicated=False)
 _CONFIRMED = A.ServiceClass.CONFIRMED
+#: the first character of every multicast host (IPv6 ff00::/8, IPv4 224.0.0.0/4)
+_MULTICAST_FIRST = frozenset("fF2")
 
 
 def serve(server: Server, incoming: Incoming) -> bool:
@@ -62,23 +64,26 @@ def serve(server: Server, incoming: Incoming) -> bool:
     if version != 1 or length != len(data) - 8 or server_sap == ALL_STATION:
         return False
     host = incoming.destination.host
-    if is_multicast(host):
+    if host[:1] in _MULTICAST_FIRST and is_multicast(host):
         return False
-    found = server._meter_at(host)
-    if found is None:
+    index = server._by_address.get(host, server._default)
+    if index is None:
         return False
-    index, meter = found
-    session = server._sessions.get((index, server_sap, client_sap, incoming.source))
-    if session is None or session.busy or session.lock.locked() or session.keys_version != meter.keys_version:
+    meter = server._meters[index]
+    key = (index, server_sap, client_sap, incoming.source)
+    session = server._sessions.get(key)
+    # busy: a request of the association is being served or waits (in order); a group request holds it too
+    if session is None or session.busy or meter is None or session.keys_version != meter.keys_version:
+        return False
+    if server_sap not in meter.logical_devices:
         return False
     ctx = session.context
     if ctx is None or type(meter.counters) is not MemoryCounterStore or not session.authenticated:
         return False
     now = server.clock()
-    if server._expired(session, now):
-        return False
-    payload = data[8:]
-    opened = ctx.verify_glo(payload)
+    if now - session.last_used > server.idle_timeout:
+        return False  # expired: the general road forgets it
+    opened = ctx.verify_glo(data[8:])
     if opened is None:
         return False
     plaintext, sc, ic = opened
@@ -92,7 +97,9 @@ def serve(server: Server, incoming: Incoming) -> bool:
     stats = server.stats
     stats.received += 1
     try:
-        server._remember(session, now)
+        # what Server._remember does for a session it holds already
+        session.last_used = now
+        server._sessions.move_to_end(key)
         meter.received(ic)
         authenticated = bool(sc & SC_AUTHENTICATION)
         session.gbt_out = None  # a new request: the last long reply was had
@@ -103,23 +110,29 @@ def serve(server: Server, incoming: Incoming) -> bool:
         plain = None
         if result is not services.NO_GET:
             plain = fastpath.get_response_bytes(result, request.invoke_id, request.priority)
-        if plain is not None and len(plain) + CIPHER_OVERHEAD <= limit_of(session, server.max_pdu_size):
-            replies = [ctx.protect(plain)]
+        limit = min(session.client_max_pdu or 0xFFFF, server.max_pdu_size)  # replies.limit_of
+        if plain is not None and len(plain) + CIPHER_OVERHEAD <= limit:
+            reply = ctx.protect(plain)
         else:
             # too long for one APDU (blocks), or GET not negotiated: as the general road shapes it
-            reply = (
+            answer = (
                 services.not_supported()
                 if result is services.NO_GET
                 else A.GetResponseNormal(result, invoke_id=request.invoke_id, priority=request.priority)
             )
-            replies = shape(session, reply, _GLO, server.max_pdu_size)
-        server._rekey(session)
+            replies = shape(session, answer, _GLO, server.max_pdu_size)
+            reply = None
+        if session.keys_version != meter.keys_version:
+            server._rekey(session)
     except Exception:
         log.exception("serving a datagram from %s failed", incoming.source)
         stats.internal_errors += 1
         return True
     stats.answered += 1
-    _send(server, incoming, [fastpath.wrap(server_sap, client_sap, out) for out in replies])
+    if reply is not None:
+        _send(server, incoming, [_WRAPPER.pack(1, server_sap, client_sap, len(reply)) + reply])
+    else:
+        _send(server, incoming, [fastpath.wrap(server_sap, client_sap, out) for out in replies])
     return True
 
 
@@ -142,9 +155,8 @@ def _later(server: Server, incoming: Incoming, session: Session, request: A.Apdu
     holds the session, as the general road serves it."""
 
     async def rest() -> None:
-        session.busy += 1
         try:
-            async with session.lock:
+            async with session.held():
                 reply = await server._serve_request(session, request, auth, answered)
                 replies = [] if reply is None else shape(session, reply, _GLO, server.max_pdu_size)
                 server._rekey(session)
@@ -152,8 +164,6 @@ def _later(server: Server, incoming: Incoming, session: Session, request: A.Apdu
             log.exception("serving a datagram from %s failed", incoming.source)
             server.stats.internal_errors += 1
             return
-        finally:
-            session.busy -= 1
         if replies:
             server.stats.answered += 1
             await server._send_replies(

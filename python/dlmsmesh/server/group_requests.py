@@ -123,7 +123,7 @@ class GroupRequests:
         if meter.keys.bk is None:
             self._ignore(meter, "no_broadcast_key")
             return
-        async with session.lock:
+        async with session.held():
             server._rekey(session)
             ctx = session.context if session.context is not None and session.client_title == title else None
             if ctx is None:
@@ -185,7 +185,7 @@ class GroupRequests:
         when its window closed first (the answer then waits for the next)."""
         server = self.server
         meter = session.meter
-        async with session.lock:
+        async with session.held():
             server._rekey(session)
             if session.context is None:
                 assert session.client_title is not None

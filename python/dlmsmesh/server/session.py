@@ -79,6 +79,12 @@ class Session:
     #: requests of this association being served or waiting for ``lock``
     busy: int = 0
 
+    def held(self) -> _Held:
+        """``async with session.held():`` holds :attr:`lock`, counted in
+        :attr:`busy` from the moment it waits (the server's express lane
+        serves a session only when nothing is under way in it)."""
+        return _Held(self)
+
     @property
     def key(self) -> SessionKey:
         return (self.meter_index, self.server_sap, self.client_sap, self.peer)
@@ -88,3 +94,24 @@ class Session:
         # as ints: IntFlag's & builds a flag object (checked) on every request
         wanted = int(flags)
         return int(self.conformance) & wanted == wanted
+
+
+class _Held:
+    __slots__ = ("session",)
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> None:
+        session = self.session
+        session.busy += 1
+        try:
+            await session.lock.acquire()
+        except BaseException:
+            session.busy -= 1
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        session = self.session
+        session.lock.release()
+        session.busy -= 1
