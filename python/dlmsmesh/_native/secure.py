@@ -451,7 +451,10 @@ def sealer(key: Key, sc: int, title: bytes, framing: int) -> Callable[[int, byte
         n = len(apdu)
         if not 0 <= ic <= 0xFFFFFFFF or n + 40 > _SCRATCH_BYTES:
             return seal_frame(key, sc, title, ic, framing, apdu)  # its checks and errors
-        out = _char_scratch()
+        try:
+            out = _scratch.chars
+        except AttributeError:
+            out = _char_scratch()
         with lock:
             if key.closed:
                 raise ValueError("this key was closed")
@@ -483,7 +486,10 @@ def open_glo(ring: _Ring, frame: bytes) -> tuple[bytes, int, int] | None:
     key = ring.peers[0].unicast
     if key is None:
         return None
-    out = _char_scratch()
+    try:
+        out = _scratch.chars
+    except AttributeError:
+        out = _char_scratch()
     with _STRIPES[key.stripe]:
         if key.closed:
             return None

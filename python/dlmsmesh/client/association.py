@@ -10,8 +10,8 @@ import asyncio
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
+from .. import _backend, axdr, wrapper
 from .. import apdu as A
-from .. import axdr, wrapper
 from .._common.fail import Fail
 from .._common.length import read_length
 from ..apdu_model import (
@@ -155,8 +155,9 @@ class Association:
         return self._invoke
 
     def _protect(self, plain: bytes) -> bytes:
-        ctx = self.opening.context
-        if ctx is None or not self.ciphered:
+        opening = self.opening
+        ctx = opening.context
+        if ctx is None or not (opening.ciphered or self.pre_established):  # self.ciphered
             return plain
         general = self.pre_established or plain[0] not in _SERVICE_TAGS
         return ctx.protect(plain, general=general, dedicated=self.opening.dedicated_key is not None and not general)
@@ -216,7 +217,7 @@ class Association:
                 if plain is None:
                     continue
                 try:
-                    reply = A.decode(plain)
+                    reply = _backend.live.apdu.decode(plain)  # A.decode
                 except DecodeError:
                     self.client.stats.strays += 1
                     continue
@@ -390,7 +391,9 @@ class Association:
             invoke_id, encoded = self._get_request(descriptor)
             reply = await self._exchange_once(None, encoded, None, invoke_id)
             if type(reply) is A.GetResponseNormal:
-                result = _value_or_error(reply.result)
+                result = reply.result
+                if isinstance(result, DataAccessResult):
+                    result = data_access_error(result)
             else:
                 if isinstance(reply, A.ExceptionResponse):
                     reply = await self._after_exception(reply, None, encoded, None, invoke_id)
@@ -440,7 +443,7 @@ class Association:
         with it, encoded: the encoder's bytes for the descriptor, kept, with
         the invoke-id put in (a head-end reads the same attributes again and
         again: no request object is made)."""
-        invoke_id = self._next_invoke()
+        invoke_id = self._invoke = (self._invoke + 1) % 16  # _next_invoke
         if descriptor.access is not None:  # parameters may be unhashable, and reads of ranges vary
             return invoke_id, A.encode(A.GetRequestNormal(descriptor, invoke_id=invoke_id))
         templates = self._get_templates

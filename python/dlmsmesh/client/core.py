@@ -300,9 +300,11 @@ class Client:
         """A reply came after ``seconds``: sampled when the request went once
         (Karn), for the meter and for its border router."""
         if attempt == 0:
-            self._round_trip(association).observe(seconds)
-            if association.path is not None:
-                association.path.observe(seconds)
+            rtt = association.round_trip
+            (rtt if rtt is not None else self._round_trip(association)).observe(seconds)
+            path = association.path
+            if path is not None:
+                path.round_trip.observe(seconds, per_round_trip=path.in_flight + 1)  # RouterPath.observe
 
     # ------------------------------------------------------------ group requests
 

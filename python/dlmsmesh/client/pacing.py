@@ -391,7 +391,14 @@ class InFlightLimiter:
         return True
 
     def release(self, key: Hashable) -> None:
-        self._release(key)
+        gate = self._gates[key]
+        if gate.waiters:
+            self._release(key)
+            return
+        # nobody waits: the slot is free, and a gate with none active is forgotten (_forget_if_idle)
+        gate.active -= 1
+        if gate.active == 0:
+            del self._gates[key]
 
     async def _acquire(self, key: Hashable, timeout: float) -> None:
         gate = self._gates.get(key)

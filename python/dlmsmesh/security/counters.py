@@ -181,10 +181,15 @@ class MemoryCounterStore(InvocationCounterStore):
         accepted and recorded, False for a replay (nothing recorded);
         ``window`` as the security context checked it."""
         with self._lock:
-            state = advance(self._rx.get(scope), counter, window)
+            rx = self._rx
+            last = rx.get(scope)
+            if window == 0 and last is not None and last[0] < counter <= MAX_COUNTER:
+                rx[scope] = (counter, 1)  # advance() of a strict window, moving forward
+                return True
+            state = advance(last, counter, window)
             if state is None:
                 return False
-            self._rx[scope] = state
+            rx[scope] = state
             return True
 
     def last_accepted(self, scope: str) -> int | None:

@@ -29,7 +29,7 @@ from ..errors import DecodeError, DlmsError
 from ..security import MemoryCounterStore
 from ..security.tags import SC_AUTHENTICATION
 from ..transport import Incoming, TransportClosed
-from ..transport.udp import send_now_of
+from ..transport.udp import UdpTransport
 from . import fastpath, services
 from .groups import is_multicast
 from .meter import ALL_STATION
@@ -100,7 +100,7 @@ def serve(server: Server, incoming: Incoming) -> bool:
         # what Server._remember does for a session it holds already
         session.last_used = now
         server._sessions.move_to_end(key)
-        meter.received(ic)
+        meter.received(ic)  # the meter's invocation-counter object
         authenticated = bool(sc & SC_AUTHENTICATION)
         session.gbt_out = None  # a new request: the last long reply was had
         result = services.get_normal_at_once(session, request, authenticated)
@@ -137,7 +137,9 @@ def serve(server: Server, incoming: Incoming) -> bool:
 
 
 def _send(server: Server, incoming: Incoming, datagrams: list[bytes]) -> None:
-    send_now = send_now_of(server.transport)
+    transport = server.transport
+    # send_now_of(transport), asked here at once
+    send_now = transport.send_now if type(transport) is UdpTransport and "send" not in transport.__dict__ else None
     if send_now is not None and not server._udp_wildcard:
         for datagram in datagrams:
             try:

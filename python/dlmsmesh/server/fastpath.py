@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import _backend, wrapper
 from .. import apdu as A
-from .. import axdr, wrapper
 from ..apdu_model import ActionResult, DataAccessResult
 
 __all__ = ["wrapper_fields", "wrap", "get_request", "reply_bytes", "get_response_bytes"]
@@ -78,4 +78,4 @@ def get_response_bytes(
             A.GetResponseNormal(DataAccessResult.SUCCESS, invoke_id=invoke_id, priority=priority, service_class=service_class)
         )
         prefix = _prefixes[key] = head[:3] + b"\x00"
-    return prefix + axdr.encode(result)
+    return prefix + _backend.live.axdr.encode(result)  # axdr.encode

@@ -171,9 +171,14 @@ def get_normal_at_once(session: Session, request: A.GetRequestNormal, authentica
     (answered service-not-supported)."""
     if int(session.conformance) & _GET_BITS != _GET_BITS:
         return NO_GET
-    result = get_at_once(session, request.descriptor, authenticated)
+    # get_at_once, one call fewer
+    association = session.association
+    descriptor = request.descriptor
+    result = dispatch.get_at_once(association.objects, descriptor, association.rights, authenticated=authenticated)
     if hasattr(result, "finish"):
         return Continue(_finish_get(session, request, result))
+    if descriptor.class_id == 15:
+        result = own_status(session, descriptor, result)
     session.outgoing = None
     return result
 

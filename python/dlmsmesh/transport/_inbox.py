@@ -18,6 +18,8 @@ from dlmsmesh.transport.clock import Clock
 from dlmsmesh.transport.interface import Address, Incoming, TransportClosed
 
 Item = Incoming
+#: a named tuple made without its generated __new__ (once per datagram)
+_tuple_new = tuple.__new__
 log = logging.getLogger(__name__)
 
 
@@ -50,7 +52,7 @@ class Inbox:
         if deliver is not None:
             self.received += 1
             try:
-                deliver(Incoming(data, source, destination))
+                deliver(_tuple_new(Incoming, (data, source, destination)))
             except Exception:
                 # the receiver's failure is its own: the endpoint goes on
                 log.exception("%s: the receive callback failed", self.name)

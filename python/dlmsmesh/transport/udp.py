@@ -84,6 +84,8 @@ def _destination(ancillary: list[tuple[int, int, bytes]], local: Address) -> Add
     return local
 
 
+#: a named tuple made without its generated __new__ (once per datagram)
+_tuple_new = tuple.__new__
 #: a quiet socket asks the kernel whether a burst is building every this many wakeups
 _PROBE_EVERY = 8
 #: peers whose send target a socket keeps (a server's clients, a head-end's meters)
@@ -221,7 +223,9 @@ class UdpTransport(InboxEndpoint):
             # IPv6 addresses come as (host, port, flowinfo, scope_id); an IPv4
             # peer of a dual-stack socket as ::ffff:a.b.c.d (named a.b.c.d)
             host = addr[0]
-            put(data, Address(normalize_host(host) if host.startswith("::ffff:") else host, addr[1]), destination)
+            if host.startswith("::ffff:"):
+                host = normalize_host(host)
+            put(data, _tuple_new(Address, (host, addr[1])), destination)
         if limit == 1:
             return  # still quiet, as far as it asked
         # a burst drains to the failed read (or read_burst); one datagram found: quiet again
