@@ -294,3 +294,26 @@ async def test_one_at_a_time_and_bursts_both_arrive_whole() -> None:
         received = [(await server.recv(timeout=2.0))[0] for _ in range(100)]
         assert received == burst
         assert server.errors == 0
+
+
+@pytest.mark.asyncio
+async def test_a_quiet_socket_reads_one_datagram_per_wakeup_and_probes_for_bursts() -> None:
+    """A socket whose last draining wakeup found one datagram reads one per
+    wakeup (no ioctl, no failed read: the level-triggered selector wakes it
+    again); every 8th wakeup it drains what waits and leaves quiet mode when
+    it found more than one."""
+    async with await UdpTransport.open("127.0.0.1", 0, read_burst=64) as b:
+        async with await UdpTransport.open("127.0.0.1", 0) as a:
+            await a.send(b"first", b.local_address)
+            b._read_ready()  # a fresh socket drains: one found, so it turns quiet
+            assert b.received == 1 and b._one_at_a_time
+            for i in range(20):
+                await a.send(bytes([i]), b.local_address)
+            for wakeup in range(1, 8):
+                b._read_ready()
+                assert b.received == 1 + wakeup  # one per wakeup
+            assert b._one_at_a_time
+            b._read_ready()  # the 8th: drains the 13 that wait
+            assert b.received == 21 and not b._one_at_a_time
+            got = [d for d, _ in await b.recv_batch(64, timeout=0)]
+            assert got == [b"first"] + [bytes([i]) for i in range(20)]
