@@ -396,6 +396,50 @@ static void test_secure(void)
         }
         free(f);
     }
+    /* one frame of an association: dm_secure_open_glo takes the service-specific glo- frames
+     * (S1-S3) under the unicast key, packing plain_len | sc << 16 | ic << 24, and leaves the
+     * rest (S4, general-glo) as DM_ERR_SEC_TAG */
+    static const uint8_t SC_OF[3] = {0x30, 0x10, 0x20};
+    for (int i = 0; i < 4; i++) {
+        uint8_t *f = hex(FRAMES[i], &n);
+        char out[128];
+        int64_t got = dm_secure_open_glo(&peer, f, n, out, sizeof out);
+        if (i < 3) {
+            EXPECT(got >= 0 && (size_t)(got & 0xFFFF) == pn && memcmp(out, plain, pn) == 0);
+            EXPECT(((got >> 16) & 0xFF) == SC_OF[i] && (got >> 24) == 0x01234567);
+        } else {
+            EXPECT(got == DM_ERR_SEC_TAG);
+        }
+        EXPECT(dm_secure_open_glo(&peer, f, n - 1, out, sizeof out) < 0); /* truncated */
+        EXPECT(dm_secure_open_glo(&peer, f, n, out, n - 1) == DM_ERR_BAD_ARGUMENT);
+        if (i == 0) {
+            f[n - 1] ^= 1; /* the tag fails: an error, the plaintext cleansed */
+            memset(out, 0x55, sizeof out);
+            EXPECT(dm_secure_open_glo(&peer, f, n, out, sizeof out) == DM_ERR_SEC_AUTH);
+            int clean = 1;
+            for (size_t k = 0; k < pn; k++)
+                clean &= out[k] == 0;
+            EXPECT(clean);
+            f[n - 1] ^= 1;
+            f[2] |= 0x40; /* the broadcast key: a group request, not this road */
+            EXPECT(dm_secure_open_glo(&peer, f, n, out, sizeof out) == DM_ERR_SEC_TAG);
+        }
+        free(f);
+    }
+    {
+        /* dm_secure_seal_one: S1's frame whole, and the batch entry's refusals */
+        uint8_t *s1f = hex(FRAMES[0], &n);
+        char one[64];
+        EXPECT(dm_secure_seal_one(key, 0x30, title, 0x01234567, DM_SEC_FRAME_GLO, plain, pn, one, sizeof one) ==
+               (int64_t)n);
+        EXPECT(memcmp(one, s1f, n) == 0);
+        EXPECT(dm_secure_seal_one(key, 0x30, title, 1, DM_SEC_FRAME_GLO, plain, pn, one, n - 1) == DM_ERR_NO_SPACE);
+        static const uint8_t NOT_SERVICE[2] = {0x99, 0x00};
+        EXPECT(dm_secure_seal_one(key, 0x30, title, 1, DM_SEC_FRAME_GLO, NOT_SERVICE, 2, one, sizeof one) ==
+               DM_ERR_SEC_TAG);
+        EXPECT(dm_secure_seal_one(key, 0x30, title, 1, 9, plain, pn, one, sizeof one) == DM_ERR_BAD_ARGUMENT);
+        free(s1f);
+    }
     /* seal: S1's content again */
     uint8_t sealed[64];
     size_t sealed_len;

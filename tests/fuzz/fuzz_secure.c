@@ -6,7 +6,9 @@
  * seed frames verify and the fuzzer works past authentication from them.
  * Input: one ciphered APDU (glo-/ded-, general-glo/-ded, general-ciphering,
  * general-signing), as received.
- * Checks: parsed parts lie inside the frame; a batch of the same frame twice
+ * Checks: parsed parts lie inside the frame; dm_secure_open_glo gives the batch's
+ * outcome for a glo- frame under a one-peer ring's unicast key and an error (no
+ * plaintext) for every other frame; a batch of the same frame twice
  * gives the same outcome twice (the key contexts are reused); a failing
  * frame leaves no byte of plaintext; a frame that opens re-seals, with the
  * same key, title, SC and IC, to its own ciphered content; dm_secure_open
@@ -71,6 +73,22 @@ static void open_in(const ring_t *r, const uint8_t *in, size_t size, const dm_se
     CHECK(items[0].status == items[1].status && items[0].err_offset == items[1].err_offset &&
           items[0].peer == items[1].peer && items[0].plain_len == items[1].plain_len);
     CHECK(memcmp(out, out + size, size) == 0);
+    if (r->npeers == 1 && r->default_peer == 0 && size <= 0xFFFF) {
+        /* dm_secure_open_glo: the batch's outcome for a glo- frame under the unicast key, else an error */
+        char *glo = fz_alloc(size + 1);
+        memset(glo, 0, size + 1);
+        int64_t got = dm_secure_open_glo(r->peers, in, size, glo, size + 1);
+        int fast = parsed && items[0].status == DM_OK && f->kind == DM_SEC_SERVICE_GLO &&
+                   items[0].key_set == DM_SEC_KEY_UNICAST;
+        if (fast) {
+            CHECK(got >= 0 && (uint32_t)(got & 0xFFFF) == items[0].plain_len &&
+                  (uint32_t)((got >> 16) & 0xFF) == items[0].sc && (uint32_t)(got >> 24) == items[0].ic);
+            CHECK(memcmp(glo, out, items[0].plain_len) == 0);
+        } else {
+            CHECK(got < 0 && all_zero((const uint8_t *)glo, size + 1));
+        }
+        free(glo);
+    }
     if (!parsed) {
         CHECK(items[0].status != DM_OK);
         goto done;
