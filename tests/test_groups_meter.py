@@ -556,6 +556,53 @@ async def test_an_answer_held_past_its_windows_close_waits_for_the_next_window()
     await head.close()
 
 
+@pytest.mark.asyncio
+async def test_an_answer_held_past_the_requests_own_window_is_not_sent() -> None:
+    """Without calendar windows the window is the request's own (the
+    randomisation interval from its arrival): nothing follows it, so an
+    answer held past its close (the meter busy) is dropped and counted, never
+    sent outside it; the next request is answered inside its own window."""
+    clock = VirtualClock()
+    objects = default_meter(title_of(0), now=lambda: NOW + dt.timedelta(seconds=clock.time()))
+    add_group_objects(objects, max_delay=20)
+    objects.ipv6_setup.multicast_ipv6_addresses = Array([OctetString(G5.packed)])
+    gate = Gate("0.0.96.97.0.255", opened=False)
+    objects.logical_devices[1].add(gate)
+    meter = Meter.from_objects(objects, keys=MeterKeys(ek=EK, ak=AK, bk=BK, kek=KEK), address=address_of(0))
+    management = meter.pre_established(PRE_ESTABLISHED_CLIENT, 1)
+    assert management is not None
+    management.objects.add(gate)
+    net = InProcessNetwork(seed=1, clock=clock)
+    server = Server(net.endpoint(SERVER_HOST, PORT, aliases=[address_of(0)]), rng=random.Random(5))
+    server.add_meter(meter)
+    head = net.endpoint(HEAD_HOST, PORT)
+    r = Rig(net, server, head, SecurityContext(HEAD_END, ek=EK, ak=AK, bk=BK, role=Role.CLIENT))
+    head.on_receive(lambda incoming: r.received.append((clock.time(), incoming)))
+    async with asyncio.timeout(60), server:
+        await r.request(get(invoke_id=1), G5)  # executed at once, its answer due inside [0, 20)
+        # a second group request whose object waits holds the meter's
+        # association (and so the first answer) until after 20
+        await r.request(get(AttributeDescriptor(9003, "0.0.96.97.0.255", 2), invoke_id=2), G5)
+        await r.net.advance(30)
+        assert r.answers() == []
+        gate.event.set()
+        await r.net.advance(25)
+        answers = r.answers()
+        # the first never left (its window closed while it was held); the
+        # second, executed at 30, inside its own window [30, 50)
+        assert [(a.apdu.invoke_id, 30 <= a.at < 50) for a in answers] == [(2, True)]
+        stats = server.group_stats
+        assert (stats.window_missed, stats.answered, stats.rescheduled) == (1, 1, 0)
+        assert meter.security_log.as_dict()["window_missed"] == 1
+        # a request with the meter free again: answered inside its own window
+        sent = clock.time()
+        await r.request(get(invoke_id=3), G5)
+        await r.net.advance(25)
+        answers = r.answers()
+        assert [a.apdu.invoke_id for a in answers] == [3] and all(sent <= a.at < sent + 20 for a in answers)
+    await head.close()
+
+
 # --------------------------------------------------------------- action, window
 
 

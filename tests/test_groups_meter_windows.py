@@ -59,9 +59,13 @@ def test_the_slot_names_when_its_window_closes() -> None:
     meter = meter_with([(pattern(hour=14, minute=0, second=0), pattern(hour=15, minute=0, second=0))], 60)
     slot = response_slot(meter, random.Random(2))
     assert slot is not None and 2 * HOUR <= slot.delay < 2 * HOUR + 60 and slot.closes == 3 * HOUR
-    # without windows only the delay bounds the answer
+    assert slot.calendar  # a window of the calendar: a later one may take a late answer
+    # without windows the request's own window: the randomisation interval from now, nothing after it
     free = response_slot(meter_with([], 60), random.Random(2))
-    assert free is not None and 0 <= free.delay < 60 and free.closes == float("inf")
+    assert free is not None and 0 <= free.delay < 60 and free.closes == 60 and not free.calendar
+    # an answer due at once is never late
+    now = response_slot(meter_with([], 0), random.Random(2))
+    assert now is not None and now.delay == 0 and now.closes == float("inf")
 
 
 def test_a_daily_window_later_today_starts_the_delay_at_its_start() -> None:

@@ -133,11 +133,14 @@ def _window_at(start: DateTime, end: DateTime, now: _dt.datetime) -> tuple[_dt.d
 @dataclass(frozen=True)
 class Slot:
     """When an answer leaves: ``delay`` seconds from now, and ``closes``
-    seconds from now the window it lies in closes (infinite without
-    communication windows: the delay alone bounds it)."""
+    seconds from now the window it lies in closes: a communication window
+    of the meter's calendar (``calendar``: a later one may follow), or the
+    request's own window, the randomisation interval from its arrival
+    (nothing follows it); infinite for an answer due at once."""
 
     delay: float
     closes: float = math.inf
+    calendar: bool = False
 
 
 def response_delay(meter: Meter, rng: random.Random) -> float | None:
@@ -155,7 +158,7 @@ def response_slot(meter: Meter, rng: random.Random) -> Slot | None:
     max_delay = float(int(setup.randomisation_start_interval))
     windows = list(setup.communication_window)
     if not windows:
-        return Slot(rng.random() * max_delay)
+        return Slot(rng.random() * max_delay, max_delay if max_delay > 0 else math.inf)
     now = _meter_now(meter)
     upcoming: list[tuple[float, float]] = []
     for window in windows:
@@ -167,7 +170,7 @@ def response_slot(meter: Meter, rng: random.Random) -> Slot | None:
     if not upcoming:
         return None
     offset, span = min(upcoming)
-    return Slot(offset + rng.random() * min(max_delay, span), offset + span)
+    return Slot(offset + rng.random() * min(max_delay, span), offset + span, calendar=True)
 
 
 @dataclass(eq=False)

@@ -171,18 +171,28 @@ class GroupRequests:
             self.stats.no_window += 1
             return
         closes = self._clock().time() + slot.closes
+        calendar = slot.calendar
 
         async def send() -> bool:
-            return await self._send(index, session, reply, reply_from, peer, closes)
+            return await self._send(index, session, reply, reply_from, peer, closes, calendar)
 
         self.delayed.schedule(index, meter, slot.delay, send)
 
     async def _send(
-        self, index: int, session: Session, reply: A.Apdu, reply_from: int, peer: Address, closes: float
+        self,
+        index: int,
+        session: Session,
+        reply: A.Apdu,
+        reply_from: int,
+        peer: Address,
+        closes: float,
+        calendar: bool = False,
     ) -> bool:
         """Cipher a group answer now (the meter's unicast key and system
         title, general-glo-ciphering, its next counter) and send it; False
-        when its window closed first (the answer then waits for the next)."""
+        when its window closed first: the answer then waits for the next
+        window of the calendar, or (the request's own window, which nothing
+        follows) is not sent at all, and counted."""
         server = self.server
         meter = session.meter
         async with session.held():
@@ -193,8 +203,13 @@ class GroupRequests:
             apdus = await server._blocking(meter, shape, session, reply, _ANSWER_FRAMING, server.max_pdu_size)
         if self._clock().time() >= closes:
             # held past the close (the meter busy with another request, a
-            # late loop): never outside the window, so the next one, redrawn
-            if self.server._meters[index] is meter:  # still served
+            # late loop): never outside the window, so the next one, redrawn;
+            # the request's own window has no next one: the head-end finds the
+            # meter missing and reads it one by one
+            if not calendar:
+                meter.security_log["window_missed"] += 1
+                self.stats.window_missed += 1
+            elif self.server._meters[index] is meter:  # still served
                 self.stats.rescheduled += 1
                 self._schedule(index, session, reply, reply_from, peer)
             return False

@@ -62,6 +62,9 @@ class GroupStats:
     no_window: int = 0
     #: delayed answers held past their window's close, moved to the next window
     rescheduled: int = 0
+    #: delayed answers held past the close of the request's own window (no
+    #: calendar window follows it): not sent, as no answer leaves outside its window
+    window_missed: int = 0
     #: multicast joins or leaves the transport refused (logged)
     subscription_failures: int = 0
 

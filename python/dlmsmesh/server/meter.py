@@ -55,6 +55,7 @@ SECURITY_LOG_REASONS = (
     "no_broadcast_key",  # the meter has no broadcast key to open it with
     "queue_overflow",  # a delayed answer dropped: the oldest of a full queue
     "no_window",  # a delayed answer dropped: no response window lies ahead
+    "window_missed",  # a delayed answer dropped: held past the close of the request's own window
 )
 
 

@@ -188,8 +188,6 @@ class UdpTransport(InboxEndpoint):
         return transport
 
     def _read_ready(self) -> None:
-        sock, put, local = self._sock, self._inbox.put, self._local
-        pktinfo = self._pktinfo
         one_at_a_time = self._one_at_a_time
         limit = self._read_burst
         if one_at_a_time:
@@ -198,10 +196,27 @@ class UdpTransport(InboxEndpoint):
             # when another waits; every _PROBE_EVERY-th wakeup it asks the
             # kernel after its read, to notice a burst building up
             self._quiet_wakeups += 1
-            if self._quiet_wakeups < _PROBE_EVERY:
+            if self._quiet_wakeups >= _PROBE_EVERY:
+                self._quiet_wakeups = 0
+            elif self._pktinfo:
                 limit = 1
             else:
-                self._quiet_wakeups = 0
+                # the loop below for one datagram without packet info: the round trip's every reply
+                try:
+                    data, addr = self._sock.recvfrom(65536)
+                except (BlockingIOError, InterruptedError):
+                    return
+                except OSError as exc:
+                    self.errors += 1
+                    self.last_error = _wrap(exc, "socket error")
+                    return
+                host = addr[0]
+                if host.startswith("::ffff:"):
+                    host = normalize_host(host)
+                self._inbox.put(data, _tuple_new(Address, (host, addr[1])), self._local)
+                return
+        sock, put, local = self._sock, self._inbox.put, self._local
+        pktinfo = self._pktinfo
         got = 0
         for _ in range(limit):
             if got and one_at_a_time and _ioctl(sock.fileno(), _FIONREAD, _NOTHING) == _NOTHING:
