@@ -8,6 +8,7 @@ by unicast relay; the settings a udp run refuses are refused clearly."""
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import json
 import time
@@ -98,10 +99,19 @@ def test_the_group_request_reaches_every_member_by_unicast_relay(run: tuple[Repo
     assert max(times) - min(times) > 1.0
 
 
-def test_the_json_report_has_the_stable_keys(tmp_path: Path) -> None:
-    path = tmp_path / "udp.json"
-    assert main(["simulate", "--transport", "udp", "--meters", "8", "--quiet", "--json", str(path)]) == 0
-    report = json.loads(path.read_text())
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One small UDP run of the command line writing its JSON report and its picture."""
+    folder = tmp_path_factory.mktemp("udp-cli")
+    args = ["simulate", "--transport", "udp", "--meters", "8", "--quiet", "--json", str(folder / "udp.json")]
+    if importlib.util.find_spec("matplotlib") is not None:
+        args += ["--plot", str(folder / "udp.png")]
+    assert main(args) == 0
+    return folder
+
+
+def test_the_json_report_has_the_stable_keys(cli_run: Path) -> None:
+    report = json.loads((cli_run / "udp.json").read_text())
     assert _schema_errors(report) == []
     assert (report["meters"], report["transport"], report["clock"]) == (8, "udp", "wall")
     assert [p["name"] for p in report["phases"]] == list(PHASES)
@@ -131,9 +141,8 @@ def test_defaults_and_caps_of_a_udp_run(capsys: pytest.CaptureFixture[str]) -> N
     )
 
 
-def test_plot_of_a_udp_run_is_a_png(tmp_path: Path) -> None:
+def test_plot_of_a_udp_run_is_a_png(cli_run: Path) -> None:
     image = pytest.importorskip("matplotlib.image")
-    path = tmp_path / "udp.png"
-    assert main(["simulate", "--transport", "udp", "--meters", "5", "--quiet", "--plot", str(path)]) == 0
+    path = cli_run / "udp.png"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert image.imread(str(path)).shape[1] > 300

@@ -7,7 +7,7 @@ Key and ring objects belong to the backend that made them (``new_key``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -49,3 +49,12 @@ class Backend(Protocol):
 
     def seal_frame(self, key: Any, sc: int, title: bytes, ic: int, framing: int, apdu: bytes) -> bytes:
         """``seal_batch`` of one APDU under counter ``ic``."""
+
+    def sealer(self, key: Any, sc: int, title: bytes, framing: int) -> Callable[[int, bytes], bytes]:
+        """``seal_frame`` with its key, control byte, title and framing
+        checked once: a function of the counter and the APDU."""
+
+    def open_glo(self, ring: Any, frame: bytes) -> tuple[bytes, int, int] | None:
+        """(plaintext, security control, counter) of a service-specific
+        glo- frame from the ring's only peer under its unicast key, as
+        ``open_frame`` gives them; None for anything else."""

@@ -176,7 +176,7 @@ class Association:
             # or a frame that fails, goes the whole way below (which says why)
             opened = ctx.open_glo(payload)
             if opened is not None:
-                return opened[0]  # type: ignore[no-any-return]
+                return opened[0]
         try:
             return ctx.unprotect(payload, replay_check=not lenient).plaintext
         except SecurityError:
@@ -308,6 +308,8 @@ class Association:
                 # resolver that takes its time (a registry read in a worker
                 # thread) does not eat the attempt's timeout
                 address = await client.address_of(self) if self.fixed_address is None else self.address
+                if address is None:
+                    address = await client.address_of(self)
                 started = client.now()
                 datagram = wrapper.join(self.client_sap, self.server_sap, self._protect(encoded))
                 send_now = send_now_of(client.transport)
