@@ -450,10 +450,12 @@ async def test_each_answer_is_yielded_when_it_arrives_not_when_the_window_closes
     s = b.summary
     assert len(got) == len(members) and s.missing == frozenset()
     # the loop body ran at the virtual instant each answer arrived, in arrival
-    # order, spread over the members' delays: none was held back to the close
+    # order: none was held back to the close (the members' delays are below
+    # 8 s of the 10 s window, so the first is yielded well before it; how far
+    # the random delays spread is the draw's, not what is tested here)
     yielded = [at - s.sent_at for _, _, at in got]
     assert yielded == pytest.approx([s.times[t] for t, _, _ in got], abs=1e-9)
-    assert yielded == sorted(yielded) and yielded[-1] - yielded[0] > 2.0
+    assert yielded == sorted(yielded) and yielded[0] < 8.5
     assert all(at < s.sent_at + 10.0 for _, _, at in got)
 
 
