@@ -515,15 +515,11 @@ async def test_no_window_ahead_drops_the_answer_and_counts_it() -> None:
         assert meters[0].security_log["no_window"] == 1 and r.server.group_stats.no_window == 1
 
 
-@pytest.mark.asyncio
-async def test_an_answer_held_past_its_windows_close_waits_for_the_next_window() -> None:
-    clock = VirtualClock()
-    windows = [
-        (_stamp(NOW + dt.timedelta(seconds=100)), _stamp(NOW + dt.timedelta(seconds=120))),
-        (_stamp(NOW + dt.timedelta(seconds=200)), _stamp(NOW + dt.timedelta(seconds=220))),
-    ]
+def _gated_rig(clock: VirtualClock, **window_setup: Any) -> tuple[Rig, Server, Meter, Gate, Any]:
+    """One group-member meter whose management association also reaches a
+    Gate (a value whose getter waits for the test), on a virtual clock."""
     objects = default_meter(title_of(0), now=lambda: NOW + dt.timedelta(seconds=clock.time()))
-    add_group_objects(objects, max_delay=60, windows=windows)
+    add_group_objects(objects, **window_setup)
     objects.ipv6_setup.multicast_ipv6_addresses = Array([OctetString(G5.packed)])
     gate = Gate("0.0.96.97.0.255", opened=False)
     objects.logical_devices[1].add(gate)
@@ -537,6 +533,17 @@ async def test_an_answer_held_past_its_windows_close_waits_for_the_next_window()
     head = net.endpoint(HEAD_HOST, PORT)
     r = Rig(net, server, head, SecurityContext(HEAD_END, ek=EK, ak=AK, bk=BK, role=Role.CLIENT))
     head.on_receive(lambda incoming: r.received.append((clock.time(), incoming)))
+    return r, server, meter, gate, head
+
+
+@pytest.mark.asyncio
+async def test_an_answer_held_past_its_windows_close_waits_for_the_next_window() -> None:
+    clock = VirtualClock()
+    windows = [
+        (_stamp(NOW + dt.timedelta(seconds=100)), _stamp(NOW + dt.timedelta(seconds=120))),
+        (_stamp(NOW + dt.timedelta(seconds=200)), _stamp(NOW + dt.timedelta(seconds=220))),
+    ]
+    r, server, meter, gate, head = _gated_rig(clock, max_delay=60, windows=windows)
     async with asyncio.timeout(60), server:
         await r.request(get(invoke_id=1), G5)  # its answer is due inside [100, 120)
         await r.net.advance(99)
@@ -563,21 +570,7 @@ async def test_an_answer_held_past_the_requests_own_window_is_not_sent() -> None
     answer held past its close (the meter busy) is dropped and counted, never
     sent outside it; the next request is answered inside its own window."""
     clock = VirtualClock()
-    objects = default_meter(title_of(0), now=lambda: NOW + dt.timedelta(seconds=clock.time()))
-    add_group_objects(objects, max_delay=20)
-    objects.ipv6_setup.multicast_ipv6_addresses = Array([OctetString(G5.packed)])
-    gate = Gate("0.0.96.97.0.255", opened=False)
-    objects.logical_devices[1].add(gate)
-    meter = Meter.from_objects(objects, keys=MeterKeys(ek=EK, ak=AK, bk=BK, kek=KEK), address=address_of(0))
-    management = meter.pre_established(PRE_ESTABLISHED_CLIENT, 1)
-    assert management is not None
-    management.objects.add(gate)
-    net = InProcessNetwork(seed=1, clock=clock)
-    server = Server(net.endpoint(SERVER_HOST, PORT, aliases=[address_of(0)]), rng=random.Random(5))
-    server.add_meter(meter)
-    head = net.endpoint(HEAD_HOST, PORT)
-    r = Rig(net, server, head, SecurityContext(HEAD_END, ek=EK, ak=AK, bk=BK, role=Role.CLIENT))
-    head.on_receive(lambda incoming: r.received.append((clock.time(), incoming)))
+    r, server, meter, gate, head = _gated_rig(clock, max_delay=20)
     async with asyncio.timeout(60), server:
         await r.request(get(invoke_id=1), G5)  # executed at once, its answer due inside [0, 20)
         # a second group request whose object waits holds the meter's

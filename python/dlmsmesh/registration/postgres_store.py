@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..security.postgres_store import PostgresError, is_postgres_url, migrate, open_pool, psycopg_modules, redact
 from .model import Binding, Change, ChangeKind, Outcome, Registration, Status
-from .sqlite_store import _check, _check_binding, _group_id, _member_title, _Row, _split
-from .store import HistoryEntry, StoreError, decide, history_to_import
+from .sqlite_store import _check_all, _check_binding, _group_id, _member_title, _Row, _split
+from .store import ApplyByBatch, HistoryEntry, StoreError, decide, history_to_import
 
 if TYPE_CHECKING:
     import psycopg
@@ -126,7 +126,7 @@ _HISTORY_ONE = f"INSERT INTO dlmsmesh_history (at, change, {_COLS}) VALUES ({', 
 _SELECT_BINDING = f"SELECT {_COLS} FROM dlmsmesh_bindings WHERE system_title = %s"
 
 
-class PostgresStore:
+class PostgresStore(ApplyByBatch):
     """A :class:`~dlmsmesh.registration.store.Store` in a PostgreSQL database.
 
     ``url``: ``postgresql://user:password@host:port/database`` (any libpq
@@ -257,21 +257,10 @@ class PostgresStore:
 
     # ------------------------------------------------------------ writing
 
-    def apply(self, items: Sequence[Registration], *, quarantine: bool) -> tuple[list[Outcome], set[bytes]]:
-        if quarantine:
-            _, outcomes, changed = self.apply_batch((), items)
-        else:
-            outcomes, _, changed = self.apply_batch(items, ())
-        return outcomes, changed
-
     def apply_batch(
         self, records: Sequence[Registration], quarantined: Sequence[Registration]
     ) -> tuple[list[Outcome], list[Outcome], set[bytes]]:
-        for item in records:
-            _check(item)
-        for item in quarantined:
-            _check(item)
-        if not records and not quarantined:
+        if not _check_all(records, quarantined):
             return [], [], set()
 
         def work(conn: psycopg.Connection[Any]) -> tuple[list[Outcome], list[Outcome], set[bytes]]:

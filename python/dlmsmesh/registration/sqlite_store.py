@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from .model import Binding, Change, ChangeKind, Outcome, Registration, Status
-from .store import HistoryEntry, StoreError, decide, history_to_import
+from .store import ApplyByBatch, HistoryEntry, StoreError, decide, history_to_import
 
 __all__ = ["SqliteStore", "SCHEMA_VERSION"]
 
@@ -193,7 +193,7 @@ class _Row:
         self.previous_until = previous_until
 
 
-class SqliteStore:
+class SqliteStore(ApplyByBatch):
     """A :class:`~dlmsmesh.registration.store.Store` in one SQLite file."""
 
     def __init__(
@@ -322,21 +322,10 @@ class SqliteStore:
                 found[r[0]] = _Row(status[r[1]], _split(r[2]), r[3], r[4], r[5], r[6], r[7], _split(r[8]), r[9])
         return found
 
-    def apply(self, items: Sequence[Registration], *, quarantine: bool) -> tuple[list[Outcome], set[bytes]]:
-        if quarantine:
-            _, outcomes, changed = self.apply_batch((), items)
-        else:
-            outcomes, _, changed = self.apply_batch(items, ())
-        return outcomes, changed
-
     def apply_batch(
         self, records: Sequence[Registration], quarantined: Sequence[Registration]
     ) -> tuple[list[Outcome], list[Outcome], set[bytes]]:
-        for item in records:
-            _check(item)
-        for item in quarantined:
-            _check(item)
-        if not records and not quarantined:
+        if not _check_all(records, quarantined):
             return [], [], set()
         changed: set[bytes] = set()
         with self._wlock:
@@ -648,6 +637,15 @@ def _check(item: Registration | Binding) -> None:
     for number in (item.invocation_counter, item.sequence):
         if number is not None and not 0 <= number <= _MAX_INT:
             raise ValueError(f"counter {number} out of range")
+
+
+def _check_all(records: Sequence[Registration], quarantined: Sequence[Registration]) -> bool:
+    """_check every item of a batch; False when the batch is empty."""
+    for item in records:
+        _check(item)
+    for item in quarantined:
+        _check(item)
+    return bool(records or quarantined)
 
 
 def _check_binding(b: Binding) -> None:

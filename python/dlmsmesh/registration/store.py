@@ -171,6 +171,23 @@ class Stored(Protocol):
     def sequence(self) -> int | None: ...
 
 
+class ApplyByBatch:
+    """:meth:`Store.apply` in terms of the store's ``apply_batch`` (one
+    transaction for the recorded and the quarantined items)."""
+
+    def apply_batch(
+        self, records: Sequence[Registration], quarantined: Sequence[Registration]
+    ) -> tuple[list[Outcome], list[Outcome], set[bytes]]:
+        raise NotImplementedError
+
+    def apply(self, items: Sequence[Registration], *, quarantine: bool) -> tuple[list[Outcome], set[bytes]]:
+        if quarantine:
+            _, outcomes, changed = self.apply_batch((), items)
+        else:
+            outcomes, _, changed = self.apply_batch(items, ())
+        return outcomes, changed
+
+
 def same_content(a: Registration | Binding, b: Stored) -> bool:
     return (
         a.addresses == b.addresses

@@ -44,66 +44,31 @@ class FastSide(KeyMaterial):
         accepts (and records, as ``unprotect`` does); else None, and nothing
         recorded: ``unprotect(frame)`` then says how it fails or opens it.
         Never with the counters unchecked (``replay_check=False``)."""
-        n = len(frame)
-        if n < _HEAD or frame[1] != n - 2 or frame[0] not in GLO_TAGS:
+        plan = self._plan()
+        opened = _open(plan, frame)
+        if opened is None or not _accept(plan, opened[2]):
             return None
-        mod = _backend.live.secure
-        plan = self._plans.get(_PLAN)
-        if plan is None or plan[0] is not mod:
-            with self._lock:
-                plan = self._fast_plan(mod)
-        _, ring, scope, counters, window = plan
-        if ring is None:
-            return None
-        opened = mod.open_glo(ring, frame)
-        if opened is None:
-            return None
-        # accept_glo, with the plan in hand
-        if type(counters) is MemoryCounterStore:
-            if not counters.accept_fresh(scope, opened[2], window):
-                return None
-        else:
-            try:
-                counters.accept(scope, opened[2], window)
-            except ReplayError:
-                return None
         return opened
 
     def verify_glo(self, frame: bytes) -> tuple[bytes, int, int] | None:
         """:meth:`open_glo` without the counter: the frame verified and was
         opened, its counter neither checked nor recorded yet (a server reads
         the request before it commits to it: :meth:`accept_glo`)."""
-        n = len(frame)
-        if n < _HEAD or frame[1] != n - 2 or frame[0] not in GLO_TAGS:
-            return None
-        mod = _backend.live.secure
-        plan = self._plans.get(_PLAN)
-        if plan is None or plan[0] is not mod:
-            with self._lock:
-                plan = self._fast_plan(mod)
-        ring = plan[1]
-        if ring is None:
-            return None
-        return mod.open_glo(ring, frame)
+        return _open(self._plan(), frame)
 
     def accept_glo(self, ic: int) -> bool:
         """Record counter ``ic`` of a frame :meth:`verify_glo` opened, as
         ``unprotect`` does: False for a replay (nothing recorded)."""
+        return _accept(self._plan(), ic)
+
+    def _plan(self) -> tuple[Any, ...]:
+        """The live backend's plan (:meth:`_fast_plan`), made once."""
         mod = _backend.live.secure
         plan = self._plans.get(_PLAN)
         if plan is None or plan[0] is not mod:
             with self._lock:
                 plan = self._fast_plan(mod)
-        _, ring, scope, counters, window = plan
-        if ring is None:
-            return False
-        if type(counters) is MemoryCounterStore:
-            return counters.accept_fresh(scope, ic, window)
-        try:
-            counters.accept(scope, ic, window)
-        except ReplayError:
-            return False
-        return True
+        return plan
 
     def _fast_plan(self, mod: Any) -> tuple[Any, ...]:
         """(backend, ring, receive scope, store, window); ring None when the
@@ -122,3 +87,23 @@ class FastSide(KeyMaterial):
             plan = (mod, self._ring(mod), scope, self._counters, self._window)
         self._plans[_PLAN] = plan
         return plan
+
+
+def _open(plan: tuple[Any, ...], frame: bytes) -> tuple[bytes, int, int] | None:
+    n = len(frame)
+    if plan[1] is None or n < _HEAD or frame[1] != n - 2 or frame[0] not in GLO_TAGS:
+        return None
+    return plan[0].open_glo(plan[1], frame)  # type: ignore[no-any-return]
+
+
+def _accept(plan: tuple[Any, ...], ic: int) -> bool:
+    _, ring, scope, counters, window = plan
+    if ring is None:
+        return False
+    if type(counters) is MemoryCounterStore:
+        return counters.accept_fresh(scope, ic, window)
+    try:
+        counters.accept(scope, ic, window)
+    except ReplayError:
+        return False
+    return True

@@ -36,6 +36,7 @@ __all__ = [
     "advance",
     "exhausted",
     "replay_error",
+    "take_reserved",
 ]
 
 MAX_COUNTER = 0xFFFFFFFF
@@ -85,6 +86,18 @@ def exhausted(count: int) -> SecurityError:
     return SecurityError(
         f"invocation counters exhausted: {count} more would pass 2**32 - 1; replace the key before sending again"
     )
+
+
+def take_reserved(blocks: dict[str, list[int]], scope: str, count: int) -> int | None:
+    """The first of ``count`` counters taken from the block a persistent
+    store reserved for ``scope`` ahead (``[next, end)``, persisted before
+    any counter of it is used), or None when the block cannot give them."""
+    cached = blocks.get(scope)
+    if cached is not None and cached[0] + count <= cached[1]:
+        first = cached[0]
+        cached[0] += count
+        return first
+    return None
 
 
 class InvocationCounterStore(abc.ABC):

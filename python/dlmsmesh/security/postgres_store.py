@@ -27,7 +27,15 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DlmsError, EncodeError
-from .counters import MAX_COUNTER, InvocationCounterStore, ReceiveState, advance, check_window, exhausted
+from .counters import (
+    MAX_COUNTER,
+    InvocationCounterStore,
+    ReceiveState,
+    advance,
+    check_window,
+    exhausted,
+    take_reserved,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -267,10 +275,8 @@ class PostgresCounterStore(InvocationCounterStore):
         if count < 1:
             raise EncodeError("reserve at least one counter")
         with self._lock:
-            cached = self._blocks.get(scope)
-            if cached is not None and cached[0] + count <= cached[1]:
-                first = cached[0]
-                cached[0] += count
+            first = take_reserved(self._blocks, scope, count)
+            if first is not None:
                 return first
             if self._first + count - 1 > MAX_COUNTER:
                 raise exhausted(count)

@@ -23,7 +23,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from ..errors import EncodeError
-from .counters import MAX_COUNTER, InvocationCounterStore, ReceiveState, advance, check_window, exhausted
+from .counters import (
+    MAX_COUNTER,
+    InvocationCounterStore,
+    ReceiveState,
+    advance,
+    check_window,
+    exhausted,
+    take_reserved,
+)
 
 __all__ = ["SqliteCounterStore", "default_path", "DEFAULT_BLOCK"]
 
@@ -114,10 +122,8 @@ class SqliteCounterStore(InvocationCounterStore):
         if count < 1:
             raise EncodeError("reserve at least one counter")
         with self._lock:
-            cached = self._blocks.get(scope)
-            if cached is not None and cached[0] + count <= cached[1]:
-                first = cached[0]
-                cached[0] += count
+            first = take_reserved(self._blocks, scope, count)
+            if first is not None:
                 return first
             with self._transaction() as db:
                 row = db.execute("SELECT reserved FROM tx WHERE scope = ?", (scope,)).fetchone()

@@ -21,7 +21,6 @@ holding the session, as the general road would.
 from __future__ import annotations
 
 import logging
-import struct
 from typing import TYPE_CHECKING, Any
 
 from .. import apdu as A
@@ -29,7 +28,7 @@ from ..errors import DecodeError, DlmsError
 from ..security import MemoryCounterStore
 from ..security.tags import SC_AUTHENTICATION
 from ..transport import Incoming, TransportClosed
-from ..transport.udp import UdpTransport
+from ..transport.udp import send_now_of
 from . import fastpath, services
 from .groups import is_multicast
 from .meter import ALL_STATION
@@ -43,8 +42,6 @@ __all__ = ["serve"]
 
 log = logging.getLogger("dlmsmesh.server.core")
 
-#: wrapper version, source wPort, destination wPort, length
-_WRAPPER = struct.Struct(">HHHH")
 _GLO_GET_REQUEST = 0xC8
 #: wrapper, tag, length, control byte, counter: the shortest datagram taken
 _SHORTEST = 8 + 7
@@ -60,8 +57,11 @@ def serve(server: Server, incoming: Incoming) -> bool:
     data = incoming.data
     if len(data) < _SHORTEST or data[8] != _GLO_GET_REQUEST:
         return False
-    version, client_sap, server_sap, length = _WRAPPER.unpack_from(data)
-    if version != 1 or length != len(data) - 8 or server_sap == ALL_STATION:
+    fields = fastpath.wrapper_fields(data)
+    if fields is None:
+        return False
+    client_sap, server_sap, payload = fields
+    if server_sap == ALL_STATION:
         return False
     host = incoming.destination.host
     if host[:1] in _MULTICAST_FIRST and is_multicast(host):
@@ -83,7 +83,7 @@ def serve(server: Server, incoming: Incoming) -> bool:
     now = server.clock()
     if now - session.last_used > server.idle_timeout:
         return False  # expired: the general road forgets it
-    opened = ctx.verify_glo(data[8:])
+    opened = ctx.verify_glo(payload)
     if opened is None:
         return False
     plaintext, sc, ic = opened
@@ -112,7 +112,7 @@ def serve(server: Server, incoming: Incoming) -> bool:
             plain = fastpath.get_response_bytes(result, request.invoke_id, request.priority)
         limit = min(session.client_max_pdu or 0xFFFF, server.max_pdu_size)  # replies.limit_of
         if plain is not None and len(plain) + CIPHER_OVERHEAD <= limit:
-            reply = ctx.protect(plain)
+            replies = [ctx.protect(plain)]
         else:
             # too long for one APDU (blocks), or GET not negotiated: as the general road shapes it
             answer = (
@@ -121,7 +121,6 @@ def serve(server: Server, incoming: Incoming) -> bool:
                 else A.GetResponseNormal(result, invoke_id=request.invoke_id, priority=request.priority)
             )
             replies = shape(session, answer, _GLO, server.max_pdu_size)
-            reply = None
         if session.keys_version != meter.keys_version:
             server._rekey(session)
     except Exception:
@@ -129,17 +128,12 @@ def serve(server: Server, incoming: Incoming) -> bool:
         stats.internal_errors += 1
         return True
     stats.answered += 1
-    if reply is not None:
-        _send(server, incoming, [_WRAPPER.pack(1, server_sap, client_sap, len(reply)) + reply])
-    else:
-        _send(server, incoming, [fastpath.wrap(server_sap, client_sap, out) for out in replies])
+    _send(server, incoming, [fastpath.wrap(server_sap, client_sap, out) for out in replies])
     return True
 
 
 def _send(server: Server, incoming: Incoming, datagrams: list[bytes]) -> None:
-    transport = server.transport
-    # send_now_of(transport), asked here at once
-    send_now = transport.send_now if type(transport) is UdpTransport and "send" not in transport.__dict__ else None
+    send_now = send_now_of(server.transport)
     if send_now is not None and not server._udp_wildcard:
         for datagram in datagrams:
             try:
